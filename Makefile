@@ -1,0 +1,28 @@
+# The two commands a new user needs: `make demo` and `make test`. Both set the machine up first.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint unit clean
+
+setup:  ## Debian packages, .venv with partilha[dev], the pinned Pulumi CLI in .tools/bin
+	@scripts/setup-debian.sh
+	@scripts/setup-venv.sh
+	@scripts/setup-pulumi.sh
+	@$(BIN)/partilha env > /dev/null
+
+demo: setup  ## the main job against the lab
+	$(BIN)/partilha inventory validate inventories/lab
+	$(BIN)/partilha inventory show inventories/lab
+
+lint: setup
+	$(BIN)/ruff check partilha stacks tests bench
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest
+
+test: lint unit  ## lint, type checks and the whole test suite
+
+clean:  ## remove what setup made in the checkout (caches outside it stay)
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,38 @@
+"""The `partilha` command."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from partilha.cli import inventory_cmd, workspace_cmd
+from partilha.errors import UserError
+from partilha.inventory import InventoryError
+
+app = typer.Typer(
+    name="partilha",
+    help="Infrastructure as code for an intermunicipal shared data centre on Proxmox VE.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(inventory_cmd.app, name="inventory")
+app.command("env")(workspace_cmd.env)
+
+EXIT_INVALID = 2
+
+
+def main() -> None:
+    """Entry point: expected failures end in one clear message and a non-zero exit."""
+    err = Console(stderr=True, highlight=False)
+    try:
+        app()  # click itself reports usage errors and exits
+    except InventoryError as exc:
+        for problem in exc.problems:
+            err.print(f"[bold red]invalid inventory[/]: {problem}", soft_wrap=True)
+        sys.exit(EXIT_INVALID)
+    except UserError as exc:
+        err.print(f"[bold red]error[/]: {exc}", soft_wrap=True)
+        sys.exit(exc.exit_code)
