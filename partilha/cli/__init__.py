@@ -6,8 +6,9 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from partilha.cli import inventory_cmd, workspace_cmd
+from partilha.cli import inventory_cmd, lab_cmd, workspace_cmd
 from partilha.errors import UserError
 from partilha.inventory import InventoryError
 
@@ -19,6 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(inventory_cmd.app, name="inventory")
+app.add_typer(lab_cmd.app, name="lab")
 app.command("env")(workspace_cmd.env)
 
 EXIT_INVALID = 2
@@ -31,8 +33,8 @@ def main() -> None:
         app()  # click itself reports usage errors and exits
     except InventoryError as exc:
         for problem in exc.problems:
-            err.print(f"[bold red]invalid inventory[/]: {problem}", soft_wrap=True)
+            err.print(f"[bold red]invalid inventory[/]: {escape(str(problem))}", soft_wrap=True)
         sys.exit(EXIT_INVALID)
     except UserError as exc:
-        err.print(f"[bold red]error[/]: {exc}", soft_wrap=True)
+        err.print(f"[bold red]error[/]: {escape(str(exc))}", soft_wrap=True)
         sys.exit(exc.exit_code)

@@ -22,7 +22,7 @@ def validate(path: PathArg) -> None:
     Console(highlight=False).print(
         f"[green]valid[/]: {path} — {len(inventory.municipalities)} municipalities, "
         f"{len(guests(inventory))} guests, {len(inventory.datacentre.nodes)} nodes, "
-        f"{len(inventory.networks.vnets)} vnets")
+        f"{len(inventory.networks.vnets)} vnets", soft_wrap=True)
 
 
 @app.command()

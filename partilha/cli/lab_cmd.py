@@ -1,0 +1,77 @@
+"""`partilha lab up | down | status | reset | node-down NODE | node-up NODE`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from partilha.lab import control
+from partilha.lab.instance import LabInstance
+from partilha.workspace import Workspace
+
+app = typer.Typer(help="The lab: a local Proxmox VE on this machine.", no_args_is_help=True)
+InventoryOpt = Annotated[Path | None, typer.Option(help="inventory the lab realises "
+                                                         "(default inventories/lab)")]
+PortOpt = Annotated[int | None, typer.Option(help="HTTPS port of the API (default 8006)")]
+console = Console(highlight=False, emoji=False)
+
+
+def _instance(inventory: Path | None = None, port: int | None = None) -> LabInstance:
+    return control.default_instance(Workspace.find().root, inventory, port)
+
+
+@app.command()
+def up(inventory: InventoryOpt = None, port: PortOpt = None) -> None:
+    """Start the lab (idempotent): state, certificate, credentials, the API server."""
+    instance = _instance(inventory, port)
+    creds = control.up(instance)
+    console.print(f"[green]lab up[/]: {creds['url']}  (user {creds['username']}, token "
+                  f"{creds['token_id']}; secrets in {instance.credentials})", soft_wrap=True)
+    console.print(f"certificate fingerprint {creds['fingerprint']}", soft_wrap=True)
+
+
+@app.command()
+def down() -> None:
+    """Stop the lab; its state stays, so `lab up` brings back the same cluster."""
+    control.down(_instance())
+    console.print("lab down")
+
+
+@app.command()
+def status() -> None:
+    """Is the API up, and the nodes and guests it has."""
+    info = control.status(_instance())
+    state = "[green]answers[/]" if info["answers"] else "[red]not answering[/]"
+    console.print(f"lab API {info['url']}: {state} (pid {info['pid'] or '-'}), state in "
+                  f"{info['state_dir']}", soft_wrap=True)
+    table = Table("node", "site", "CPUs", "memory", "status", "guests")
+    for node in info["nodes"]:
+        count = sum(g["n"] for g in info["guests"] if g["node"] == node.name)
+        table.add_row(node.name, node.site, str(node.cpus), f"{node.memory_mib // 1024} GiB",
+                      "online" if node.online else "[red]offline[/]", str(count))
+    console.print(table)
+
+
+@app.command()
+def reset() -> None:
+    """Remove everything the lab created."""
+    control.reset(_instance())
+    console.print("lab reset: nothing of it is left")
+
+
+@app.command("node-down")
+def node_down(node: str) -> None:
+    """Make a node unreachable, for failure drills."""
+    control.set_node_online(_instance(), node, False)
+    console.print(f"node {node} is down")
+
+
+@app.command("node-up")
+def node_up(node: str) -> None:
+    """Bring a node back."""
+    control.set_node_online(_instance(), node, True)
+    console.print(f"node {node} is up")

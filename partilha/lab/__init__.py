@@ -1,0 +1,1 @@
+"""The lab: a local Proxmox VE, served through PVE's own HTTP API, with real LXC guests."""

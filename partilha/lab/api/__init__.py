@@ -1,0 +1,1 @@
+"""The lab's PVE HTTP API: routes and formats, apart from state and realisation."""

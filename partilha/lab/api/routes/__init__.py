@@ -1,0 +1,7 @@
+"""The PVE API endpoints the lab serves, one module per API area."""
+
+from partilha.lab.api.router import Router
+from partilha.lab.api.routes import access, cluster, nodes, pools, tasks
+
+ROUTERS: tuple[Router, ...] = (access.routes, cluster.routes, nodes.routes, pools.routes,
+                               tasks.routes)

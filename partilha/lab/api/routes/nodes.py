@@ -1,0 +1,44 @@
+"""/nodes and /nodes/{node}/status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from partilha.lab.api.context import Ctx
+from partilha.lab.api.errors import PveError
+from partilha.lab.api.params import NODE
+from partilha.lab.api.router import Router
+from partilha.lab.state import cluster
+from partilha.lab.state.cluster import NodeRow
+
+routes = Router()
+
+
+def online_node(ctx: Ctx, name: str) -> NodeRow:
+    """The node a call is for; an offline node fails as PVE's proxying to it does."""
+    node = cluster.node(ctx.store, name)
+    if node is None:
+        raise PveError(f"hostname lookup '{name}' failed - failed to get address info for: "
+                       f"{name}: Name or service not known")
+    if not node.online:
+        raise PveError(f"no route to host ({name})", 595)
+    return node
+
+
+@routes.route("GET", "/nodes")
+def list_nodes(ctx: Ctx, p: dict[str, Any]) -> Any:
+    return [{"node": n.name, "status": "online" if n.online else "offline", "level": "",
+             "maxcpu": n.cpus, "maxmem": n.memory_mib * 2**20, "type": "node",
+             "id": f"node/{n.name}"}
+            for n in cluster.nodes(ctx.store) if ctx.allowed(f"/nodes/{n.name}", ["Sys.Audit"])]
+
+
+@routes.route("GET", "/nodes/{node}/status", {"node": NODE})
+def node_status(ctx: Ctx, p: dict[str, Any]) -> Any:
+    ctx.require(f"/nodes/{p['node']}", ["Sys.Audit"], any_=True)
+    node = online_node(ctx, p["node"])
+    return {"cpuinfo": {"cpus": node.cpus, "model": "partilha lab vCPU", "sockets": 1,
+                        "cores": node.cpus},
+            "memory": {"total": node.memory_mib * 2**20, "used": 0, "free": node.memory_mib * 2**20},
+            "pveversion": "pve-manager/8.4.1/2a5fa54a8503f96d", "kversion": "Linux partilha-lab",
+            "uptime": 1, "cpu": 0.0, "loadavg": ["0.00", "0.00", "0.00"]}

@@ -1,0 +1,149 @@
+"""Bringing a lab instance up and down: state, credentials, certificate, the API server process."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from partilha.errors import UserError
+from partilha.inventory import load_inventory
+from partilha.lab.certs import ensure_certificate
+from partilha.lab.instance import LabInstance
+from partilha.lab.state import cluster, users
+from partilha.lab.state.db import Store
+
+ADMIN = "root@pam"
+ADMIN_TOKEN = "partilha"  # noqa: S105 (a token name, not its secret)
+START_TIMEOUT = 20.0
+STOP_TIMEOUT = 20.0
+
+
+def initialise(instance: LabInstance) -> dict[str, Any]:
+    """State, certificate and admin credentials; existing ones are kept (lab up is idempotent)."""
+    inventory = load_inventory(instance.inventory)
+    instance.save()
+    ensure_certificate(instance.cert, instance.key, instance.fingerprint_file)
+    store = Store(instance.db)
+    try:
+        cluster.seed(store, inventory)
+        if store.meta("ticket_key") is None:
+            store.set_meta("ticket_key", secrets.token_hex(32))
+        if instance.credentials.is_file():
+            return dict(json.loads(instance.credentials.read_text()))
+        password = secrets.token_urlsafe(18)
+        store.put_object(users.USER, ADMIN, {"enable": 1, "expire": 0, "comment": "lab admin",
+                                             "password": users.hash_password(password)})
+        secret = users.create_token(store, ADMIN, ADMIN_TOKEN, privsep=False,
+                                    comment="partilha lab admin token")
+    finally:
+        store.close()
+    credentials = {"url": instance.url, "username": ADMIN, "password": password,
+                   "token_id": f"{ADMIN}!{ADMIN_TOKEN}", "token_secret": secret,
+                   "fingerprint": instance.fingerprint_file.read_text().strip()}
+    fd = os.open(instance.credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(credentials, out, indent=2)
+    return credentials
+
+
+def server_pid(instance: LabInstance) -> int | None:
+    try:
+        pid = int(instance.pid_file.read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def answers(instance: LabInstance) -> bool:
+    """The API answers on its port (401 without credentials is an answer)."""
+    context = ssl.create_default_context(cafile=str(instance.cert))
+    context.check_hostname = False
+    try:
+        urllib.request.urlopen(f"{instance.url}/version", timeout=2, context=context)  # noqa: S310
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def up(instance: LabInstance) -> dict[str, Any]:
+    credentials = initialise(instance)
+    if server_pid(instance) is None:
+        log = instance.log_file.open("ab")
+        process = subprocess.Popen([sys.executable, "-m", "partilha.lab.server",
+                                    str(instance.state_dir)], stdout=log, stderr=log,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        instance.pid_file.write_text(f"{process.pid}\n")
+        deadline = time.monotonic() + START_TIMEOUT
+        while not answers(instance):
+            if process.poll() is not None or time.monotonic() > deadline:
+                down(instance)
+                raise UserError(f"the lab API did not start on port {instance.port}; "
+                                f"see {instance.log_file}")
+            time.sleep(0.1)
+    return credentials
+
+
+def down(instance: LabInstance) -> None:
+    pid = server_pid(instance)
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while server_pid(instance) == pid and time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)  # reap it when it is our child
+            time.sleep(0.1)
+        if server_pid(instance) == pid:
+            os.kill(pid, signal.SIGKILL)
+    instance.pid_file.unlink(missing_ok=True)
+
+
+def reset(instance: LabInstance) -> None:
+    """Remove everything the lab created."""
+    down(instance)
+    shutil.rmtree(instance.state_dir, ignore_errors=True)
+
+
+def set_node_online(instance: LabInstance, node: str, online: bool) -> None:
+    store = Store(instance.db)
+    try:
+        if cluster.node(store, node) is None:
+            known = ", ".join(n.name for n in cluster.nodes(store))
+            raise UserError(f"unknown node {node!r} (the lab has {known})")
+        cluster.set_online(store, node, online)
+    finally:
+        store.close()
+
+
+def status(instance: LabInstance) -> dict[str, Any]:
+    store = Store(instance.db)
+    try:
+        nodes = cluster.nodes(store)
+        guests = store.query("SELECT node, status, COUNT(*) AS n FROM guests GROUP BY node, status")
+    finally:
+        store.close()
+    return {"pid": server_pid(instance), "answers": answers(instance), "url": instance.url,
+            "nodes": nodes, "guests": [dict(g) for g in guests],
+            "state_dir": str(instance.state_dir), "prefix": instance.prefix}
+
+
+def default_instance(root: Path, inventory: Path | None, port: int | None) -> LabInstance:
+    state_dir = root / ".partilha" / "lab"
+    if (state_dir / "instance.json").is_file() and inventory is None and port is None:
+        return LabInstance.load(state_dir)
+    return LabInstance(state_dir, (inventory or root / "inventories" / "lab").resolve(),
+                       port or 8006)

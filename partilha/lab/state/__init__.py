@@ -1,0 +1,1 @@
+"""The lab's state: one SQLite file per instance."""

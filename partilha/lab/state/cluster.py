@@ -1,0 +1,92 @@
+"""The cluster's nodes and what `cluster/status`, `cluster/resources` and `nextid` report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from partilha.inventory import Inventory
+from partilha.lab.state.db import Store
+
+POOL = "pool"
+STORAGE = "storage"
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    name: str
+    site: str
+    cpus: int
+    memory_mib: int
+    online: bool
+
+
+def seed(store: Store, inventory: Inventory) -> None:
+    """Nodes and cluster name from the inventory; kept as they are when already there."""
+    with store.tx() as db:
+        for i, node in enumerate(inventory.datacentre.nodes):
+            db.execute("INSERT OR IGNORE INTO nodes (name, site, cpus, memory_mib, ord) "
+                       "VALUES (?, ?, ?, ?, ?)",
+                       (node.name, node.site, node.cpus, node.memory_gib * 1024, i))
+        db.execute("INSERT OR IGNORE INTO meta VALUES ('cluster', ?)", (inventory.datacentre.name,))
+
+
+def name(store: Store) -> str:
+    return store.meta("cluster") or "lab"
+
+
+def nodes(store: Store) -> list[NodeRow]:
+    return [NodeRow(r["name"], r["site"], r["cpus"], r["memory_mib"], bool(r["online"]))
+            for r in store.query("SELECT * FROM nodes ORDER BY ord")]
+
+
+def node(store: Store, node_name: str) -> NodeRow | None:
+    return next((n for n in nodes(store) if n.name == node_name), None)
+
+
+def set_online(store: Store, node_name: str, online: bool) -> None:
+    with store.tx() as db:
+        db.execute("UPDATE nodes SET online = ? WHERE name = ?", (int(online), node_name))
+
+
+def quorate(all_nodes: list[NodeRow]) -> bool:
+    return sum(n.online for n in all_nodes) * 2 > len(all_nodes)
+
+
+def vmid_taken(store: Store, vmid: int) -> bool:
+    return bool(store.query("SELECT 1 FROM guests WHERE vmid = ?", vmid))
+
+
+def first_free_vmid(store: Store) -> int:
+    taken = {r["vmid"] for r in store.query("SELECT vmid FROM guests WHERE vmid >= 100")}
+    return next(v for v in range(100, 1_000_000) if v not in taken)
+
+
+def acl_path(resource: dict[str, Any]) -> str:
+    kind = resource["type"]
+    if kind in ("qemu", "lxc"):
+        return f"/vms/{resource['vmid']}"
+    if kind == "node":
+        return f"/nodes/{resource['node']}"
+    if kind == "storage":
+        return f"/storage/{resource['storage']}"
+    if kind == "pool":
+        return f"/pool/{resource['pool']}"
+    return f"/sdn/zones/{resource['sdn']}"
+
+
+def resources(store: Store) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for n in nodes(store):
+        out.append({"id": f"node/{n.name}", "type": "node", "node": n.name,
+                    "status": "online" if n.online else "offline", "maxcpu": n.cpus,
+                    "maxmem": n.memory_mib * 2**20, "level": ""})
+    for row in store.query("SELECT vmid, type, node, status, pool FROM guests ORDER BY vmid"):
+        item = {"id": f"{row['type']}/{row['vmid']}", "type": row["type"], "vmid": row["vmid"],
+                "node": row["node"], "status": row["status"], "template": 0}
+        if row["pool"]:
+            item["pool"] = row["pool"]
+        out.append(item)
+    for pool in store.objects(POOL):
+        out.append({"id": f"/pool/{pool}", "type": "pool", "pool": pool})
+    return out
