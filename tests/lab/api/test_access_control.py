@@ -18,10 +18,15 @@ def abrantes_token(lab: LabInstance, admin: ProxmoxAPI) -> ProxmoxAPI:
     assert token["full-tokenid"] == "abrantes@pve!deploy"
     # Privilege separation: the token has only what is granted to it, within the user's rights.
     admin.access.acl.put(path="/pool/abrantes", roles="PVEPoolAdmin", users="abrantes@pve")
-    admin.access.acl.put(path="/pool/abrantes", roles="PVEPoolAdmin",
-                         tokens="abrantes@pve!deploy")
-    return ProxmoxAPI("127.0.0.1", port=lab.port, user="abrantes@pve", token_name="deploy",
-                      token_value=token["value"], verify_ssl=str(lab.cert))
+    admin.access.acl.put(path="/pool/abrantes", roles="PVEPoolAdmin", tokens="abrantes@pve!deploy")
+    return ProxmoxAPI(
+        "127.0.0.1",
+        port=lab.port,
+        user="abrantes@pve",
+        token_name="deploy",
+        token_value=token["value"],
+        verify_ssl=str(lab.cert),
+    )
 
 
 def test_token_sees_its_own_pool_only(abrantes_token: ProxmoxAPI) -> None:
@@ -35,16 +40,22 @@ def test_token_sees_its_own_pool_only(abrantes_token: ProxmoxAPI) -> None:
 
 def test_token_cannot_grant_itself_more(abrantes_token: ProxmoxAPI) -> None:
     with pytest.raises(ResourceException) as err:
-        abrantes_token.access.acl.put(path="/", roles="Administrator",
-                                      tokens="abrantes@pve!deploy")
+        abrantes_token.access.acl.put(path="/", roles="Administrator", tokens="abrantes@pve!deploy")
     assert err.value.status_code == 403
 
 
 def test_privilege_separated_token_without_its_own_acl_has_nothing(
-        lab: LabInstance, admin: ProxmoxAPI) -> None:
+    lab: LabInstance, admin: ProxmoxAPI
+) -> None:
     bare = admin.access.users("abrantes@pve").token("bare").post(privsep=1)
-    client = ProxmoxAPI("127.0.0.1", port=lab.port, user="abrantes@pve", token_name="bare",
-                        token_value=bare["value"], verify_ssl=str(lab.cert))
+    client = ProxmoxAPI(
+        "127.0.0.1",
+        port=lab.port,
+        user="abrantes@pve",
+        token_name="bare",
+        token_value=bare["value"],
+        verify_ssl=str(lab.cert),
+    )
     assert client.pools.get() == []
     with pytest.raises(ResourceException) as err:
         client.pools("abrantes").get()

@@ -1,0 +1,312 @@
+"""Fixtures for the realisation layer's tests: a throwaway lab instance on this machine.
+
+`rlab` (one per test session) owns a random prefix (containers `<prefix>-<vmid>`, bridges
+`<prefix><id>`, nftables table `partilha_<prefix>`), a state directory, a known_hosts file, an
+SSH key for root in the guests, an apt-cacher-ng on a free port, one vlan zone and two VNets on
+subnets no route of the host uses. Its finalizer removes all of it, whatever the tests did.
+`guest` (per test) creates and starts guests and destroys them when the test ends.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
+
+import pytest
+
+from partilha.lab.realize import aptcache, firewall, guests, network
+from partilha.lab.realize.template import ensure_template
+
+LISTENER = (
+    "import socket,sys\n"
+    "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    "s.bind(('0.0.0.0', int(sys.argv[1]))); s.listen(8)\n"
+    "for _ in range(1000):\n"
+    "    c, _a = s.accept(); c.sendall(b'hello'); c.close()\n"
+)
+CONNECT = (
+    "import socket,sys\n"
+    "try:\n"
+    "    c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3]))\n"
+    "except OSError as e:\n"
+    "    print('closed', type(e).__name__)\n"
+    "    sys.exit(0)\n"
+    "try:\n"
+    "    print('open', c.recv(5).decode())\n"
+    "except OSError:\n"
+    "    print('open')\n"
+)
+
+
+def _free_port() -> int:
+    """A free TCP port apt-cacher-ng can bind (it refuses ports above 32767)."""
+    for _ in range(100):
+        port = 20000 + secrets.randbelow(aptcache.MAX_PORT - 20000)
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))  # noqa: S104 - where apt-cacher-ng will bind
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port for apt-cacher-ng")
+
+
+def _free_subnets(count: int) -> list[IPv4Network]:
+    """/24s in 10.213.0.0/16 that no route or address of the host overlaps."""
+    used = []
+    out = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        word = line.split()[0] if line.split() else ""
+        if word in ("local", "broadcast", "unreachable"):
+            word = line.split()[1]
+        try:
+            used.append(ipaddress.ip_network(word, strict=False))
+        except ValueError:
+            continue
+    picked: list[IPv4Network] = []
+    for _ in range(200):
+        net = IPv4Network(f"10.213.{secrets.randbelow(250) + 1}.0/24")
+        if net not in picked and not any(net.overlaps(u) for u in used if u.prefixlen > 0):
+            picked.append(net)
+        if len(picked) == count:
+            return picked
+    raise RuntimeError("no free /24 in 10.213.0.0/16")
+
+
+@dataclasses.dataclass
+class VNet:
+    bridge: str
+    subnet: IPv4Network
+
+    @property
+    def gateway(self) -> IPv4Interface:
+        return IPv4Interface(f"{self.subnet[1]}/{self.subnet.prefixlen}")
+
+    def address(self, host: int) -> IPv4Interface:
+        return IPv4Interface(f"{self.subnet[host]}/{self.subnet.prefixlen}")
+
+
+@dataclasses.dataclass
+class RealizeLab:
+    prefix: str
+    state: Path
+    template: Path
+    known_hosts: Path
+    key: Path
+    cache: aptcache.AptCache
+    zone: str
+    vnets: dict[str, VNet]
+    allow: list[firewall.AllowRule] = dataclasses.field(default_factory=list)
+    guest_rules: dict[int, firewall.GuestFirewall] = dataclasses.field(default_factory=dict)
+
+    @property
+    def table(self) -> str:
+        return f"partilha_{self.prefix}"
+
+    @property
+    def guests_root(self) -> Path:
+        return self.state / "guests"
+
+    def name(self, vmid: int) -> str:
+        return f"{self.prefix}-{vmid}"
+
+    def firewall(self) -> firewall.LabFirewall:
+        return firewall.LabFirewall(
+            self.table,
+            vnets=tuple(firewall.VNetNet(v.bridge, v.gateway) for v in self.vnets.values()),
+            zone_bridges=(self.zone,),
+            cache_port=self.cache.port,
+            allow=tuple(self.allow),
+            guests=tuple(self.guest_rules.values()),
+        )
+
+    def apply_firewall(self) -> None:
+        firewall.apply(self.firewall())
+
+    def spec(self, vmid: int, vnet: str, host: int, **changes: object) -> guests.GuestSpec:
+        v = self.vnets[vnet]
+        spec = guests.GuestSpec(
+            name=self.name(vmid),
+            vmid=vmid,
+            hostname=f"ct{vmid}.lab.test",
+            bridge=v.bridge,
+            ip=v.address(host),
+            gateway=v.gateway.ip,
+            guests_root=self.guests_root,
+            ssh_public_keys=(self.key.with_suffix(".pub").read_text(),),
+            memory_mib=256,
+            swap_mib=64,
+            apt_proxy_port=self.cache.port,
+        )
+        return dataclasses.replace(spec, **changes)  # type: ignore[arg-type]
+
+    def ssh_argv(
+        self, address: IPv4Address | str, *command: str, known_hosts: Path | None = None
+    ) -> list[str]:
+        return [
+            "ssh",
+            "-F",
+            "/dev/null",
+            "-i",
+            str(self.key),
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            f"UserKnownHostsFile={known_hosts or self.known_hosts}",
+            "-o",
+            "GlobalKnownHostsFile=/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=5",
+            "-o",
+            "LogLevel=ERROR",
+            f"root@{address}",
+            *command,
+        ]
+
+    def ssh(
+        self, spec: guests.GuestSpec, *command: str, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.ssh_argv(spec.ip.ip, *command), capture_output=True, text=True, timeout=timeout, check=False
+        )
+
+    def listen(self, spec: guests.GuestSpec, port: int) -> None:
+        """A TCP listener in the guest (a transient systemd unit, gone with the guest)."""
+        result = self.ssh(
+            spec, "systemd-run", "--unit", f"listen{port}", "python3", "-c", f'"{_sh(LISTENER)}"', str(port)
+        )
+        assert result.returncode == 0, result.stderr
+        for _ in range(50):
+            if self.ssh(spec, "ss", "-ltnH", f"sport = :{port}").stdout.strip():
+                return
+        raise AssertionError(f"listener on {spec.name}:{port} did not come up")
+
+    def connect(
+        self, spec: guests.GuestSpec, address: IPv4Address | str, port: int, timeout: float = 2.0
+    ) -> str:
+        """'open hello' (our listeners greet), 'open' or 'closed <error>', seen from inside the guest."""
+        result = self.ssh(spec, "python3", "-c", f'"{_sh(CONNECT)}"', str(address), str(port), str(timeout))
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+
+def _sh(code: str) -> str:
+    """Python code quoted for a double-quoted remote shell word."""
+    return code.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("`", "\\`")
+
+
+def _require_host() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("the lab realisation tests need root (LXC, bridges, nftables)")
+    for tool in ("lxc-start", "debootstrap", "nft", "ip", "apt-cacher-ng", "ssh", "ssh-keygen"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} missing: run scripts/setup-debian.sh")
+
+
+def teardown_prefix(prefix: str, guests_root: Path, known_hosts: Path, table: str) -> None:
+    """Remove everything of a prefix; every step runs even if an earlier one failed."""
+    errors: list[str] = []
+    for name in guests.list_guests(f"{prefix}-"):
+        try:
+            guests.destroy(name, guests_root, known_hosts)
+        except Exception as exc:  # keep cleaning
+            errors.append(f"{name}: {exc}")
+    try:
+        network.remove_all(prefix)
+    except Exception as exc:
+        errors.append(f"bridges: {exc}")
+    try:
+        firewall.remove(table)
+    except Exception as exc:
+        errors.append(f"table: {exc}")
+    if errors:
+        raise RuntimeError("; ".join(errors))
+
+
+@pytest.fixture(scope="session")
+def template() -> Path:
+    _require_host()
+    return ensure_template()
+
+
+@pytest.fixture(scope="session")
+def rlab(tmp_path_factory: pytest.TempPathFactory, template: Path) -> Iterator[RealizeLab]:
+    prefix = f"pt{secrets.token_hex(2)}"
+    state = tmp_path_factory.mktemp("realize")
+    key = state / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    subnets = _free_subnets(2)
+    lab = RealizeLab(
+        prefix=prefix,
+        state=state,
+        template=template,
+        known_hosts=state / "known_hosts",
+        key=key,
+        cache=aptcache.AptCache(state, port=_free_port()),
+        zone=network.bridge_name(prefix, "z1"),
+        vnets={
+            "a": VNet(network.bridge_name(prefix, "va"), subnets[0]),
+            "b": VNet(network.bridge_name(prefix, "vb"), subnets[1]),
+        },
+    )
+    try:
+        network.ensure_zone(lab.zone, vlan_aware=True)
+        for tag, vnet in enumerate(lab.vnets.values(), start=11):
+            network.ensure_vnet(vnet.bridge, gateway=vnet.gateway, zone=lab.zone, tag=tag)
+        lab.apply_firewall()
+        aptcache.start(lab.cache)
+        yield lab
+    finally:
+        try:
+            aptcache.stop(lab.cache)
+        finally:
+            teardown_prefix(prefix, lab.guests_root, lab.known_hosts, lab.table)
+
+
+@pytest.fixture
+def free_subnet(rlab: RealizeLab) -> Callable[[], IPv4Network]:
+    """A /30 no route of the host (nor the lab's VNets) uses, for throwaway interfaces."""
+
+    def pick() -> IPv4Network:
+        for net in _free_subnets(8):
+            if not any(net.overlaps(v.subnet) for v in rlab.vnets.values()):
+                return IPv4Network(f"{net.network_address}/30")
+        raise RuntimeError("no free subnet")
+
+    return pick
+
+
+@pytest.fixture
+def guest(rlab: RealizeLab) -> Iterator[Callable[..., guests.GuestSpec]]:
+    """`guest(vmid, vnet, host, **spec changes)`: a created, started, SSH-ready guest."""
+    made: list[str] = []
+
+    def make(
+        vmid: int, vnet: str = "a", host: int = 10, *, start: bool = True, **changes: object
+    ) -> guests.GuestSpec:
+        spec = rlab.spec(vmid, vnet, host, **changes)
+        made.append(spec.name)
+        guests.create(spec, rlab.template, rlab.known_hosts)
+        if start:
+            guests.start(spec)
+        return spec
+
+    try:
+        yield make
+    finally:
+        for name in made:
+            guests.destroy(name, rlab.guests_root, rlab.known_hosts)
+        if rlab.guest_rules or rlab.allow:
+            rlab.guest_rules.clear()
+            rlab.allow.clear()
+            rlab.apply_firewall()

@@ -1,0 +1,74 @@
+"""The package cache: guests install what the template lacks, through the host, and nothing else."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from partilha.lab.realize import aptcache, guests
+
+pytestmark = pytest.mark.lab
+
+MakeGuest = Callable[..., guests.GuestSpec]
+
+
+def test_apt_get_install_works_through_the_cache(rlab, guest: MakeGuest) -> None:
+    spec = guest(401, "b", 50)
+    assert rlab.ssh(spec, "command", "-v", "hello").returncode != 0  # not in the template
+    result = rlab.ssh(
+        spec,
+        "DEBIAN_FRONTEND=noninteractive",
+        "apt-get", "-q", "-o", "Acquire::Retries=3", "update",
+        "&&",
+        "DEBIAN_FRONTEND=noninteractive",
+        "apt-get", "-q", "install", "-y", "--no-install-recommends", "hello",
+        "&&", "hello",
+        timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Hello, world!" in result.stdout
+    cache_dir = Path((rlab.cache.home / "acng.conf").read_text().split("CacheDir: ")[1].split("\n")[0])
+    assert list(cache_dir.rglob("hello_*.deb")), "the package did not go through the lab's cache"
+
+
+def test_the_cache_serves_only_debian(rlab, guest: MakeGuest) -> None:
+    spec = guest(402, "a", 51)
+    other = rlab.vnets["b"].gateway.ip  # a lab address: nothing leaves the machine
+    request = f"GET http://{other}:9/x HTTP/1.0\\r\\n\\r\\n"
+    code = (
+        "import socket;"
+        f"s=socket.create_connection(('{spec.gateway}',{rlab.cache.port}),timeout=5);"
+        f"s.sendall(b'{request}');print(s.recv(200).decode().splitlines()[0])"
+    )
+    result = rlab.ssh(spec, "python3", "-c", f'"{code}"')
+    assert result.returncode == 0, result.stderr
+    assert " 403 " in result.stdout, result.stdout
+
+
+def test_start_stop_are_idempotent(tmp_path: Path, rlab) -> None:
+    port = next(p for p in range(rlab.cache.port + 1, aptcache.MAX_PORT) if _free(p))
+    cache = aptcache.AptCache(tmp_path, port=port)
+    try:
+        aptcache.start(cache)
+        aptcache.start(cache)
+        assert aptcache.is_running(cache)
+        assert cache.pid_file.is_file()
+    finally:
+        aptcache.stop(cache)
+    assert not aptcache.is_running(cache)
+    assert not cache.pid_file.exists()
+    aptcache.stop(cache)
+    with pytest.raises(ValueError, match="32767"):
+        aptcache.AptCache(tmp_path, port=40000)
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

@@ -1,0 +1,68 @@
+"""A whole throwaway lab instance, torn down: nothing of it stays on the machine."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import threading
+from ipaddress import IPv4Address, IPv4Interface
+from pathlib import Path
+
+import pytest
+
+from partilha.lab.realize import firewall, guests, known_hosts, network
+from partilha.lab.realize.known_hosts import HostKey
+
+pytestmark = pytest.mark.lab
+
+
+def test_teardown_leaves_no_container_mount_bridge_or_table(rlab, tmp_path: Path, free_subnet) -> None:
+    prefix = f"pt{secrets.token_hex(2)}"
+    table = f"partilha_{prefix}"
+    subnet = free_subnet()
+    bridge = network.bridge_name(prefix, "v1")
+    kh = tmp_path / "known_hosts"
+    spec = guests.GuestSpec(
+        name=f"{prefix}-100", vmid=100, hostname="gone", bridge=bridge,
+        ip=IPv4Interface(f"{subnet[2]}/30"), gateway=IPv4Address(subnet[1]), guests_root=tmp_path / "guests",
+        ssh_public_keys=(rlab.key.with_suffix(".pub").read_text(),),
+    )  # fmt: skip
+    try:
+        network.ensure_zone(network.bridge_name(prefix, "z"))
+        network.ensure_vnet(bridge, gateway=IPv4Interface(f"{subnet[1]}/30"), zone=f"{prefix}z", tag=5)
+        firewall.apply(
+            firewall.LabFirewall(table, (firewall.VNetNet(bridge, IPv4Interface(f"{subnet[1]}/30")),))
+        )
+        guests.create(spec, rlab.template, kh)
+        guests.start(spec)
+        assert guests.list_guests(f"{prefix}-") == [spec.name]
+    finally:
+        for name in guests.list_guests(f"{prefix}-"):
+            guests.destroy(name, tmp_path / "guests", kh)
+        network.remove_all(prefix)
+        firewall.remove(table)
+    assert spec.name not in subprocess.run(["lxc-ls", "-1"], capture_output=True, text=True).stdout.split()
+    links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
+    assert prefix not in links and spec.veth not in links
+    assert table not in subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    assert str(tmp_path) not in Path("/proc/self/mountinfo").read_text()
+    assert not (tmp_path / "guests" / spec.name).exists()
+    assert kh.read_text() == ""
+
+
+def test_known_hosts_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "known_hosts"
+
+    def pin(i: int) -> None:
+        known_hosts.pin(path, f"10.0.0.{i}", [HostKey("ssh-ed25519", f"KEY{i}")])
+
+    threads = [threading.Thread(target=pin, args=(i,)) for i in range(1, 41)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    lines = path.read_text().splitlines()
+    assert sorted(lines) == sorted(f"10.0.0.{i} ssh-ed25519 KEY{i}" for i in range(1, 41))
+    known_hosts.unpin(path, [HostKey("ssh-ed25519", "KEY7")])
+    assert known_hosts.pinned(path, "10.0.0.7") == []
+    assert len(path.read_text().splitlines()) == 39
