@@ -9,24 +9,24 @@ from proxmoxer.core import ResourceException
 from partilha.lab.instance import LabInstance
 
 
+def token_client(lab: LabInstance, admin: ProxmoxAPI, name: str) -> ProxmoxAPI:
+    """A new privilege-separated token of abrantes@pve, and proxmoxer logged in with it."""
+    token = admin.access.users("abrantes@pve").token(name).post(privsep=1)
+    assert token["full-tokenid"] == f"abrantes@pve!{name}"
+    return ProxmoxAPI("127.0.0.1", port=lab.port, user="abrantes@pve", token_name=name,
+                      token_value=token["value"], verify_ssl=str(lab.cert))
+
+
 @pytest.fixture(scope="module")
 def abrantes_token(lab: LabInstance, admin: ProxmoxAPI) -> ProxmoxAPI:
     for pool in ("abrantes", "tomar"):
         admin.pools.post(poolid=pool)
     admin.access.users.post(userid="abrantes@pve", comment="Município de Abrantes")
-    token = admin.access.users("abrantes@pve").token("deploy").post(privsep=1)
-    assert token["full-tokenid"] == "abrantes@pve!deploy"
+    client = token_client(lab, admin, "deploy")
     # Privilege separation: the token has only what is granted to it, within the user's rights.
     admin.access.acl.put(path="/pool/abrantes", roles="PVEPoolAdmin", users="abrantes@pve")
     admin.access.acl.put(path="/pool/abrantes", roles="PVEPoolAdmin", tokens="abrantes@pve!deploy")
-    return ProxmoxAPI(
-        "127.0.0.1",
-        port=lab.port,
-        user="abrantes@pve",
-        token_name="deploy",
-        token_value=token["value"],
-        verify_ssl=str(lab.cert),
-    )
+    return client
 
 
 def test_token_sees_its_own_pool_only(abrantes_token: ProxmoxAPI) -> None:
@@ -45,17 +45,9 @@ def test_token_cannot_grant_itself_more(abrantes_token: ProxmoxAPI) -> None:
 
 
 def test_privilege_separated_token_without_its_own_acl_has_nothing(
-    lab: LabInstance, admin: ProxmoxAPI
+    lab: LabInstance, admin: ProxmoxAPI, abrantes_token: ProxmoxAPI
 ) -> None:
-    bare = admin.access.users("abrantes@pve").token("bare").post(privsep=1)
-    client = ProxmoxAPI(
-        "127.0.0.1",
-        port=lab.port,
-        user="abrantes@pve",
-        token_name="bare",
-        token_value=bare["value"],
-        verify_ssl=str(lab.cert),
-    )
+    client = token_client(lab, admin, "bare")
     assert client.pools.get() == []
     with pytest.raises(ResourceException) as err:
         client.pools("abrantes").get()
