@@ -57,7 +57,7 @@ def _field(text: str, low: int, high: int, what: str) -> frozenset[int]:
 
 
 def _number(text: str, low: int, high: int, what: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # str.isdigit alone takes "²" and "١"
         raise CalendarEventError(f"{text!r} is not a number for {what}")
     value = int(text)
     if not low <= value <= high:
@@ -68,8 +68,8 @@ def _number(text: str, low: int, high: int, what: str) -> int:
 def _weekdays(text: str) -> frozenset[int]:
     days: set[int] = set()
     for part in text.split(","):
-        first, _, last = part.partition("..")
-        if first not in WEEKDAYS or (last and last not in WEEKDAYS):
+        first, dots, last = part.partition("..")
+        if first not in WEEKDAYS or (dots and last not in WEEKDAYS):
             raise CalendarEventError(f"{part!r} is not a weekday (mon, tue, ... sun)")
         start = WEEKDAYS.index(first)
         end = WEEKDAYS.index(last) if last else start
@@ -100,13 +100,11 @@ class CalendarEvent:
         for token in tokens:
             if token[0].isalpha():
                 kind, weekdays = 0, _weekdays(token)
-            elif ":" in token:
-                kind, times = 2, cls._times(token)
-            elif "-" in token:
+            elif "-" in token and ":" not in token:
                 kind = 1
                 years, months, days = cls._date(token)
-            else:
-                raise CalendarEventError(f"{token!r} in {text!r} is not a weekday, date or time")
+            else:  # HOURS:MINUTES[:SECONDS], or MINUTES alone (`*/5`: every five minutes)
+                kind, times = 2, cls._times(token)
             if kind < order:
                 raise CalendarEventError(f"{text!r}: write weekday, then date, then time")
             order = kind + 1
@@ -123,8 +121,10 @@ class CalendarEvent:
     @staticmethod
     def _times(token: str) -> tuple[int, ...]:
         parts = token.split(":")
-        if len(parts) not in (2, 3):
-            raise CalendarEventError(f"{token!r} is not a time (HOURS:MINUTES[:SECONDS])")
+        if len(parts) > 3:
+            raise CalendarEventError(f"{token!r} is not a time ([HOURS:]MINUTES[:SECONDS])")
+        if len(parts) == 1:  # minutes alone run every hour, as in PVE
+            parts = ["*", *parts]
         hours = _field(parts[0], 0, 23, "hour")
         minutes = _field(parts[1], 0, 59, "minute")
         seconds = _field(parts[2], 0, 59, "second") if len(parts) == 3 else frozenset({0})
@@ -151,11 +151,17 @@ class CalendarEvent:
         return None
 
     def longest_gap(self, start: dt.date | None = None) -> dt.timedelta | None:
-        """Longest time between two consecutive runs over the horizon; None if it runs < twice."""
-        run_days = list(self._days(start or dt.date(2024, 1, 1)))
+        """Longest time between two consecutive runs over the horizon; None if it runs < twice.
+
+        The time from the last run to the end of the horizon counts too: it is shorter than the
+        gap to the next run, so it never overstates a schedule that repeats, and it shows one
+        that stops (`2024-*-* 02:00`, or two runs on a single date)."""
+        start = start or dt.date(2024, 1, 1)
+        run_days = list(self._days(start))
         if not run_days or (len(run_days) == 1 and len(self.times) == 1):
             return None
         within = max((b - a for a, b in pairwise(self.times)), default=0)
         across = max(((d2 - d1).days * 86400 + self.times[0] - self.times[-1]
                       for d1, d2 in pairwise(run_days)), default=0)
-        return dt.timedelta(seconds=max(within, across))
+        tail = (start + dt.timedelta(days=HORIZON_DAYS) - run_days[-1]).days * 86400 - self.times[-1]
+        return dt.timedelta(seconds=max(within, across, tail))

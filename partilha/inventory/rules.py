@@ -296,6 +296,8 @@ def capacity(inv: Inventory) -> Iterator[Finding]:
         if st is not None and disk > st.capacity_gib:
             yield (*loc, "guest_storage"), (f"guests at {site.name!r} need {disk} GiB, storage "
                                             f"{st.id!r} has {st.capacity_gib} GiB")
+        if need_mem > memory:
+            continue  # then some node is short too; the site's finding says it once
         for node in nodes:
             on_node = sum(g.memory_mib for g in here if g.node == node.name)
             if on_node > node.memory_gib * 1024:

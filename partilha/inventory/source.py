@@ -11,6 +11,8 @@ import yaml
 from partilha.inventory.errors import InventoryError, Problem
 
 Loc = tuple[str | int, ...]
+MAX_DEPTH = 64  # an inventory nests about 6 deep; deeper is a mistake or an alias containing itself
+MAX_NODES = 200_000  # the largest reference inventory has ~5,000; aliases of aliases can explode
 
 
 @dataclass
@@ -34,6 +36,9 @@ def read_yaml(path: Path) -> SourceFile:
         raise InventoryError([Problem(path, "", f"cannot read: {exc}")]) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        problem = Problem(path, "", f"invalid YAML: nested more than {MAX_DEPTH} deep")
+        raise InventoryError([problem]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -56,9 +61,15 @@ class _Builder:
     def __init__(self, source: SourceFile) -> None:
         self.source = source
         self.scalars = yaml.SafeLoader("")
+        self.nodes = 0
 
     def convert(self, node: yaml.Node, loc: Loc) -> Any:
         self.source.lines[loc] = node.start_mark.line + 1
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            self.fail(loc[:1], f"expands to more than {MAX_NODES} values (aliases of aliases?)", node)
+        if len(loc) > MAX_DEPTH:
+            self.fail(loc[:1], f"nested more than {MAX_DEPTH} deep (an alias that contains itself?)", node)
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -71,8 +82,11 @@ class _Builder:
             return [self.convert(item, (*loc, i)) for i, item in enumerate(node.value)]
         try:
             return self.scalars.construct_object(node)
-        except yaml.YAMLError as exc:
-            self.fail(loc, f"invalid value: {exc}", node)
+        except yaml.YAMLError as exc:  # an unknown tag: its problem, without PyYAML's snippet
+            self.fail(loc, f"invalid value: {getattr(exc, 'problem', None) or exc}", node)
+        except Exception:  # PyYAML's constructors raise anything on a bad tagged scalar (!!int x)
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.fail(loc, f"invalid value: {node.value!r} is not a valid {tag}", node)
 
     def key(self, node: yaml.Node, loc: Loc) -> str:
         value = self.convert(node, (*loc, "<key>")) if isinstance(node, yaml.ScalarNode) else None
@@ -89,5 +103,10 @@ def dotted(loc: Loc) -> str:
     """("vnets", 3, "gateway") -> "vnets[3].gateway"."""
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not part.isprintable() or not part:  # a key like "\n" must not split the message
+            text += f"[{part!r}]"
+        else:
+            text += f".{part}" if text else part
     return text
