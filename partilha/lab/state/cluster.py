@@ -6,10 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from partilha.inventory import Inventory
+from partilha.lab.state.access_store import POOL
 from partilha.lab.state.db import Store
-
-POOL = "pool"
-STORAGE = "storage"
 
 
 @dataclass(frozen=True)
