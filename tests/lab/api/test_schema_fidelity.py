@@ -1,0 +1,48 @@
+"""Every response the lab serves validates against PVE's published API schema (PVE 8 and 9),
+through the pydantic models `proxmoxer-stubs` generates from PVE's apidata."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from proxmoxer_types import v8, v9
+
+from partilha.lab.instance import LabInstance
+
+Typed = Any  # proxmoxer_types.vN.ProxmoxAPI: generated classes, one per path
+
+# path -> how to reach its GET in the generated client
+GETS: dict[str, Callable[[Typed], Any]] = {
+    "/version": lambda api: api.version.get,
+    "/cluster/status": lambda api: api.cluster.status.get,
+    "/cluster/resources": lambda api: api.cluster.resources.get,
+    "/cluster/nextid": lambda api: api.cluster.nextid.get,
+    "/nodes": lambda api: api.nodes.get,
+    "/nodes/{node}/status": lambda api: api.nodes("pve1").status.get,
+    "/nodes/{node}/tasks": lambda api: api.nodes("pve1").tasks.get,
+    "/pools": lambda api: api.pools.get,
+    "/pools/{poolid}": lambda api: api.pools("fidelity").get,
+    "/access/users": lambda api: api.access.users.get,
+    "/access/groups": lambda api: api.access.groups.get,
+    "/access/roles": lambda api: api.access.roles.get,
+    "/access/acl": lambda api: api.access.acl.get,
+    "/access/users/{userid}/token": lambda api: api.access.users("root@pam").token.get,
+}
+
+
+@pytest.fixture(scope="module", params=[v8, v9], ids=["pve8", "pve9"])
+def typed(request: pytest.FixtureRequest, lab: LabInstance, creds: dict[str, Any],
+          admin: Any) -> Typed:
+    if "fidelity" not in {p["poolid"] for p in admin.pools.get()}:
+        admin.pools.post(poolid="fidelity")
+        admin.access.groups.post(groupid="auditors")
+        admin.access.acl.put(path="/pool/fidelity", roles="PVEAuditor", groups="auditors")
+    return request.param.ProxmoxAPI("127.0.0.1", port=lab.port, user=creds["username"],
+                                    password=creds["password"], verify_ssl=str(lab.cert))
+
+
+@pytest.mark.parametrize("path", GETS)
+def test_response_validates_against_pve_schema(typed: Typed, path: str) -> None:
+    GETS[path](typed).model()  # raises pydantic.ValidationError on any mismatch
