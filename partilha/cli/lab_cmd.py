@@ -9,8 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from partilha.errors import UserError
 from partilha.lab import control
+from partilha.lab.faults import Faults
+from partilha.lab.faults import save as save_faults
 from partilha.lab.instance import LabInstance
+from partilha.lab.state.db import Store
 from partilha.workspace import Workspace
 
 app = typer.Typer(help="The lab: a local Proxmox VE on this machine.", no_args_is_help=True)
@@ -75,3 +79,20 @@ def node_up(node: str) -> None:
     """Bring a node back."""
     control.set_node_online(_instance(), node, True)
     console.print(f"node {node} is up")
+
+
+@app.command()
+def faults(rate: Annotated[float, typer.Option(help="fraction of API calls that fail, 0..1")],
+           seed: Annotated[int | None, typer.Option(help="repeatable draws")] = None) -> None:
+    """Make a fraction of API calls fail as PVE's do (500, lock timeouts), for reliability tests."""
+    instance = _instance()
+    try:
+        setting = Faults(rate, seed)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    store = Store(instance.db)
+    try:
+        save_faults(store, setting)
+    finally:
+        store.close()
+    console.print(f"lab faults: {rate:.0%} of API calls fail" if rate else "lab faults: off")

@@ -23,6 +23,7 @@ from partilha.lab.api.errors import PveError, from_access, unauthorized
 from partilha.lab.api.params import validate
 from partilha.lab.api.router import Endpoint, Router
 from partilha.lab.api.tickets import Tickets
+from partilha.lab.faults import Injector
 from partilha.lab.instance import LabInstance
 from partilha.lab.state import users
 from partilha.lab.state.db import Store
@@ -38,6 +39,7 @@ class PveApi:
                  tasks: TaskRunner) -> None:
         self.instance, self.store, self.tickets, self.access = instance, store, tickets, access
         self.tasks = tasks
+        self.faults = Injector(store)
         self.endpoints: dict[str, Endpoint] = {}
         rules = []
         for router in routers:
@@ -71,6 +73,8 @@ class PveApi:
         authid = self.authenticate(request) if endpoint.authenticated else ""
         raw = {**_body(request), **request.args.to_dict(), **path_args}
         params = validate(endpoint.schema, raw)
+        if endpoint.authenticated and (fault := self.faults.call_fault(path_args.get("vmid"))):
+            raise PveError(fault)  # raised before the handler runs, so it changes nothing
         ctx = Ctx(self.store, self.instance, authid, self.access(self.store), self.tasks,
                   self.tickets)
         return endpoint.handler(ctx, params)
