@@ -1,4 +1,5 @@
-"""Bringing a lab instance up and down: state, credentials, certificate, the API server process."""
+"""Bringing a lab instance up and down: state, credentials, certificate, the API server process,
+and (partilha.lab.machine) its package cache, network and guests on this machine."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any
 
 from partilha.errors import UserError
 from partilha.inventory import load_inventory
+from partilha.lab import machine
 from partilha.lab.certs import ensure_certificate
 from partilha.lab.instance import LabInstance
 from partilha.lab.state import cluster, users
@@ -81,8 +83,14 @@ def answers(instance: LabInstance) -> bool:
 
 
 def up(instance: LabInstance) -> dict[str, Any]:
+    """State, then cache, network and the guests that were running, then the API server."""
     credentials = initialise(instance)
     if server_pid(instance) is None:
+        try:
+            problems = machine.bring_up(instance)
+        except Exception as exc:
+            down(instance)
+            raise UserError(f"the lab could not be brought up: {exc}") from exc
         log = instance.log_file.open("ab")
         process = subprocess.Popen([sys.executable, "-m", "partilha.lab.server",
                                     str(instance.state_dir)], stdout=log, stderr=log,
@@ -95,10 +103,13 @@ def up(instance: LabInstance) -> dict[str, Any]:
                 raise UserError(f"the lab API did not start on port {instance.port}; "
                                 f"see {instance.log_file}")
             time.sleep(0.1)
+        if problems:
+            raise UserError("the lab is up, but " + "; ".join(problems))
     return credentials
 
 
 def down(instance: LabInstance) -> None:
+    """Stop the API server, then the guests, network and cache; the state stays."""
     pid = server_pid(instance)
     if pid is not None:
         os.kill(pid, signal.SIGTERM)
@@ -110,12 +121,16 @@ def down(instance: LabInstance) -> None:
         if server_pid(instance) == pid:
             os.kill(pid, signal.SIGKILL)
     instance.pid_file.unlink(missing_ok=True)
+    machine.stop(instance)
 
 
 def reset(instance: LabInstance) -> None:
-    """Remove everything the lab created."""
+    """Remove everything the lab created: containers, bridges, nftables table, cache, state."""
     down(instance)
+    errors = machine.remove(instance)
     shutil.rmtree(instance.state_dir, ignore_errors=True)
+    if errors:
+        raise UserError("lab reset could not remove " + "; ".join(errors))
 
 
 def set_node_online(instance: LabInstance, node: str, online: bool) -> None:

@@ -16,6 +16,8 @@ from partilha.errors import UserError
 
 # Bridges are <prefix><vnet id>: 6 + 8 characters fit Linux's 15-character interface names.
 PREFIX = re.compile(r"[a-z][a-z0-9]{0,4}-")
+# apt-cacher-ng (bookworm) cannot bind ports above this one.
+CACHE_PORT_MAX = 32767
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,9 @@ class LabInstance:
     inventory: Path
     port: int = 8006
     prefix: str = "plab-"  # containers are <prefix><vmid>; bridges <prefix><vnet>
+    # The guests' package cache (apt-cacher-ng); 0: derived from the API port, so two labs side
+    # by side get two caches, and Debian's own apt-cacher-ng service (3142) is left alone.
+    cache_port: int = 0
 
     def __post_init__(self) -> None:
         if not PREFIX.fullmatch(self.prefix):
@@ -31,6 +36,10 @@ class LabInstance:
                             "digits and a hyphen (bridge names have 15 characters)")
         if not 1 <= self.port <= 65535:
             raise UserError(f"lab port {self.port} is outside 1..65535")
+        if self.cache_port == 0:
+            object.__setattr__(self, "cache_port", 10000 + self.port % 20000)
+        if not 1 <= self.cache_port <= CACHE_PORT_MAX:
+            raise UserError(f"lab package cache port {self.cache_port} is outside 1..{CACHE_PORT_MAX}")
 
     @property
     def db(self) -> Path:
@@ -58,6 +67,16 @@ class LabInstance:
         return self.state_dir / "known_hosts"
 
     @property
+    def guests_root(self) -> Path:
+        """Where each guest keeps its writable layer and logs (realize.guests)."""
+        return self.state_dir / "guests"
+
+    @property
+    def nft_table(self) -> str:
+        """The instance's one nftables table (inet family)."""
+        return "partilha_" + self.prefix.rstrip("-")
+
+    @property
     def pid_file(self) -> Path:
         return self.state_dir / "server.pid"
 
@@ -81,4 +100,4 @@ class LabInstance:
             raise UserError(f"no lab in {state_dir} (run `partilha lab up` first)")
         data = json.loads(saved.read_text())
         return cls(Path(data["state_dir"]), Path(data["inventory"]), int(data["port"]),
-                   str(data["prefix"]))
+                   str(data["prefix"]), int(data.get("cache_port", 0)))

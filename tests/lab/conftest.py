@@ -59,8 +59,8 @@ def _free_port() -> int:
     raise RuntimeError("no free port for apt-cacher-ng")
 
 
-def _free_subnets(count: int) -> list[IPv4Network]:
-    """/24s in 10.213.0.0/16 that no route or address of the host overlaps."""
+def _free_subnets(count: int, base: str = "10.213") -> list[IPv4Network]:
+    """/24s in <base>.0.0/16 that no route or address of the host overlaps."""
     used = []
     out = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True).stdout
     for line in out.splitlines():
@@ -73,12 +73,12 @@ def _free_subnets(count: int) -> list[IPv4Network]:
             continue
     picked: list[IPv4Network] = []
     for _ in range(200):
-        net = IPv4Network(f"10.213.{secrets.randbelow(250) + 1}.0/24")
+        net = IPv4Network(f"{base}.{secrets.randbelow(250) + 1}.0/24")
         if net not in picked and not any(net.overlaps(u) for u in used if u.prefixlen > 0):
             picked.append(net)
         if len(picked) == count:
             return picked
-    raise RuntimeError("no free /24 in 10.213.0.0/16")
+    raise RuntimeError(f"no free /24 in {base}.0.0/16")
 
 
 @dataclasses.dataclass
@@ -231,6 +231,22 @@ def teardown_prefix(prefix: str, guests_root: Path, known_hosts: Path, table: st
         errors.append(f"table: {exc}")
     if errors:
         raise RuntimeError("; ".join(errors))
+
+
+@pytest.fixture(scope="session")
+def subnet_pool() -> Callable[[int], list[IPv4Network]]:
+    """`take(n)`: n /24s (in 10.214.0.0/16, apart from rlab's) no route uses, never the same twice."""
+    handed: list[IPv4Network] = []
+
+    def take(count: int) -> list[IPv4Network]:
+        for _ in range(20):
+            picked = [n for n in _free_subnets(count + len(handed), base="10.214") if n not in handed]
+            if len(picked) >= count:
+                handed.extend(picked[:count])
+                return picked[:count]
+        raise RuntimeError("no free subnets in 10.214.0.0/16")
+
+    return take
 
 
 @pytest.fixture(scope="session")

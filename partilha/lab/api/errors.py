@@ -35,3 +35,19 @@ def from_access(exc: AccessError) -> PveError:
     if exc.param:
         return param_error(**{exc.param: exc.message})
     return PveError(exc.message, exc.status)
+
+
+MODIFIED = "detected modified configuration - file changed by other user? Try again."
+
+
+def assert_if_modified(current: str, given: str | None) -> None:
+    """PVE::Tools::assert_if_modified: a stale `digest` refuses the change."""
+    if given and current != given:
+        raise PveError(MODIFIED)
+
+
+def stringify(exc: PveError) -> str:
+    """PVE::Exception's text of an error caught and re-raised by another (`<what> failed: ...`)."""
+    if not exc.errors:
+        return exc.message
+    return f"{exc.status} {exc.message}\n" + "".join(f"{k}: {v}\n" for k, v in exc.errors.items())

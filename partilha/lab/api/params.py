@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from ipaddress import ip_interface
+from ipaddress import ip_address, ip_interface
 from typing import Any
 
 from partilha.calendar_event import CalendarEvent, CalendarEventError
+from partilha.lab import guest_config, sdn_schema
 from partilha.lab.api.errors import param_error
 
 Format = Callable[[str], bool]
@@ -29,6 +30,14 @@ def _cidr(value: str) -> bool:
     except ValueError:
         return False
     return "/" in value
+
+
+def _ip(value: str) -> bool:
+    try:
+        ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _calendar(value: str) -> bool:
@@ -53,10 +62,36 @@ FORMATS: dict[str, tuple[Format, str]] = {
     "dns-name": (_regex(r"([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?\.)*"
                         r"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?"), "DNS name"),
     "CIDR": (_cidr, "CIDR"),
+    "ip": (_ip, "IP address"),
     "pve-calendar-event": (_calendar, "calendar event"),
     "pve-task-upid": (_regex(r"UPID:[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?:[0-9A-Fa-f]{8}:"
                              r"[0-9A-Fa-f]{8,9}:[0-9A-Fa-f]{8}:[^:\s]+:[^:\s]*:[^:\s]+:"),
                       "task UPID"),
+}
+
+_CONFIGID = re.compile(r"[a-z][a-z0-9_]+")
+_NODE = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?")
+
+
+def _list_of(pattern: re.Pattern[str], message: str) -> Callable[[str], object]:
+    def parse(value: str) -> object:
+        for item in re.split(r"[,;\s]+", value.strip()):
+            if item and not pattern.fullmatch(item):
+                raise ValueError(message.format(item))
+        return value
+    return parse
+
+
+# Formats PVE checks with a parser whose own message follows "invalid format - ".
+PARSED_FORMATS: dict[str, Callable[[str], object]] = {
+    "pve-sdn-zone-id": sdn_schema.parse_zone_id,
+    "pve-sdn-vnet-id": sdn_schema.parse_vnet_id,
+    "pve-sdn-subnet-id": sdn_schema.parse_subnet_id,
+    "pve-configid-list": _list_of(_CONFIGID, "invalid configuration ID '{}'"),
+    "pve-node-list": _list_of(_NODE, "value does not look like a valid node name"),
+    "pve-tag-list": _list_of(re.compile(r"[a-z0-9_][a-z0-9_\-+.]*", re.IGNORECASE), "invalid tag '{}'"),
+    "pve-lxc-network": guest_config.parse_net,
+    "pve-ct-rootfs": guest_config.parse_rootfs,
 }
 
 
@@ -69,6 +104,8 @@ class Param:
     minimum: float | None = None
     maximum: float | None = None
     max_length: int | None = None
+    min_length: int | None = None
+    pattern: str | None = None
     default: Any = None
 
 
@@ -133,10 +170,26 @@ def _check(spec: Param, value: str) -> Any:
     if spec.enum is not None and value not in spec.enum:
         raise ValueError(f"value '{value}' does not have a value in the enumeration "
                          f"'{', '.join(spec.enum)}'")
+    if spec.format is not None:
+        _check_format(spec.format, value)
+    if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
+        raise ValueError("value does not match the regex pattern")
     if spec.max_length is not None and len(value) > spec.max_length:
         raise ValueError(f"value may only be {spec.max_length} characters long")
-    if spec.format is not None:
-        check, noun = FORMATS[spec.format]
-        if not check(value):
-            raise ValueError(f"value does not look like a valid {noun}")
+    if spec.min_length is not None and len(value) < spec.min_length:
+        raise ValueError(f"value must be at least {spec.min_length} characters long")
     return value
+
+
+def _check_format(name: str, value: str) -> None:
+    """PVE's `check_prop`: a format failure reads "invalid format - <the format's message>"."""
+    if name in PARSED_FORMATS:
+        try:
+            PARSED_FORMATS[name](value)
+        except ValueError as exc:
+            text = str(exc)
+            raise ValueError(f"invalid format - {text}" + ("" if text.endswith("\n") else "\n")) from None
+        return
+    check, noun = FORMATS[name]
+    if not check(value):
+        raise ValueError(f"invalid format - value does not look like a valid {noun}\n")

@@ -81,6 +81,12 @@ class Store:
         with self._lock:
             self._conn.close()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # meta
 
     def meta(self, key: str) -> str | None:

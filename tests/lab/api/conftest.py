@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import secrets
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from proxmoxer import ProxmoxAPI
 
 from partilha.lab import control
-from partilha.lab.instance import LabInstance
+from partilha.lab.instance import CACHE_PORT_MAX, LabInstance
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -24,10 +25,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_cache_port() -> int:
+    """A free port the lab's apt-cacher-ng can bind (it refuses ports above 32767)."""
+    for _ in range(100):
+        port = 20000 + secrets.randbelow(CACHE_PORT_MAX - 20000)
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))  # noqa: S104 - where apt-cacher-ng will bind
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port for the package cache")
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabInstance]:
     instance = LabInstance(
-        tmp_path_factory.mktemp("lab"), ROOT / "inventories" / "lab", free_port(), f"t{secrets.token_hex(2)}-"
+        tmp_path_factory.mktemp("lab"),
+        ROOT / "inventories" / "lab",
+        free_port(),
+        f"t{secrets.token_hex(2)}-",
+        free_cache_port(),
     )
     control.up(instance)
     try:
@@ -64,3 +82,23 @@ def admin_token(lab: LabInstance, creds: dict[str, Any]) -> ProxmoxAPI:
         token_value=creds["token_secret"],
         verify_ssl=str(lab.cert),
     )
+
+
+WaitTask = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def wait_task() -> WaitTask:
+    """`wait_task(api, upid, timeout=120)`: poll a task as PVE clients do; its final status."""
+
+    def wait(api: ProxmoxAPI, upid: str, timeout: float = 120.0) -> dict[str, Any]:
+        node = upid.split(":")[1]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = dict(api.nodes(node).tasks(upid).status.get())
+            if status["status"] == "stopped":
+                return status
+            time.sleep(0.2)
+        raise AssertionError(f"task {upid} still running after {timeout:g} s")
+
+    return wait

@@ -28,6 +28,18 @@ def online_node(ctx: Ctx, name: str) -> NodeRow:
     return node
 
 
+def require_quorum(ctx: Ctx) -> None:
+    """PVE's `check_cfs_quorum`: writes need a quorate cluster."""
+    if not cluster.quorate(cluster.nodes(ctx.store)):
+        raise PveError("cluster not ready - no quorum?")
+
+
+def local_node(ctx: Ctx) -> NodeRow:
+    """The node answering the API (the first online one), where cluster-wide tasks run."""
+    nodes = cluster.nodes(ctx.store)
+    return next((n for n in nodes if n.online), nodes[0])
+
+
 @routes.route("GET", "/nodes")
 def list_nodes(ctx: Ctx, p: dict[str, Any]) -> Any:
     return [{"node": n.name, "status": "online" if n.online else "offline", "level": "",

@@ -15,17 +15,28 @@ SELECT = ("SELECT upid, node, pid, pstart, starttime, endtime, type, id, user, s
           "FROM tasks WHERE node = ?")
 
 
+def _owned(ctx: Ctx, task_user: str) -> bool:
+    """PVE's `check_task_user`: a token sees its own tasks, a user also those of its tokens."""
+    return ctx.authid == task_user or ctx.authid == task_user.partition("!")[0]
+
+
+def _token_split(task: dict[str, Any]) -> dict[str, Any]:
+    """PVE reports a token's task with `user` the user and `tokenid` the token's name."""
+    user, bang, token = str(task["user"]).partition("!")
+    return {**task, "user": user, "tokenid": token} if bang else task
+
+
 def _task(ctx: Ctx, node: str, upid: str) -> dict[str, Any]:
     rows = ctx.store.query(f"{SELECT} AND upid = ?", node, upid)
     if not rows:
         raise param_error(upid="no such task")
     task = dict(rows[0])
     # Users see their own tasks; others need Sys.Audit on the node, as in PVE.
-    if task["user"] != ctx.userid:
+    if not _owned(ctx, task["user"]):
         ctx.require(f"/nodes/{node}", ["Sys.Audit"])
     if task["status"] == "running":
         del task["exitstatus"], task["endtime"]
-    return task
+    return _token_split(task)
 
 
 @routes.route("GET", "/nodes/{node}/tasks/{upid}/status", {"node": NODE, "upid": UPID})
@@ -58,7 +69,7 @@ def list_tasks(ctx: Ctx, p: dict[str, Any]) -> Any:
         if task.pop("exitstatus", None) is not None:
             task["status"] = row["exitstatus"]
         wanted = (
-            (see_all or task["user"] == ctx.userid)
+            (see_all or _owned(ctx, task["user"]))
             and ("vmid" not in p or task["id"] == str(int(p["vmid"])))
             and ("typefilter" not in p or task["type"] == p["typefilter"])
             and ("userfilter" not in p or p["userfilter"] in task["user"])
@@ -66,5 +77,5 @@ def list_tasks(ctx: Ctx, p: dict[str, Any]) -> Any:
             and (p["source"] != "active" or row["status"] == "running")
         )
         if wanted:
-            out.append(task)
+            out.append(_token_split(task))
     return out[int(p["start"]):int(p["start"]) + int(p["limit"])]

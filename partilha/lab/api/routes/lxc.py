@@ -1,0 +1,259 @@
+"""/nodes/{node}/lxc: create (a `vzcreate` task), list, config GET/PUT, DELETE (a `vzdestroy` task).
+
+Ported from pve-container's PVE/API2/LXC.pm and LXC/Config.pm: the order of the checks, the
+`create` lock taken before the task starts (so a second create of the vmid fails at once), the
+`digest` of the config text, `CT is locked (<lock>)`, and a failed create leaving nothing behind.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from partilha.lab import guest_apply, guest_config
+from partilha.lab.access.roles import split_list
+from partilha.lab.api import ct_options
+from partilha.lab.api.context import Ctx
+from partilha.lab.api.ct_guard import check_lock, load_ct
+from partilha.lab.api.ct_options import CT_OPTIONS, VM_CONFIG_PRIVS
+from partilha.lab.api.errors import PveError, assert_if_modified, param_error
+from partilha.lab.api.params import BOOL, NODE, VMID, Param
+from partilha.lab.api.router import Router
+from partilha.lab.api.routes.lxc_status import start_task, status_of
+from partilha.lab.api.routes.nodes import online_node, require_quorum
+from partilha.lab.realize._cmd import RealizeError
+from partilha.lab.state import guests
+from partilha.lab.state.access_store import POOL
+from partilha.lab.state.guests import LXC, Guest
+from partilha.lab.tasks import TaskLog
+
+routes = Router()
+CT = {"node": NODE, "vmid": VMID}
+_REALISED = ("hostname", "net0", "cores", "memory", "swap")
+_UNDELETABLE = ("memory", "rootfs", "unprivileged", "arch", "ostype")
+
+
+@routes.route("GET", "/nodes/{node}/lxc", {"node": NODE})
+def list_cts(ctx: Ctx, p: dict[str, Any]) -> Any:
+    online_node(ctx, p["node"])
+    return [status_of(ctx.store, g) for g in guests.on_node(ctx.store, p["node"], LXC)
+            if ctx.allowed(f"/vms/{g.vmid}", ["VM.Audit"])]
+
+
+@routes.route("GET", "/nodes/{node}/lxc/{vmid}", CT)
+def ct_index(ctx: Ctx, p: dict[str, Any]) -> Any:
+    online_node(ctx, p["node"])
+    load_ct(ctx.store, p["node"], int(p["vmid"]))
+    return [{"subdir": "config"}, {"subdir": "status"}]
+
+
+def _template_storage(ctx: Ctx, ostemplate: str) -> None:
+    """Any `<storage>:vztmpl/...` becomes the lab's Debian 12 template (read access needed)."""
+    match = re.fullmatch(r"([a-z][a-z0-9\-_.]*[a-z0-9]):vztmpl/(.+)", ostemplate)
+    if match is None:
+        raise param_error(ostemplate="the lab creates containers from '<storage>:vztmpl/<file>' "
+                                     "templates (its Debian 12 template)")
+    ctx.require(f"/storage/{match.group(1)}", ["Datastore.AllocateSpace", "Datastore.Audit"],
+                any_=True)
+
+
+def _only_net0(p: dict[str, Any]) -> None:
+    extra = sorted(k for k in p if re.fullmatch(r"net\d+", k) and k != "net0")
+    if extra:
+        raise param_error(**{extra[0]: "the lab realises one network interface (net0)"})
+
+
+def _new_config(vmid: int, p: dict[str, Any], storage: str) -> tuple[str, dict[str, Any]]:
+    """The config PVE writes for a new container; (rootfs storage, config)."""
+    rootfs = guest_config.new_rootfs(str(p.pop("rootfs", f"{storage}:4")), storage, vmid)
+    if rootfs is None:
+        raise param_error(rootfs="the lab creates a new root disk: '<storage>:<size in GiB>'")
+    _only_net0(p)
+    if "net0" not in p:
+        raise param_error(net0="the lab realises containers with a net0 on an SDN VNet")
+    config: dict[str, Any] = {"arch": "amd64", "ostype": "debian", "hostname": f"CT{vmid}",
+                              "memory": 512, "swap": 512, "rootfs": rootfs[1]}
+    for key, value in p.items():
+        config[key] = ct_options.stored(key, value)
+    net = guest_config.parse_net(str(config["net0"]))
+    net.setdefault("hwaddr", guest_config.random_hwaddr())
+    net.setdefault("type", "veth")
+    config["net0"] = guest_config.print_net(net)
+    return rootfs[0], config
+
+
+@routes.route("POST", "/nodes/{node}/lxc", {
+    **CT, "ostemplate": Param(optional=False, max_length=255),
+    "storage": Param(format="pve-storage-id", default="local"), "pool": Param(format="pve-poolid"),
+    "ssh-public-keys": Param(), "start": Param("boolean", default=False), **CT_OPTIONS})
+def create_ct(ctx: Ctx, p: dict[str, Any]) -> Any:
+    node = online_node(ctx, p.pop("node")).name
+    vmid = int(p.pop("vmid"))
+    require_quorum(ctx)
+    start, unprivileged = p.pop("start"), p.pop("unprivileged", True)
+    if not unprivileged:
+        ctx.require("/", ["Sys.Modify"])
+    holder = guests.get(ctx.store, vmid)
+    if holder is not None:
+        raise PveError(f"{holder.kind} {vmid} already exists on node '{holder.node}'")
+    keys = str(p.pop("ssh-public-keys", ""))
+    if keys and not guest_config.ssh_public_keys_valid(keys):
+        raise PveError("SSH public key validation error")
+    pool = p.pop("pool", None)
+    if pool is not None and ctx.store.get_object(POOL, pool) is None:
+        raise PveError(f"pool '{pool}' does not exist")
+    if not (ctx.allowed(f"/vms/{vmid}", ["VM.Allocate"])
+            or (pool and ctx.allowed(f"/pool/{pool}", ["VM.Allocate"]))):
+        raise PveError("Permission check failed", 403)
+    ostemplate, storage = p.pop("ostemplate"), p.pop("storage")
+    ct_options.check_modify_perm(ctx, vmid, pool, {}, p, [])
+    _template_storage(ctx, ostemplate)
+    rootfs_storage, config = _new_config(vmid, p, storage)
+    ctx.require(f"/storage/{rootfs_storage}", ["Datastore.AllocateSpace"])
+    if unprivileged:
+        config["unprivileged"] = 1
+    holder = guests.reserve(ctx.store, Guest(vmid, LXC, node, config, "create", "stopped", None))
+    if holder is not None:
+        raise PveError(f"unable to create CT {vmid} - {holder.kind} {vmid} already exists on node "
+                       f"'{holder.node}'")
+    store, instance = ctx.store, ctx.instance
+    key_lines = tuple(line for line in keys.split("\n") if line.strip())
+
+    def work(log: TaskLog) -> None:
+        try:
+            with guest_apply.config_lock(vmid):
+                log(f"extracting archive '{ostemplate}' (the lab's Debian 12 template)")
+                guest_apply.create(store, instance, load_ct(store, node, vmid), key_lines, log)
+                in_pool = pool if pool and store.get_object(POOL, pool) is not None else None
+                guests.update(store, vmid, lock=None, pool=in_pool)
+        except Exception as exc:
+            try:
+                guest_apply.destroy(instance, vmid)
+            except Exception as cleanup:
+                log(f"WARN: cleaning up CT {vmid} failed: {cleanup}")
+            guests.remove(store, vmid)
+            raise PveError(f"unable to create CT {vmid} - {exc}") from exc
+        if start:
+            start_task(store, instance, node, vmid, log)
+
+    try:
+        return ctx.tasks.start(node, "vzcreate", str(vmid), ctx.authid, work)
+    except BaseException:
+        guests.remove(ctx.store, vmid)
+        raise
+
+
+@routes.route("GET", "/nodes/{node}/lxc/{vmid}/config", {
+    **CT, "current": BOOL, "snapshot": Param()})
+def get_config(ctx: Ctx, p: dict[str, Any]) -> Any:
+    online_node(ctx, p["node"])
+    ctx.require(f"/vms/{p['vmid']}", ["VM.Audit"])
+    if p.get("snapshot") and p.get("current"):
+        message = "cannot use 'snapshot' parameter with 'current'"
+        raise param_error(snapshot=message, current=message)
+    guest = load_ct(ctx.store, p["node"], int(p["vmid"]))
+    if p.get("snapshot"):
+        raise PveError(f"snapshot '{p['snapshot']}' does not exist")
+    return {**guest.conf, "digest": guest.digest}
+
+
+def _check_lists(p: dict[str, Any], delete: list[str], revert: list[str]) -> None:
+    for opt in revert:
+        if not ct_options.option_exists(opt):
+            raise param_error(revert=f"unknown option '{opt}'")
+        if opt in p:
+            raise param_error(revert=f"you can't use '-{opt}' and '-revert {opt}' at the same time")
+    for opt in delete:
+        if not ct_options.option_exists(opt):
+            raise param_error(delete=f"unknown option '{opt}'")
+        if opt in p:
+            raise param_error(delete=f"you can't use '-{opt}' and -delete {opt}' at the same time")
+        if opt in revert:
+            raise param_error(delete=f"you can't use '-delete {opt}' and '-revert {opt}' at the same time")
+
+
+def _changed(guest: Guest, p: dict[str, Any], delete: list[str]) -> dict[str, Any]:
+    """The config after the update (pve-container's update_pct_config, all or nothing)."""
+    config = dict(guest.config)
+    _only_net0(p)
+    errors = {opt: f"unable to delete required option '{opt}'" for opt in delete if opt in _UNDELETABLE}
+    errors.update({opt: f"unable to modify read-only option: '{opt}'"
+                   for opt in ("unprivileged", "rootfs") if opt in p})
+    if errors:
+        raise param_error(**errors)
+    for opt in delete:
+        config.pop(opt, None)
+    for key, value in p.items():
+        config[key] = ct_options.stored(key, value)
+        if re.fullmatch(r"net\d+", key):
+            net = guest_config.parse_net(str(value))
+            old = guest_config.parse_net(str(guest.config[key])) if guest.config.get(key) else {}
+            net.setdefault("hwaddr", old.get("hwaddr") or guest_config.random_hwaddr())
+            net.setdefault("type", "veth")
+            config[key] = guest_config.print_net(net)
+    return config
+
+
+@routes.route("PUT", "/nodes/{node}/lxc/{vmid}/config", {
+    **CT, "delete": Param(format="pve-configid-list"), "revert": Param(format="pve-configid-list"),
+    "digest": Param(max_length=40), **CT_OPTIONS})
+def update_config(ctx: Ctx, p: dict[str, Any]) -> Any:
+    """Synchronous, as PVE's: changes to a running container are applied to it live."""
+    node = online_node(ctx, p.pop("node")).name
+    vmid = int(p.pop("vmid"))
+    ctx.require(f"/vms/{vmid}", VM_CONFIG_PRIVS, any_=True)
+    digest = p.pop("digest", None)
+    if not p:
+        raise PveError("no options specified")
+    delete, revert = split_list(p.pop("delete", "")), split_list(p.pop("revert", ""))
+    _check_lists(p, delete, revert)
+    ct_options.check_modify_perm(ctx, vmid, None, load_ct(ctx.store, node, vmid).config, p, delete)
+    with guest_apply.config_lock(vmid):
+        guest = load_ct(ctx.store, node, vmid)
+        check_lock(guest)
+        assert_if_modified(guest.digest, digest)
+        config = _changed(guest, p, delete)
+        updated = Guest(vmid, LXC, node, config, None, guest.status, guest.pool)
+        if any(guest.config.get(k) != config.get(k) for k in _REALISED):
+            try:
+                guest_apply.reconfigure(ctx.store, ctx.instance, updated)
+            except (guest_apply.GuestSetupError, RealizeError) as exc:
+                raise PveError(str(exc)) from None
+        guests.update(ctx.store, vmid, config=config)
+    return None
+
+
+@routes.route("DELETE", "/nodes/{node}/lxc/{vmid}", {
+    **CT, "force": BOOL, "purge": BOOL, "destroy-unreferenced-disks": BOOL})
+def destroy_ct(ctx: Ctx, p: dict[str, Any]) -> Any:
+    node = online_node(ctx, p["node"]).name
+    vmid = int(p["vmid"])
+    ctx.require(f"/vms/{vmid}", ["VM.Allocate"])
+
+    def early_checks(guest: Guest) -> None:
+        if guest.config.get("protection"):
+            raise PveError(f"can't remove CT {vmid} - protection mode enabled")
+        check_lock(guest)
+
+    running_error = f"unable to destroy CT {vmid} - container is running"
+    guest = load_ct(ctx.store, node, vmid)
+    early_checks(guest)
+    if guest.status == "running" and not p.get("force"):
+        raise PveError(running_error)
+    store, instance = ctx.store, ctx.instance
+
+    def work(log: TaskLog) -> None:
+        with guest_apply.config_lock(vmid):
+            current = load_ct(store, node, vmid)
+            early_checks(current)
+            if current.status == "running":
+                if not p.get("force"):
+                    raise PveError(running_error)
+                log(f"forced to stop CT {vmid} before destroying!")
+            guests.update(store, vmid, lock="destroyed")
+            guest_apply.destroy(instance, vmid)
+            if p.get("purge"):
+                log(f"purging CT {vmid} from related configurations..")
+            guests.remove(store, vmid, access=True)
+
+    return ctx.tasks.start(node, "vzdestroy", str(vmid), ctx.authid, work)

@@ -1,0 +1,66 @@
+"""Realising the applied SDN config on this machine: one bridge per VNet (its subnet gateway on the
+host side), a trunk bridge per vlan zone, and the instance's nftables table that isolates VNets
+from each other and from everything else. Run by the `reloadnetworkall` task and at `lab up`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from partilha.lab.instance import LabInstance
+from partilha.lab.realize import firewall, network
+from partilha.lab.realize._cmd import RealizeError
+from partilha.lab.state import sdn
+from partilha.lab.state.db import Store
+
+Log = Callable[[str], None]
+_REALISING = threading.Lock()  # one reload at a time per process
+
+
+def lab_firewall(instance: LabInstance, vnets: list[sdn.AppliedVNet],
+                 zone_bridges: list[str]) -> firewall.LabFirewall:
+    with_gateway = tuple(firewall.VNetNet(v.bridge, v.gateway) for v in vnets if v.gateway)
+    others = tuple(zone_bridges) + tuple(v.bridge for v in vnets if v.gateway is None)
+    return firewall.LabFirewall(instance.nft_table, vnets=with_gateway, zone_bridges=others,
+                                cache_port=instance.cache_port)
+
+
+def realise(store: Store, instance: LabInstance, log: Log) -> None:
+    """Make the host's bridges and firewall match the running SDN config (idempotent)."""
+    with _REALISING:
+        _realise(store, instance, log)
+
+
+def _realise(store: Store, instance: LabInstance, log: Log) -> None:
+    vnets = sdn.applied_vnets(store, instance.prefix)
+    zones = sdn.objects(store, "zones", running=True)
+    zone_bridges = sorted({network.bridge_name(instance.prefix, str(z["bridge"]))
+                           for z in zones.values() if z["type"] == "vlan" and z.get("bridge")})
+    clash = sorted({v.bridge for v in vnets} & set(zone_bridges))
+    if clash:
+        raise RealizeError(f"bridge {clash[0]} would be both a VNet and a zone's trunk")
+    vlan_layer = True
+    for bridge in zone_bridges:
+        vlan_layer = network.ensure_zone(bridge, vlan_aware=True) and vlan_layer
+    if zone_bridges and not vlan_layer:
+        log("note: this kernel has no bridge VLAN filtering; each VNet stays its own segment")
+    for v in vnets:
+        trunk = v.zone_bridge if v.zone_bridge and v.tag is not None else None
+        network.ensure_vnet(v.bridge, gateway=v.gateway, zone=trunk,
+                            tag=v.tag if trunk else None)
+        where = f" gateway {v.gateway}" if v.gateway else " (no IPv4 gateway)"
+        log(f"vnet {v.vnet}: bridge {v.bridge}{where}")
+    wanted = {v.bridge for v in vnets} | set(zone_bridges)
+    for bridge in network.list_bridges(instance.prefix):
+        if bridge not in wanted:
+            network.remove_vnet(bridge)
+            log(f"removed bridge {bridge}")
+    firewall.apply(lab_firewall(instance, vnets, zone_bridges))
+    log(f"firewall: nftables table inet {instance.nft_table} applied")
+
+
+def teardown(instance: LabInstance) -> None:
+    """Remove the instance's bridges and nftables table. Idempotent."""
+    firewall.remove(instance.nft_table)
+    network.remove_all(instance.prefix)
