@@ -91,10 +91,10 @@ def up(instance: LabInstance) -> dict[str, Any]:
         except Exception as exc:
             down(instance)
             raise UserError(f"the lab could not be brought up: {exc}") from exc
-        log = instance.log_file.open("ab")
-        process = subprocess.Popen([sys.executable, "-m", "partilha.lab.server",
-                                    str(instance.state_dir)], stdout=log, stderr=log,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        with instance.log_file.open("ab") as log:  # the server keeps its own copy of the fd
+            process = subprocess.Popen([sys.executable, "-m", "partilha.lab.server",
+                                        str(instance.state_dir)], stdout=log, stderr=log,
+                                       stdin=subprocess.DEVNULL, start_new_session=True)
         instance.pid_file.write_text(f"{process.pid}\n")
         deadline = time.monotonic() + START_TIMEOUT
         while not answers(instance):
