@@ -14,7 +14,6 @@ import ipaddress
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -46,17 +45,6 @@ CONNECT = (
 )
 
 
-def _free_port() -> int:
-    """A free TCP port apt-cacher-ng can bind (it refuses ports above 32767)."""
-    for _ in range(100):
-        port = 20000 + secrets.randbelow(aptcache.MAX_PORT - 20000)
-        with socket.socket() as s:
-            try:
-                s.bind(("0.0.0.0", port))  # noqa: S104 - where apt-cacher-ng will bind
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port for apt-cacher-ng")
 
 
 def _free_subnets(count: int, base: str = "10.213") -> list[IPv4Network]:
@@ -268,7 +256,7 @@ def rlab(tmp_path_factory: pytest.TempPathFactory, template: Path) -> Iterator[R
         template=template,
         known_hosts=state / "known_hosts",
         key=key,
-        cache=aptcache.AptCache(state, port=_free_port()),
+        cache=aptcache.AptCache(state, port=aptcache.free_port()),
         zone=network.bridge_name(prefix, "z1"),
         vnets={
             "a": VNet(network.bridge_name(prefix, "va"), subnets[0]),

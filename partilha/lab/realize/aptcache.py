@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -26,7 +27,7 @@ from partilha.lab.realize._cmd import RealizeError
 from partilha.lab.realize.template import cache_root
 
 DEFAULT_PORT = 3142
-MAX_PORT = 32767
+MAX_PORT = 32767  # apt-cacher-ng 3.7 cannot bind above it ("Error resolving address")
 ANY = "0.0.0.0"  # noqa: S104 - see AptCache.bind
 MIRROR = "http://deb.debian.org/debian/"
 SECURITY = "http://deb.debian.org/debian-security/"
@@ -175,3 +176,16 @@ def stop(cache: AptCache, *, timeout: float = 10.0) -> None:
             os.kill(pid, signal.SIGKILL)
             time.sleep(0.1)
     cache.pid_file.unlink(missing_ok=True)
+
+
+def free_port(low: int = 20000) -> int:
+    """A port in low..MAX_PORT that nothing listens on now, for a new cache."""
+    for _ in range(100):
+        port = low + secrets.randbelow(MAX_PORT - low)
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))  # noqa: S104 - where apt-cacher-ng will bind
+            except OSError:
+                continue
+            return port
+    raise RealizeError("no free port for apt-cacher-ng")

@@ -14,7 +14,8 @@ import pytest
 from proxmoxer import ProxmoxAPI
 
 from partilha.lab import control
-from partilha.lab.instance import CACHE_PORT_MAX, LabInstance
+from partilha.lab.instance import LabInstance
+from partilha.lab.realize import aptcache
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -25,17 +26,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def free_cache_port() -> int:
-    """A free port the lab's apt-cacher-ng can bind (it refuses ports above 32767)."""
-    for _ in range(100):
-        port = 20000 + secrets.randbelow(CACHE_PORT_MAX - 20000)
-        with socket.socket() as s:
-            try:
-                s.bind(("0.0.0.0", port))  # noqa: S104 - where apt-cacher-ng will bind
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port for the package cache")
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +35,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabInstance]:
         ROOT / "inventories" / "lab",
         free_port(),
         f"t{secrets.token_hex(2)}-",
-        free_cache_port(),
+        aptcache.free_port(),
     )
     control.up(instance)
     try:
