@@ -70,29 +70,32 @@ class PveApi:
             raise PveError(f"Method '{request.method} {request.path.removeprefix(PREFIX)}' "
                            "not implemented", 501) from None
         endpoint = self.endpoints[key]
-        authid = self.authenticate(request) if endpoint.authenticated else ""
+        access = self.access(self.store)  # one snapshot per call, as PVE reads user.cfg once
+        authid = self.authenticate(request, access) if endpoint.authenticated else ""
         raw = {**_body(request), **request.args.to_dict(), **path_args}
         params = validate(endpoint.schema, raw)
         if endpoint.authenticated and (fault := self.faults.call_fault(path_args.get("vmid"))):
             raise PveError(fault)  # raised before the handler runs, so it changes nothing
-        ctx = Ctx(self.store, self.instance, authid, self.access(self.store), self.tasks,
-                  self.tickets)
+        ctx = Ctx(self.store, self.instance, authid, access, self.tasks, self.tickets)
         return endpoint.handler(ctx, params)
 
-    def authenticate(self, request: Request) -> str:
-        """The caller's authid from an API token or a ticket (+ CSRF token on writes)."""
+    def authenticate(self, request: Request, access: AccessModel) -> str:
+        """The caller's authid from an API token or a ticket (+ CSRF token on writes); a user
+        or token disabled or expired since is refused with PVE's words."""
         header = request.headers.get("Authorization", "")
         if header.startswith("PVEAPIToken"):
             tokenid, _, secret = header[len("PVEAPIToken") + 1:].strip().rpartition("=")
-            if "!" not in tokenid or not users.token_valid(self.store, tokenid, secret):
+            if "!" not in tokenid or not users.token_secret_valid(self.store, tokenid, secret):
                 raise unauthorized("authentication failure")
+            access.authenticate(tokenid)
             return tokenid
         ticket = unquote(request.cookies.get("PVEAuthCookie", ""))  # PVE unescapes it too
         if not ticket:
             raise unauthorized("No ticket")
         userid = self.tickets.verify(ticket)
-        if userid is None or self.store.get_object(users.USER, userid) is None:
+        if userid is None:
             raise unauthorized("invalid PVE ticket")
+        access.authenticate(userid)
         if request.method != "GET" and not self.tickets.verify_csrf(
                 request.headers.get("CSRFPreventionToken", ""), userid):
             raise unauthorized("Permission denied - invalid csrf token")

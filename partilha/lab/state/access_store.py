@@ -7,6 +7,7 @@ from typing import Any
 
 from partilha.lab.access.model import AccessModel
 from partilha.lab.state.db import Store
+from partilha.lab.state.users import TOKEN, USER
 
 GROUP, ROLE, POOL = "group", "role", "pool"
 
@@ -17,9 +18,9 @@ def load_access(store: Store) -> AccessModel:
     for row in store.query("SELECT vmid, pool FROM guests WHERE pool IS NOT NULL"):
         vms[row["pool"]].append(row["vmid"])
     data: dict[str, list[dict[str, Any]]] = {
-        "users": [{"userid": uid, **u} for uid, u in store.objects("user").items()],
+        "users": [{"userid": uid, **u} for uid, u in store.objects(USER).items()],
         "groups": [{"groupid": gid, **g} for gid, g in store.objects(GROUP).items()],
-        "tokens": [{"tokenid": tid, **t} for tid, t in store.objects("token").items()],
+        "tokens": [{"tokenid": tid, **t} for tid, t in store.objects(TOKEN).items()],
         "roles": [{"roleid": rid, **r} for rid, r in store.objects(ROLE).items()],
         "acl": [dict(r) for r in store.query("SELECT * FROM acl")],
         "pools": [{"poolid": pid, "vms": vms[pid], "storage": p.get("storage", [])}

@@ -9,13 +9,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 import uuid
-from typing import Any
 
 from partilha.lab.state.db import Store
 
-USER, TOKEN, GROUP = "user", "token", "group"
+USER, TOKEN = "user", "token"
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -32,15 +30,11 @@ def password_matches(password: str, stored: str) -> bool:
     return hmac.compare_digest(hash_password(password, bytes.fromhex(salt)), stored)
 
 
-def _active(entry: dict[str, Any], now: float) -> bool:
-    expire = int(entry.get("expire", 0) or 0)
-    return bool(entry.get("enable", 1)) and (expire == 0 or expire > now)
-
-
-def authenticate(store: Store, userid: str, password: str) -> bool:
+def password_valid(store: Store, userid: str, password: str) -> bool:
+    """The user exists and the password is theirs; whether they may log in (enabled, not
+    expired) is the access model's question."""
     user = store.get_object(USER, userid)
-    return (user is not None and _active(user, time.time())
-            and password_matches(password, str(user.get("password", ""))))
+    return user is not None and password_matches(password, str(user.get("password", "")))
 
 
 def create_token(store: Store, userid: str, tokenid: str, privsep: bool = True,
@@ -53,12 +47,8 @@ def create_token(store: Store, userid: str, tokenid: str, privsep: bool = True,
     return secret
 
 
-def token_valid(store: Store, tokenid: str, secret: str) -> bool:
-    """`tokenid` is `user@realm!name`: the secret matches, the token and its user are active."""
+def token_secret_valid(store: Store, tokenid: str, secret: str) -> bool:
+    """`tokenid` is `user@realm!name` and `secret` is its secret (activity: the access model)."""
     token = store.get_object(TOKEN, tokenid)
-    user = store.get_object(USER, tokenid.partition("!")[0])
-    now = time.time()
-    return (token is not None and user is not None and _active(user, now)
-            and _active({"expire": token.get("expire", 0)}, now)
-            and hmac.compare_digest(hashlib.sha256(secret.encode()).hexdigest(),
-                                    str(token.get("secret", ""))))
+    return token is not None and hmac.compare_digest(
+        hashlib.sha256(secret.encode()).hexdigest(), str(token.get("secret", "")))

@@ -22,7 +22,8 @@ routes = Router()
     "new-format": Param("boolean")}, authenticated=False)
 def ticket(ctx: Ctx, p: dict[str, Any]) -> Any:
     userid = p["username"] if "@" in p["username"] else f"{p['username']}@{p.get('realm', 'pam')}"
-    if not users.authenticate(ctx.store, userid, p["password"]):
+    if not (users.password_valid(ctx.store, userid, p["password"])
+            and ctx.access.is_active(userid)):
         raise unauthorized("authentication failure")
     ticket_text, csrf = ctx.tickets.issue(userid)
     return {"ticket": ticket_text, "CSRFPreventionToken": csrf, "username": userid,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from partilha.lab.access.roles import split_list
 from partilha.lab.api.context import Ctx
 from partilha.lab.api.errors import PveError, param_error
 from partilha.lab.api.params import Param
@@ -65,7 +66,7 @@ def update_pool(ctx: Ctx, p: dict[str, Any]) -> Any:
         pool = _pool(ctx, p["poolid"])
         if "comment" in p:
             pool["comment"] = p["comment"]
-        for vmid in _ids(p.get("vms")):
+        for vmid in split_list(p.get("vms", "")):
             row = db.execute("SELECT pool FROM guests WHERE vmid = ?", (int(vmid),)).fetchone()
             if row is None:
                 raise PveError(f"no such VMID '{vmid}'")
@@ -78,7 +79,7 @@ def update_pool(ctx: Ctx, p: dict[str, Any]) -> Any:
             ctx.require(f"/vms/{vmid}", ["VM.Allocate"])
             db.execute("UPDATE guests SET pool = ? WHERE vmid = ?", (p["poolid"], int(vmid)))
         storages = set(pool.get("storage", []))
-        change = set(_ids(p.get("storage")))
+        change = set(split_list(p.get("storage", "")))
         pool["storage"] = sorted(storages - change if p.get("delete") else storages | change)
         ctx.store.put_object(POOL, p["poolid"], pool)
     return None
@@ -94,7 +95,3 @@ def delete_pool(ctx: Ctx, p: dict[str, Any]) -> Any:
             raise PveError("pool is not empty (remove all members first)")
         ctx.store.delete_object(POOL, p["poolid"])
     return None
-
-
-def _ids(text: str | None) -> list[str]:
-    return [part for part in (text or "").replace(";", ",").split(",") if part.strip()]
