@@ -16,7 +16,8 @@ from partilha.inventory.models import Inventory
 from partilha.inventory.source import Loc, dotted
 
 Finding = tuple[Loc, str]
-Rule = Callable[[Inventory], Iterator[Finding]]
+# Every rule gets the inventory and its guests, placed once (guests.guests) for all rules.
+Rule = Callable[[Inventory, list[Guest]], Iterator[Finding]]
 
 # What each storage type can hold, and whether it is shared across nodes by nature.
 CONTENT_BY_TYPE = {
@@ -45,7 +46,7 @@ def _duplicates(items: Iterable[tuple[str, Loc]], what: str) -> Iterator[Finding
             seen[key] = loc
 
 
-def sites_and_nodes(inv: Inventory) -> Iterator[Finding]:
+def sites_and_nodes(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
     dc = inv.datacentre
     yield from _duplicates(((s.name, ("datacentre", "sites", i, "name"))
                             for i, s in enumerate(dc.sites)), "site")
@@ -67,7 +68,7 @@ def sites_and_nodes(inv: Inventory) -> Iterator[Finding]:
             yield ("datacentre", "sites", i), f"site {site.name!r} has no compute node"
 
 
-def storages(inv: Inventory) -> Iterator[Finding]:
+def storages(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
     yield from _duplicates(((s.id, ("storage", i, "id")) for i, s in enumerate(inv.storage)),
                            "storage")
     nodes = {n.name: n.site for n in inv.datacentre.nodes}
@@ -99,9 +100,9 @@ def storages(inv: Inventory) -> Iterator[Finding]:
             yield (*loc, "path"), f"{st.path!r} is not an absolute path"
 
 
-def guest_storage(inv: Inventory) -> Iterator[Finding]:
+def guest_storage(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
     by_id = {s.id: s for s in inv.storage}
-    kinds = {g.spec.kind for g in guests(inv)}
+    kinds = {g.spec.kind for g in placed}
     for i, site in enumerate(inv.datacentre.sites):
         loc: Loc = ("datacentre", "sites", i, "guest_storage")
         st = by_id.get(site.guest_storage)
@@ -115,7 +116,7 @@ def guest_storage(inv: Inventory) -> Iterator[Finding]:
                 yield loc, f"storage {st.id!r} does not hold {content!r}, which {kind} guests need"
 
 
-def networks(inv: Inventory) -> Iterator[Finding]:
+def networks(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
     net = inv.networks
     yield from _duplicates(((z.id, ("networks", "zones", i, "id"))
                             for i, z in enumerate(net.zones)), "zone")
@@ -165,7 +166,7 @@ def networks(inv: Inventory) -> Iterator[Finding]:
         yield ("networks", "vnets"), f"needs exactly one shared vnet, found {purposes['shared']}"
 
 
-def tenant_networks(inv: Inventory) -> Iterator[Finding]:
+def tenant_networks(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
     slugs = {m.slug for m in inv.municipalities}
     owned = Counter(v.municipality for v in inv.networks.vnets if v.municipality)
     for i, vnet in enumerate(inv.networks.vnets):
@@ -174,7 +175,7 @@ def tenant_networks(inv: Inventory) -> Iterator[Finding]:
     for i, m in enumerate(inv.municipalities):
         if owned[m.slug] != 1:
             yield ("municipalities", i), f"{m.slug!r} needs exactly one vnet, found {owned[m.slug]}"
-    count = Counter(g.tenant for g in guests(inv))
+    count = Counter(g.tenant for g in placed)
     for vnet_index, vnet in enumerate(inv.networks.vnets):
         owner = vnet.municipality or (inv.shared.slug if vnet.purpose == "shared" else None)
         usable = max(vnet.prefix.num_addresses - 3, 0)  # network, gateway, broadcast
@@ -183,7 +184,7 @@ def tenant_networks(inv: Inventory) -> Iterator[Finding]:
                    f"{vnet.prefix} has {usable} addresses for {count[owner]} guests of {owner!r}")
 
 
-def backup(inv: Inventory) -> Iterator[Finding]:
+def backup(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
     by_id = {s.id: s for s in inv.storage}
     sites = {s.name: s for s in inv.datacentre.sites}
     for site, storage_id in inv.backup.storages.items():
@@ -221,7 +222,7 @@ def _hours(delta: dt.timedelta) -> str:
     return f"{delta.total_seconds() / 3600:g} h"
 
 
-def catalogue(inv: Inventory) -> Iterator[Finding]:
+def catalogue(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
     for name, service in inv.services.items():
         loc: Loc = ("services", name)
         if service.backup_tier and service.backup_tier not in inv.backup.tiers:
@@ -234,7 +235,7 @@ def catalogue(inv: Inventory) -> Iterator[Finding]:
                                "port")
 
 
-def tenant_services(inv: Inventory) -> Iterator[Finding]:
+def tenant_services(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
     everyone = tenants(inv)
     yield from _duplicates(((t.slug, (*loc, "slug")) for t, loc in everyone), "slug")
     yield from _duplicates(((t.name, (*loc, "name")) for t, loc in everyone), "name")
@@ -261,9 +262,9 @@ def tenant_services(inv: Inventory) -> Iterator[Finding]:
                 yield (*loc, "node"), f"node {node.name!r} is not a compute node of the primary site"
 
 
-def quotas(inv: Inventory) -> Iterator[Finding]:
+def quotas(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
     used: dict[str, list[Guest]] = defaultdict(list)
-    for guest in guests(inv):
+    for guest in placed:
         used[guest.tenant].append(guest)
     for tenant, loc in tenants(inv):
         for field, unit in (("cpus", "CPUs"), ("memory_mib", "MiB"), ("disk_gib", "GiB")):
@@ -274,12 +275,11 @@ def quotas(inv: Inventory) -> Iterator[Finding]:
                                                f"over the quota of {limit} {unit}")
 
 
-def capacity(inv: Inventory) -> Iterator[Finding]:
+def capacity(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
     dc = inv.datacentre
-    all_guests = guests(inv)
     storage = {s.id: s for s in inv.storage}
     for i, site in enumerate(dc.sites):
-        here = [g for g in all_guests if g.site == site.name]
+        here = [g for g in placed if g.site == site.name]
         nodes = [n for n in dc.nodes if n.site == site.name and "compute" in n.roles]
         memory = sum(n.memory_gib for n in nodes) * 1024
         cpus = sum(n.cpus for n in nodes) * dc.cpu_overcommit
@@ -305,10 +305,10 @@ def capacity(inv: Inventory) -> Iterator[Finding]:
                             f"it has {node.memory_gib * 1024}")
 
 
-def high_availability(inv: Inventory) -> Iterator[Finding]:
+def high_availability(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
     storage = {s.id: s for s in inv.storage}
     sites = {s.name: s for s in inv.datacentre.sites}
-    for guest in guests(inv):
+    for guest in placed:
         if not guest.spec.ha or guest.site not in sites:
             continue
         site = sites[guest.site]
@@ -321,12 +321,11 @@ def high_availability(inv: Inventory) -> Iterator[Finding]:
             yield guest.loc, f"{guest.name} is HA but site {site.name!r} has one compute node"
 
 
-def guest_names(inv: Inventory) -> Iterator[Finding]:
-    every = guests(inv)
-    for guest in every:
+def guest_names(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
+    for guest in placed:
         if len(guest.name) > 63:
             yield guest.loc, f"guest name {guest.name!r} is longer than 63 characters"
-    yield from _duplicates(((g.name, g.loc) for g in every), "guest name")
+    yield from _duplicates(((g.name, g.loc) for g in placed), "guest name")
 
 
 RULES: tuple[Rule, ...] = (
@@ -336,4 +335,5 @@ RULES: tuple[Rule, ...] = (
 
 
 def check(inv: Inventory) -> list[Finding]:
-    return [finding for rule in RULES for finding in rule(inv)]
+    placed = guests(inv)
+    return [finding for rule in RULES for finding in rule(inv, placed)]
