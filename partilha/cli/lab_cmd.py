@@ -11,7 +11,7 @@ from rich.table import Table
 
 from partilha.errors import UserError
 from partilha.lab import control
-from partilha.lab.faults import Faults
+from partilha.lab.faults import TARGETS, Faults, Target
 from partilha.lab.faults import save as save_faults
 from partilha.lab.instance import LabInstance
 from partilha.lab.state.db import Store
@@ -69,25 +69,30 @@ def reset() -> None:
 
 @app.command("node-down")
 def node_down(node: str) -> None:
-    """Make a node unreachable, for failure drills."""
+    """Power a node off, for failure drills: its guests stop, calls to it fail."""
     control.set_node_online(_instance(), node, False)
     console.print(f"node {node} is down")
 
 
 @app.command("node-up")
 def node_up(node: str) -> None:
-    """Bring a node back."""
-    control.set_node_online(_instance(), node, True)
+    """Bring a node back; its guests marked onboot start."""
+    problems = control.set_node_online(_instance(), node, True)
+    if problems:
+        raise UserError(f"node {node} is up, but " + "; ".join(problems))
     console.print(f"node {node} is up")
 
 
 @app.command()
-def faults(rate: Annotated[float, typer.Option(help="fraction of API calls that fail, 0..1")],
-           seed: Annotated[int | None, typer.Option(help="repeatable draws")] = None) -> None:
-    """Make a fraction of API calls fail as PVE's do (500, lock timeouts), for reliability tests."""
+def faults(rate: Annotated[float, typer.Option(help="fraction of API calls and tasks that fail, 0..1")],
+           seed: Annotated[int | None, typer.Option(help="repeatable draws")] = None,
+           only: Annotated[Target | None, typer.Option(help="fail only calls, or only tasks")] = None,
+           ) -> None:
+    """Make a fraction of API calls fail as PVE's do (500, lock timeouts) and of tasks end in
+    error or run late, for reliability tests."""
     instance = _instance()
     try:
-        setting = Faults(rate, seed)
+        setting = Faults(rate, seed, (only,) if only else TARGETS)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     store = Store(instance.db)
@@ -95,4 +100,5 @@ def faults(rate: Annotated[float, typer.Option(help="fraction of API calls that 
         save_faults(store, setting)
     finally:
         store.close()
-    console.print(f"lab faults: {rate:.0%} of API calls fail" if rate else "lab faults: off")
+    what = " and ".join("API calls" if t == "calls" else "tasks" for t in setting.targets)
+    console.print(f"lab faults: {rate:.0%} of {what} fail" if rate else "lab faults: off")

@@ -20,7 +20,7 @@ from typing import Any
 
 from partilha.errors import UserError
 from partilha.inventory import load_inventory
-from partilha.lab import machine
+from partilha.lab import machine, node_power
 from partilha.lab.certs import ensure_certificate
 from partilha.lab.instance import LabInstance
 from partilha.lab.state import cluster, users
@@ -133,13 +133,17 @@ def reset(instance: LabInstance) -> None:
         raise UserError("lab reset could not remove " + "; ".join(errors))
 
 
-def set_node_online(instance: LabInstance, node: str, online: bool) -> None:
+def set_node_online(instance: LabInstance, node: str, online: bool) -> list[str]:
+    """`node-down` / `node-up` (partilha.lab.node_power); what failed to start, in words."""
     store = Store(instance.db)
     try:
         if cluster.node(store, node) is None:
             known = ", ".join(n.name for n in cluster.nodes(store))
             raise UserError(f"unknown node {node!r} (the lab has {known})")
-        cluster.set_online(store, node, online)
+        if not online:
+            node_power.power_off(store, instance, node)
+            return []
+        return node_power.power_on(store, instance, node, realise=server_pid(instance) is not None)
     finally:
         store.close()
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from partilha.lab.faults import Injector
 from partilha.lab.state.db import Store
 
 log = logging.getLogger("partilha.lab.tasks")
@@ -30,18 +31,23 @@ class TaskLog:
 
 
 Work = Callable[[TaskLog], None]
+Undo = Callable[[], None]
 
 
 class TaskRunner:
     def __init__(self, store: Store, workers: int = 4) -> None:
         self.store = store
+        self.faults = Injector(store)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pve-task")
         self._counter = itertools.count(int(time.monotonic() * 100))
         self._lock = threading.Lock()
         self._done: dict[str, threading.Event] = {}
 
-    def start(self, node: str, kind: str, oid: str, user: str, work: Work) -> str:
-        """Record a running task and run `work` in the background; return its UPID."""
+    def start(self, node: str, kind: str, oid: str, user: str, work: Work,
+              undo: Undo | None = None) -> str:
+        """Record a running task and run `work` in the background; return its UPID. `undo`
+        releases what the caller reserved for the task (a new guest's `create` lock, say) when
+        an injected fault fails the task before `work` runs."""
         pid = os.getpid()
         with self._lock:
             pstart = next(self._counter)
@@ -52,12 +58,19 @@ class TaskRunner:
                        "status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running')",
                        (upid, node, kind, oid, user, pid, pstart, starttime))
         self._done[upid] = threading.Event()
-        self._pool.submit(self._run, upid, work)
+        self._pool.submit(self._run, upid, oid, work, undo)
         return upid
 
-    def _run(self, upid: str, work: Work) -> None:
+    def _run(self, upid: str, oid: str, work: Work, undo: Undo | None) -> None:
         task_log = TaskLog(self.store, upid)
         try:
+            fault = self.faults.task_fault(oid)
+            if fault is not None and fault.error is not None:
+                if undo is not None:
+                    undo()
+                raise RuntimeError(fault.error)
+            if fault is not None:
+                time.sleep(fault.delay)
             work(task_log)
             exitstatus = "OK"
             task_log("TASK OK")

@@ -347,6 +347,28 @@ def test_shutdown_and_start_are_tasks_on_the_real_container(lab, admin, key: Pat
     assert ssh(lab, key, a2, "true").returncode == 0
 
 
+def test_node_down_kills_its_guests_and_node_up_starts_the_onboot_ones(
+        lab: LabInstance, admin: ProxmoxAPI, key: Path, wait_task, cts) -> None:
+    a1, a2 = cts["a1"], cts["a2"]
+    admin.nodes("pve1").lxc(a1.vmid).config.put(onboot=1)
+    assert control.set_node_online(lab, "pve1", False) == []
+    try:
+        assert {n["node"]: n["status"] for n in admin.nodes.get()}["pve1"] == "offline"
+        for ct in (a1, a2):
+            assert ssh(lab, key, ct, "true", timeout=15).returncode != 0
+        with pytest.raises(ResourceException) as err:
+            admin.nodes("pve1").lxc(a1.vmid).status.current.get()
+        assert err.value.status_code == 595
+    finally:
+        assert control.set_node_online(lab, "pve1", True) == []
+    statuses = {c["vmid"]: c["status"] for c in admin.nodes("pve1").lxc.get()}
+    assert statuses == {a1.vmid: "running", a2.vmid: "stopped", cts["b1"].vmid: "stopped"}
+    assert ssh(lab, key, a1, "true").returncode == 0
+    for ct in (a2, cts["b1"]):
+        assert wait_task(admin, admin.nodes("pve1").lxc(ct.vmid).status.start.post())["exitstatus"] == "OK"
+    admin.nodes("pve1").lxc(a1.vmid).config.put(delete="onboot")
+
+
 def test_delete_with_purge_leaves_no_container(lab: LabInstance, admin: ProxmoxAPI, wait_task, cts) -> None:
     a2 = cts["a2"]
     ct = admin.nodes("pve1").lxc(a2.vmid)
