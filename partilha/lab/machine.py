@@ -11,7 +11,7 @@ from functools import partial
 
 from partilha.lab import guest_apply, sdn_apply
 from partilha.lab.instance import LabInstance
-from partilha.lab.realize import aptcache
+from partilha.lab.realize import aptcache, host_limits
 from partilha.lab.realize import guests as containers
 from partilha.lab.state import cluster, guests
 from partilha.lab.state.db import Store
@@ -26,7 +26,9 @@ def package_cache(instance: LabInstance) -> aptcache.AptCache:
 
 
 def bring_up(instance: LabInstance) -> list[str]:
-    """Cache, network, then the guests the state says were running; what failed, in words."""
+    """Kernel limits, cache, network, then the guests the state says were running; what failed,
+    in words."""
+    host_limits.ensure()
     aptcache.start(package_cache(instance))
     with Store(instance.db) as store:
         sdn_apply.realise(store, instance, lambda line: None)
