@@ -14,6 +14,8 @@ setup:  ## Debian packages, .venv with partilha[dev], the pinned Pulumi CLI in .
 demo: setup  ## the main job against the lab
 	$(BIN)/partilha inventory validate inventories/lab
 	$(BIN)/partilha inventory show inventories/lab
+	$(BIN)/partilha lab up
+	$(BIN)/partilha lab status
 
 lint: setup
 	$(BIN)/ruff check partilha stacks tests bench
