@@ -2,8 +2,8 @@
 fails. Off unless set (`partilha lab faults --rate 0.1`); the setting lives in the lab's state, so
 a running API picks it up at its next call.
 
-Call faults: HTTP 500 with PVE's lock-timeout message, or a bare 500, raised before the handler
-runs so a failed call changes nothing. Logins are never failed.
+Call faults: HTTP 500 with PVE's lock-timeout message for the guest's config, or pmxcfs's, raised
+before the handler runs so a failed call changes nothing. Logins are never failed.
 
 Task faults: the call succeeds and returns its UPID, then the task either ends in error (a lock
 timeout inside the worker, before its work starts; what the handler reserved for it, such as a new
@@ -79,7 +79,7 @@ class Injector:
             return None
         if self._random.random() < 0.5:
             return _lock_timeout(vmid)
-        return "unexpected server error (lab fault injection)"
+        return "cfs-lock 'file-user_cfg' error: got lock request timeout"  # pmxcfs busy
 
     def task_fault(self, oid: str) -> TaskFault | None:
         """How a task about `oid` (a vmid, a storage...) misbehaves, or None."""

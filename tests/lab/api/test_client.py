@@ -1,0 +1,51 @@
+"""partilha.proxmox's client against the lab with faults on: transient failures of calls and of
+tasks are retried until they succeed, and a deadline ends a call that never does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from partilha.lab.faults import Faults, save
+from partilha.lab.instance import LabInstance
+from partilha.lab.state.db import Store
+from partilha.proxmox.client import Pve
+from partilha.proxmox.endpoint import from_env, lab_env
+from partilha.proxmox.retry import Backoff, DeadlineError
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture
+def faults(lab: LabInstance) -> Iterator[Store]:
+    store = Store(lab.db)
+    try:
+        yield store
+    finally:
+        save(store, Faults())
+        store.close()
+
+
+def connect(lab: LabInstance, deadline: float) -> Pve:
+    endpoint = from_env(lab_env(lab.credentials, lab.cert))
+    return Pve.connect(endpoint, Backoff(first=0.05, longest=0.5, deadline=deadline))
+
+
+def test_calls_and_tasks_converge_through_faults(lab: LabInstance, faults: Store) -> None:
+    pve = connect(lab, deadline=60)
+    save(faults, Faults(0.3, seed=21))
+    for _ in range(10):
+        assert {n["node"] for n in pve.get("/nodes")} >= {"pve1", "pve2"}
+    for _ in range(5):
+        assert pve.run("PUT", "/cluster/sdn")["exitstatus"] == "OK"
+    gets, applies = pve.calls["GET /nodes"], pve.calls["PUT /cluster/sdn"]
+    assert gets > 10 and applies > 5  # seeded: some calls and some tasks failed and were retried
+
+
+def test_a_call_failing_past_its_deadline_says_so(lab: LabInstance, faults: Store) -> None:
+    pve = connect(lab, deadline=1.0)
+    save(faults, Faults(1.0, seed=1, targets=("calls",)))
+    with pytest.raises(DeadlineError, match=r"^GET /nodes: still failing after .*deadline 1 s"):
+        pve.get("/nodes")
+    assert pve.calls["GET /nodes"] >= 3
