@@ -23,7 +23,7 @@ from partilha.inventory import load_inventory
 from partilha.lab import machine, node_power
 from partilha.lab.certs import ensure_certificate
 from partilha.lab.instance import LabInstance
-from partilha.lab.state import cluster, users
+from partilha.lab.state import cluster, storage, users
 from partilha.lab.state.db import Store
 
 ADMIN = "root@pam"
@@ -40,6 +40,7 @@ def initialise(instance: LabInstance) -> dict[str, Any]:
     store = Store(instance.db)
     try:
         cluster.seed(store, inventory)
+        storage.seed(store, inventory)
         if store.meta("ticket_key") is None:
             store.set_meta("ticket_key", secrets.token_hex(32))
         if instance.credentials.is_file():

@@ -1,9 +1,11 @@
 """From a guest's PVE config in the state to its real container (partilha.lab.realize.guests).
 
-A guest `<vmid>` is the container `<instance prefix><vmid>`; its `net0` bridge must be an applied
-SDN VNet (it becomes the VNet's host bridge) with a static `ip=` (the lab has no DHCP); `gw=`
-defaults to the VNet's subnet gateway. `config_lock` serialises the changes to one guest, as PVE's
-per-guest config lock does.
+One path for both guest types: a CT `<vmid>` and a VM `<vmid>` are both the container
+`<instance prefix><vmid>` (the lab has no QEMU; a VM's container is set up as cloud-init would set
+up the VM, see partilha.lab.vm_config). Its `net0` bridge must be an applied SDN VNet (it becomes
+the VNet's host bridge); to start, it needs a static address (CT: net0 `ip=`, VM: ipconfig0
+`ip=`; the lab has no DHCP); `gw=` defaults to the VNet's subnet gateway. `config_lock`
+serialises the changes to one guest, as PVE's per-guest config lock does.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ from contextlib import contextmanager
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 
-from partilha.lab.guest_config import parse_net
+from partilha.lab import vm_config
 from partilha.lab.instance import LabInstance
 from partilha.lab.realize import guests as containers
+from partilha.lab.realize import known_hosts
 from partilha.lab.realize._cmd import RealizeError
+from partilha.lab.realize.known_hosts import HostKey
 from partilha.lab.realize.template import ensure_template
 from partilha.lab.state import cluster, sdn
 from partilha.lab.state.db import Store
-from partilha.lab.state.guests import Guest
+from partilha.lab.state.guests import QEMU, Guest
 
 Log = Callable[[str], None]
 LOCK_TIMEOUT = 10.0
@@ -51,36 +55,46 @@ def container_name(instance: LabInstance, vmid: int) -> str:
     return f"{instance.prefix}{vmid}"
 
 
+def _address_option(guest: Guest) -> str:
+    """Where the guest's address is configured: a CT's net0, a VM's ipconfig0 (cloud-init)."""
+    return "ipconfig0" if guest.type == QEMU else "net0"
+
+
 def spec_for(store: Store, instance: LabInstance, guest: Guest,
              keys: tuple[str, ...] = ()) -> containers.GuestSpec:
-    """The container the guest's config describes."""
-    if not guest.config.get("net0"):
-        raise GuestSetupError("the lab realises a container with a net0 on an SDN VNet")
-    net = parse_net(str(guest.config["net0"]))
-    bridge = net.get("bridge", "")
-    vnet = sdn.applied_vnet(store, instance.prefix, bridge)
-    if vnet is None:
-        raise GuestSetupError(f"bridge '{bridge}' does not exist")
-    if net.get("tag") or net.get("trunks"):
-        raise GuestSetupError(f"vm vlans are not allowed on vnet {bridge}")
-    if "/" not in net.get("ip", ""):
-        raise GuestSetupError("net0: the lab has no DHCP; give ip=<address>/<prefix length>")
-    gateway = net.get("gw") or (str(vnet.gateway.ip) if vnet.gateway else None)
-    if gateway is None:
-        raise GuestSetupError(f"net0: give gw=<address>; vnet {bridge} has no subnet gateway")
-    node = cluster.node(store, guest.node)
-    cores = int(guest.config.get("cores") or (node.cpus if node else 1))
+    """The container the guest's config describes (a VM's as cloud-init would set it up)."""
     try:
-        return containers.GuestSpec(
-            name=container_name(instance, guest.vmid), vmid=guest.vmid,
-            hostname=str(guest.config.get("hostname") or f"CT{guest.vmid}"), bridge=vnet.bridge,
-            ip=IPv4Interface(net["ip"]), gateway=IPv4Address(gateway),
-            guests_root=instance.guests_root, ssh_public_keys=keys, cores=cores,
-            memory_mib=int(guest.config.get("memory", 512)),
-            swap_mib=int(guest.config.get("swap", 512)), apt_proxy_port=instance.cache_port,
-            hwaddr=net.get("hwaddr", "").lower())
+        shape = guest.shape
     except ValueError as exc:
         raise GuestSetupError(str(exc)) from None
+    if shape.bridge is None:
+        raise GuestSetupError(f"the lab realises a {guest.kind} with a net0 on an SDN VNet")
+    vnet = sdn.applied_vnet(store, instance.prefix, shape.bridge)
+    if vnet is None:
+        raise GuestSetupError(f"bridge '{shape.bridge}' does not exist")
+    if shape.vlan:
+        raise GuestSetupError(f"vm vlans are not allowed on vnet {shape.bridge}")
+    gateway = shape.gateway or (str(vnet.gateway.ip) if vnet.gateway else None)
+    if shape.ip is not None and gateway is None:
+        raise GuestSetupError(f"{_address_option(guest)}: give gw=<address>; vnet {shape.bridge} "
+                              "has no subnet gateway")
+    node = cluster.node(store, guest.node)
+    try:
+        return containers.GuestSpec(
+            name=container_name(instance, guest.vmid), vmid=guest.vmid, hostname=shape.hostname,
+            bridge=vnet.bridge, ip=IPv4Interface(shape.ip) if shape.ip else None,
+            gateway=IPv4Address(gateway) if shape.ip and gateway else None,
+            guests_root=instance.guests_root, ssh_public_keys=keys,
+            cores=shape.cores or (node.cpus if node else 1), memory_mib=shape.memory_mib,
+            swap_mib=shape.swap_mib, apt_proxy_port=instance.cache_port, hwaddr=shape.hwaddr)
+    except ValueError as exc:
+        raise GuestSetupError(str(exc)) from None
+
+
+def _pinned(spec: containers.GuestSpec, keys: list[HostKey], log: Log) -> None:
+    for key in keys:
+        where = f"pinned for {spec.ip.ip}" if spec.ip else "made (pinned once it has an address)"
+        log(f"SSH host key {key.type} {where}")
 
 
 def create(store: Store, instance: LabInstance, guest: Guest, keys: tuple[str, ...],
@@ -89,13 +103,28 @@ def create(store: Store, instance: LabInstance, guest: Guest, keys: tuple[str, .
     spec = spec_for(store, instance, guest, keys)
     template = ensure_template()
     log(f"overlaying the Debian 12 template {template}")
-    for key in containers.create(spec, template, instance.known_hosts):
-        log(f"SSH host key {key.type} pinned for {spec.ip.ip}")
+    _pinned(spec, containers.create(spec, template, instance.known_hosts), log)
+
+
+def clone(store: Store, instance: LabInstance, source_vmid: int, guest: Guest, log: Log) -> None:
+    """The clone's container: a copy of the source's files with its own machine-id and host
+    keys; a VM clone also gets the `sshkeys` of its config, as cloud-init would add them."""
+    spec = spec_for(store, instance, guest, _keys(instance, guest, source_vmid))
+    source = instance.guests_root / container_name(instance, source_vmid) / "upper"
+    log(f"copying the files of {guest.kind} {source_vmid} ({source})")
+    _pinned(spec, containers.create(spec, ensure_template(), instance.known_hosts, seed=source), log)
 
 
 def start(store: Store, instance: LabInstance, guest: Guest) -> float:
-    """Start the container; seconds until sshd answered with the pinned host key."""
+    """Start the container; seconds until sshd answered with the pinned host key. The pin is
+    renewed first: a clone created with its source's address took that address's pin."""
     spec = spec_for(store, instance, guest)
+    if spec.ip is None:
+        raise GuestSetupError(f"{_address_option(guest)}: the lab has no DHCP; "
+                              "give ip=<address>/<prefix length>")
+    # move=False: a guest restored from another's backup shares its keys, and both stay pinned
+    known_hosts.pin(instance.known_hosts, str(spec.ip.ip), containers.guest_host_keys(spec),
+                    move=False)
     try:
         return containers.start(spec)
     except Exception:
@@ -114,9 +143,23 @@ def authorized_keys(instance: LabInstance, vmid: int) -> tuple[str, ...]:
     return tuple(line for line in path.read_text().splitlines() if line.strip()) if path.is_file() else ()
 
 
+def _keys(instance: LabInstance, guest: Guest, files_of: int) -> tuple[str, ...]:
+    """root's keys: those in the files of guest `files_of`, plus a VM's `sshkeys` (cloud-init
+    adds them, it never removes keys)."""
+    keys = authorized_keys(instance, files_of)
+    cloud = vm_config.ssh_keys(guest.config) if guest.type == QEMU else ()
+    return tuple(dict.fromkeys(keys + cloud))
+
+
+def realised_changed(old: Guest, new: Guest) -> bool:
+    """Whether the container must follow a config change (identity, network, limits, keys)."""
+    return (old.shape, vm_config.ssh_keys(old.config)) != (new.shape, vm_config.ssh_keys(new.config))
+
+
 def reconfigure(store: Store, instance: LabInstance, guest: Guest) -> None:
-    """Apply hostname, net0, cores, memory and swap to the container (live when running)."""
-    spec = spec_for(store, instance, guest, authorized_keys(instance, guest.vmid))
+    """Apply hostname, net0, cores, memory and swap (and a VM's keys) to the container, live when
+    it runs."""
+    spec = spec_for(store, instance, guest, _keys(instance, guest, guest.vmid))
     containers.reconfigure(spec, instance.known_hosts)
 
 

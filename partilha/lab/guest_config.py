@@ -12,10 +12,15 @@ import re
 import secrets
 import subprocess
 import tempfile
+import urllib.parse
 from collections.abc import Callable, Mapping
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from pathlib import Path
 from typing import Any
+
+from partilha.lab import property_string
+from partilha.lab.guest_shape import Shape
+from partilha.lab.property_string import Check, boolean, integer, pattern
 
 # Keys PVE never writes as `key: value` lines.
 _NOT_WRITTEN = frozenset({"digest", "description", "pending", "snapshots", "snapname", "lxc"})
@@ -31,7 +36,7 @@ _NAME = re.compile(r"[-_.\w\d]+")
 _BAD_IPV4_CONFIG = "invalid format - value does not look like a valid IPv4 network configuration\n"
 
 
-def _ipv4_config(value: str) -> str | None:
+def ipv4_config(value: str) -> str | None:
     if value in ("dhcp", "manual"):
         return None
     try:
@@ -61,24 +66,6 @@ def _address(kind: type[IPv4Address] | type[IPv6Address], noun: str) -> Callable
     return check
 
 
-def _integer(low: int, high: int) -> Callable[[str], str | None]:
-    def check(value: str) -> str | None:
-        if not re.fullmatch(r"[+-]?\d+", value):
-            return f"type check ('integer') failed - got '{value}'"
-        if int(value) < low:
-            return f"value must have a minimum value of {low}"
-        return f"value must have a maximum value of {high}" if int(value) > high else None
-    return check
-
-
-def _boolean(value: str) -> str | None:
-    return None if value in ("0", "1") else f"type check ('boolean') failed - got '{value}'"
-
-
-def _pattern(pattern: re.Pattern[str], message: str) -> Callable[[str], str | None]:
-    return lambda value: None if pattern.fullmatch(value) else message
-
-
 def _rate(value: str) -> str | None:
     if not re.fullmatch(r"[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?", value):
         return f"type check ('number') failed - got '{value}'"
@@ -86,60 +73,33 @@ def _rate(value: str) -> str | None:
 
 
 # pve-lxc-network: key -> check (None: fine, else PVE's message); `name` is required.
-NET_KEYS: dict[str, Callable[[str], str | None]] = {
-    "name": _pattern(_NAME, "value does not match the regex pattern"),
-    "bridge": _pattern(_NAME, "invalid format - value does not look like a valid bridge ID\n"),
-    "hwaddr": _pattern(_MAC, "invalid format - value does not look like a valid unicast MAC address\n"),
-    "mtu": _integer(64, 65535),
-    "ip": _ipv4_config,
+NET_KEYS: dict[str, Check] = {
+    "name": pattern(_NAME, "value does not match the regex pattern"),
+    "bridge": pattern(_NAME, "invalid format - value does not look like a valid bridge ID\n"),
+    "hwaddr": pattern(_MAC, "invalid format - value does not look like a valid unicast MAC address\n"),
+    "mtu": integer(64, 65535),
+    "ip": ipv4_config,
     "gw": _address(IPv4Address, "IPv4"),
     "ip6": _ipv6_config,
     "gw6": _address(IPv6Address, "IPv6"),
-    "firewall": _boolean,
-    "link_down": _boolean,
-    "tag": _integer(1, 4094),
-    "trunks": _pattern(_TRUNKS, "value does not match the regex pattern"),
+    "firewall": boolean,
+    "link_down": boolean,
+    "tag": integer(1, 4094),
+    "trunks": pattern(_TRUNKS, "value does not match the regex pattern"),
     "rate": _rate,
-    "type": _pattern(re.compile("veth"), "value '{}' does not have a value in the enumeration 'veth'"),
+    "type": pattern(re.compile("veth"), "value '{}' does not have a value in the enumeration 'veth'"),
 }
-_BOOLEAN_WORDS = {"1": "1", "on": "1", "yes": "1", "true": "1",
-                  "0": "0", "off": "0", "no": "0", "false": "0"}
 
 
 def parse_net(value: str) -> dict[str, str]:
     """A `net[n]` value as PVE parses it; ValueError carries PVE's message."""
-    res: dict[str, str] = {}
-    for part in value.split(","):
-        if not part.strip():
-            continue
-        match = re.fullmatch(r"([^=]+)=(.+)", part)
-        if match:
-            key, val = match.groups()
-            if key in res:
-                raise ValueError(f"duplicate key in comma-separated list property: {key}")
-            if key not in NET_KEYS:
-                raise ValueError(f"invalid key in comma-separated list property: {key}")
-            if key in ("firewall", "link_down"):
-                val = _BOOLEAN_WORDS.get(val.lower(), val)
-            res[key] = val
-        elif "=" not in part:
-            raise ValueError("value without key, but schema does not define a default key")
-        else:
-            raise ValueError("missing key in comma-separated list property")
-    errors = {} if "name" in res else {"name": "property is missing and it is not optional"}
-    for key, val in res.items():
-        problem = NET_KEYS[key](val)
-        if problem:
-            errors[key] = problem.format(val)
-    if errors:
-        raise ValueError("format error\n" + "".join(f"{k}: {v}\n" for k, v in errors.items()))
-    return res
+    return property_string.parse(value, NET_KEYS, required=("name",),
+                                 booleans=("firewall", "link_down"))
 
 
 def print_net(net: Mapping[str, str]) -> str:
     """`print_property_string`: the required key (`name`) first, then the others sorted."""
-    keys = [k for k in ("name",) if k in net] + sorted(k for k in net if k != "name")
-    return ",".join(f"{k}={net[k]}" for k in keys)
+    return property_string.to_text(net, first=("name",))
 
 
 def random_hwaddr() -> str:
@@ -235,3 +195,41 @@ def ssh_public_keys_valid(raw: str) -> bool:
         if check.returncode != 0:
             return False
     return True
+
+
+def ct_shape(conf: Mapping[str, Any], vmid: int) -> Shape:
+    """What the lab realises of a container's config (net0 as PVE's `net[n]`, ip on the CT)."""
+    net = parse_net(str(conf["net0"])) if conf.get("net0") else {}
+    ip = net.get("ip", "")
+    return Shape(
+        hostname=str(conf.get("hostname") or f"CT{vmid}"), bridge=net.get("bridge"),
+        ip=ip if "/" in ip else None, gateway=net.get("gw"),
+        vlan=bool(net.get("tag") or net.get("trunks")), hwaddr=net.get("hwaddr", "").lower(),
+        cores=int(conf["cores"]) if conf.get("cores") else None,
+        memory_mib=int(conf.get("memory", 512)), swap_mib=int(conf.get("swap", 512)),
+        disk_bytes=parse_size(parse_rootfs(str(conf.get("rootfs", "none"))).get("size", "0")))
+
+
+def base_volume(volid: str) -> str:
+    """`create_base`: a template's disk `vm-<vmid>-...` becomes `base-<vmid>-...`."""
+    return re.sub(r"(^|[:/])vm-(\d+-)", r"\1base-\2", volid, count=1)
+
+
+def parse_config_text(text: str) -> dict[str, Any]:
+    """`parse_pct_config` of the main section (snapshots and raw `lxc.*` keys left out): the
+    inverse of `config_text`."""
+    conf: dict[str, Any] = {}
+    description: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("["):
+            break  # a snapshot section
+        if line.startswith("#"):
+            description.append(urllib.parse.unquote(line[1:]))
+            continue
+        match = re.fullmatch(r"([a-z][a-z_]*\d*):\s*(\S.*?)\s*", line)
+        if match:
+            key, value = match.groups()
+            conf[key] = int(value) if key in INTEGERS and re.fullmatch(r"-?\d+", value) else value
+    if description:
+        conf["description"] = "\n".join(description)
+    return conf

@@ -40,7 +40,7 @@ def bring_up(instance: LabInstance) -> list[str]:
                 guest_apply.start(store, instance, guest)
             except Exception as exc:
                 guests.update(store, guest.vmid, status="stopped")
-                return f"CT {guest.vmid} did not start: {exc}"
+                return f"{guest.kind} {guest.vmid} did not start: {exc}"
             return None
 
         with ThreadPoolExecutor(WORKERS) as pool:

@@ -1,29 +1,65 @@
 """Realising the applied SDN config on this machine: one bridge per VNet (its subnet gateway on the
 host side), a trunk bridge per vlan zone, and the instance's nftables table that isolates VNets
-from each other and from everything else. Run by the `reloadnetworkall` task and at `lab up`.
+from each other and from everything else and enforces the PVE firewall config. Run by the
+`reloadnetworkall` task and at `lab up`; `firewall_change` re-applies the table on firewall edits.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
+from partilha.lab import fw_translate
 from partilha.lab.instance import LabInstance
 from partilha.lab.realize import firewall, network
 from partilha.lab.realize._cmd import RealizeError
-from partilha.lab.state import sdn
+from partilha.lab.state import firewall as fw_state
+from partilha.lab.state import guests, sdn
 from partilha.lab.state.db import Store
 
 Log = Callable[[str], None]
 _REALISING = threading.Lock()  # one reload at a time per process
 
 
-def lab_firewall(instance: LabInstance, vnets: list[sdn.AppliedVNet],
+def lab_firewall(store: Store, instance: LabInstance, vnets: list[sdn.AppliedVNet],
                  zone_bridges: list[str]) -> firewall.LabFirewall:
+    """The table for the running SDN config and the firewall config in the state."""
     with_gateway = tuple(firewall.VNetNet(v.bridge, v.gateway) for v in vnets if v.gateway)
     others = tuple(zone_bridges) + tuple(v.bridge for v in vnets if v.gateway is None)
-    return firewall.LabFirewall(instance.nft_table, vnets=with_gateway, zone_bridges=others,
-                                cache_port=instance.cache_port)
+    cluster_fw = fw_state.cluster(store)
+    return firewall.LabFirewall(
+        instance.nft_table, vnets=with_gateway, zone_bridges=others,
+        cache_port=instance.cache_port, allow=fw_translate.forward_rules(cluster_fw),
+        guests=fw_translate.guest_firewalls(cluster_fw, guests.every(store),
+                                            fw_state.every_guest(store)))
+
+
+def _zone_bridges(store: Store, instance: LabInstance) -> list[str]:
+    zones = sdn.objects(store, "zones", running=True)
+    return sorted({network.bridge_name(instance.prefix, str(z["bridge"]))
+                   for z in zones.values() if z["type"] == "vlan" and z.get("bridge")})
+
+
+@contextmanager
+def firewall_change(store: Store, instance: LabInstance) -> Iterator[None]:
+    """A firewall config edit (one transaction) and the table re-applied before it commits, as
+    pve-firewall applies within seconds: a table nft refuses leaves the state as it was."""
+    with _REALISING, store.tx():
+        yield
+        vnets = sdn.applied_vnets(store, instance.prefix)
+        firewall.apply(lab_firewall(store, instance, vnets, _zone_bridges(store, instance)))
+
+
+def guest_changed(store: Store, instance: LabInstance, vmid: int, destroyed: bool = False) -> None:
+    """Guest rules match on the guest's net0 address: re-apply the table when a guest with a
+    firewall config changed its address or was destroyed (its `.fw` goes with it, as PVE's
+    `remove_vmfw_conf`)."""
+    if vmid not in fw_state.every_guest(store):
+        return
+    with firewall_change(store, instance):
+        if destroyed:
+            fw_state.remove_guest(store, vmid)
 
 
 def realise(store: Store, instance: LabInstance, log: Log) -> None:
@@ -34,9 +70,7 @@ def realise(store: Store, instance: LabInstance, log: Log) -> None:
 
 def _realise(store: Store, instance: LabInstance, log: Log) -> None:
     vnets = sdn.applied_vnets(store, instance.prefix)
-    zones = sdn.objects(store, "zones", running=True)
-    zone_bridges = sorted({network.bridge_name(instance.prefix, str(z["bridge"]))
-                           for z in zones.values() if z["type"] == "vlan" and z.get("bridge")})
+    zone_bridges = _zone_bridges(store, instance)
     clash = sorted({v.bridge for v in vnets} & set(zone_bridges))
     if clash:
         raise RealizeError(f"bridge {clash[0]} would be both a VNet and a zone's trunk")
@@ -56,7 +90,7 @@ def _realise(store: Store, instance: LabInstance, log: Log) -> None:
         if bridge not in wanted:
             network.remove_vnet(bridge)
             log(f"removed bridge {bridge}")
-    firewall.apply(lab_firewall(instance, vnets, zone_bridges))
+    firewall.apply(lab_firewall(store, instance, vnets, zone_bridges))
     log(f"firewall: nftables table inet {instance.nft_table} applied")
 
 

@@ -19,6 +19,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 from partilha.lab.api.app import PveApi
 from partilha.lab.api.routes import ROUTERS
 from partilha.lab.api.tickets import Tickets
+from partilha.lab.backup_scheduler import BackupScheduler
 from partilha.lab.instance import LabInstance
 from partilha.lab.state.access_store import load_access
 from partilha.lab.state.db import Store
@@ -53,7 +54,10 @@ def main(argv: list[str]) -> None:
     server.prepare()
     serving = threading.Thread(target=server.serve, name="pve-api", daemon=True)
     serving.start()
+    scheduler = BackupScheduler(instance, tasks)
+    scheduler.start()
     stopping.wait()
+    scheduler.stop()
     server.stop()  # from the main thread: closes the socket, lets in-flight requests finish
     tasks.shutdown()
 

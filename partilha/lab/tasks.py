@@ -47,18 +47,23 @@ class TaskRunner:
               undo: Undo | None = None) -> str:
         """Record a running task and run `work` in the background; return its UPID. `undo`
         releases what the caller reserved for the task (a new guest's `create` lock, say) when
-        an injected fault fails the task before `work` runs."""
+        the task cannot be started, or an injected fault fails it before `work` runs."""
         pid = os.getpid()
         with self._lock:
             pstart = next(self._counter)
         starttime = int(time.time())
         upid = f"UPID:{node}:{pid:08X}:{pstart:08X}:{starttime:08X}:{kind}:{oid}:{user}:"
-        with self.store.tx() as db:
-            db.execute("INSERT INTO tasks (upid, node, type, id, user, pid, pstart, starttime, "
-                       "status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running')",
-                       (upid, node, kind, oid, user, pid, pstart, starttime))
-        self._done[upid] = threading.Event()
-        self._pool.submit(self._run, upid, oid, work, undo)
+        try:
+            with self.store.tx() as db:
+                db.execute("INSERT INTO tasks (upid, node, type, id, user, pid, pstart, starttime, "
+                           "status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running')",
+                           (upid, node, kind, oid, user, pid, pstart, starttime))
+            self._done[upid] = threading.Event()
+            self._pool.submit(self._run, upid, oid, work, undo)
+        except BaseException:
+            if undo is not None:
+                undo()
+            raise
         return upid
 
     def _run(self, upid: str, oid: str, work: Work, undo: Undo | None) -> None:

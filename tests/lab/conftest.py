@@ -92,7 +92,7 @@ class RealizeLab:
     cache: aptcache.AptCache
     zone: str
     vnets: dict[str, VNet]
-    allow: list[firewall.AllowRule] = dataclasses.field(default_factory=list)
+    allow: list[firewall.Rule] = dataclasses.field(default_factory=list)
     guest_rules: dict[int, firewall.GuestFirewall] = dataclasses.field(default_factory=dict)
 
     @property

@@ -39,11 +39,11 @@ def test_same_vnet_reaches_other_vnet_does_not_until_allowed(rlab, guest: MakeGu
     assert rlab.connect(neighbour, server.ip.ip, 7000) == "open hello"
     assert rlab.connect(stranger, server.ip.ip, 7000).startswith("closed")
     rlab.allow.append(
-        firewall.AllowRule(
-            dst=IPv4Network(f"{server.ip.ip}/32"),
-            src=stranger.ip.network,
+        firewall.Rule(
+            dst=(IPv4Network(f"{server.ip.ip}/32"),),
+            src=(stranger.ip.network,),
             proto="tcp",
-            dport=7000,
+            dport=(7000,),
             comment="a to b web",
         )
     )
@@ -61,7 +61,8 @@ def test_guest_inbound_rules_apply_within_and_across_vnets(rlab, guest: MakeGues
     rlab.listen(server, 7002)
     rlab.listen(server, 7003)
     rlab.guest_rules[304] = firewall.GuestFirewall(
-        304, server.ip.ip, "DROP", (firewall.GuestRule("tcp", 22), firewall.GuestRule("tcp", 7002))
+        304, server.ip.ip, "DROP",
+        (firewall.Rule(proto="tcp", dport=(22,)), firewall.Rule(proto="tcp", dport=(7002,))),
     )
     rlab.apply_firewall()
     assert rlab.connect(neighbour, server.ip.ip, 7002) == "open hello"

@@ -65,9 +65,13 @@ def _check_vm_perm(ctx: Ctx, vmid: int, pool: str | None, privs: list[str]) -> N
 
 def check_bridge_access(ctx: Ctx, raw: str) -> None:
     """SDN.Use on the VNet the net[n] value names (on its VLAN when it carries a tag)."""
+    check_bridge_use(ctx, guest_config.parse_net(raw))
+
+
+def check_bridge_use(ctx: Ctx, net: Mapping[str, str]) -> None:
+    """`check_bridge_access` of a parsed net[n] (CT or VM: both name `bridge`, `tag`, `trunks`)."""
     if ctx.authid == "root@pam":
         return
-    net = guest_config.parse_net(raw)
     bridge = net.get("bridge", "")
     zone = sdn.running_zone_of(ctx.store, bridge) or "localnetwork"
     if net.get("tag"):

@@ -13,8 +13,9 @@ from ipaddress import ip_address, ip_interface
 from typing import Any
 
 from partilha.calendar_event import CalendarEvent, CalendarEventError
-from partilha.lab import guest_config, sdn_schema
+from partilha.lab import fw_schema, guest_config, prune, sdn_schema, vm_config
 from partilha.lab.api.errors import param_error
+from partilha.lab.state import storage
 
 Format = Callable[[str], bool]
 
@@ -40,12 +41,12 @@ def _ip(value: str) -> bool:
     return True
 
 
-def _calendar(value: str) -> bool:
+def _calendar(value: str) -> object:
+    """pve_verify_calendar_event's wording around the parser's own reason."""
     try:
-        CalendarEvent.parse(value)
-    except CalendarEventError:
-        return False
-    return True
+        return CalendarEvent.parse(value)
+    except CalendarEventError as exc:
+        raise ValueError(f"invalid calendar event '{value}' - {exc}") from None
 
 
 # name -> (check, the noun PVE uses in "value does not look like a valid <noun>")
@@ -58,18 +59,19 @@ FORMATS: dict[str, tuple[Format, str]] = {
     "pve-poolid": (_regex(r"[A-Za-z0-9\.\-_]+"), "pool ID"),
     "pve-storage-id": (_regex(r"[a-z][a-z0-9\-_.]*[a-z0-9]"), "storage ID"),
     "pve-sdn-id": (_regex(r"[a-z][a-z0-9]{0,7}"), "SDN ID"),
-    "pve-configid": (_regex(r"[a-z][a-z0-9_]+"), "configuration ID"),
+    "pve-configid": (_regex(r"(?i)[a-z][a-z0-9_-]+"), "configuration ID"),
     "dns-name": (_regex(r"([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?\.)*"
                         r"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?"), "DNS name"),
     "CIDR": (_cidr, "CIDR"),
     "ip": (_ip, "IP address"),
-    "pve-calendar-event": (_calendar, "calendar event"),
+    "pve-storage-path": (_regex(r"/[^;()]+[\s\S]*"), "absolute path"),
+    "pve-ha-resource-or-vm-id": (_regex(r"[a-z]+:\S+|\d+"), "ha resource id"),
     "pve-task-upid": (_regex(r"UPID:[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?:[0-9A-Fa-f]{8}:"
                              r"[0-9A-Fa-f]{8,9}:[0-9A-Fa-f]{8}:[^:\s]+:[^:\s]*:[^:\s]+:"),
                       "task UPID"),
 }
 
-_CONFIGID = re.compile(r"[a-z][a-z0-9_]+")
+_CONFIGID = re.compile(r"[a-z][a-z0-9_-]+", re.IGNORECASE)  # PVE 8: dashes too (prune-backups)
 _NODE = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?")
 
 
@@ -92,6 +94,25 @@ PARSED_FORMATS: dict[str, Callable[[str], object]] = {
     "pve-tag-list": _list_of(re.compile(r"[a-z0-9_][a-z0-9_\-+.]*", re.IGNORECASE), "invalid tag '{}'"),
     "pve-lxc-network": guest_config.parse_net,
     "pve-ct-rootfs": guest_config.parse_rootfs,
+    "pve-qm-net": vm_config.parse_net,
+    "pve-qm-ipconfig": vm_config.parse_ipconfig,
+    "pve-qm-drive": vm_config.parse_drive,
+    "pve-qm-memory": vm_config.parse_memory,
+    "pve-qga": vm_config.parse_agent,
+    "pve-ha-group-node-list": _list_of(re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?(:\d+)?"),
+                                       "value does not look like a valid ha group node"),
+    "pve-calendar-event": _calendar,
+    "pve-vmid-list": _list_of(re.compile(r"\d+"), "value does not look like a valid VM ID"),
+    "pve-storage-content-list": _list_of(re.compile("|".join(storage.DIR_CONTENT)),
+                                         "invalid content type '{}'"),
+    "prune-backups": prune.parse,
+    "pve-fw-addr-spec": fw_schema.parse_address_list,
+    "pve-fw-dport-spec": fw_schema.parse_dport,
+    "pve-fw-sport-spec": fw_schema.parse_sport,
+    "pve-fw-protocol-spec": fw_schema.verify_protocol,
+    "pve-fw-icmp-type-spec": fw_schema.verify_icmp_type,
+    "pve-iface": fw_schema.verify_iface,
+    "pve-fw-log-ratelimit": fw_schema.verify_log_ratelimit,
 }
 
 

@@ -18,7 +18,7 @@ Handler = Callable[["Ctx", dict[str, Any]], Any]
 @dataclass(frozen=True)
 class Endpoint:
     method: str
-    path: str  # PVE style: /nodes/{node}/lxc/{vmid}
+    path: str  # PVE style: /nodes/{node}/lxc/{vmid}; {name:path} also takes slashes (volume IDs)
     schema: Mapping[str, Param]
     handler: Handler
     authenticated: bool = True
@@ -26,7 +26,9 @@ class Endpoint:
     @property
     def rule(self) -> str:
         """The path as a werkzeug rule."""
-        return re.sub(r"\{(\w+)\}", r"<\1>", self.path)
+        return re.sub(r"\{(\w+)(?::path)?\}",
+                      lambda m: f"<{'path:' if m.group(0).endswith(':path}') else ''}{m.group(1)}>",
+                      self.path)
 
 
 @dataclass

@@ -4,13 +4,13 @@ What the table enforces, for traffic touching the instance's bridges (its VNets 
 
 - Nothing is forwarded between a lab bridge and any other interface, either way: no guest has
   a path off the machine, and nothing outside reaches a guest through the host's routing.
-- Traffic routed between two different VNets of the lab is dropped unless an `AllowRule`
-  (PVE cluster-level rule: source any/CIDR, destination CIDR/IP, protocol, port) accepts it.
+- Traffic routed between two different VNets of the lab is dropped unless a `Rule` of the allow
+  list (PVE's cluster-level `forward` rules, in order: ACCEPT, DROP or REJECT) accepts it.
 - Guests reach the host only at their own VNet's gateway, on the package cache's port and ICMP
   echo; everything else a guest sends to the host is dropped.
-- Per-guest inbound rules (PVE's guest firewall: `policy_in` plus accept rules) apply to every
-  packet forwarded to the guest. A packet must pass both the guest's rules and, between VNets,
-  the allow list.
+- Per-guest rules (PVE's guest firewall: `policy_in`/`policy_out` and the `in`/`out` rules, in
+  order) apply to every packet forwarded to / from the guest's address. A packet must pass the
+  sender's `out` chain, the receiver's `in` chain and, between VNets, the allow list.
 - The package cache's port is closed to every non-lab interface but `lo`.
 
 Same-VNet traffic is bridged, not routed. The kernel's bridge netfilter (br_netfilter, built into
@@ -31,6 +31,7 @@ it is the management path. Nothing here touches any other table.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
@@ -38,75 +39,117 @@ from typing import Literal
 
 from partilha.lab.realize._cmd import run
 
-Proto = Literal["tcp", "udp", "icmp"]
-Policy = Literal["ACCEPT", "DROP", "REJECT"]
+Action = Literal["ACCEPT", "DROP", "REJECT"]
+Policy = Action
+Port = int | tuple[int, int]  # one port, or a first-last range
+Address = IPv4Network | tuple[IPv4Address, IPv4Address]  # a network, or a first-last range
 _TABLE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-_PROTO_MATCH = {"tcp": "meta l4proto tcp", "udp": "meta l4proto udp", "icmp": "meta l4proto icmp"}
+_NAMED_PROTOS = ("tcp", "udp", "icmp", "sctp", "dccp", "udplite")
+_PORT_PROTOS = ("tcp", "udp", "sctp", "dccp", "udplite")
+# nft's names of ICMP types (the ones PVE's iptables names share with it)
+ICMP_TYPES = frozenset({
+    "echo-reply", "destination-unreachable", "source-quench", "redirect", "echo-request",
+    "router-advertisement", "router-solicitation", "time-exceeded", "parameter-problem",
+    "timestamp-request", "timestamp-reply", "address-mask-request", "address-mask-reply"})
 
 
-def _port_text(port: int | tuple[int, int]) -> str:
-    if isinstance(port, tuple):
-        low, high = port
-        if not 1 <= low <= high <= 65535:
+def _merged(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping or adjacent ranges joined: nft refuses overlapping intervals in one set."""
+    out: list[tuple[int, int]] = []
+    for low, high in sorted(ranges):
+        if out and low <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], high))
+        else:
+            out.append((low, high))
+    return out
+
+
+def _set_text(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else "{ " + ", ".join(items) + " }"
+
+
+def _ports_text(ports: tuple[Port, ...]) -> str:
+    ranges = [p if isinstance(p, tuple) else (p, p) for p in ports]
+    for low, high in ranges:
+        if not 0 <= low <= high <= 65535:
             raise ValueError(f"invalid port range {low}-{high}")
-        return f"{low}-{high}"
-    if not 1 <= port <= 65535:
-        raise ValueError(f"invalid port {port}")
-    return str(port)
+    return _set_text([str(a) if a == b else f"{a}-{b}" for a, b in _merged(ranges)])
 
 
-def _match(
-    src: IPv4Network | None,
-    dst: IPv4Network | None,
-    proto: Proto | None,
-    dport: int | tuple[int, int] | None,
-) -> str:
-    parts: list[str] = []
-    if src is not None:
-        parts.append(f"ip saddr {src}")
-    if dst is not None:
-        parts.append(f"ip daddr {dst}")
-    if dport is not None:
-        if proto not in ("tcp", "udp"):
-            raise ValueError("a destination port needs proto tcp or udp")
-        parts.append(f"{proto} dport {_port_text(dport)}")
-    elif proto is not None:
-        parts.append(_PROTO_MATCH[proto])
-    return " ".join(parts)
+def _addresses_text(addresses: tuple[Address, ...]) -> str:
+    ranges = [(int(a.network_address), int(a.broadcast_address)) if isinstance(a, IPv4Network)
+              else (int(a[0]), int(a[1])) for a in addresses]
+    for low, high in ranges:
+        if low > high:
+            raise ValueError(f"invalid address range {IPv4Address(low)}-{IPv4Address(high)}")
+    return _set_text([str(IPv4Address(a)) if a == b else f"{IPv4Address(a)}-{IPv4Address(b)}"
+                      for a, b in _merged(ranges)])
 
 
 @dataclass(frozen=True)
-class AllowRule:
-    """Accept traffic routed between VNets: from `src` (None: any lab address) to `dst`."""
+class Rule:
+    """One firewall rule (a PVE rule after its macro is expanded): a match and a verdict.
 
-    dst: IPv4Network
-    src: IPv4Network | None = None
-    proto: Proto | None = None
-    dport: int | tuple[int, int] | None = None
+    `proto` is a name nft knows or an IP protocol number; ports need a protocol with ports,
+    `icmp_type` needs `icmp`. An ACCEPT lets the packet on to the next check (the guest chains
+    return, the forward chain accepts); DROP drops; REJECT answers as PVE's `PVEFW-reject` does.
+    """
+
+    action: Action = "ACCEPT"
+    proto: str | int | None = None
+    dport: tuple[Port, ...] = ()
+    sport: tuple[Port, ...] = ()
+    icmp_type: str | int | None = None
+    src: tuple[Address, ...] = ()
+    dst: tuple[Address, ...] = ()
     comment: str = ""
 
-    def render(self) -> str:
-        return f"{_match(self.src, self.dst, self.proto, self.dport)} accept{_comment(self.comment)}"
+    def __post_init__(self) -> None:
+        if isinstance(self.proto, str) and self.proto not in _NAMED_PROTOS:
+            raise ValueError(f"protocol {self.proto!r}: give its number")
+        if isinstance(self.proto, int) and not 0 <= self.proto <= 255:
+            raise ValueError(f"invalid protocol number {self.proto}")
+        if (self.dport or self.sport) and self.proto not in _PORT_PROTOS:
+            raise ValueError("ports need a protocol with ports (tcp, udp, ...)")
+        if self.icmp_type is not None:
+            if self.proto != "icmp" or self.dport or self.sport:
+                raise ValueError("an ICMP type needs proto icmp and no ports")
+            if (self.icmp_type not in ICMP_TYPES if isinstance(self.icmp_type, str)
+                    else not 0 <= self.icmp_type <= 255):
+                raise ValueError(f"unknown ICMP type {self.icmp_type!r}")
 
+    def match(self) -> str:
+        parts: list[str] = []
+        if self.src:
+            parts.append(f"ip saddr {_addresses_text(self.src)}")
+        if self.dst:
+            parts.append(f"ip daddr {_addresses_text(self.dst)}")
+        if self.sport:
+            parts.append(f"{self.proto} sport {_ports_text(self.sport)}")
+        if self.dport:
+            parts.append(f"{self.proto} dport {_ports_text(self.dport)}")
+        if self.icmp_type is not None:
+            parts.append(f"icmp type {self.icmp_type}")
+        if self.proto is not None and not (self.sport or self.dport or self.icmp_type is not None):
+            parts.append(f"meta l4proto {self.proto}")
+        return " ".join(parts)
 
-@dataclass(frozen=True)
-class GuestRule:
-    """One accept rule of a guest's inbound firewall (PVE: `IN ACCEPT -p tcp -dport 22`)."""
-
-    proto: Proto | None = None
-    dport: int | tuple[int, int] | None = None
-    src: IPv4Network | None = None
-    comment: str = ""
+    def render(self, accept: str) -> str:
+        verdict = {"ACCEPT": accept, "DROP": "drop", "REJECT": "goto pve_reject"}[self.action]
+        return " ".join(filter(None, (self.match(), verdict))) + _comment(self.comment)
 
 
 @dataclass(frozen=True)
 class GuestFirewall:
-    """A guest's inbound firewall (PVE guest `firewall/options` policy_in + `firewall/rules`)."""
+    """A guest's firewall (PVE guest `firewall/options` policies + `firewall/rules`, groups
+    expanded), enforced on what is forwarded to (`in`) and from (`out`) the guest's address."""
 
     vmid: int
     ip: IPv4Address
     policy_in: Policy = "DROP"
-    rules: tuple[GuestRule, ...] = ()
+    rules_in: tuple[Rule, ...] = ()
+    policy_out: Policy = "ACCEPT"
+    rules_out: tuple[Rule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,7 +166,7 @@ class LabFirewall:
     vnets: tuple[VNetNet, ...] = ()
     zone_bridges: tuple[str, ...] = ()
     cache_port: int | None = 3142
-    allow: tuple[AllowRule, ...] = ()
+    allow: tuple[Rule, ...] = ()  # PVE cluster `forward` rules: routed traffic between VNets
     guests: tuple[GuestFirewall, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -142,6 +185,16 @@ def _comment(text: str) -> str:
 
 def _quoted(names: tuple[str, ...]) -> str:
     return ", ".join(f'"{n}"' for n in names)
+
+
+def _guest_chain(vmid: int, direction: str, rules: tuple[Rule, ...], policy: Policy) -> list[str]:
+    """A guest's rules for one direction in order, then its policy; an ACCEPT returns to
+    `lab_forward`, where the other checks (the peer's chain, the VNet isolation) still apply."""
+    tag = f'comment "guest {vmid} policy_{direction}"'
+    last = {"ACCEPT": "return", "DROP": f"counter drop {tag}",
+            "REJECT": f"counter goto pve_reject {tag}"}[policy]
+    return [f"\tchain guest_{vmid}_{direction} {{", *(f"\t\t{r.render('return')}" for r in rules),
+            f"\t\t{last}", "\t}"]
 
 
 def render(fw: LabFirewall) -> str:
@@ -165,25 +218,22 @@ def render(fw: LabFirewall) -> str:
         "\t\tct state established,related accept",
         "\t\tmeta nfproto ipv6 drop",
     ]
-    out += [f"\t\tip daddr {g.ip} jump guest_{g.vmid}" for g in fw.guests]
+    out += [f"\t\tip saddr {g.ip} jump guest_{g.vmid}_out" for g in fw.guests]
+    out += [f"\t\tip daddr {g.ip} jump guest_{g.vmid}_in" for g in fw.guests]
     out += [f'\t\tiifname "{b}" oifname "{b}" accept comment "same VNet (bridged)"' for b in fw.bridges]
-    out += [f"\t\t{rule.render()}" for rule in fw.allow]
+    out += [f"\t\t{rule.render('accept')}" for rule in fw.allow]
     out += ['\t\tcounter drop comment "between VNets"', "\t}"]
-
     for guest in fw.guests:
-        out.append(f"\tchain guest_{guest.vmid} {{")
-        out += [
-            f"\t\t{_match(r.src, None, r.proto, r.dport)} return{_comment(r.comment)}" for r in guest.rules
-        ]
-        out.append(
-            {
-                "ACCEPT": "\t\treturn",
-                "DROP": f'\t\tcounter drop comment "guest {guest.vmid} policy_in"',
-                "REJECT": "\t\tcounter reject with icmpx type admin-prohibited"
-                f' comment "guest {guest.vmid} policy_in"',
-            }[guest.policy_in]
-        )
-        out.append("\t}")
+        out += _guest_chain(guest.vmid, "in", guest.rules_in, guest.policy_in)
+        out += _guest_chain(guest.vmid, "out", guest.rules_out, guest.policy_out)
+    out += [
+        "\tchain pve_reject {",  # PVE's PVEFW-reject: TCP reset, UDP port unreachable
+        "\t\tmeta l4proto tcp reject with tcp reset",
+        "\t\tmeta l4proto udp reject with icmpx type port-unreachable",
+        "\t\tmeta l4proto icmp drop",
+        "\t\treject with icmpx type admin-prohibited",
+        "\t}",
+    ]
 
     out += [
         "\tchain input {",

@@ -14,6 +14,10 @@ on the veth before init runs; memory, swap and CPU limits are cgroup keys in the
 
 While a guest runs, its files are changed through `/proc/<init pid>/root`, i.e. through the
 mounted overlay, never by writing into the upper directory behind overlayfs' back.
+
+A clone (`create(..., seed=<source upper>)`) starts from a copy of a stopped guest's upper
+directory, then gets its own identity exactly like a new guest: no two guests share host keys.
+A guest without a static address (the lab has no DHCP) can be created but not started.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import stat
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
@@ -48,8 +53,8 @@ class GuestSpec:
     vmid: int
     hostname: str
     bridge: str
-    ip: IPv4Interface
-    gateway: IPv4Address
+    ip: IPv4Interface | None  # None: no static address (the lab has no DHCP: it cannot start)
+    gateway: IPv4Address | None
     guests_root: Path  # the caller's directory; this guest's files go to guests_root / name
     ssh_public_keys: tuple[str, ...] = ()
     vlan: int | None = None  # a VLAN tag on a VLAN-aware bridge (PVE's net0 `tag=`)
@@ -62,7 +67,8 @@ class GuestSpec:
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name or len(self.name) > 64:
             raise ValueError(f"invalid guest name {self.name!r}")
-        if self.ip.ip == self.gateway or self.gateway not in self.ip.network:
+        if self.ip is not None and (self.gateway is None or self.ip.ip == self.gateway
+                                    or self.gateway not in self.ip.network):
             raise ValueError(f"{self.name}: gateway {self.gateway} is not a peer in {self.ip.network}")
         if self.cores < 1 or self.memory_mib < 16 or self.swap_mib < 0:
             raise ValueError(f"{self.name}: cores >= 1, memory >= 16 MiB and swap >= 0 required")
@@ -110,8 +116,11 @@ def list_guests(prefix: str) -> list[str]:
 # ---- create ---------------------------------------------------------------------------------
 
 
-def create(spec: GuestSpec, template: Path, known_hosts_file: Path) -> list[HostKey]:
-    """Create a stopped guest; returns its host keys (already pinned in `known_hosts_file`)."""
+def create(spec: GuestSpec, template: Path, known_hosts_file: Path, *,
+           seed: Path | None = None) -> list[HostKey]:
+    """Create a stopped guest; returns its host keys (pinned in `known_hosts_file` when it has
+    an address). With `seed` (another guest's stopped upper directory) its writable layer starts
+    as a copy of that one, a clone: same files, but its own machine-id and SSH host keys."""
     if exists(spec.name):
         raise RealizeError(f"CT {spec.vmid}: container {spec.name} already exists")
     if not (template / "etc/os-release").is_file():
@@ -123,12 +132,45 @@ def create(spec: GuestSpec, template: Path, known_hosts_file: Path) -> list[Host
         raise RealizeError(f"CT {spec.vmid}: {spec.dir} already exists") from None
     try:
         spec.upper.mkdir()
+        if seed is not None:
+            # -a keeps owners, modes, xattrs and overlayfs' whiteouts (0/0 character devices)
+            run(["cp", "-a", "--", f"{seed}/.", str(spec.upper)], timeout=1800)
         files = _Files(spec.upper, lower=template)
         keys = _host_keys(files)
         files.write("etc/machine-id", uuid.uuid4().hex + "\n", 0o444)
         _apply_identity(files, spec)
         _write_config(spec, template)
-        known_hosts.pin(known_hosts_file, str(spec.ip.ip), keys)
+        if spec.ip is not None:
+            known_hosts.pin(known_hosts_file, str(spec.ip.ip), keys)
+    except BaseException:
+        _remove(spec.name, spec.dir)
+        raise
+    return keys
+
+
+def create_restored(spec: GuestSpec, known_hosts_file: Path, fill: Callable[[Path], None]) -> list[HostKey]:
+    """Create a stopped guest whose whole root filesystem `fill` writes into its upper directory
+    (a restore). Its lower layer is an empty directory, so the guest sees exactly those files.
+    It keeps the SSH host keys it was given (new ones only if it has none), pinned for its
+    address alongside any other guest holding the same keys."""
+    if exists(spec.name):
+        raise RealizeError(f"CT {spec.vmid}: container {spec.name} already exists")
+    spec.dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        spec.dir.mkdir()
+    except FileExistsError:
+        raise RealizeError(f"CT {spec.vmid}: {spec.dir} already exists") from None
+    try:
+        lower = spec.dir / "lower"
+        lower.mkdir()
+        spec.upper.mkdir()
+        fill(spec.upper)
+        files = _Files(spec.upper, lower=None)
+        keys = guest_host_keys(spec) or _host_keys(files)
+        _apply_identity(files, spec, authorized_keys=False)
+        _write_config(spec, lower)
+        if spec.ip is not None:
+            known_hosts.pin(known_hosts_file, str(spec.ip.ip), keys, move=False)
     except BaseException:
         _remove(spec.name, spec.dir)
         raise
@@ -164,7 +206,7 @@ def guest_host_keys(spec_or_dir: GuestSpec | Path) -> list[HostKey]:
     ]
 
 
-def _apply_identity(files: _Files, spec: GuestSpec) -> None:
+def _apply_identity(files: _Files, spec: GuestSpec, *, authorized_keys: bool = True) -> None:
     files.write("etc/hostname", f"{spec.hostname}\n", 0o644)
     short = spec.hostname.split(".")[0]
     names = spec.hostname if short == spec.hostname else f"{spec.hostname} {short}"
@@ -173,16 +215,18 @@ def _apply_identity(files: _Files, spec: GuestSpec) -> None:
         "127.0.0.1\tlocalhost\n"
         "::1\t\tlocalhost ip6-localhost ip6-loopback\n"
         "ff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n"
-        f"# --- BEGIN PVE ---\n{spec.ip.ip}\t{names}\n# --- END PVE ---\n",
+        f"# --- BEGIN PVE ---\n{spec.ip.ip if spec.ip else '127.0.1.1'}\t{names}\n"
+        "# --- END PVE ---\n",
         0o644,
     )
-    files.write(
-        "root/.ssh/authorized_keys",
-        "".join(f"{key.strip()}\n" for key in spec.ssh_public_keys if key.strip()),
-        0o600,
-        dir_mode=0o700,
-    )
-    if spec.apt_proxy_port is None:
+    if authorized_keys:
+        files.write(
+            "root/.ssh/authorized_keys",
+            "".join(f"{key.strip()}\n" for key in spec.ssh_public_keys if key.strip()),
+            0o600,
+            dir_mode=0o700,
+        )
+    if spec.apt_proxy_port is None or spec.gateway is None:
         files.remove(APT_PROXY_FILE)
     else:
         files.write(
@@ -237,9 +281,10 @@ def _config_text(spec: GuestSpec, template: Path) -> str:
         "lxc.net.0.name = eth0",
         f"lxc.net.0.hwaddr = {spec.hwaddr}",
         f"lxc.net.0.veth.pair = {spec.veth}",
-        f"lxc.net.0.ipv4.address = {spec.ip.with_prefixlen}",
-        f"lxc.net.0.ipv4.gateway = {spec.gateway}",
     ]
+    if spec.ip is not None:
+        lines += [f"lxc.net.0.ipv4.address = {spec.ip.with_prefixlen}",
+                  f"lxc.net.0.ipv4.gateway = {spec.gateway}"]
     if spec.vlan is not None:
         lines.append(f"lxc.net.0.veth.vlan.id = {spec.vlan}")
     lines += [f"{key} = {value}" for key, value in _limits(spec).items()]
@@ -260,12 +305,25 @@ def _write_config(spec: GuestSpec, template: Path) -> None:
     tmp.replace(path)
 
 
-def _template_of(name: str) -> Path:
+def _config_value(name: str, wanted: str) -> str | None:
     for line in config_path(name).read_text().splitlines():
         key, _, value = line.partition("=")
-        if key.strip() == "lxc.rootfs.path":
-            return Path(value.strip().split(":")[1])
-    raise RealizeError(f"{config_path(name)}: no overlay rootfs")
+        if key.strip() == wanted:
+            return value.strip()
+    return None
+
+
+def overlay_layers(name: str) -> tuple[Path, Path]:
+    """(lower, upper) of the guest's overlay root filesystem."""
+    rootfs = _config_value(name, "lxc.rootfs.path")
+    if rootfs is None or rootfs.count(":") != 2:
+        raise RealizeError(f"{config_path(name)}: no overlay rootfs")
+    _, lower, upper = rootfs.split(":")
+    return Path(lower), Path(upper)
+
+
+def _template_of(name: str) -> Path:
+    return overlay_layers(name)[0]
 
 
 # ---- lifecycle ------------------------------------------------------------------------------
@@ -291,6 +349,8 @@ def init_pid(name: str) -> int:
 
 def start(spec: GuestSpec, *, ssh_timeout: float = 30.0) -> float:
     """Start the guest and wait until sshd answers with its pinned host key; returns seconds."""
+    if spec.ip is None:
+        raise RealizeError(f"{spec.name}: no static address to start it with")
     if not is_running(spec.name):
         run(["lxc-start", "-n", spec.name, "-d"], timeout=60)
     keys = guest_host_keys(spec)
@@ -298,6 +358,30 @@ def start(spec: GuestSpec, *, ssh_timeout: float = 30.0) -> float:
         return wait_for_ssh(str(spec.ip.ip), keys, timeout=ssh_timeout)
     except RealizeError as exc:
         raise RealizeError(f"{exc}; see {spec.dir / 'console.log'}") from exc
+
+
+def freeze(name: str) -> None:
+    """Suspend every process of the guest (vzdump's `suspend` mode)."""
+    run(["lxc-freeze", "-n", name], timeout=30)
+
+
+def unfreeze(name: str) -> None:
+    run(["lxc-unfreeze", "-n", name], timeout=30)
+
+
+def rootfs_reader(name: str) -> tuple[list[str], Path]:
+    """(argv prefix, root): how a host command sees the guest's whole root filesystem. A running
+    guest's is its init's root; a stopped guest's is its overlay mounted read-only (the upper
+    directory as the top lower layer) in a private mount namespace that ends with the command,
+    so nothing stays mounted."""
+    if is_running(name):
+        return [], Path(f"/proc/{init_pid(name)}/root")
+    lower, upper = overlay_layers(name)
+    mountpoint = upper.parent / "rootfs-view"
+    mountpoint.mkdir(exist_ok=True)
+    script = 'mount -t overlay overlay -o "ro,lowerdir=$1:$2" "$3" && shift 3 && exec "$@"'
+    return (["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+             str(upper), str(lower), str(mountpoint)], mountpoint)
 
 
 def stop(name: str) -> None:
@@ -337,7 +421,8 @@ def reconfigure(spec: GuestSpec, known_hosts_file: Path) -> None:
     files = _Files(Path(f"/proc/{pid}/root"), lower=None) if running else _Files(spec.upper, template)
     _apply_identity(files, spec)
     _write_config(spec, template)
-    known_hosts.pin(known_hosts_file, str(spec.ip.ip), guest_host_keys(spec))
+    if spec.ip is not None:
+        known_hosts.pin(known_hosts_file, str(spec.ip.ip), guest_host_keys(spec))
     if running:
         _apply_live(spec, pid)
 
@@ -349,8 +434,9 @@ def _nsenter(pid: int, *argv: str) -> None:
 def _apply_live(spec: GuestSpec, pid: int) -> None:
     _nsenter(pid, "hostname", spec.hostname)
     _nsenter(pid, "ip", "-4", "addr", "flush", "dev", "eth0", "scope", "global")
-    _nsenter(pid, "ip", "addr", "add", spec.ip.with_prefixlen, "dev", "eth0")
-    _nsenter(pid, "ip", "route", "replace", "default", "via", str(spec.gateway), "dev", "eth0")
+    if spec.ip is not None:
+        _nsenter(pid, "ip", "addr", "add", spec.ip.with_prefixlen, "dev", "eth0")
+        _nsenter(pid, "ip", "route", "replace", "default", "via", str(spec.gateway), "dev", "eth0")
     master = Path(f"/sys/class/net/{spec.veth}/master")
     if not master.exists() or master.resolve().name != spec.bridge:
         run(["ip", "link", "set", "dev", spec.veth, "master", spec.bridge])
@@ -371,11 +457,14 @@ def _apply_live(spec: GuestSpec, pid: int) -> None:
 
 
 def destroy(name: str, guests_root: Path, known_hosts_file: Path) -> None:
-    """Stop the guest, forget its host keys, remove its config and files. Idempotent."""
+    """Stop the guest, forget its host keys (at its address: a restored copy may share them),
+    remove its config and files. Idempotent."""
     guest_dir = guests_root / name
+    address = None
     if exists(name):
         stop(name)
-    known_hosts.unpin(known_hosts_file, guest_host_keys(guest_dir))
+        address = (_config_value(name, "lxc.net.0.ipv4.address") or "").split("/")[0] or None
+    known_hosts.unpin(known_hosts_file, guest_host_keys(guest_dir), address)
     _remove(name, guest_dir)
 
 

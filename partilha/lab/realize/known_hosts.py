@@ -60,21 +60,25 @@ def _key_of(line: str) -> HostKey | None:
     return HostKey(fields[1], fields[2])
 
 
-def pin(path: Path, address: str, keys: Iterable[HostKey]) -> None:
-    """Record `keys` for `address`, replacing any earlier keys of that address or of these keys."""
+def pin(path: Path, address: str, keys: Iterable[HostKey], *, move: bool = True) -> None:
+    """Record `keys` for `address`, replacing any earlier keys of that address and, when the
+    keys `move` here (a guest's new address), their lines for other addresses; a restored copy
+    of a guest carries its host keys too, and is pinned with `move=False`."""
     keys = list(keys)
     with _locked(path):
-        kept = [line for line in _lines(path) if line.split()[:1] != [address] and _key_of(line) not in keys]
+        kept = [line for line in _lines(path)
+                if line.split()[:1] != [address] and not (move and _key_of(line) in keys)]
         _write(path, kept + [f"{address} {key.type} {key.base64}" for key in keys])
 
 
-def unpin(path: Path, keys: Iterable[HostKey]) -> None:
-    """Remove every line carrying one of `keys` (whatever address it was pinned for)."""
+def unpin(path: Path, keys: Iterable[HostKey], address: str | None = None) -> None:
+    """Remove the lines carrying one of `keys`: those of `address`, or of any address."""
     keys = list(keys)
     if not keys or not path.exists():
         return
     with _locked(path):
-        _write(path, [line for line in _lines(path) if _key_of(line) not in keys])
+        _write(path, [line for line in _lines(path) if _key_of(line) not in keys
+                      or (address is not None and line.split()[:1] != [address])])
 
 
 def pinned(path: Path, address: str) -> list[HostKey]:

@@ -6,8 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from partilha.inventory import Inventory
+from partilha.lab.state import guests, ha
 from partilha.lab.state.access_store import POOL
 from partilha.lab.state.db import Store
+from partilha.lab.state.guests import LXC, Guest
+
+USAGE = {"uptime": 0, "cpu": 0, "mem": 0, "disk": 0, "netin": 0, "netout": 0, "diskread": 0,
+         "diskwrite": 0}
 
 
 @dataclass(frozen=True)
@@ -73,17 +78,28 @@ def acl_path(resource: dict[str, Any]) -> str:
     return f"/sdn/zones/{resource['sdn']}"
 
 
+def guest_figures(store: Store, guest: Guest) -> dict[str, Any]:
+    """The sizes PVE's `vmstatus` and `cluster/resources` report of a guest, and the usage
+    counters the lab does not measure (0)."""
+    shape, host = guest.shape, node(store, guest.node)
+    name = shape.hostname if guest.type == LXC else guest.config.get("name") or f"VM {guest.vmid}"
+    return {"name": name, "maxmem": shape.memory_mib * 2**20, "maxdisk": shape.disk_bytes,
+            "maxcpu": shape.cores or (host.cpus if host else 1), **USAGE}
+
+
 def resources(store: Store) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for n in nodes(store):
         out.append({"id": f"node/{n.name}", "type": "node", "node": n.name,
                     "status": "online" if n.online else "offline", "maxcpu": n.cpus,
                     "maxmem": n.memory_mib * 2**20, "level": ""})
-    for row in store.query("SELECT vmid, type, node, status, pool FROM guests ORDER BY vmid"):
-        item = {"id": f"{row['type']}/{row['vmid']}", "type": row["type"], "vmid": row["vmid"],
-                "node": row["node"], "status": row["status"], "template": 0}
-        if row["pool"]:
-            item["pool"] = row["pool"]
+    for guest in guests.every(store):
+        item = {"id": f"{guest.type}/{guest.vmid}", "type": guest.type, "vmid": guest.vmid,
+                "node": guest.node, "status": guest.status, "template": int(guest.template),
+                **guest_figures(store, guest)}
+        optional = {"pool": guest.pool, "lock": guest.lock, "tags": guest.config.get("tags"),
+                    "hastate": ha.service_status(store, ha.sid_of(guest.type, guest.vmid)).get("state")}
+        item.update({k: v for k, v in optional.items() if v})
         out.append(item)
     for pool in store.objects(POOL):
         out.append({"id": f"/pool/{pool}", "type": "pool", "pool": pool})

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from sqlite3 import Row
 from typing import Any
 
-from partilha.lab import guest_config
+from partilha.lab import guest_config, vm_config
+from partilha.lab.guest_shape import Shape
 from partilha.lab.state.db import Store
 
 LXC, QEMU = "lxc", "qemu"
@@ -36,6 +37,17 @@ class Guest:
     @property
     def digest(self) -> str:
         return guest_config.digest(self.conf)
+
+    @property
+    def shape(self) -> Shape:
+        """What the lab realises of the config (ValueError if a property string is bad)."""
+        if self.type == QEMU:
+            return vm_config.vm_shape(self.config, self.vmid)
+        return guest_config.ct_shape(self.config, self.vmid)
+
+    @property
+    def template(self) -> bool:
+        return bool(self.config.get("template"))
 
     @property
     def kind(self) -> str:

@@ -16,6 +16,8 @@ from partilha.lab.faults import Faults, Injector, save
 from partilha.lab.instance import LabInstance
 from partilha.lab.state.db import Store
 
+TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+
 
 @pytest.fixture
 def faults(lab: LabInstance) -> Iterator[Store]:
@@ -70,6 +72,20 @@ def test_task_faults_end_tasks_in_error_or_late_and_calls_still_succeed(
     assert errors and late  # seeded: both kinds on every run
     assert all(e == "can't lock file '/var/lock/qemu-server/pve-storage-lock' - got timeout" for e in errors)
     assert min(late) >= 1.0
+
+
+def test_a_create_failed_by_a_task_fault_leaves_no_guest(faults: Store, admin: ProxmoxAPI,
+                                                         wait_task) -> None:
+    save(faults, Faults(1.0, seed=3, targets=("tasks",)))
+    ended = {}
+    for vmid in range(9050, 9056):  # faulted tasks fail; late ones fail on the missing bridge
+        upid = admin.nodes("pve1").lxc.post(vmid=vmid, ostemplate=TEMPLATE,
+                                           net0="name=eth0,bridge=nowhere,ip=10.9.9.9/24")
+        ended[vmid] = wait_task(admin, upid, timeout=30)["exitstatus"]
+        assert admin.cluster.nextid.get(vmid=vmid) == vmid  # no guest, no `create` lock left
+    faulted = [v for v, e in ended.items()
+               if e == f"can't lock file '/var/lock/qemu-server/lock-{v}.conf' - got timeout"]
+    assert faulted and len(faulted) < len(ended)  # seeded: both kinds on every run
 
 
 def test_each_target_is_failed_alone(tmp_path: Path) -> None:

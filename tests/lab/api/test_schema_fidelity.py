@@ -29,6 +29,19 @@ GETS: dict[str, Callable[[Typed], Any]] = {
     "/access/roles": lambda api: api.access.roles.get,
     "/access/acl": lambda api: api.access.acl.get,
     "/access/users/{userid}/token": lambda api: api.access.users("root@pam").token.get,
+    "/nodes/{node}/qemu": lambda api: api.nodes("pve1").qemu.get,
+    "/cluster/ha/groups": lambda api: api.cluster.ha.groups.get,
+    "/cluster/ha/resources": lambda api: api.cluster.ha.resources.get,
+    "/storage": lambda api: api.storage.get,
+    "/nodes/{node}/storage": lambda api: api.nodes("pve1").storage.get,
+    "/nodes/{node}/storage/{storage}/content": lambda api: api.nodes("pve1").storage("local").content.get,
+    "/cluster/backup": lambda api: api.cluster.backup.get,
+    "/cluster/backup-info/not-backed-up": lambda api: api.cluster.backup_info.not_backed_up.get,
+    "/cluster/firewall": lambda api: api.cluster.firewall.get,
+    "/cluster/firewall/options": lambda api: api.cluster.firewall.options.get,
+    "/cluster/firewall/rules": lambda api: api.cluster.firewall.rules.get,
+    "/cluster/firewall/groups": lambda api: api.cluster.firewall.groups.get,
+    "/cluster/firewall/macros": lambda api: api.cluster.firewall.macros.get,
 }
 
 

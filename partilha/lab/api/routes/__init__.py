@@ -3,16 +3,32 @@
 from partilha.lab.api.router import Router
 from partilha.lab.api.routes import (
     access,
+    backup_jobs,
     cluster,
+    firewall_cluster,
+    firewall_groups,
+    firewall_guest,
+    ha,
     lxc,
+    lxc_clone,
     lxc_status,
+    node_storage,
     nodes,
     pools,
+    qemu,
+    qemu_clone,
+    qemu_status,
     sdn,
     sdn_vnets,
+    storage,
     tasks,
+    vzdump,
 )
 
 ROUTERS: tuple[Router, ...] = (access.routes, cluster.routes, nodes.routes, pools.routes,
                                tasks.routes, sdn.routes, sdn_vnets.routes, lxc.routes,
-                               lxc_status.routes)
+                               lxc_status.routes, firewall_cluster.routes,
+                               firewall_groups.routes, firewall_guest.routes, storage.routes,
+                               node_storage.routes, vzdump.routes, backup_jobs.routes,
+                               lxc_clone.routes, qemu.routes, qemu_status.routes,
+                               qemu_clone.routes, ha.routes)

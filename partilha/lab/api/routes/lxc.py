@@ -12,16 +12,17 @@ from typing import Any
 
 from partilha.lab import guest_apply, guest_config
 from partilha.lab.access.roles import split_list
-from partilha.lab.api import ct_options
+from partilha.lab.api import ct_options, guest_destroy
 from partilha.lab.api.context import Ctx
 from partilha.lab.api.ct_guard import check_lock, load_ct
 from partilha.lab.api.ct_options import CT_OPTIONS, VM_CONFIG_PRIVS
 from partilha.lab.api.errors import PveError, assert_if_modified, param_error
+from partilha.lab.api.guest_save import save_config
 from partilha.lab.api.params import BOOL, NODE, VMID, Param
 from partilha.lab.api.router import Router
+from partilha.lab.api.routes.lxc_restore import restore_ct
 from partilha.lab.api.routes.lxc_status import start_task, status_of
 from partilha.lab.api.routes.nodes import online_node, require_quorum
-from partilha.lab.realize._cmd import RealizeError
 from partilha.lab.state import guests
 from partilha.lab.state.access_store import POOL
 from partilha.lab.state.guests import LXC, Guest
@@ -29,7 +30,6 @@ from partilha.lab.tasks import TaskLog
 
 routes = Router()
 CT = {"node": NODE, "vmid": VMID}
-_REALISED = ("hostname", "net0", "cores", "memory", "swap")
 _UNDELETABLE = ("memory", "rootfs", "unprivileged", "arch", "ostype")
 
 
@@ -85,8 +85,13 @@ def _new_config(vmid: int, p: dict[str, Any], storage: str) -> tuple[str, dict[s
 @routes.route("POST", "/nodes/{node}/lxc", {
     **CT, "ostemplate": Param(optional=False, max_length=255),
     "storage": Param(format="pve-storage-id", default="local"), "pool": Param(format="pve-poolid"),
-    "ssh-public-keys": Param(), "start": Param("boolean", default=False), **CT_OPTIONS})
+    "ssh-public-keys": Param(), "start": Param("boolean", default=False),
+    "restore": BOOL, "force": BOOL, "unique": BOOL, **CT_OPTIONS})
 def create_ct(ctx: Ctx, p: dict[str, Any]) -> Any:
+    if p.pop("restore", False):
+        return restore_ct(ctx, p, p.pop("node"), int(p.pop("vmid")))
+    p.pop("force", None)
+    p.pop("unique", None)
     node = online_node(ctx, p.pop("node")).name
     vmid = int(p.pop("vmid"))
     require_quorum(ctx)
@@ -136,11 +141,8 @@ def create_ct(ctx: Ctx, p: dict[str, Any]) -> Any:
         if start:
             start_task(store, instance, node, vmid, log)
 
-    try:
-        return ctx.tasks.start(node, "vzcreate", str(vmid), ctx.authid, work)
-    except BaseException:
-        guests.remove(ctx.store, vmid)
-        raise
+    return ctx.tasks.start(node, "vzcreate", str(vmid), ctx.authid, work,
+                           undo=lambda: guests.remove(store, vmid))
 
 
 @routes.route("GET", "/nodes/{node}/lxc/{vmid}/config", {
@@ -212,14 +214,7 @@ def update_config(ctx: Ctx, p: dict[str, Any]) -> Any:
         guest = load_ct(ctx.store, node, vmid)
         check_lock(guest)
         assert_if_modified(guest.digest, digest)
-        config = _changed(guest, p, delete)
-        updated = Guest(vmid, LXC, node, config, None, guest.status, guest.pool)
-        if any(guest.config.get(k) != config.get(k) for k in _REALISED):
-            try:
-                guest_apply.reconfigure(ctx.store, ctx.instance, updated)
-            except (guest_apply.GuestSetupError, RealizeError) as exc:
-                raise PveError(str(exc)) from None
-        guests.update(ctx.store, vmid, config=config)
+        save_config(ctx.store, ctx.instance, guest, _changed(guest, p, delete))
     return None
 
 
@@ -227,33 +222,5 @@ def update_config(ctx: Ctx, p: dict[str, Any]) -> Any:
     **CT, "force": BOOL, "purge": BOOL, "destroy-unreferenced-disks": BOOL})
 def destroy_ct(ctx: Ctx, p: dict[str, Any]) -> Any:
     node = online_node(ctx, p["node"]).name
-    vmid = int(p["vmid"])
-    ctx.require(f"/vms/{vmid}", ["VM.Allocate"])
-
-    def early_checks(guest: Guest) -> None:
-        if guest.config.get("protection"):
-            raise PveError(f"can't remove CT {vmid} - protection mode enabled")
-        check_lock(guest)
-
-    running_error = f"unable to destroy CT {vmid} - container is running"
-    guest = load_ct(ctx.store, node, vmid)
-    early_checks(guest)
-    if guest.status == "running" and not p.get("force"):
-        raise PveError(running_error)
-    store, instance = ctx.store, ctx.instance
-
-    def work(log: TaskLog) -> None:
-        with guest_apply.config_lock(vmid):
-            current = load_ct(store, node, vmid)
-            early_checks(current)
-            if current.status == "running":
-                if not p.get("force"):
-                    raise PveError(running_error)
-                log(f"forced to stop CT {vmid} before destroying!")
-            guests.update(store, vmid, lock="destroyed")
-            guest_apply.destroy(instance, vmid)
-            if p.get("purge"):
-                log(f"purging CT {vmid} from related configurations..")
-            guests.remove(store, vmid, access=True)
-
-    return ctx.tasks.start(node, "vzdestroy", str(vmid), ctx.authid, work)
+    return guest_destroy.destroy(ctx, node, int(p["vmid"]), LXC, purge=bool(p.get("purge")),
+                                 force=bool(p.get("force")))

@@ -1,0 +1,40 @@
+"""What the status endpoints of both guest types share: the checks before a power task (node
+online, VM.PowerMgmt, `skiplock` for root only) and the live part of `status/current` (pid,
+uptime and memory of the running container, and the guest's HA service status)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from partilha.lab import guest_apply
+from partilha.lab.api.context import Ctx
+from partilha.lab.api.errors import PveError, param_error
+from partilha.lab.api.routes.nodes import online_node
+from partilha.lab.state import guests, ha
+from partilha.lab.state.guests import Guest
+
+
+def power_target(ctx: Ctx, p: dict[str, Any], kind: str) -> tuple[str, int, Guest | None]:
+    """(node, vmid, the guest if it is one of `kind` on that node)."""
+    node = online_node(ctx, p["node"]).name
+    vmid = int(p["vmid"])
+    ctx.require(f"/vms/{vmid}", ["VM.PowerMgmt"])
+    if p.get("skiplock") and ctx.authid != "root@pam":
+        raise param_error(skiplock="Only root may use this option.")
+    guest = guests.get(ctx.store, vmid)
+    return node, vmid, guest if guest is not None and guest.node == node and guest.type == kind else None
+
+
+def running(guest: Guest | None, vmid: int, word: str) -> Guest:
+    if guest is None or guest.status != "running":
+        raise PveError(f"{word} {vmid} not running")
+    return guest
+
+
+def current(ctx: Ctx, guest: Guest, status: dict[str, Any]) -> dict[str, Any]:
+    """`status` plus what only a running guest has, and `ha` (`get_service_status`)."""
+    out = dict(status)
+    if guest.status == "running":
+        out.update(guest_apply.runtime(ctx.instance, guest.vmid))
+    out["ha"] = ha.service_status(ctx.store, ha.sid_of(guest.type, guest.vmid))
+    return out

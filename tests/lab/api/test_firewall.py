@@ -1,0 +1,396 @@
+"""The PVE firewall through proxmoxer: security groups, cluster options and rules, a guest's
+options and rules (positions, `moveto`, digests, PVE's error words, permissions), and what the
+lab's one nftables table then enforces between real guests.
+
+Guests: a1 and a2 in municipality A's VNet, b1 in B's, every net0 with `firewall=1`. The lab's
+model (partilha.lab.fw_translate): VNets are isolated; with the datacenter firewall enabled,
+cluster `forward` rules open routed traffic between VNets, and a guest's own firewall (enable,
+policy_in, in/out rules, security groups) filters what reaches it, also from its own VNet.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Any
+
+import pytest
+from proxmoxer import ProxmoxAPI
+from proxmoxer.core import ResourceException
+from proxmoxer_types import v8, v9
+
+from partilha.lab import sdn_apply
+from partilha.lab.instance import LabInstance
+from partilha.lab.state.db import Store
+
+pytestmark = pytest.mark.lab
+
+WaitTask = Callable[..., dict[str, Any]]
+TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+MODIFIED = "detected modified configuration - file changed by other user? Try again."
+
+
+@dataclass(frozen=True)
+class CT:
+    vmid: int
+    ip: str
+
+
+def fails(call: Callable[[], Any]) -> ResourceException:
+    with pytest.raises(ResourceException) as err:
+        call()
+    return err.value
+
+
+def table(lab: LabInstance) -> dict[str, Any]:
+    """The instance's table as `nft -j` shows it: chains by name, rules as their JSON."""
+    out = subprocess.run(["nft", "-j", "list", "table", "inet", lab.nft_table],
+                         capture_output=True, text=True, check=True).stdout
+    items = json.loads(out)["nftables"]
+    chains = {i["chain"]["name"] for i in items if "chain" in i}
+    rules = [i["rule"] for i in items if "rule" in i]
+    return {"chains": chains, "rules": rules}
+
+
+def rules_of(lab: LabInstance, chain: str) -> list[dict[str, Any]]:
+    return [r for r in table(lab)["rules"] if r["chain"] == chain]
+
+
+@pytest.fixture(scope="module")
+def key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ssh") / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def nets(admin: ProxmoxAPI, subnet_pool: Callable[[int], list[IPv4Network]],
+         wait_task: WaitTask) -> dict[str, IPv4Network]:
+    subnets = dict(zip(("vfa", "vfb"), subnet_pool(2), strict=True))
+    admin.cluster.sdn.zones.post(zone="fwz", type="simple", ipam="pve")
+    for vnet, net in subnets.items():
+        admin.cluster.sdn.vnets.post(vnet=vnet, zone="fwz")
+        admin.cluster.sdn.vnets(vnet).subnets.post(subnet=str(net), type="subnet", gateway=str(net[1]))
+    assert wait_task(admin, admin.cluster.sdn.put())["exitstatus"] == "OK"
+    return subnets
+
+
+@pytest.fixture(scope="module")
+def cts(admin: ProxmoxAPI, nets: dict[str, IPv4Network], key: Path,
+        wait_task: WaitTask) -> dict[str, CT]:
+    made = {}
+    for name, vmid, vnet, host in (("a1", 9301, "vfa", 10), ("a2", 9302, "vfa", 11),
+                                   ("b1", 9401, "vfb", 10)):
+        net = nets[vnet]
+        upid = admin.nodes("pve1").lxc.post(
+            vmid=vmid, ostemplate=TEMPLATE, hostname=f"fw{vmid}.lab.test", memory=256, swap=64,
+            cores=1, rootfs="lab-guests:4", start=1, unprivileged=1,
+            net0=f"name=eth0,bridge={vnet},ip={net[host]}/{net.prefixlen},gw={net[1]},firewall=1",
+            **{"ssh-public-keys": key.with_suffix(".pub").read_text()})
+        status = wait_task(admin, upid)
+        assert status["exitstatus"] == "OK", admin.nodes("pve1").tasks(upid).log.get()
+        made[name] = CT(vmid, str(net[host]))
+    return made
+
+
+def ssh(lab: LabInstance, key: Path, ct: CT, *command: str) -> subprocess.CompletedProcess[str]:
+    argv = ["ssh", "-F", "/dev/null", "-i", str(key), "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={lab.known_hosts}", "-o", "GlobalKnownHostsFile=/dev/null",
+            "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
+            f"root@{ct.ip}", *command]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.fixture(scope="module")
+def listening(lab: LabInstance, key: Path, cts: dict[str, CT]) -> dict[str, CT]:
+    """Every guest serves TCP 7100 and 7101 (sshd serves 22)."""
+    for ct in cts.values():
+        for port in (7100, 7101):
+            started = ssh(lab, key, ct, "systemd-run", f"--unit=listen{port}", "python3", "-m",
+                          "http.server", str(port))
+            assert started.returncode == 0, started.stderr
+        deadline = time.monotonic() + 20
+        while len(ssh(lab, key, ct, "ss", "-ltnH", "sport = :7100 or sport = :7101").stdout
+                  .splitlines()) < 2:
+            assert time.monotonic() < deadline, f"no listeners on {ct.ip}"
+            time.sleep(0.2)
+    return cts
+
+
+def opens(lab: LabInstance, key: Path, source: CT, target: CT, port: int) -> bool:
+    """From inside `source`: does a TCP connection to `target`:`port` open (2 s at most)?"""
+    probe = f"timeout 2 bash -c '</dev/tcp/{target.ip}/{port}' && echo open || echo closed"
+    result = ssh(lab, key, source, probe)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip() == "open"
+
+
+@pytest.fixture
+def canary(lab: LabInstance) -> Iterator[Callable[[], str]]:
+    """Another inet table with a rule: the lab's applies must leave it exactly as it was."""
+    name = f"{lab.nft_table}_canary"
+    subprocess.run(["nft", "-f", "-"], check=True, text=True, input=(
+        f"table inet {name} {{\n chain c {{\n  tcp dport 9 drop\n }}\n}}\n"))
+
+    def listing() -> str:
+        return subprocess.run(["nft", "list", "table", "inet", name], capture_output=True,
+                              text=True, check=True).stdout
+
+    try:
+        yield listing
+    finally:
+        subprocess.run(["nft", "delete", "table", "inet", name], check=False)
+
+
+# security groups
+
+
+def test_groups_crud_positions_digests_and_rename(admin: ProxmoxAPI) -> None:
+    groups = admin.cluster.firewall.groups
+    groups.post(group="webserver", comment="Portal do munícipe")
+    assert fails(lambda: groups.post(group="webserver")).errors == {
+        "group": "Security group 'webserver' already exists"}
+    [listed] = [g for g in groups.get() if g["group"] == "webserver"]
+    assert listed["comment"] == "Portal do munícipe" and len(listed["digest"]) == 40
+
+    rules = groups("webserver")
+    rules.post(type="in", action="ACCEPT", macro="http", enable=1)  # PVE spells it HTTP
+    rules.post(type="in", action="ACCEPT", proto="tcp", dport="8000:8080,443", comment="alt")
+    got = rules.get()
+    assert [(r["pos"], r.get("macro"), r.get("dport")) for r in got] == [
+        (0, None, "8000:8080,443"), (1, "HTTP", None)]  # a new rule goes on top
+    assert got[0]["enable"] == 0 and got[1]["enable"] == 1  # PVE's default: disabled
+    digest = got[0]["digest"]
+    assert {r["digest"] for r in got} == {digest} and rules(1).get()["digest"] == digest
+
+    rules(0).put(moveto=2, digest=digest)  # past the end: to the bottom
+    assert [r.get("macro") for r in rules.get()] == ["HTTP", None]
+    assert fails(lambda: rules(0).put(comment="lost update", digest=digest)).content == MODIFIED
+    rules(1).put(enable=1, delete="comment")
+    assert "comment" not in rules(1).get() and rules(1).get()["enable"] == 1
+    assert fails(lambda: rules(5).get()).content == "no rule at position 5"
+
+    admin.cluster.firewall.rules.post(type="group", action="webserver", enable=1)
+    digest = next(g for g in groups.get() if g["group"] == "webserver")["digest"]
+    groups.post(group="portal", rename="webserver", digest=digest)
+    assert "webserver" not in {g["group"] for g in groups.get()}
+    assert admin.cluster.firewall.rules(0).get()["action"] == "portal"  # references follow
+    assert fails(lambda: groups.post(group="x2", rename="portal", digest=digest)).content == MODIFIED
+
+    assert fails(lambda: groups("portal").delete()).content == "Security group 'portal' is not empty"
+    admin.cluster.firewall.rules(0).delete()
+    for _ in range(2):
+        groups("portal")(0).delete()
+    groups("portal").delete()
+    assert fails(lambda: groups("portal").get()).content == "no such security group 'portal'"
+
+
+def test_rule_errors_are_pves(admin: ProxmoxAPI) -> None:
+    admin.cluster.firewall.groups.post(group="checks")
+    rules = admin.cluster.firewall.groups("checks")
+    cases: list[tuple[dict[str, Any], dict[str, str]]] = [
+        ({"type": "in", "action": "ACCEPT", "macro": "Gopher"}, {"macro": "unknown macro 'Gopher'"}),
+        ({"type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "http2x"},
+         {"dport": "invalid format - invalid port 'http2x'\n"}),
+        ({"type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "90:80"},
+         {"dport": "invalid format - backwards range '90:80' not allowed, did you mean '80:90'?\n"}),
+        ({"type": "in", "action": "ACCEPT", "dport": "80"},
+         {"proto": "missing property - 'dport' requires this property"}),
+        ({"type": "in", "action": "ACCEPT", "macro": "SSH", "proto": "tcp", "dport": "2222"},
+         {"dport": "parameter 'dport' already define in macro (value = '22')"}),
+        ({"type": "in", "action": "ALLOW"}, {"action": "unknown action 'ALLOW'"}),
+        ({"type": "group", "action": "checks"}, {"type": "security groups not allowed"}),
+        ({"type": "in", "action": "ACCEPT", "source": "office"}, {"source": "no such alias 'office'"}),
+        ({"type": "in", "action": "ACCEPT", "iface": "net0"},
+         {"type": "parameter -i not allowed for this rule type"}),
+        ({"type": "in", "action": "ACCEPT", "proto": "bogus"},
+         {"proto": "invalid format - unknown protocol 'bogus'\n"}),
+    ]
+    for params, errors in cases:
+        err = fails(lambda params=params: rules.post(**params))
+        assert (err.status_code, err.errors) == (400, errors), params
+    bad_name = fails(lambda: admin.cluster.firewall.groups.post(group="1st-group"))
+    assert bad_name.errors == {"group": "value does not match the regex pattern"}
+    assert rules.get() == []
+    rules.post(type="in", action="DROP", proto="udp", enable=1)
+    assert fails(lambda: rules(0).put(delete="type")).errors == {
+        "delete": "unable to delete required property 'type'"}
+    rules(0).delete()
+    admin.cluster.firewall.groups("checks").delete()
+
+
+def test_options_carry_a_digest(admin: ProxmoxAPI) -> None:
+    options = admin.cluster.firewall.options
+    before = options.get()
+    options.put(policy_forward="DROP", digest=before["digest"])
+    after = options.get()
+    assert after["policy_forward"] == "DROP" and after["digest"] != before["digest"]
+    assert fails(lambda: options.put(policy_in="REJECT", digest=before["digest"])).content == MODIFIED
+    assert fails(lambda: options.put(delete="frobnicate")).errors == {
+        "delete": "no such option 'frobnicate'"}
+    options.put(delete="policy_forward")
+    assert {m["macro"] for m in admin.cluster.firewall.macros.get()} >= {"SSH", "HTTPS", "DNS"}
+
+
+def test_firewall_permissions_are_pves(lab: LabInstance, admin: ProxmoxAPI, cts: dict[str, CT]) -> None:
+    admin.access.users.post(userid="fwaudit@pve")
+    secret = admin.access.users("fwaudit@pve").token("ro").post(privsep=1)["value"]
+    token = ProxmoxAPI("127.0.0.1", port=lab.port, user="fwaudit@pve", token_name="ro",
+                       token_value=secret, verify_ssl=str(lab.cert))
+    vmid = cts["a1"].vmid
+    guest = token.nodes("pve1").lxc(vmid).firewall
+    assert token.cluster.firewall.groups.get() is not None  # listing groups is open to all
+    denied = [
+        (token.cluster.firewall.rules.get, "(/, Sys.Audit)"),
+        (guest.options.get, f"(/vms/{vmid}, VM.Audit)"),
+    ]
+    for call, what in denied:
+        err = fails(call)
+        assert (err.status_code, err.content) == (403, f"Permission check failed {what}")
+    admin.access.acl.put(path="/", roles="PVEAuditor", users="fwaudit@pve", tokens="fwaudit@pve!ro")
+    assert token.cluster.firewall.rules.get() == []
+    assert "digest" in guest.options.get()
+    writes = [
+        (lambda: token.cluster.firewall.rules.post(type="in", action="DROP"), "(/, Sys.Modify)"),
+        (lambda: token.cluster.firewall.groups.post(group="nope"), "(/, Sys.Modify)"),
+        (lambda: guest.options.put(enable=1), f"(/vms/{vmid}, VM.Config.Network)"),
+        (lambda: guest.rules.post(type="in", action="ACCEPT"), f"(/vms/{vmid}, VM.Config.Network)"),
+    ]
+    for call, what in writes:
+        err = fails(call)
+        assert (err.status_code, err.content) == (403, f"Permission check failed {what}")
+    missing = fails(lambda: admin.nodes("pve1").qemu(vmid).firewall.options.get())
+    assert missing.content == f"Configuration file 'nodes/pve1/qemu-server/{vmid}.conf' does not exist"
+
+
+# what the table enforces between real guests
+
+
+def test_vnets_are_isolated_until_a_cluster_forward_rule_opens_one_port(
+        lab: LabInstance, admin: ProxmoxAPI, key: Path, nets: dict[str, IPv4Network],
+        listening: dict[str, CT], canary: Callable[[], str]) -> None:
+    a1, a2, b1 = listening["a1"], listening["a2"], listening["b1"]
+    untouched = canary()
+    assert opens(lab, key, a2, a1, 7100)  # same VNet
+    assert not opens(lab, key, a2, b1, 7100)  # across VNets: isolated by default
+
+    rules = admin.cluster.firewall.rules
+    rules.post(type="forward", action="ACCEPT", source=str(nets["vfa"]), dest=b1.ip, proto="tcp",
+               dport="7100", enable=1, comment="A to B portal")
+    assert not opens(lab, key, a2, b1, 7100)  # the datacenter firewall is still off
+    assert not any("A to B portal" in json.dumps(r) for r in rules_of(lab, "lab_forward"))
+
+    admin.cluster.firewall.options.put(enable=1)
+    try:
+        [allow] = [r for r in rules_of(lab, "lab_forward") if r.get("comment") == "A to B portal"]
+        assert {"accept": None} in allow["expr"]
+        assert opens(lab, key, a2, b1, 7100)
+        assert not opens(lab, key, a2, b1, 7101)  # that port only
+        assert not opens(lab, key, b1, a1, 7100)  # and that direction only
+        rules(0).put(action="REJECT", digest=rules.get()[0]["digest"])
+        assert not opens(lab, key, a2, b1, 7100)
+    finally:
+        admin.cluster.firewall.options.put(enable=0)
+        rules(0).delete()
+    assert canary() == untouched
+
+
+def test_a_guest_firewall_keeps_ssh_and_drops_the_rest_until_disabled(
+        lab: LabInstance, admin: ProxmoxAPI, key: Path, listening: dict[str, CT],
+        canary: Callable[[], str]) -> None:
+    a1, a2 = listening["a1"], listening["a2"]
+    untouched = canary()
+    fw = admin.nodes("pve1").lxc(a1.vmid).firewall
+    admin.cluster.firewall.options.put(enable=1)
+    try:
+        fw.rules.post(type="in", action="ACCEPT", macro="SSH", enable=1)
+        fw.options.put(enable=1, policy_in="DROP", digest=fw.options.get()["digest"])
+        assert {f"guest_{a1.vmid}_in", f"guest_{a1.vmid}_out"} <= table(lab)["chains"]
+        assert opens(lab, key, a2, a1, 22)
+        assert not opens(lab, key, a2, a1, 7100)  # same VNet, yet filtered
+        assert opens(lab, key, a1, a2, 7100)  # policy_out stays ACCEPT
+
+        admin.cluster.firewall.groups.post(group="portal")
+        admin.cluster.firewall.groups("portal").post(type="in", action="ACCEPT", proto="tcp",
+                                                     dport="7100", enable=1)
+        fw.rules.post(type="group", action="portal", enable=1)
+        assert opens(lab, key, a2, a1, 7100)  # the group's rule, in place
+        assert not opens(lab, key, a2, a1, 7101)
+        subprocess.run(["nft", "delete", "table", "inet", lab.nft_table], check=True)
+        with Store(lab.db) as store:  # what `lab up` does: the table comes back from the state
+            sdn_apply.realise(store, lab, lambda line: None)
+        assert not opens(lab, key, a2, a1, 7101) and opens(lab, key, a2, a1, 7100)
+
+        listed = fw.rules.get()
+        fw.rules(0).delete(digest=listed[0]["digest"])  # the group reference
+        fw.rules(0).delete()  # SSH
+        assert not opens(lab, key, a2, a1, 22)  # policy_in DROP, nothing accepted
+        fw.options.put(enable=0)
+        assert f"guest_{a1.vmid}_in" not in table(lab)["chains"]
+        assert opens(lab, key, a2, a1, 7100) and opens(lab, key, a2, a1, 22)
+    finally:
+        admin.cluster.firewall.options.put(enable=0)
+        for rule in reversed(fw.rules.get()):
+            fw.rules(rule["pos"]).delete()
+        portal = admin.cluster.firewall.groups("portal")
+        for rule in reversed(portal.get()):
+            portal(rule["pos"]).delete()
+        portal.delete()
+    assert canary() == untouched
+
+
+def test_guest_rules_follow_its_address_and_go_with_it(
+        lab: LabInstance, admin: ProxmoxAPI, key: Path, listening: dict[str, CT],
+        nets: dict[str, IPv4Network], wait_task: WaitTask) -> None:
+    a1, net = listening["a1"], nets["vfa"]
+    upid = admin.nodes("pve1").lxc.post(
+        vmid=9303, ostemplate=TEMPLATE, hostname="fw9303.lab.test", memory=256, swap=64,
+        rootfs="lab-guests:4", start=1,
+        net0=f"name=eth0,bridge=vfa,ip={net[12]}/{net.prefixlen},firewall=1",
+        **{"ssh-public-keys": key.with_suffix(".pub").read_text()})
+    assert wait_task(admin, upid)["exitstatus"] == "OK"
+    ct = admin.nodes("pve1").lxc(9303)
+    first, moved = CT(9303, str(net[12])), CT(9303, str(net[13]))
+    admin.cluster.firewall.options.put(enable=1)
+    try:
+        assert opens(lab, key, a1, first, 22)
+        ct.firewall.options.put(enable=1, policy_in="DROP")
+        assert not opens(lab, key, a1, first, 22)
+        net0 = ct.config.get()["net0"]
+        ct.config.put(net0=net0.replace(f"ip={net[12]}/", f"ip={moved.ip}/"))
+        assert not opens(lab, key, a1, moved, 22)  # the DROP policy followed the new address
+        assert wait_task(admin, ct.status.stop.post())["exitstatus"] == "OK"
+        assert wait_task(admin, ct.delete(purge=1))["exitstatus"] == "OK"
+        assert "guest_9303_in" not in table(lab)["chains"]
+        with Store(lab.db) as store:
+            assert store.get_object("firewall", "9303") is None
+    finally:
+        admin.cluster.firewall.options.put(enable=0)
+
+
+@pytest.mark.parametrize("version", [v8, v9], ids=["pve8", "pve9"])
+def test_responses_validate_against_pve_schema(lab: LabInstance, creds: dict[str, Any],
+                                               admin: ProxmoxAPI, cts: dict[str, CT],
+                                               version: Any) -> None:
+    vmid = cts["a2"].vmid
+    fw = admin.nodes("pve1").lxc(vmid).firewall
+    if not fw.rules.get():  # content for both versions: a rule of each kind, an option
+        admin.cluster.firewall.groups.post(group="schema", comment="fidelity")
+        admin.cluster.firewall.groups("schema").post(type="in", action="ACCEPT", macro="Ping",
+                                                     source="10.9.0.0/16", log="info")
+        fw.rules.post(type="out", action="REJECT", proto="udp", sport="53", iface="net0")
+        fw.options.put(policy_in="REJECT", macfilter=0)
+    typed = version.ProxmoxAPI("127.0.0.1", port=lab.port, user=creds["username"],
+                               password=creds["password"], verify_ssl=str(lab.cert))
+    guest = typed.nodes("pve1").lxc(vmid).firewall
+    for get in (guest.get, guest.options.get, guest.rules.get, guest.rules(0).get,
+                typed.cluster.firewall.groups("schema").get,
+                typed.cluster.firewall.groups("schema")(0).get):
+        get.model()
+    assert guest.options.get.model().policy_in == "REJECT"
+    assert typed.cluster.firewall.groups("schema")(0).get.model().ipversion == 4

@@ -1,0 +1,147 @@
+"""The lab's PVE firewall logic without a lab: rule checks in PVE's words, digests, macros, and the
+translation of firewall configs into the nftables model and its text (pure functions)."""
+
+from __future__ import annotations
+
+import hashlib
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+import pytest
+
+from partilha.lab import fw_schema, fw_translate
+from partilha.lab.fw_schema import RuleError
+from partilha.lab.realize import firewall as nft
+from partilha.lab.state.firewall import ClusterFirewall, GuestFirewall
+from partilha.lab.state.guests import LXC, Guest
+
+
+def test_digests_are_pves_sha1_over_sorted_key_value_lines() -> None:
+    rules = [{"type": "in", "action": "ACCEPT", "enable": 1}, {"type": "out", "action": "DROP"}]
+    text = "action:ACCEPT\nenable:1\ntype:in\naction:DROP\ntype:out\n"
+    assert fw_schema.list_digest(rules) == hashlib.sha1(text.encode()).hexdigest()  # noqa: S324
+    assert fw_schema.object_digest({"enable": 1}) == fw_schema.list_digest([{"enable": 1}])
+    assert fw_schema.list_digest([{"comment": None}]) == fw_schema.list_digest([])
+
+
+@pytest.mark.parametrize(("text", "parsed"), [
+    ("22", [(22, 22)]),
+    ("80:85,443", [(80, 85), (443, 443)]),
+    ("ssh", [(22, 22)]),
+    ("echo-request", ["echo-request"]),
+])
+def test_ports_parse_as_pve_reads_them(text: str, parsed: list[Any]) -> None:
+    assert fw_schema.parse_ports(text) == parsed
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("70000", "invalid port '70000'\n"),
+    ("9:1", "backwards range '9:1' not allowed, did you mean '1:9'?\n"),
+    ("22,", "extraneous commas in list\n"),
+    ("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16", "too many entries in port list (> 15 numbers)\n"),
+    ("22,echo-request", "ICMP ports not allowed in port range\n"),
+])
+def test_bad_ports_fail_with_pves_words(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as err:
+        fw_schema.parse_ports(text)
+    assert str(err.value) == message
+
+
+def test_address_lists() -> None:
+    assert fw_schema.parse_address_list("10.0.0.0/24,10.1.0.1") == 4
+    assert fw_schema.parse_address_list("+trusted") is None  # an IP set reference
+    with pytest.raises(ValueError, match="you can't use a range in a list"):
+        fw_schema.parse_address_list("10.0.0.1-10.0.0.9,10.1.0.1")
+    with pytest.raises(ValueError, match="detected mixed ipv4/ipv6 addresses"):
+        fw_schema.parse_address_list("10.0.0.1,fd00::1")
+
+
+def verified(env: str = "ct", **rule: Any) -> dict[str, Any]:
+    fw_schema.verify_rule(rule, env)
+    return rule
+
+
+@pytest.mark.parametrize(("env", "rule", "param", "message"), [
+    ("ct", {"action": "ACCEPT"}, "type", "missing property"),
+    ("ct", {"type": "in", "action": "ACCEPT", "macro": "ssh2"}, "macro", "unknown macro 'ssh2'"),
+    ("ct", {"type": "in", "action": "ACCEPT", "iface": "eth0"}, "iface",
+     r"value does not match the regex pattern 'net\d+'"),
+    ("ct", {"type": "forward", "action": "ACCEPT"}, "type",
+     "rule type 'forward' is not allowed for ct rules"),
+    ("group", {"type": "group", "action": "web"}, "type", "security groups not allowed"),
+    ("cluster", {"type": "in", "action": "ACCEPT", "proto": "gre", "dport": "80"}, "dport",
+     "protocol 'gre' does not support ports"),
+    ("ct", {"type": "in", "action": "ACCEPT", "proto": "tcp", "icmp-type": "echo-request"},
+     "proto", "missing property - 'icmp-type' requires this property"),
+    ("ct", {"type": "in", "action": "ACCEPT", "dest": "+mgmt"}, "dest", "no such ipset 'mgmt'"),
+])
+def test_verify_rule_refuses_with_pves_words(env: str, rule: dict[str, Any], param: str,
+                                             message: str) -> None:
+    with pytest.raises(RuleError) as err:
+        fw_schema.verify_rule(rule, env)
+    assert (err.value.param, err.value.message) == (param, message)
+
+
+def test_verify_rule_spells_macros_and_derives_the_ip_version() -> None:
+    rule = verified(type="in", action="ACCEPT", macro="postgresql", source="10.2.0.0/16")
+    assert (rule["macro"], rule["ipversion"]) == ("PostgreSQL", 4)
+    assert "ipversion" not in verified(type="in", action="DROP", proto="tcp", dport="5432")
+    assert fw_schema.expand_macro(verified(type="in", action="ACCEPT", macro="DNS")) == [
+        {"type": "in", "action": "ACCEPT", "proto": "udp", "dport": "53"},
+        {"type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "53"}]
+
+
+def test_copy_and_delete_follow_pve() -> None:
+    rule: dict[str, Any] = {"type": "in", "action": "ACCEPT", "comment": "x"}
+    fw_schema.copy_rule_data(rule, {"comment": "-", "enable": 7, "pos": 3, "digest": "d"})
+    assert rule == {"type": "in", "action": "ACCEPT", "enable": 1}  # `pos`, `digest` not kept
+    with pytest.raises(RuleError, match=r"no such property \('colour'\)"):
+        fw_schema.delete_rule_properties(rule, ["colour"])
+
+
+def ct(vmid: int, net0: str) -> Guest:
+    return Guest(vmid, LXC, "pve1", {"net0": net0, "rootfs": "lab-guests:4"}, None, "running", None)
+
+
+def test_translation_follows_pves_switches_and_groups() -> None:
+    guests = [ct(101, "name=eth0,bridge=va,ip=10.1.0.5/24,firewall=1"),
+              ct(102, "name=eth0,bridge=va,ip=10.1.0.6/24")]  # no firewall flag on net0
+    web = [{"type": "in", "action": "ACCEPT", "macro": "Web", "enable": 1},
+           {"type": "out", "action": "DROP", "proto": "udp", "enable": 1}]
+    rules = [{"type": "group", "action": "web", "enable": 1},
+             {"type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "22", "enable": 0},
+             {"type": "in", "action": "ACCEPT", "source": "fd00::/8", "ipversion": 6, "enable": 1},
+             {"type": "in", "action": "REJECT", "proto": "icmp", "icmp-type": "echo-request",
+              "enable": 1},
+             {"type": "group", "action": "gone", "enable": 1}]
+    configs = {101: GuestFirewall({"enable": 1}, rules), 102: GuestFirewall({"enable": 1}, rules)}
+    cluster = ClusterFirewall({"enable": 0}, groups={"web": web})
+    assert fw_translate.guest_firewalls(cluster, guests, configs) == ()  # datacenter off
+    cluster.options["enable"] = 1
+    [fw] = fw_translate.guest_firewalls(cluster, guests, configs)
+    assert (fw.vmid, fw.ip, fw.policy_in, fw.policy_out) == (101, IPv4Address("10.1.0.5"), "DROP",
+                                                             "ACCEPT")
+    assert fw.rules_in == (nft.Rule(proto="tcp", dport=((80, 80),)),
+                           nft.Rule(proto="tcp", dport=((443, 443),)),
+                           nft.Rule("REJECT", proto="icmp", icmp_type="echo-request"))
+    assert fw.rules_out == (nft.Rule("DROP", proto="udp"),)
+
+
+def test_cluster_forward_rules_become_the_allow_list_in_order() -> None:
+    cluster = ClusterFirewall({"enable": 1}, rules=[
+        {"type": "forward", "action": "DROP", "proto": "tcp", "dport": "25", "enable": 1},
+        {"type": "forward", "action": "ACCEPT", "source": "10.1.0.0/24", "dest": "10.2.0.7",
+         "proto": "tcp", "dport": "8080:8090,443", "enable": 1, "comment": "portal"},
+        {"type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "8006", "enable": 1}])
+    drop, accept = fw_translate.forward_rules(cluster)
+    assert drop.render("accept") == "tcp dport 25 drop"
+    assert accept.render("accept") == ('ip saddr 10.1.0.0-10.1.0.255 ip daddr 10.2.0.7 '
+                                       'tcp dport { 443, 8080-8090 } accept comment "portal"')
+
+
+def test_rendered_sets_merge_what_nft_would_refuse_as_overlapping() -> None:
+    rule = nft.Rule(proto="tcp", dport=(80, (79, 85), 86, 22),
+                    src=(IPv4Network("10.0.0.0/30"), (IPv4Address("10.0.0.2"), IPv4Address("10.0.0.9"))))
+    assert rule.render("return") == "ip saddr 10.0.0.0-10.0.0.9 tcp dport { 22, 79-86 } return"
+    with pytest.raises(ValueError, match="ports need a protocol"):
+        nft.Rule(proto=47, dport=(80,))
