@@ -160,6 +160,16 @@ def normalise_tags(value: str) -> str:
     return ";".join(dict.fromkeys(t for t in re.split(r"[;,\s]+", value) if t))
 
 
+def stored(name: str, value: Any, integers: frozenset[str]) -> Any:
+    """An API parameter's value as a guest's config keeps it (either type: `integers` are the
+    type's options that PVE's JSON has as numbers): 0/1 for booleans, tags normalised."""
+    if isinstance(value, bool) or name in integers:
+        return int(value)
+    if name == "tags":
+        return normalise_tags(str(value))
+    return value
+
+
 def encode_text(text: str) -> str:
     """PVE::Tools::encode_text: control characters, ':' and non-ASCII %-escaped (UTF-8)."""
     return "".join(c if 0x20 <= ord(c) <= 0x7E and c != ":" else

@@ -52,11 +52,7 @@ def option_exists(name: str) -> bool:
 
 def stored(name: str, value: Any) -> Any:
     """A parameter's value as the config keeps it (numbers and 0/1 for integers and booleans)."""
-    if isinstance(value, bool) or name in guest_config.INTEGERS:
-        return int(value)
-    if name == "tags":
-        return guest_config.normalise_tags(str(value))
-    return value
+    return guest_config.stored(name, value, guest_config.INTEGERS)
 
 
 def _check_vm_perm(ctx: Ctx, vmid: int, pool: str | None, privs: list[str]) -> None:

@@ -1,6 +1,8 @@
 """Templates and clones for both guest types: what pve-container's and qemu-server's `template`
-and `clone_vm` share. The type-specific parts (the new config, the words, which locks) are the
-caller's (partilha.lab.api.routes.lxc_clone, qemu_clone).
+and `clone_vm` share (a clone's first checks, its target node, its task). The type-specific parts
+(the new config, the words, which locks) are the caller's (partilha.lab.api.routes.lxc_clone,
+qemu_clone). A failed clone task leaves nothing behind, as a failed create does
+(partilha.lab.api.guest_create), and unlocks the source.
 
 A template keeps its container (stopped for good); its disks are renamed `base-<vmid>-...` as
 `create_base` does. A clone is a new container whose files start as a copy of the source's
@@ -17,12 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from partilha.lab import guest_apply, guest_config
+from partilha.lab.api import guest_create
 from partilha.lab.api.context import Ctx
 from partilha.lab.api.errors import PveError
 from partilha.lab.api.guest_guard import check_lock, load_guest
-from partilha.lab.state import guests
+from partilha.lab.state import cluster, guests
 from partilha.lab.state import storage as storages
-from partilha.lab.state.access_store import POOL
 from partilha.lab.state.guests import LXC, Guest
 from partilha.lab.tasks import TaskLog
 
@@ -64,6 +66,20 @@ def clone_volume(value: str, newid: int, storage: str | None) -> str:
     match = re.search(r"(?:vm|base)-\d+-(disk-\d+|cloudinit)(\.\w+)?$", name)
     suffix = f"{match.group(1)}{match.group(2) or ''}" if match else "disk-0.raw"
     return f"{storage or sid}:{newid}/vm-{newid}-{suffix}{sep}{rest}"
+
+
+def target_node(ctx: Ctx, node: str, p: dict[str, Any]) -> str:
+    """What both types' `clone` check once the node is found online, in PVE's order: VM.Clone
+    on the source, VM.Allocate on the new vmid or its pool, that the pool and the target node
+    (by default the source's) exist. The target node."""
+    ctx.require(f"/vms/{int(p['vmid'])}", ["VM.Clone"])
+    pool = p.get("pool")
+    guest_create.require_allocate(ctx, int(p["newid"]), pool)
+    guest_create.check_pool(ctx, pool)
+    target = str(p.get("target") or node)
+    if cluster.node(ctx.store, target) is None:
+        raise PveError(f"no such cluster node '{target}'")
+    return target
 
 
 def check_target(ctx: Ctx, source: Guest, target: str, disk_storages: list[str]) -> None:
@@ -115,24 +131,18 @@ def start(ctx: Ctx, clone: Clone) -> str:
 
     def work(log: TaskLog) -> None:
         try:
-            if clone.full:
-                log(f"create full clone of {kind} {source.vmid}")
-            else:
-                log(f"create linked clone of {kind} {source.vmid}: the lab has no copy-on-write "
-                    "storage, it copies the template's files")
-            with guest_apply.config_lock(newid):
-                guest_apply.clone(store, instance, source.vmid, new, log)
-                in_pool = clone.pool if clone.pool and store.get_object(POOL, clone.pool) else None
-                guests.update(store, newid, lock=None, pool=in_pool)
-        except Exception as exc:
-            try:
-                guest_apply.destroy(instance, newid)
-            except Exception as cleanup:
-                log(f"WARN: cleaning up {kind} {newid} failed: {cleanup}")
-            guests.remove(store, newid)
+            with guest_create.discarded_on_failure(store, instance, newid, kind, log, "clone failed: "):
+                if clone.full:
+                    log(f"create full clone of {kind} {source.vmid}")
+                else:
+                    log(f"create linked clone of {kind} {source.vmid}: the lab has no copy-on-write "
+                        "storage, it copies the template's files")
+                with guest_apply.config_lock(newid):
+                    guest_apply.clone(store, instance, source.vmid, new, log)
+                    guests.update(store, newid, lock=None,
+                                  pool=guest_create.pool_if_exists(store, clone.pool))
+        finally:
             unlock_source()
-            raise PveError(f"clone failed: {exc}") from exc
-        unlock_source()
 
     def undo() -> None:
         guests.remove(store, newid)

@@ -1,9 +1,13 @@
 """A guest's config as a call finds it: on that node, of that type, and not locked, in PVE's words
-(AbstractConfig `load_config` and `check_lock`, shared by pve-container and qemu-server)."""
+(AbstractConfig `load_config` and `check_lock`, shared by pve-container and qemu-server), and as
+`GET .../config` answers it (`load_current_config`, which both types' APIs call alike)."""
 
 from __future__ import annotations
 
-from partilha.lab.api.errors import PveError
+from typing import Any
+
+from partilha.lab.api.context import Ctx
+from partilha.lab.api.errors import PveError, param_error
 from partilha.lab.state import guests
 from partilha.lab.state.db import Store
 from partilha.lab.state.guests import LXC, QEMU, Guest
@@ -24,3 +28,16 @@ def check_lock(guest: Guest) -> None:
     """`CT is locked (<lock>)` / `VM is locked (<lock>)` (PVE names no vmid)."""
     if guest.lock:
         raise PveError(f"{guest.kind} is locked ({guest.lock})")
+
+
+def read_config(ctx: Ctx, p: dict[str, Any], kind: str) -> dict[str, Any]:
+    """`GET /nodes/{node}/{lxc|qemu}/{vmid}/config` once the node is found online: the config
+    with its `digest` (the lab keeps no snapshots, so a `snapshot` asked for does not exist)."""
+    ctx.require(f"/vms/{p['vmid']}", ["VM.Audit"])
+    if p.get("snapshot") and p.get("current"):
+        message = "cannot use 'snapshot' parameter with 'current'"
+        raise param_error(snapshot=message, current=message)
+    guest = load_guest(ctx.store, p["node"], int(p["vmid"]), kind)
+    if p.get("snapshot"):
+        raise PveError(f"snapshot '{p['snapshot']}' does not exist")
+    return {**guest.conf, "digest": guest.digest}

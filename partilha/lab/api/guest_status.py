@@ -1,6 +1,7 @@
 """What the status endpoints of both guest types share: the checks before a power task (node
-online, VM.PowerMgmt, `skiplock` for root only) and the live part of `status/current` (pid,
-uptime and memory of the running container, and the guest's HA service status)."""
+online, VM.PowerMgmt, `skiplock` for root only), what ends every `vmstatus` entry (lock, tags,
+template) and the live part of `status/current` (pid, uptime and memory of the running
+container, and the guest's HA service status)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,19 @@ def running(guest: Guest | None, vmid: int, word: str) -> Guest:
     if guest is None or guest.status != "running":
         raise PveError(f"{word} {vmid} not running")
     return guest
+
+
+def vmstatus_entry(guest: Guest, fields: dict[str, Any]) -> dict[str, Any]:
+    """One entry of a `vmstatus`: the type's `fields`, then `lock`, `tags` and `template` where
+    the guest has them (pve-container and qemu-server report these alike)."""
+    out = dict(fields)
+    if guest.lock:
+        out["lock"] = guest.lock
+    if guest.config.get("tags"):
+        out["tags"] = guest.config["tags"]
+    if guest.template:
+        out["template"] = 1
+    return out
 
 
 def current(ctx: Ctx, guest: Guest, status: dict[str, Any]) -> dict[str, Any]:

@@ -79,11 +79,7 @@ def option_exists(name: str) -> bool:
 
 def stored(name: str, value: Any) -> Any:
     """A parameter's value as the config keeps it (numbers and 0/1 where PVE's JSON has them)."""
-    if isinstance(value, bool) or name in vm_config.INTEGERS:
-        return int(value)
-    if name == "tags":
-        return guest_config.normalise_tags(str(value))
-    return value
+    return guest_config.stored(name, value, vm_config.INTEGERS)
 
 
 def check_drive_perm(ctx: Ctx, vmid: int, pool: str | None, value: str) -> None:

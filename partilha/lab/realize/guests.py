@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 
-from partilha.lab.realize import known_hosts
+from partilha.lab.realize import known_hosts, network
 from partilha.lab.realize._cmd import RealizeError, run
 from partilha.lab.realize.known_hosts import HostKey
 from partilha.lab.realize.ssh_ready import wait_for_ssh
@@ -353,6 +353,7 @@ def start(spec: GuestSpec, *, ssh_timeout: float = 30.0) -> float:
         raise RealizeError(f"{spec.name}: no static address to start it with")
     if not is_running(spec.name):
         run(["lxc-start", "-n", spec.name, "-d"], timeout=60)
+    network.forget_neighbour(spec.bridge, spec.ip.ip)
     keys = guest_host_keys(spec)
     try:
         return wait_for_ssh(str(spec.ip.ip), keys, timeout=ssh_timeout)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 
 from partilha.lab.realize._cmd import RealizeError, run
@@ -158,6 +158,13 @@ def _port_vlans(port: str) -> set[int]:
         for vlan in entry.get("vlans", []):
             vids.update(range(vlan["vlan"], vlan.get("vlanEnd", vlan["vlan"]) + 1))
     return vids
+
+
+def forget_neighbour(bridge: str, address: IPv4Address) -> None:
+    """Drop the host's ARP entry for `address` on `bridge`: a guest restored, cloned or recreated
+    at an address comes with a new MAC, and a stale entry would blackhole the host's packets to it
+    until the kernel's probes give up on the old one."""
+    run(["ip", "neigh", "flush", "to", str(address), "dev", bridge], check=False)
 
 
 def remove_vnet(name: str) -> None:

@@ -89,13 +89,18 @@ def guest_figures(store: Store, guest: Guest) -> dict[str, Any]:
 
 def resources(store: Store) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
+    offline = set()
     for n in nodes(store):
         out.append({"id": f"node/{n.name}", "type": "node", "node": n.name,
                     "status": "online" if n.online else "offline", "maxcpu": n.cpus,
                     "maxmem": n.memory_mib * 2**20, "level": ""})
+        if not n.online:
+            offline.add(n.name)
     for guest in guests.every(store):
+        # an offline node reports nothing, so PVE knows its guests' status no more
+        status = "unknown" if guest.node in offline else guest.status
         item = {"id": f"{guest.type}/{guest.vmid}", "type": guest.type, "vmid": guest.vmid,
-                "node": guest.node, "status": guest.status, "template": int(guest.template),
+                "node": guest.node, "status": status, "template": int(guest.template),
                 **guest_figures(store, guest)}
         optional = {"pool": guest.pool, "lock": guest.lock, "tags": guest.config.get("tags"),
                     "hastate": ha.service_status(store, ha.sid_of(guest.type, guest.vmid)).get("state")}

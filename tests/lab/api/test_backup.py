@@ -10,7 +10,7 @@ import re
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ from partilha.lab.realize import known_hosts
 pytestmark = pytest.mark.lab
 
 WaitTask = Callable[..., dict[str, Any]]
-TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
 ARCHIVE = re.compile(r"vzdump-lxc-9501-\d{4}_\d{2}_\d{2}-\d{2}_\d{2}_\d{2}\.tar\.zst")
 # Files written in the guest: modes, owners, xattrs, a hard link, a symlink, a sparse file.
 WRITE_DATA = """
@@ -64,79 +63,44 @@ print(sorted(sorted(v) for v in inodes.values() if len(v) > 1))
 """
 
 
-@dataclass(frozen=True)
-class CT:
-    vmid: int
-    ip: str
-
-
-def fails(call: Callable[[], Any]) -> ResourceException:
-    with pytest.raises(ResourceException) as err:
-        call()
-    return err.value
+Fails = Callable[[Callable[[], Any]], ResourceException]
+SSH_TIMEOUT = 120  # seconds: writing and listing the guest's data take a while
 
 
 @pytest.fixture(scope="module")
-def key(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ssh") / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
-    return path
-
-
-@pytest.fixture(scope="module")
-def net(admin: ProxmoxAPI, subnet_pool: Callable[[int], list[IPv4Network]],
-        wait_task: WaitTask) -> IPv4Network:
-    [subnet] = subnet_pool(1)
-    admin.cluster.sdn.zones.post(zone="bkz", type="simple", ipam="pve")
-    admin.cluster.sdn.vnets.post(vnet="vbk", zone="bkz")
-    admin.cluster.sdn.vnets("vbk").subnets.post(subnet=str(subnet), type="subnet",
-                                                gateway=str(subnet[1]))
-    assert wait_task(admin, admin.cluster.sdn.put())["exitstatus"] == "OK"
-    return subnet
+def net(make_vnets: Callable[..., dict[str, IPv4Network]]) -> IPv4Network:
+    return make_vnets("bkz", "vbk")["vbk"]
 
 
 def net0(net: IPv4Network, host: int) -> str:
     return f"name=eth0,bridge=vbk,ip={net[host]}/{net.prefixlen},gw={net[1]}"
 
 
-def ssh(lab: LabInstance, key: Path, ct: CT, *command: str,
-        script: str | None = None) -> subprocess.CompletedProcess[str]:
-    argv = ["ssh", "-F", "/dev/null", "-i", str(key), "-o", "StrictHostKeyChecking=yes",
-            "-o", f"UserKnownHostsFile={lab.known_hosts}", "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
-            f"root@{ct.ip}", *command]
-    return subprocess.run(argv, input=script, capture_output=True, text=True, timeout=120,
-                          check=False)
-
-
-def listing(lab: LabInstance, key: Path, ct: CT) -> str:
-    result = ssh(lab, key, ct, "python3", "-", script=LISTING)
+def listing(ssh: Any, ip: str) -> str:
+    result = ssh(ip, "python3", "-", input=LISTING, timeout=SSH_TIMEOUT)
     assert result.returncode == 0, result.stderr
-    return result.stdout
+    return str(result.stdout)
 
 
 @pytest.fixture(scope="module")
-def original(lab: LabInstance, admin: ProxmoxAPI, net: IPv4Network, key: Path,
-             wait_task: WaitTask) -> CT:
+def original(admin: ProxmoxAPI, net: IPv4Network, create_ct: Callable[..., Any], guest_ssh: Any,
+             wait_task: WaitTask) -> Any:
     """A running guest holding the data, and the listing of it taken before any backup."""
-    upid = admin.nodes("pve1").lxc.post(
-        vmid=9501, ostemplate=TEMPLATE, hostname="portal.abrantes.lab.test", memory=256, swap=64,
-        cores=1, rootfs="lab-guests:4", net0=net0(net, 10), start=1, unprivileged=1,
-        description="Portal do munícipe", **{"ssh-public-keys": key.with_suffix(".pub").read_text()})
+    ct, upid = create_ct(9501, "vbk", net, 10, hostname="portal.abrantes.lab.test", swap=64,
+                         cores=1, start=1, unprivileged=1, description="Portal do munícipe")
     assert wait_task(admin, upid)["exitstatus"] == "OK", admin.nodes("pve1").tasks(upid).log.get()
-    ct = CT(9501, str(net[10]))
-    result = ssh(lab, key, ct, "sh", "-s", script=WRITE_DATA)
+    result = guest_ssh(ct.ip, "sh", "-s", input=WRITE_DATA, timeout=SSH_TIMEOUT)
     assert result.returncode == 0, result.stderr
     return ct
 
 
 @pytest.fixture(scope="module")
-def before(lab: LabInstance, key: Path, original: CT) -> str:
-    return listing(lab, key, original)
+def before(guest_ssh: Any, original: Any) -> str:
+    return listing(guest_ssh, original.ip)
 
 
 @pytest.fixture(scope="module")
-def backup(lab: LabInstance, admin: ProxmoxAPI, original: CT, before: str,
+def backup(lab: LabInstance, admin: ProxmoxAPI, original: Any, before: str, fails: Fails,
            wait_task: WaitTask) -> dict[str, Any]:
     """vzdump of the running guest, slowed by `bwlimit` so the test sees its lock; while it
     runs, a config change fails on the `backup` lock."""
@@ -157,7 +121,7 @@ def backup(lab: LabInstance, admin: ProxmoxAPI, original: CT, before: str,
 
 
 def test_vzdump_writes_a_real_archive_with_log_and_notes(lab: LabInstance, admin: ProxmoxAPI,
-                                                         key: Path, original: CT,
+                                                         guest_ssh: Any, original: Any,
                                                          backup: dict[str, Any]) -> None:
     assert backup["status"]["exitstatus"] == "OK", backup["log"]
     log = backup["log"]
@@ -191,28 +155,28 @@ def test_vzdump_writes_a_real_archive_with_log_and_notes(lab: LabInstance, admin
     conf = subprocess.run(["tar", "--zstd", "-xOf", str(archive), "./etc/vzdump/pct.conf"],
                           capture_output=True, text=True, check=True).stdout
     assert "hostname: portal.abrantes.lab.test\n" in conf and "lock" not in conf
-    assert ssh(lab, key, original, "true").returncode == 0  # resumed after the freeze
+    assert guest_ssh(original.ip, "true", timeout=SSH_TIMEOUT).returncode == 0  # resumed after the freeze
 
 
-def test_the_backup_lock_refuses_changes_while_it_runs(admin: ProxmoxAPI, original: CT,
+def test_the_backup_lock_refuses_changes_while_it_runs(admin: ProxmoxAPI, original: Any,
                                                        backup: dict[str, Any]) -> None:
     assert (backup["locked"].status_code, backup["locked"].content) == (500, "CT is locked (backup)")
     config = admin.nodes("pve1").lxc(original.vmid).config.get()
     assert "lock" not in config and config["description"] == "Portal do munícipe"
 
 
-def test_restore_to_a_new_vmid_is_byte_identical(lab: LabInstance, admin: ProxmoxAPI, key: Path,
-                                                 net: IPv4Network, original: CT, before: str,
-                                                 backup: dict[str, Any],
+def test_restore_to_a_new_vmid_is_byte_identical(lab: LabInstance, admin: ProxmoxAPI,
+                                                 guest_ssh: Any, net: IPv4Network, original: Any,
+                                                 before: str, backup: dict[str, Any],
                                                  wait_task: WaitTask) -> None:
-    copy = CT(9502, str(net[11]))
+    copy = replace(original, vmid=9502, ip=str(net[11]))
     upid = admin.nodes("pve1").lxc.post(vmid=copy.vmid, ostemplate=backup["item"]["volid"],
                                         restore=1, net0=net0(net, 11), storage="lab-guests", start=1)
     status = wait_task(admin, upid, timeout=300)
     log = [line["t"] for line in admin.nodes("pve1").tasks(upid).log.get(limit=500)]
     assert (status["type"], status["exitstatus"]) == ("vzrestore", "OK"), log
     assert f"recovering backed-up configuration from '{backup['item']['volid']}'" in log
-    assert listing(lab, key, copy) == before
+    assert listing(guest_ssh, copy.ip) == before
     config = admin.nodes("pve1").lxc(copy.vmid).config.get()
     assert (config["hostname"], config["memory"], config["description"]) == (
         "portal.abrantes.lab.test", 256, "Portal do munícipe")
@@ -221,12 +185,12 @@ def test_restore_to_a_new_vmid_is_byte_identical(lab: LabInstance, admin: Proxmo
     # the restored guest keeps the archive's host keys, pinned for its own address too
     keys = known_hosts.pinned(lab.known_hosts, copy.ip)
     assert keys and keys == known_hosts.pinned(lab.known_hosts, original.ip)
-    assert ssh(lab, key, original, "true").returncode == 0
+    assert guest_ssh(original.ip, "true", timeout=SSH_TIMEOUT).returncode == 0
 
 
 def test_a_failed_restore_leaves_no_guest_and_no_lock(lab: LabInstance, admin: ProxmoxAPI,
                                                       net: IPv4Network, backup: dict[str, Any],
-                                                      wait_task: WaitTask) -> None:
+                                                      fails: Fails, wait_task: WaitTask) -> None:
     dump = lab.state_dir / "storage" / "lab-backup" / "dump"
     good = dump / backup["item"]["volid"].removeprefix("lab-backup:backup/")
     broken = dump / "vzdump-lxc-9501-2001_01_01-00_00_00.tar.zst"
@@ -259,9 +223,9 @@ def test_a_failed_restore_leaves_no_guest_and_no_lock(lab: LabInstance, admin: P
     assert "lock" not in admin.nodes("pve1").lxc(9501).config.get()
 
 
-def test_force_restores_over_a_stopped_guest(lab: LabInstance, admin: ProxmoxAPI, key: Path,
-                                             net: IPv4Network, before: str,
-                                             backup: dict[str, Any], wait_task: WaitTask) -> None:
+def test_force_restores_over_a_stopped_guest(admin: ProxmoxAPI, guest_ssh: Any, net: IPv4Network,
+                                             before: str, backup: dict[str, Any],
+                                             wait_task: WaitTask) -> None:
     copy = admin.nodes("pve1").lxc(9502)
     assert wait_task(admin, copy.status.stop.post())["exitstatus"] == "OK"
     copy.config.put(memory=300, description="to be overwritten")
@@ -270,10 +234,10 @@ def test_force_restores_over_a_stopped_guest(lab: LabInstance, admin: ProxmoxAPI
     assert wait_task(admin, upid, timeout=300)["exitstatus"] == "OK"
     config = copy.config.get()
     assert (config["memory"], config["description"]) == (256, "Portal do munícipe")
-    assert listing(lab, key, CT(9502, str(net[11]))) == before
+    assert listing(guest_ssh, str(net[11])) == before
 
 
-def test_retention_prunes_older_backups(lab: LabInstance, admin: ProxmoxAPI, original: CT,
+def test_retention_prunes_older_backups(lab: LabInstance, admin: ProxmoxAPI, original: Any,
                                         backup: dict[str, Any], wait_task: WaitTask) -> None:
     time.sleep(1.1)  # a new archive name (they have one-second resolution)
     upid = admin.nodes("pve1").vzdump.post(vmid=original.vmid, storage="lab-backup",
@@ -289,7 +253,7 @@ def test_retention_prunes_older_backups(lab: LabInstance, admin: ProxmoxAPI, ori
     assert len(list(dump.glob("vzdump-lxc-9501-*.log"))) == 1
 
 
-def test_a_backup_job_runs_by_itself_when_due(lab: LabInstance, admin: ProxmoxAPI, original: CT,
+def test_a_backup_job_runs_by_itself_when_due(lab: LabInstance, admin: ProxmoxAPI, original: Any,
                                               wait_task: WaitTask) -> None:
     when = dt.datetime.now() + dt.timedelta(seconds=5)
     schedule = f"{when:%H:%M:%S}"
@@ -320,7 +284,7 @@ def test_a_backup_job_runs_by_itself_when_due(lab: LabInstance, admin: ProxmoxAP
         admin.cluster.backup("backup-abrantes").delete()
 
 
-def test_backup_jobs_crud_and_pves_errors(admin: ProxmoxAPI, original: CT) -> None:
+def test_backup_jobs_crud_and_pves_errors(admin: ProxmoxAPI, original: Any, fails: Fails) -> None:
     err = fails(lambda: admin.cluster.backup.post(schedule="every full moon", all=1))
     assert err.status_code == 400
     assert err.errors["schedule"].startswith(
@@ -347,7 +311,8 @@ def test_backup_jobs_crud_and_pves_errors(admin: ProxmoxAPI, original: CT) -> No
 
 
 def test_backup_needs_vm_backup_and_space_on_the_storage(lab: LabInstance, admin: ProxmoxAPI,
-                                                          original: CT, wait_task: WaitTask) -> None:
+                                                          original: Any, fails: Fails,
+                                                          wait_task: WaitTask) -> None:
     admin.access.users.post(userid="backup@pve", password="Secret-123")
     admin.access.acl.put(path="/storage/lab-backup", roles="PVEDatastoreUser", users="backup@pve")
     user = ProxmoxAPI("127.0.0.1", port=lab.port, user="backup@pve", password="Secret-123",

@@ -3,8 +3,6 @@ tasks are retried until they succeed, and a deadline ends a call that never does
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from partilha.lab.faults import Faults, save
@@ -15,16 +13,6 @@ from partilha.proxmox.endpoint import from_env, lab_env
 from partilha.proxmox.retry import Backoff, DeadlineError
 
 pytestmark = pytest.mark.lab
-
-
-@pytest.fixture
-def faults(lab: LabInstance) -> Iterator[Store]:
-    store = Store(lab.db)
-    try:
-        yield store
-    finally:
-        save(store, Faults())
-        store.close()
 
 
 def connect(lab: LabInstance, deadline: float) -> Pve:

@@ -6,10 +6,8 @@ what PVE refuses.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from ipaddress import IPv4Network
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,33 +19,12 @@ from partilha.lab.instance import LabInstance
 pytestmark = pytest.mark.lab
 
 WaitTask = Callable[..., dict[str, Any]]
-TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
 SOURCE, CLONE, LINKED = 9301, 9302, 9303
 
 
 @pytest.fixture(scope="module")
-def key(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ssh") / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
-    return path
-
-
-@pytest.fixture(scope="module")
-def net(admin: ProxmoxAPI, subnet_pool, wait_task: WaitTask) -> IPv4Network:
-    [subnet] = subnet_pool(1)
-    admin.cluster.sdn.zones.post(zone="clz", type="simple", ipam="pve")
-    admin.cluster.sdn.vnets.post(vnet="vcl", zone="clz")
-    admin.cluster.sdn.vnets("vcl").subnets.post(subnet=str(subnet), type="subnet", gateway=str(subnet[1]))
-    assert wait_task(admin, admin.cluster.sdn.put())["exitstatus"] == "OK"
-    return subnet
-
-
-def ssh(lab: LabInstance, key: Path, ip: str, *command: str) -> subprocess.CompletedProcess[str]:
-    argv = ["ssh", "-F", "/dev/null", "-i", str(key), "-o", "StrictHostKeyChecking=yes",
-            "-o", f"UserKnownHostsFile={lab.known_hosts}", "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
-            f"root@{ip}", *command]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+def net(make_vnets: Callable[..., dict[str, IPv4Network]]) -> IPv4Network:
+    return make_vnets("clz", "vcl")["vcl"]
 
 
 def net0(net: IPv4Network, host: int) -> str:
@@ -55,18 +32,15 @@ def net0(net: IPv4Network, host: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def source(lab: LabInstance, admin: ProxmoxAPI, net: IPv4Network, key: Path, wait_task: WaitTask) -> str:
+def source(admin: ProxmoxAPI, net: IPv4Network, create_ct: Callable[..., Any], guest_ssh: Any,
+           wait_task: WaitTask) -> str:
     """CT 9301, running, with a marker file and 300 MB of ballast (a clone takes a moment)."""
-    upid = admin.nodes("pve1").lxc.post(
-        vmid=SOURCE, ostemplate=TEMPLATE, hostname="source.lab.test", net0=net0(net, 10),
-        rootfs="lab-guests:4", memory=256, start=1,
-        **{"ssh-public-keys": key.with_suffix(".pub").read_text()})
+    ct, upid = create_ct(SOURCE, "vcl", net, 10, hostname="source.lab.test", start=1)
     assert wait_task(admin, upid)["exitstatus"] == "OK"
-    ip = str(net[10])
-    result = ssh(lab, key, ip, "echo from-the-source > /root/marker && "
-                               "head -c 300M /dev/urandom > /root/ballast")
+    result = guest_ssh(ct.ip, "echo from-the-source > /root/marker && "
+                              "head -c 300M /dev/urandom > /root/ballast")
     assert result.returncode == 0, result.stderr
-    return ip
+    return ct.ip
 
 
 def test_a_running_ct_is_neither_templated_nor_fully_cloned(admin: ProxmoxAPI, source: str) -> None:
@@ -108,8 +82,7 @@ def test_locks_during_a_clone_refuse_changes(admin: ProxmoxAPI, source: str, net
 
 
 def test_the_clone_has_the_files_its_own_identity_and_the_source_is_untouched(
-        lab: LabInstance, admin: ProxmoxAPI, key: Path, source: str, net: IPv4Network,
-        wait_task: WaitTask) -> None:
+        admin: ProxmoxAPI, guest_ssh: Any, source: str, net: IPv4Network, wait_task: WaitTask) -> None:
     clone = admin.nodes("pve1").lxc(CLONE)
     src_config, config = admin.nodes("pve1").lxc(SOURCE).config.get(), clone.config.get()
     assert (config["hostname"], config["description"]) == ("clone.lab.test", "Cópia")
@@ -120,16 +93,16 @@ def test_the_clone_has_the_files_its_own_identity_and_the_source_is_untouched(
     assert wait_task(admin, clone.status.start.post())["exitstatus"] == "OK"
     assert wait_task(admin, admin.nodes("pve1").lxc(SOURCE).status.start.post())["exitstatus"] == "OK"
     clone_ip = str(net[11])
-    assert ssh(lab, key, clone_ip, "cat", "/root/marker").stdout.strip() == "from-the-source"
-    assert ssh(lab, key, clone_ip, "hostname").stdout.strip() == "clone.lab.test"
-    ssh(lab, key, clone_ip, "echo clone-only > /root/clone-file")
-    keys = {ip: ssh(lab, key, ip, "cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.split()[1]
+    assert guest_ssh(clone_ip, "cat", "/root/marker").stdout.strip() == "from-the-source"
+    assert guest_ssh(clone_ip, "hostname").stdout.strip() == "clone.lab.test"
+    guest_ssh(clone_ip, "echo clone-only > /root/clone-file")
+    keys = {ip: guest_ssh(ip, "cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.split()[1]
             for ip in (source, clone_ip)}
     assert keys[source] != keys[clone_ip]
-    machine_ids = {ssh(lab, key, ip, "cat", "/etc/machine-id").stdout for ip in (source, clone_ip)}
+    machine_ids = {guest_ssh(ip, "cat", "/etc/machine-id").stdout for ip in (source, clone_ip)}
     assert len(machine_ids) == 2
-    assert ssh(lab, key, source, "hostname").stdout.strip() == "source.lab.test"
-    assert ssh(lab, key, source, "test", "-e", "/root/clone-file").returncode == 1
+    assert guest_ssh(source, "hostname").stdout.strip() == "source.lab.test"
+    assert guest_ssh(source, "test", "-e", "/root/clone-file").returncode == 1
     assert admin.nodes("pve1").lxc(SOURCE).config.get()["net0"] == src_config["net0"]
 
 

@@ -14,9 +14,8 @@ import json
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import replace
 from ipaddress import IPv4Network
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,20 +30,7 @@ from partilha.lab.state.db import Store
 pytestmark = pytest.mark.lab
 
 WaitTask = Callable[..., dict[str, Any]]
-TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
-MODIFIED = "detected modified configuration - file changed by other user? Try again."
-
-
-@dataclass(frozen=True)
-class CT:
-    vmid: int
-    ip: str
-
-
-def fails(call: Callable[[], Any]) -> ResourceException:
-    with pytest.raises(ResourceException) as err:
-        call()
-    return err.value
+Fails = Callable[[Callable[[], Any]], ResourceException]
 
 
 def table(lab: LabInstance) -> dict[str, Any]:
@@ -62,72 +48,38 @@ def rules_of(lab: LabInstance, chain: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def key(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ssh") / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
-    return path
+def nets(make_vnets: Callable[..., dict[str, IPv4Network]]) -> dict[str, IPv4Network]:
+    return make_vnets("fwz", "vfa", "vfb")
 
 
 @pytest.fixture(scope="module")
-def nets(admin: ProxmoxAPI, subnet_pool: Callable[[int], list[IPv4Network]],
-         wait_task: WaitTask) -> dict[str, IPv4Network]:
-    subnets = dict(zip(("vfa", "vfb"), subnet_pool(2), strict=True))
-    admin.cluster.sdn.zones.post(zone="fwz", type="simple", ipam="pve")
-    for vnet, net in subnets.items():
-        admin.cluster.sdn.vnets.post(vnet=vnet, zone="fwz")
-        admin.cluster.sdn.vnets(vnet).subnets.post(subnet=str(net), type="subnet", gateway=str(net[1]))
-    assert wait_task(admin, admin.cluster.sdn.put())["exitstatus"] == "OK"
-    return subnets
-
-
-@pytest.fixture(scope="module")
-def cts(admin: ProxmoxAPI, nets: dict[str, IPv4Network], key: Path,
-        wait_task: WaitTask) -> dict[str, CT]:
+def cts(admin: ProxmoxAPI, nets: dict[str, IPv4Network], create_ct: Callable[..., Any],
+        wait_task: WaitTask) -> dict[str, Any]:
     made = {}
     for name, vmid, vnet, host in (("a1", 9301, "vfa", 10), ("a2", 9302, "vfa", 11),
                                    ("b1", 9401, "vfb", 10)):
-        net = nets[vnet]
-        upid = admin.nodes("pve1").lxc.post(
-            vmid=vmid, ostemplate=TEMPLATE, hostname=f"fw{vmid}.lab.test", memory=256, swap=64,
-            cores=1, rootfs="lab-guests:4", start=1, unprivileged=1,
-            net0=f"name=eth0,bridge={vnet},ip={net[host]}/{net.prefixlen},gw={net[1]},firewall=1",
-            **{"ssh-public-keys": key.with_suffix(".pub").read_text()})
+        made[name], upid = create_ct(vmid, vnet, nets[vnet], host, firewall=True,
+                                     hostname=f"fw{vmid}.lab.test", swap=64, cores=1, start=1,
+                                     unprivileged=1)
         status = wait_task(admin, upid)
         assert status["exitstatus"] == "OK", admin.nodes("pve1").tasks(upid).log.get()
-        made[name] = CT(vmid, str(net[host]))
     return made
 
 
-def ssh(lab: LabInstance, key: Path, ct: CT, *command: str) -> subprocess.CompletedProcess[str]:
-    argv = ["ssh", "-F", "/dev/null", "-i", str(key), "-o", "StrictHostKeyChecking=yes",
-            "-o", f"UserKnownHostsFile={lab.known_hosts}", "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
-            f"root@{ct.ip}", *command]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
-
-
 @pytest.fixture(scope="module")
-def listening(lab: LabInstance, key: Path, cts: dict[str, CT]) -> dict[str, CT]:
+def listening(guest_ssh: Any, cts: dict[str, Any]) -> dict[str, Any]:
     """Every guest serves TCP 7100 and 7101 (sshd serves 22)."""
     for ct in cts.values():
         for port in (7100, 7101):
-            started = ssh(lab, key, ct, "systemd-run", f"--unit=listen{port}", "python3", "-m",
-                          "http.server", str(port))
+            started = guest_ssh(ct.ip, "systemd-run", f"--unit=listen{port}", "python3", "-m",
+                                "http.server", str(port))
             assert started.returncode == 0, started.stderr
         deadline = time.monotonic() + 20
-        while len(ssh(lab, key, ct, "ss", "-ltnH", "sport = :7100 or sport = :7101").stdout
+        while len(guest_ssh(ct.ip, "ss", "-ltnH", "sport = :7100 or sport = :7101").stdout
                   .splitlines()) < 2:
             assert time.monotonic() < deadline, f"no listeners on {ct.ip}"
             time.sleep(0.2)
     return cts
-
-
-def opens(lab: LabInstance, key: Path, source: CT, target: CT, port: int) -> bool:
-    """From inside `source`: does a TCP connection to `target`:`port` open (2 s at most)?"""
-    probe = f"timeout 2 bash -c '</dev/tcp/{target.ip}/{port}' && echo open || echo closed"
-    result = ssh(lab, key, source, probe)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip() == "open"
 
 
 @pytest.fixture
@@ -150,7 +102,7 @@ def canary(lab: LabInstance) -> Iterator[Callable[[], str]]:
 # security groups
 
 
-def test_groups_crud_positions_digests_and_rename(admin: ProxmoxAPI) -> None:
+def test_groups_crud_positions_digests_and_rename(admin: ProxmoxAPI, fails: Fails, modified: str) -> None:
     groups = admin.cluster.firewall.groups
     groups.post(group="webserver", comment="Portal do munícipe")
     assert fails(lambda: groups.post(group="webserver")).errors == {
@@ -170,7 +122,7 @@ def test_groups_crud_positions_digests_and_rename(admin: ProxmoxAPI) -> None:
 
     rules(0).put(moveto=2, digest=digest)  # past the end: to the bottom
     assert [r.get("macro") for r in rules.get()] == ["HTTP", None]
-    assert fails(lambda: rules(0).put(comment="lost update", digest=digest)).content == MODIFIED
+    assert fails(lambda: rules(0).put(comment="lost update", digest=digest)).content == modified
     rules(1).put(enable=1, delete="comment")
     assert "comment" not in rules(1).get() and rules(1).get()["enable"] == 1
     assert fails(lambda: rules(5).get()).content == "no rule at position 5"
@@ -180,7 +132,7 @@ def test_groups_crud_positions_digests_and_rename(admin: ProxmoxAPI) -> None:
     groups.post(group="portal", rename="webserver", digest=digest)
     assert "webserver" not in {g["group"] for g in groups.get()}
     assert admin.cluster.firewall.rules(0).get()["action"] == "portal"  # references follow
-    assert fails(lambda: groups.post(group="x2", rename="portal", digest=digest)).content == MODIFIED
+    assert fails(lambda: groups.post(group="x2", rename="portal", digest=digest)).content == modified
 
     assert fails(lambda: groups("portal").delete()).content == "Security group 'portal' is not empty"
     admin.cluster.firewall.rules(0).delete()
@@ -190,7 +142,7 @@ def test_groups_crud_positions_digests_and_rename(admin: ProxmoxAPI) -> None:
     assert fails(lambda: groups("portal").get()).content == "no such security group 'portal'"
 
 
-def test_rule_errors_are_pves(admin: ProxmoxAPI) -> None:
+def test_rule_errors_are_pves(admin: ProxmoxAPI, fails: Fails) -> None:
     admin.cluster.firewall.groups.post(group="checks")
     rules = admin.cluster.firewall.groups("checks")
     cases: list[tuple[dict[str, Any], dict[str, str]]] = [
@@ -224,20 +176,21 @@ def test_rule_errors_are_pves(admin: ProxmoxAPI) -> None:
     admin.cluster.firewall.groups("checks").delete()
 
 
-def test_options_carry_a_digest(admin: ProxmoxAPI) -> None:
+def test_options_carry_a_digest(admin: ProxmoxAPI, fails: Fails, modified: str) -> None:
     options = admin.cluster.firewall.options
     before = options.get()
     options.put(policy_forward="DROP", digest=before["digest"])
     after = options.get()
     assert after["policy_forward"] == "DROP" and after["digest"] != before["digest"]
-    assert fails(lambda: options.put(policy_in="REJECT", digest=before["digest"])).content == MODIFIED
+    assert fails(lambda: options.put(policy_in="REJECT", digest=before["digest"])).content == modified
     assert fails(lambda: options.put(delete="frobnicate")).errors == {
         "delete": "no such option 'frobnicate'"}
     options.put(delete="policy_forward")
     assert {m["macro"] for m in admin.cluster.firewall.macros.get()} >= {"SSH", "HTTPS", "DNS"}
 
 
-def test_firewall_permissions_are_pves(lab: LabInstance, admin: ProxmoxAPI, cts: dict[str, CT]) -> None:
+def test_firewall_permissions_are_pves(lab: LabInstance, admin: ProxmoxAPI, cts: dict[str, Any],
+                                       fails: Fails) -> None:
     admin.access.users.post(userid="fwaudit@pve")
     secret = admin.access.users("fwaudit@pve").token("ro").post(privsep=1)["value"]
     token = ProxmoxAPI("127.0.0.1", port=lab.port, user="fwaudit@pve", token_name="ro",
@@ -272,28 +225,28 @@ def test_firewall_permissions_are_pves(lab: LabInstance, admin: ProxmoxAPI, cts:
 
 
 def test_vnets_are_isolated_until_a_cluster_forward_rule_opens_one_port(
-        lab: LabInstance, admin: ProxmoxAPI, key: Path, nets: dict[str, IPv4Network],
-        listening: dict[str, CT], canary: Callable[[], str]) -> None:
+        lab: LabInstance, admin: ProxmoxAPI, guest_ssh: Any, nets: dict[str, IPv4Network],
+        listening: dict[str, Any], canary: Callable[[], str]) -> None:
     a1, a2, b1 = listening["a1"], listening["a2"], listening["b1"]
     untouched = canary()
-    assert opens(lab, key, a2, a1, 7100)  # same VNet
-    assert not opens(lab, key, a2, b1, 7100)  # across VNets: isolated by default
+    assert guest_ssh.opens(a2.ip, a1.ip, 7100)  # same VNet
+    assert not guest_ssh.opens(a2.ip, b1.ip, 7100)  # across VNets: isolated by default
 
     rules = admin.cluster.firewall.rules
     rules.post(type="forward", action="ACCEPT", source=str(nets["vfa"]), dest=b1.ip, proto="tcp",
                dport="7100", enable=1, comment="A to B portal")
-    assert not opens(lab, key, a2, b1, 7100)  # the datacenter firewall is still off
+    assert not guest_ssh.opens(a2.ip, b1.ip, 7100)  # the datacenter firewall is still off
     assert not any("A to B portal" in json.dumps(r) for r in rules_of(lab, "lab_forward"))
 
     admin.cluster.firewall.options.put(enable=1)
     try:
         [allow] = [r for r in rules_of(lab, "lab_forward") if r.get("comment") == "A to B portal"]
         assert {"accept": None} in allow["expr"]
-        assert opens(lab, key, a2, b1, 7100)
-        assert not opens(lab, key, a2, b1, 7101)  # that port only
-        assert not opens(lab, key, b1, a1, 7100)  # and that direction only
+        assert guest_ssh.opens(a2.ip, b1.ip, 7100)
+        assert not guest_ssh.opens(a2.ip, b1.ip, 7101)  # that port only
+        assert not guest_ssh.opens(b1.ip, a1.ip, 7100)  # and that direction only
         rules(0).put(action="REJECT", digest=rules.get()[0]["digest"])
-        assert not opens(lab, key, a2, b1, 7100)
+        assert not guest_ssh.opens(a2.ip, b1.ip, 7100)
     finally:
         admin.cluster.firewall.options.put(enable=0)
         rules(0).delete()
@@ -301,7 +254,7 @@ def test_vnets_are_isolated_until_a_cluster_forward_rule_opens_one_port(
 
 
 def test_a_guest_firewall_keeps_ssh_and_drops_the_rest_until_disabled(
-        lab: LabInstance, admin: ProxmoxAPI, key: Path, listening: dict[str, CT],
+        lab: LabInstance, admin: ProxmoxAPI, guest_ssh: Any, listening: dict[str, Any],
         canary: Callable[[], str]) -> None:
     a1, a2 = listening["a1"], listening["a2"]
     untouched = canary()
@@ -311,28 +264,28 @@ def test_a_guest_firewall_keeps_ssh_and_drops_the_rest_until_disabled(
         fw.rules.post(type="in", action="ACCEPT", macro="SSH", enable=1)
         fw.options.put(enable=1, policy_in="DROP", digest=fw.options.get()["digest"])
         assert {f"guest_{a1.vmid}_in", f"guest_{a1.vmid}_out"} <= table(lab)["chains"]
-        assert opens(lab, key, a2, a1, 22)
-        assert not opens(lab, key, a2, a1, 7100)  # same VNet, yet filtered
-        assert opens(lab, key, a1, a2, 7100)  # policy_out stays ACCEPT
+        assert guest_ssh.opens(a2.ip, a1.ip, 22)
+        assert not guest_ssh.opens(a2.ip, a1.ip, 7100)  # same VNet, yet filtered
+        assert guest_ssh.opens(a1.ip, a2.ip, 7100)  # policy_out stays ACCEPT
 
         admin.cluster.firewall.groups.post(group="portal")
         admin.cluster.firewall.groups("portal").post(type="in", action="ACCEPT", proto="tcp",
                                                      dport="7100", enable=1)
         fw.rules.post(type="group", action="portal", enable=1)
-        assert opens(lab, key, a2, a1, 7100)  # the group's rule, in place
-        assert not opens(lab, key, a2, a1, 7101)
+        assert guest_ssh.opens(a2.ip, a1.ip, 7100)  # the group's rule, in place
+        assert not guest_ssh.opens(a2.ip, a1.ip, 7101)
         subprocess.run(["nft", "delete", "table", "inet", lab.nft_table], check=True)
         with Store(lab.db) as store:  # what `lab up` does: the table comes back from the state
             sdn_apply.realise(store, lab, lambda line: None)
-        assert not opens(lab, key, a2, a1, 7101) and opens(lab, key, a2, a1, 7100)
+        assert not guest_ssh.opens(a2.ip, a1.ip, 7101) and guest_ssh.opens(a2.ip, a1.ip, 7100)
 
         listed = fw.rules.get()
         fw.rules(0).delete(digest=listed[0]["digest"])  # the group reference
         fw.rules(0).delete()  # SSH
-        assert not opens(lab, key, a2, a1, 22)  # policy_in DROP, nothing accepted
+        assert not guest_ssh.opens(a2.ip, a1.ip, 22)  # policy_in DROP, nothing accepted
         fw.options.put(enable=0)
         assert f"guest_{a1.vmid}_in" not in table(lab)["chains"]
-        assert opens(lab, key, a2, a1, 7100) and opens(lab, key, a2, a1, 22)
+        assert guest_ssh.opens(a2.ip, a1.ip, 7100) and guest_ssh.opens(a2.ip, a1.ip, 22)
     finally:
         admin.cluster.firewall.options.put(enable=0)
         for rule in reversed(fw.rules.get()):
@@ -345,25 +298,22 @@ def test_a_guest_firewall_keeps_ssh_and_drops_the_rest_until_disabled(
 
 
 def test_guest_rules_follow_its_address_and_go_with_it(
-        lab: LabInstance, admin: ProxmoxAPI, key: Path, listening: dict[str, CT],
-        nets: dict[str, IPv4Network], wait_task: WaitTask) -> None:
+        lab: LabInstance, admin: ProxmoxAPI, guest_ssh: Any, listening: dict[str, Any],
+        nets: dict[str, IPv4Network], wait_task: WaitTask, create_ct: Callable[..., Any]) -> None:
     a1, net = listening["a1"], nets["vfa"]
-    upid = admin.nodes("pve1").lxc.post(
-        vmid=9303, ostemplate=TEMPLATE, hostname="fw9303.lab.test", memory=256, swap=64,
-        rootfs="lab-guests:4", start=1,
-        net0=f"name=eth0,bridge=vfa,ip={net[12]}/{net.prefixlen},firewall=1",
-        **{"ssh-public-keys": key.with_suffix(".pub").read_text()})
+    first, upid = create_ct(9303, "vfa", net, 12, gw=False, firewall=True,
+                            hostname="fw9303.lab.test", swap=64, start=1)
     assert wait_task(admin, upid)["exitstatus"] == "OK"
     ct = admin.nodes("pve1").lxc(9303)
-    first, moved = CT(9303, str(net[12])), CT(9303, str(net[13]))
+    moved = replace(first, ip=str(net[13]))
     admin.cluster.firewall.options.put(enable=1)
     try:
-        assert opens(lab, key, a1, first, 22)
+        assert guest_ssh.opens(a1.ip, first.ip, 22)
         ct.firewall.options.put(enable=1, policy_in="DROP")
-        assert not opens(lab, key, a1, first, 22)
+        assert not guest_ssh.opens(a1.ip, first.ip, 22)
         net0 = ct.config.get()["net0"]
         ct.config.put(net0=net0.replace(f"ip={net[12]}/", f"ip={moved.ip}/"))
-        assert not opens(lab, key, a1, moved, 22)  # the DROP policy followed the new address
+        assert not guest_ssh.opens(a1.ip, moved.ip, 22)  # the DROP policy followed the new address
         assert wait_task(admin, ct.status.stop.post())["exitstatus"] == "OK"
         assert wait_task(admin, ct.delete(purge=1))["exitstatus"] == "OK"
         assert "guest_9303_in" not in table(lab)["chains"]
@@ -375,7 +325,7 @@ def test_guest_rules_follow_its_address_and_go_with_it(
 
 @pytest.mark.parametrize("version", [v8, v9], ids=["pve8", "pve9"])
 def test_responses_validate_against_pve_schema(lab: LabInstance, creds: dict[str, Any],
-                                               admin: ProxmoxAPI, cts: dict[str, CT],
+                                               admin: ProxmoxAPI, cts: dict[str, Any],
                                                version: Any) -> None:
     vmid = cts["a2"].vmid
     fw = admin.nodes("pve1").lxc(vmid).firewall

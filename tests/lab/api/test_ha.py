@@ -18,21 +18,16 @@ from partilha.lab.instance import LabInstance
 pytestmark = pytest.mark.lab
 
 WaitTask = Callable[..., dict[str, Any]]
-TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
 CT, VM = 9401, 9402
-MODIFIED = "detected modified configuration - file changed by other user? Try again."
 
 
 @pytest.fixture(scope="module")
-def guests(admin: ProxmoxAPI, subnet_pool, wait_task: WaitTask) -> None:
+def guests(admin: ProxmoxAPI, make_vnets: Callable[..., Any], ostemplate: str,
+           wait_task: WaitTask) -> None:
     """A stopped CT and a stopped VM on a VNet: HA resources need guests that exist."""
-    [subnet] = subnet_pool(1)
-    admin.cluster.sdn.zones.post(zone="haz", type="simple", ipam="pve")
-    admin.cluster.sdn.vnets.post(vnet="vha", zone="haz")
-    admin.cluster.sdn.vnets("vha").subnets.post(subnet=str(subnet), type="subnet", gateway=str(subnet[1]))
-    assert wait_task(admin, admin.cluster.sdn.put())["exitstatus"] == "OK"
+    make_vnets("haz", "vha")
     node = admin.nodes("pve1")
-    for upid in (node.lxc.post(vmid=CT, ostemplate=TEMPLATE, net0="name=eth0,bridge=vha"),
+    for upid in (node.lxc.post(vmid=CT, ostemplate=ostemplate, net0="name=eth0,bridge=vha"),
                  node.qemu.post(vmid=VM, name="ha-vm", net0="virtio,bridge=vha")):
         assert wait_task(admin, upid)["exitstatus"] == "OK"
 
@@ -43,7 +38,7 @@ def failure(call: Callable[[], Any]) -> tuple[int, str, dict[str, str] | None]:
     return err.value.status_code, err.value.content, err.value.errors
 
 
-def test_groups_crud_with_pves_words(admin: ProxmoxAPI) -> None:
+def test_groups_crud_with_pves_words(admin: ProxmoxAPI, modified: str) -> None:
     groups = admin.cluster.ha.groups
     groups.post(group="cim-a", nodes="pve1:2,pve2", restricted=1, comment="Médio Tejo")
     assert failure(lambda: groups.post(group="cim-a", nodes="pve1")) == (
@@ -59,7 +54,7 @@ def test_groups_crud_with_pves_words(admin: ProxmoxAPI) -> None:
         "comment": "Médio Tejo"}
     groups("cim-a").put(nofailback=1, digest=group["digest"])
     assert failure(lambda: groups("cim-a").put(comment="lost", digest=group["digest"])) == (
-        500, f"update ha group failed: {MODIFIED}", None)
+        500, f"update ha group failed: {modified}", None)
     assert failure(lambda: groups("cim-a").put(delete="nodes")) == (
         500, "update ha group failed: unable to delete required option 'nodes'", None)
     groups("cim-a").put(delete="comment")
@@ -68,7 +63,7 @@ def test_groups_crud_with_pves_words(admin: ProxmoxAPI) -> None:
     assert [g["group"] for g in groups.get()] == ["cim-a"]
 
 
-def test_resources_crud_with_pves_words(admin: ProxmoxAPI, guests: None) -> None:
+def test_resources_crud_with_pves_words(admin: ProxmoxAPI, guests: None, modified: str) -> None:
     resources = admin.cluster.ha.resources
     resources.post(sid=f"ct:{CT}", group="cim-a", max_restart=2, comment="portal")
     resources.post(sid=str(VM), state="stopped")  # a bare vmid takes the guest's type
@@ -91,7 +86,7 @@ def test_resources_crud_with_pves_words(admin: ProxmoxAPI, guests: None) -> None
         500, "HA group 'nope' does not exist", None)
     resources(f"ct:{CT}").put(state="started", digest=entry["digest"])
     assert failure(lambda: resources(f"ct:{CT}").put(comment="x", digest=entry["digest"]))[1] == (
-        f"update resource failed: {MODIFIED}")
+        f"update resource failed: {modified}")
     assert failure(lambda: admin.cluster.ha.groups("cim-a").delete())[1] == (
         f"delete ha group failed: ha group is used by service 'ct:{CT}'")
     assert sorted(r["sid"] for r in resources.get()) == [f"ct:{CT}", f"vm:{VM}"]

@@ -13,7 +13,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
@@ -31,16 +30,6 @@ from partilha.lab.state.db import Store
 pytestmark = pytest.mark.lab
 
 WaitTask = Callable[..., dict[str, Any]]
-TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
-MODIFIED = "detected modified configuration - file changed by other user? Try again."
-
-
-@dataclass(frozen=True)
-class CT:
-    vmid: int
-    ip: str
-    hostname: str
-    pool: str
 
 
 def containers(lab: LabInstance) -> list[str]:
@@ -54,23 +43,11 @@ def lab_bridges(lab: LabInstance) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def key(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ssh") / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
-    return path
-
-
-@pytest.fixture(scope="module")
-def nets(admin: ProxmoxAPI, subnet_pool, wait_task: WaitTask) -> dict[str, IPv4Network]:
+def nets(admin: ProxmoxAPI, make_vnets: Callable[..., dict[str, IPv4Network]]) -> dict[str, IPv4Network]:
     """Two municipalities, each a pool and a VNet of the vlan zone `cim`, applied."""
-    subnets = dict(zip(("vabt", "vcnt"), subnet_pool(2), strict=True))
-    admin.cluster.sdn.zones.post(zone="cim", type="vlan", bridge="vmbr0", ipam="pve")
-    for (vnet, net), (pool, tag) in zip(subnets.items(), (("abt", 101), ("cnt", 103)), strict=True):
+    for pool in ("abt", "cnt"):
         admin.pools.post(poolid=pool)
-        admin.cluster.sdn.vnets.post(vnet=vnet, zone="cim", tag=tag)
-        admin.cluster.sdn.vnets(vnet).subnets.post(subnet=str(net), type="subnet", gateway=str(net[1]))
-    assert wait_task(admin, admin.cluster.sdn.put())["exitstatus"] == "OK"
-    return subnets
+    return make_vnets("cim", "vabt", "vcnt", type="vlan", bridge="vmbr0", tags=(101, 103))
 
 
 @pytest.fixture(scope="module")
@@ -86,54 +63,40 @@ def token_a(lab: LabInstance, admin: ProxmoxAPI, nets) -> ProxmoxAPI:
                       token_value=secret, verify_ssl=str(lab.cert))
 
 
-def create(api: ProxmoxAPI, wait_task: WaitTask, vmid: int, vnet: str, net: IPv4Network, host: int,
-           pool: str, key: Path, start: int = 1) -> tuple[CT, dict[str, Any]]:
-    ct = CT(vmid, str(net[host]), f"ct{vmid}.lab.test", pool)
-    upid = api.nodes("pve1").lxc.post(
-        vmid=vmid, ostemplate=TEMPLATE, hostname=ct.hostname, memory=256, swap=64, cores=1,
-        net0=f"name=eth0,bridge={vnet},ip={ct.ip}/{net.prefixlen},gw={net[1]}",
-        rootfs="lab-guests:4", pool=pool, start=start, unprivileged=1,
-        **{"ssh-public-keys": key.with_suffix(".pub").read_text()},
-    )
+def create(create_ct: Callable[..., Any], wait_task: WaitTask, api: ProxmoxAPI, vmid: int, vnet: str,
+           net: IPv4Network, host: int, pool: str, start: int = 1) -> tuple[Any, dict[str, Any]]:
+    ct, upid = create_ct(vmid, vnet, net, host, api=api, hostname=f"ct{vmid}.lab.test", swap=64,
+                         cores=1, pool=pool, start=start, unprivileged=1)
     assert upid.split(":")[5:7] == ["vzcreate", str(vmid)]
     return ct, wait_task(api, upid)
 
 
 @pytest.fixture(scope="module")
-def cts(admin: ProxmoxAPI, token_a: ProxmoxAPI, nets, key: Path, wait_task: WaitTask) -> dict[str, CT]:
+def cts(admin: ProxmoxAPI, token_a: ProxmoxAPI, nets, create_ct: Callable[..., Any],
+        wait_task: WaitTask) -> dict[str, Any]:
     made = {}
     for name, api, vmid, vnet, host, pool in (
         ("a1", admin, 9101, "vabt", 10, "abt"),
         ("a2", token_a, 9102, "vabt", 11, "abt"),  # created by A's own token
         ("b1", admin, 9201, "vcnt", 10, "cnt"),
     ):
-        ct, status = create(api, wait_task, vmid, vnet, nets[vnet], host, pool, key)
+        ct, status = create(create_ct, wait_task, api, vmid, vnet, nets[vnet], host, pool)
         assert status["exitstatus"] == "OK", api.nodes("pve1").tasks(status["upid"]).log.get()
         made[name] = ct
     return made
 
 
-def ssh(lab: LabInstance, key: Path, ct: CT, *command: str,
-        timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    argv = ["ssh", "-F", "/dev/null", "-i", str(key), "-o", "StrictHostKeyChecking=yes",
-            "-o", f"UserKnownHostsFile={lab.known_hosts}", "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
-            f"root@{ct.ip}", *command]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def listen(lab: LabInstance, key: Path, ct: CT, port: int) -> None:
-    result = ssh(lab, key, ct, "systemd-run", f"--unit=listen{port}", "python3", "-m", "http.server",
-                 str(port))
+def listen(ssh: Any, ct: Any, port: int) -> None:
+    result = ssh(ct.ip, "systemd-run", f"--unit=listen{port}", "python3", "-m", "http.server", str(port))
     assert result.returncode == 0, result.stderr
     for _ in range(50):
-        if ssh(lab, key, ct, "ss", "-ltnH", f"sport = :{port}").stdout.strip():
+        if ssh(ct.ip, "ss", "-ltnH", f"sport = :{port}").stdout.strip():
             return
         time.sleep(0.1)
     raise AssertionError(f"no listener on {ct.ip}:{port}")
 
 
-def host_reaches(ct: CT, port: int) -> bool:
+def host_reaches(ct: Any, port: int) -> bool:
     """From the host (the management path the firewall leaves open): is the listener there?"""
     try:
         socket.create_connection((ct.ip, port), timeout=3).close()
@@ -142,18 +105,11 @@ def host_reaches(ct: CT, port: int) -> bool:
     return True
 
 
-def tcp_opens(lab: LabInstance, key: Path, source: CT, target: CT, port: int) -> bool:
-    probe = f"timeout 2 bash -c '</dev/tcp/{target.ip}/{port}' && echo open || echo closed"
-    result = ssh(lab, key, source, probe)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip() == "open"
-
-
-def test_each_guest_answers_ssh_with_its_pinned_host_key(lab: LabInstance, key: Path, cts) -> None:
+def test_each_guest_answers_ssh_with_its_pinned_host_key(lab: LabInstance, guest_ssh, cts) -> None:
     pinned = lab.known_hosts.read_text()
     for ct in cts.values():
         assert f"{ct.ip} ssh-ed25519 " in pinned
-        result = ssh(lab, key, ct, "hostname", "-f")
+        result = guest_ssh(ct.ip, "hostname", "-f")
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == ct.hostname
     assert sorted(containers(lab)) == sorted(f"{lab.prefix}{ct.vmid}" for ct in cts.values())
@@ -193,16 +149,16 @@ def test_responses_validate_against_pve_schema(lab: LabInstance, creds: dict[str
     node.tasks.get.model()
 
 
-def test_a_guest_of_a_reaches_its_vnet_but_not_b(lab: LabInstance, key: Path, cts) -> None:
-    listen(lab, key, cts["a1"], 7100)
-    listen(lab, key, cts["b1"], 7100)
+def test_a_guest_of_a_reaches_its_vnet_but_not_b(guest_ssh, cts) -> None:
+    listen(guest_ssh, cts["a1"], 7100)
+    listen(guest_ssh, cts["b1"], 7100)
     assert host_reaches(cts["b1"], 7100) and host_reaches(cts["a1"], 7100)
-    assert tcp_opens(lab, key, cts["a2"], cts["a1"], 7100)
-    assert not tcp_opens(lab, key, cts["a2"], cts["b1"], 7100)
-    assert not tcp_opens(lab, key, cts["b1"], cts["a1"], 7100)
+    assert guest_ssh.opens(cts["a2"].ip, cts["a1"].ip, 7100)
+    assert not guest_ssh.opens(cts["a2"].ip, cts["b1"].ip, 7100)
+    assert not guest_ssh.opens(cts["b1"].ip, cts["a1"].ip, 7100)
 
 
-def test_a_token_scoped_to_pool_a_gets_403_on_bs_guests(token_a: ProxmoxAPI, cts) -> None:
+def test_a_token_scoped_to_pool_a_gets_403_on_bs_guests(token_a: ProxmoxAPI, cts, ostemplate: str) -> None:
     a1, b1 = cts["a1"].vmid, cts["b1"].vmid
     assert token_a.nodes("pve1").lxc(a1).config.get()["hostname"] == cts["a1"].hostname
     assert {c["vmid"] for c in token_a.nodes("pve1").lxc.get()} == {a1, cts["a2"].vmid}
@@ -218,28 +174,29 @@ def test_a_token_scoped_to_pool_a_gets_403_on_bs_guests(token_a: ProxmoxAPI, cts
             call()
         assert (err.value.status_code, err.value.content) == (403, f"Permission check failed {what}")
     with pytest.raises(ResourceException) as err:  # creating into B's pool
-        token_a.nodes("pve1").lxc.post(vmid=9190, ostemplate=TEMPLATE, pool="cnt",
+        token_a.nodes("pve1").lxc.post(vmid=9190, ostemplate=ostemplate, pool="cnt",
                                         net0="name=eth0,bridge=vabt,ip=10.0.0.2/24")
     assert (err.value.status_code, err.value.content) == (403, "Permission check failed")
     with pytest.raises(ResourceException) as err:  # its own pool, but B's VNet
-        token_a.nodes("pve1").lxc.post(vmid=9190, ostemplate=TEMPLATE, pool="abt",
+        token_a.nodes("pve1").lxc.post(vmid=9190, ostemplate=ostemplate, pool="abt",
                                         net0="name=eth0,bridge=vcnt,ip=10.0.0.2/24")
     assert (err.value.status_code, err.value.content) == (
         403, "Permission check failed (/sdn/zones/cim/vcnt, SDN.Use)")
 
 
-def test_config_put_honours_the_digest_and_applies_to_the_container(lab, admin, key: Path, cts) -> None:
+def test_config_put_honours_the_digest_and_applies_to_the_container(lab, admin, guest_ssh, cts,
+                                                                    modified: str) -> None:
     a1 = cts["a1"]
     config = admin.nodes("pve1").lxc(a1.vmid).config
     digest = config.get()["digest"]
     config.put(description="Portal do munícipe: Abrantes", digest=digest)
     with pytest.raises(ResourceException) as err:
         config.put(description="lost update", digest=digest)
-    assert (err.value.status_code, err.value.content) == (500, MODIFIED)
+    assert (err.value.status_code, err.value.content) == (500, modified)
     after = config.get()
     assert after["description"] == "Portal do munícipe: Abrantes" and after["digest"] != digest
     config.put(hostname="portal.abrantes.lab.test", memory=300, digest=after["digest"])
-    assert ssh(lab, key, a1, "hostname").stdout.strip() == "portal.abrantes.lab.test"
+    assert guest_ssh(a1.ip, "hostname").stdout.strip() == "portal.abrantes.lab.test"
     name = f"lxc.payload.{lab.prefix}{a1.vmid}"
     limit = next(p for p in (Path(f"/sys/fs/cgroup/memory/{name}/memory.limit_in_bytes"),
                              Path(f"/sys/fs/cgroup/{name}/memory.max")) if p.exists())
@@ -272,14 +229,15 @@ def test_a_locked_guest_refuses_changes(lab: LabInstance, admin: ProxmoxAPI, wai
     assert "lock" not in admin.nodes("pve1").lxc(b1).config.get()
 
 
-def test_two_creates_of_one_vmid_one_wins(lab: LabInstance, admin: ProxmoxAPI, key: Path, nets,
+def test_two_creates_of_one_vmid_one_wins(lab: LabInstance, admin: ProxmoxAPI, create_ct, nets,
                                           wait_task) -> None:
     vmid = admin.cluster.nextid.get()
     results: list[Any] = []
 
     def attempt(host: int) -> None:
         try:
-            results.append(create(admin, wait_task, vmid, "vcnt", nets["vcnt"], host, "cnt", key, start=0))
+            results.append(create(create_ct, wait_task, admin, vmid, "vcnt", nets["vcnt"], host, "cnt",
+                                  start=0))
         except ResourceException as exc:
             results.append(exc)
 
@@ -300,10 +258,10 @@ def test_two_creates_of_one_vmid_one_wins(lab: LabInstance, admin: ProxmoxAPI, k
 
 
 def test_a_failed_create_leaves_no_guest_and_no_lock(lab: LabInstance, admin: ProxmoxAPI, wait_task,
-                                                     token_a) -> None:
+                                                     token_a, ostemplate: str) -> None:
     vmid = 9160
     admin.access.acl.put(path=f"/vms/{vmid}", roles="PVEVMUser", users="abt@pve")  # granted ahead
-    upid = admin.nodes("pve1").lxc.post(vmid=vmid, ostemplate=TEMPLATE,
+    upid = admin.nodes("pve1").lxc.post(vmid=vmid, ostemplate=ostemplate,
                                         net0="name=eth0,bridge=vnone,ip=10.9.9.2/24,gw=10.9.9.1")
     status = wait_task(admin, upid)
     assert status["exitstatus"] == f"unable to create CT {vmid} - bridge 'vnone' does not exist"
@@ -316,10 +274,11 @@ def test_a_failed_create_leaves_no_guest_and_no_lock(lab: LabInstance, admin: Pr
     assert [e["roleid"] for e in admin.access.acl.get() if e["path"] == f"/vms/{vmid}"] == ["PVEVMUser"]
 
 
-def test_calls_to_an_offline_node_fail_as_on_pve(lab: LabInstance, admin: ProxmoxAPI, cts) -> None:
+def test_calls_to_an_offline_node_fail_as_on_pve(lab: LabInstance, admin: ProxmoxAPI, cts,
+                                                 ostemplate: str) -> None:
     control.set_node_online(lab, "pve2", False)
     try:
-        for call in (lambda: admin.nodes("pve2").lxc.post(vmid=9170, ostemplate=TEMPLATE),
+        for call in (lambda: admin.nodes("pve2").lxc.post(vmid=9170, ostemplate=ostemplate),
                      lambda: admin.nodes("pve2").lxc.get()):
             with pytest.raises(ResourceException) as err:
                 call()
@@ -328,42 +287,44 @@ def test_calls_to_an_offline_node_fail_as_on_pve(lab: LabInstance, admin: Proxmo
         control.set_node_online(lab, "pve2", True)
 
 
-def test_shutdown_and_start_are_tasks_on_the_real_container(lab, admin, key: Path, wait_task, cts) -> None:
+def test_shutdown_and_start_are_tasks_on_the_real_container(admin, guest_ssh, wait_task, cts) -> None:
     a2 = cts["a2"]
     ct = admin.nodes("pve1").lxc(a2.vmid)
     assert wait_task(admin, ct.status.shutdown.post(timeout=30))["exitstatus"] == "OK"
     assert ct.status.current.get()["status"] == "stopped"
-    assert ssh(lab, key, a2, "true", timeout=20).returncode != 0
+    assert guest_ssh(a2.ip, "true", timeout=20).returncode != 0
     with pytest.raises(ResourceException) as err:
         ct.status.stop.post()
     assert err.value.content == f"CT {a2.vmid} not running"
     assert wait_task(admin, ct.status.start.post())["exitstatus"] == "OK"
-    assert ssh(lab, key, a2, "true").returncode == 0
+    assert guest_ssh(a2.ip, "true").returncode == 0
     with pytest.raises(ResourceException) as err:
         ct.status.start.post()
     assert err.value.content == f"CT {a2.vmid} already running"
     status = wait_task(admin, ct.status.reboot.post(timeout=30))
     assert (status["type"], status["exitstatus"]) == ("vzreboot", "OK")
-    assert ssh(lab, key, a2, "true").returncode == 0
+    assert guest_ssh(a2.ip, "true").returncode == 0
 
 
 def test_node_down_kills_its_guests_and_node_up_starts_the_onboot_ones(
-        lab: LabInstance, admin: ProxmoxAPI, key: Path, wait_task, cts) -> None:
+        lab: LabInstance, admin: ProxmoxAPI, guest_ssh, wait_task, cts) -> None:
     a1, a2 = cts["a1"], cts["a2"]
     admin.nodes("pve1").lxc(a1.vmid).config.put(onboot=1)
     assert control.set_node_online(lab, "pve1", False) == []
     try:
         assert {n["node"]: n["status"] for n in admin.nodes.get()}["pve1"] == "offline"
         for ct in (a1, a2):
-            assert ssh(lab, key, ct, "true", timeout=15).returncode != 0
+            assert guest_ssh(ct.ip, "true", timeout=15).returncode != 0
         with pytest.raises(ResourceException) as err:
             admin.nodes("pve1").lxc(a1.vmid).status.current.get()
         assert err.value.status_code == 595
+        vms = {r["vmid"]: r["status"] for r in admin.cluster.resources.get(type="vm")}
+        assert vms[a1.vmid] == vms[a2.vmid] == "unknown"  # its guests' status is not known
     finally:
         assert control.set_node_online(lab, "pve1", True) == []
     statuses = {c["vmid"]: c["status"] for c in admin.nodes("pve1").lxc.get()}
     assert statuses == {a1.vmid: "running", a2.vmid: "stopped", cts["b1"].vmid: "stopped"}
-    assert ssh(lab, key, a1, "true").returncode == 0
+    assert guest_ssh(a1.ip, "true").returncode == 0
     for ct in (a2, cts["b1"]):
         assert wait_task(admin, admin.nodes("pve1").lxc(ct.vmid).status.start.post())["exitstatus"] == "OK"
     admin.nodes("pve1").lxc(a1.vmid).config.put(delete="onboot")
@@ -386,19 +347,19 @@ def test_delete_with_purge_leaves_no_container(lab: LabInstance, admin: ProxmoxA
     assert f"{a2.ip} " not in lab.known_hosts.read_text()
 
 
-def test_lab_down_then_up_restarts_the_running_guests(lab: LabInstance, admin, key: Path, cts) -> None:
+def test_lab_down_then_up_restarts_the_running_guests(lab: LabInstance, admin, guest_ssh, cts) -> None:
     control.down(lab)
     assert not any(subprocess.run(["lxc-info", "-n", n, "-s", "-H"], capture_output=True,
                                   text=True).stdout.strip() == "RUNNING" for n in containers(lab))
     assert lab_bridges(lab) == []
     control.up(lab)
     for name in ("a1", "b1"):
-        assert ssh(lab, key, cts[name], "true").returncode == 0
+        assert guest_ssh(cts[name].ip, "true").returncode == 0
     assert {c["vmid"]: c["status"] for c in admin.nodes("pve1").lxc.get()} == {
         cts["a1"].vmid: "running", cts["b1"].vmid: "running"}
-    listen(lab, key, cts["b1"], 7100)  # the guests booted afresh
+    listen(guest_ssh, cts["b1"], 7100)  # the guests booted afresh
     assert host_reaches(cts["b1"], 7100)
-    assert not tcp_opens(lab, key, cts["a1"], cts["b1"], 7100)  # isolation is back too
+    assert not guest_ssh.opens(cts["a1"].ip, cts["b1"].ip, 7100)  # isolation is back too
 
 
 def test_lab_reset_removes_everything(lab: LabInstance) -> None:

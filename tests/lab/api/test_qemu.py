@@ -7,7 +7,6 @@ stop semantics, DELETE with purge, and PVE's schema for the answers.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from ipaddress import IPv4Network
 from pathlib import Path
@@ -30,32 +29,12 @@ TEMPLATE, WEB = 9000, 9001
 
 
 @pytest.fixture(scope="module")
-def key(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ssh") / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
-    return path
-
-
-@pytest.fixture(scope="module")
-def net(admin: ProxmoxAPI, subnet_pool, wait_task: WaitTask) -> IPv4Network:
-    [subnet] = subnet_pool(1)
-    admin.cluster.sdn.zones.post(zone="vmz", type="simple", ipam="pve")
-    admin.cluster.sdn.vnets.post(vnet="vqm", zone="vmz")
-    admin.cluster.sdn.vnets("vqm").subnets.post(subnet=str(subnet), type="subnet", gateway=str(subnet[1]))
-    assert wait_task(admin, admin.cluster.sdn.put())["exitstatus"] == "OK"
-    return subnet
+def net(make_vnets: Callable[..., dict[str, IPv4Network]]) -> IPv4Network:
+    return make_vnets("vmz", "vqm")["vqm"]
 
 
 def log_of(api: ProxmoxAPI, upid: str) -> str:
     return "\n".join(line["t"] for line in api.nodes(upid.split(":")[1]).tasks(upid).log.get(limit=500))
-
-
-def ssh(lab: LabInstance, key: Path, ip: str, *command: str) -> subprocess.CompletedProcess[str]:
-    argv = ["ssh", "-F", "/dev/null", "-i", str(key), "-o", "StrictHostKeyChecking=yes",
-            "-o", f"UserKnownHostsFile={lab.known_hosts}", "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
-            f"root@{ip}", *command]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +53,7 @@ def template_vm(admin: ProxmoxAPI, net: IPv4Network, wait_task: WaitTask) -> int
 
 
 @pytest.fixture(scope="module")
-def web(lab: LabInstance, admin: ProxmoxAPI, net: IPv4Network, key: Path, template_vm: int,
+def web(admin: ProxmoxAPI, net: IPv4Network, ssh_key: Path, template_vm: int,
         wait_task: WaitTask) -> str:
     """VM 9001, cloned from the template, cloud-init set by config, started; its address."""
     upid = admin.nodes("pve1").qemu(template_vm).clone.post(newid=WEB, name="web1")
@@ -84,7 +63,7 @@ def web(lab: LabInstance, admin: ProxmoxAPI, net: IPv4Network, key: Path, templa
     ip = str(net[20])
     upid = admin.nodes("pve1").qemu(WEB).config.post(
         ipconfig0=f"ip={ip}/{net.prefixlen},gw={net[1]}", cores=2, memory=384,
-        sshkeys=quote(key.with_suffix(".pub").read_text(), safe=""))
+        sshkeys=quote(ssh_key.with_suffix(".pub").read_text(), safe=""))
     status = wait_task(admin, upid)
     assert (status["type"], status["exitstatus"]) == ("qmconfig", "OK"), log_of(admin, upid)
     status = wait_task(admin, admin.nodes("pve1").qemu(WEB).status.start.post())
@@ -105,8 +84,8 @@ def test_a_template_is_converted_as_pve_does(admin: ProxmoxAPI, template_vm: int
 
 
 def test_a_clone_of_the_template_answers_ssh_with_its_name(lab: LabInstance, admin: ProxmoxAPI,
-                                                          key: Path, web: str, template_vm: int) -> None:
-    result = ssh(lab, key, web, "hostname")
+                                                          guest_ssh: Any, web: str, template_vm: int) -> None:
+    result = guest_ssh(web, "hostname")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "web1"
     source, clone = (admin.nodes("pve1").qemu(v).config.get() for v in (template_vm, WEB))
@@ -125,10 +104,11 @@ def test_a_clone_of_the_template_answers_ssh_with_its_name(lab: LabInstance, adm
     assert status["pid"] > 1
 
 
-def test_the_clones_host_key_is_its_own(lab: LabInstance, admin: ProxmoxAPI, key: Path, web: str) -> None:
+def test_the_clones_host_key_is_its_own(lab: LabInstance, admin: ProxmoxAPI, guest_ssh: Any,
+                                        web: str) -> None:
     pinned = [line.split()[2] for line in lab.known_hosts.read_text().splitlines()
               if line.startswith(f"{web} ssh-ed25519 ")]
-    served = ssh(lab, key, web, "cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.split()[1]
+    served = guest_ssh(web, "cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.split()[1]
     template_key = (lab.guests_root / f"{lab.prefix}{TEMPLATE}/upper/etc/ssh/ssh_host_ed25519_key.pub")
     assert pinned == [served] and served != template_key.read_text().split()[1]
 

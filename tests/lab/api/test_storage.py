@@ -19,14 +19,7 @@ from partilha.lab.realize.template import ensure_template
 pytestmark = pytest.mark.lab
 
 WaitTask = Callable[..., dict[str, Any]]
-TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
-MODIFIED = "detected modified configuration - file changed by other user? Try again."
-
-
-def fails(call: Callable[[], Any]) -> ResourceException:
-    with pytest.raises(ResourceException) as err:
-        call()
-    return err.value
+Fails = Callable[[Callable[[], Any]], ResourceException]
 
 
 def test_local_and_the_inventorys_dir_storages_are_seeded(admin: ProxmoxAPI) -> None:
@@ -41,7 +34,8 @@ def test_local_and_the_inventorys_dir_storages_are_seeded(admin: ProxmoxAPI) -> 
     assert admin.storage.get(type="nfs") == []
 
 
-def test_dir_storage_crud_with_pves_errors_and_digest(lab: LabInstance, admin: ProxmoxAPI) -> None:
+def test_dir_storage_crud_with_pves_errors_and_digest(lab: LabInstance, admin: ProxmoxAPI, fails: Fails,
+                                                      modified: str) -> None:
     created = admin.storage.post(storage="scratch", type="dir", path="/srv/partilha-scratch",
                                  content="backup,iso", **{"prune-backups": "keep-last=2"})
     assert created == {"storage": "scratch", "type": "dir"}
@@ -66,7 +60,7 @@ def test_dir_storage_crud_with_pves_errors_and_digest(lab: LabInstance, admin: P
     assert admin.storage("scratch").put(content="backup", digest=digest) == {
         "storage": "scratch", "type": "dir"}
     err = fails(lambda: admin.storage("scratch").put(disable=1, digest=digest))
-    assert (err.status_code, err.content) == (500, f"update storage failed: {MODIFIED}")
+    assert (err.status_code, err.content) == (500, f"update storage failed: {modified}")
     admin.storage("scratch").put(delete="prune-backups", disable=1)
     conf = admin.storage("scratch").get()
     assert "prune-backups" not in conf and (conf["content"], conf["disable"]) == ("backup", 1)
@@ -81,7 +75,7 @@ def test_dir_storage_crud_with_pves_errors_and_digest(lab: LabInstance, admin: P
     assert err.content == "delete storage failed: storage 'scratch' does not exist"
 
 
-def test_status_per_node_is_the_real_file_systems(lab: LabInstance, admin: ProxmoxAPI) -> None:
+def test_status_per_node_is_the_real_file_systems(lab: LabInstance, admin: ProxmoxAPI, fails: Fails) -> None:
     status = {s["storage"]: s for s in admin.nodes("pve1").storage.get()}
     local = status["local"]
     assert (local["active"], local["enabled"], local["type"]) == (1, 1, "dir")
@@ -94,11 +88,11 @@ def test_status_per_node_is_the_real_file_systems(lab: LabInstance, admin: Proxm
 
 
 def test_content_lists_the_template_and_real_backups(lab: LabInstance, admin: ProxmoxAPI,
-                                                     wait_task: WaitTask) -> None:
+                                                     wait_task: WaitTask, ostemplate: str) -> None:
     ensure_template()
     content = admin.nodes("pve1").storage("local").content
     templates = content.get(content="vztmpl")
-    assert [(t["volid"], t["format"]) for t in templates] == [(TEMPLATE, "tzst")]
+    assert [(t["volid"], t["format"]) for t in templates] == [(ostemplate, "tzst")]
     assert templates[0]["size"] > 100 * 2**20
 
     dump = lab.state_dir / "storage" / "lab-backup" / "dump"
@@ -120,7 +114,7 @@ def test_content_lists_the_template_and_real_backups(lab: LabInstance, admin: Pr
     assert sorted(p.name for p in dump.iterdir()) == ["not-a-backup.txt"]
 
 
-def test_who_sees_which_storage(lab: LabInstance, admin: ProxmoxAPI) -> None:
+def test_who_sees_which_storage(lab: LabInstance, admin: ProxmoxAPI, fails: Fails) -> None:
     admin.access.users.post(userid="ops@pve", password="Secret-123")
     admin.access.acl.put(path="/storage/local", roles="PVEDatastoreUser", users="ops@pve")
     ops = ProxmoxAPI("127.0.0.1", port=lab.port, user="ops@pve", password="Secret-123",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from partilha.lab.access.roles import split_list
@@ -20,6 +21,7 @@ from partilha.lab.api.params import BOOL, Param
 from partilha.lab.api.router import Router
 from partilha.lab.api.routes.nodes import local_node, require_quorum
 from partilha.lab.state import cluster, guests, ha
+from partilha.lab.state.db import Store
 
 routes = Router()
 GROUP_ID = Param(optional=False, format="pve-configid")
@@ -71,14 +73,58 @@ def _types_match(p: dict[str, Any], actual: str) -> None:
         raise PveError("types does not match")
 
 
+@dataclass(frozen=True)
+class _Section:
+    """One of the section configs the routes read and change: groups.cfg or resources.cfg."""
+
+    noun: str  # PVE's word for an entry in messages: `ha group` / `resource`
+    key: str  # the name of an entry's id in what a read answers
+    read: Callable[[Store], dict[str, dict[str, Any]]]
+    digest: Callable[[Store], str]
+    put: Callable[[Store, str, dict[str, Any]], None]
+    options: dict[str, Param]
+    required: tuple[str, ...]
+
+
+def _entry(store: Store, section: _Section, oid: str) -> dict[str, Any]:
+    data = section.read(store).get(oid)
+    if data is None:
+        raise PveError(f"no such {section.noun} '{oid}'")
+    return data
+
+
+def _entry_out(ctx: Ctx, section: _Section, oid: str) -> dict[str, Any]:
+    return {**_entry(ctx.store, section, oid), section.key: oid, "digest": section.digest(ctx.store)}
+
+
+def _create(ctx: Ctx, section: _Section, oid: str, data: dict[str, Any]) -> None:
+    def change() -> None:
+        with ctx.store.tx():
+            if oid in section.read(ctx.store):
+                raise PveError(f"{section.noun} ID '{oid}' already defined")
+            section.put(ctx.store, oid, data)
+
+    _failed(f"create {section.noun} failed", change)
+
+
+def _update(ctx: Ctx, section: _Section, oid: str, p: dict[str, Any], delete: str,
+            digest: str | None) -> None:
+    """The options given set, those in `delete` removed, if `digest` is still the current one."""
+    def change() -> None:
+        with ctx.store.tx():
+            assert_if_modified(section.digest(ctx.store), digest)
+            data = _entry(ctx.store, section, oid)
+            data.update(_stored(p))
+            _delete(section.options, section.required, data, delete)
+            section.put(ctx.store, oid, data)
+
+    _failed(f"update {section.noun} failed", change)
+
+
 # ---- groups ---------------------------------------------------------------------------------
 
-
-def _group_out(ctx: Ctx, group: str) -> dict[str, Any]:
-    data = ha.groups(ctx.store).get(group)
-    if data is None:
-        raise PveError(f"no such ha group '{group}'")
-    return {**data, "group": group, "digest": ha.groups_digest(ctx.store)}
+_GROUPS = _Section("ha group", "group", ha.groups, ha.groups_digest, ha.put_group, GROUP_OPTIONS,
+                   ha.GROUP_REQUIRED)
 
 
 @routes.route("GET", "/cluster/ha")
@@ -89,13 +135,13 @@ def ha_index(ctx: Ctx, p: dict[str, Any]) -> Any:
 @routes.route("GET", "/cluster/ha/groups")
 def list_groups(ctx: Ctx, p: dict[str, Any]) -> Any:
     _audit(ctx)
-    return [_group_out(ctx, group) for group in ha.groups(ctx.store)]
+    return [_entry_out(ctx, _GROUPS, group) for group in ha.groups(ctx.store)]
 
 
 @routes.route("GET", "/cluster/ha/groups/{group}", {"group": GROUP_ID})
 def read_group(ctx: Ctx, p: dict[str, Any]) -> Any:
     _audit(ctx)
-    return _group_out(ctx, p["group"])
+    return _entry_out(ctx, _GROUPS, p["group"])
 
 
 @routes.route("POST", "/cluster/ha/groups", {
@@ -105,14 +151,7 @@ def create_group(ctx: Ctx, p: dict[str, Any]) -> Any:
     require_quorum(ctx)
     group = p.pop("group")
     _types_match(p, "group")
-
-    def change() -> None:
-        with ctx.store.tx():
-            if group in ha.groups(ctx.store):
-                raise PveError(f"ha group ID '{group}' already defined")
-            ha.put_group(ctx.store, group, _stored(p))
-
-    _failed("create ha group failed", change)
+    _create(ctx, _GROUPS, group, _stored(p))
     return None
 
 
@@ -121,18 +160,7 @@ def update_group(ctx: Ctx, p: dict[str, Any]) -> Any:
     _console(ctx)
     group, digest, delete = p.pop("group"), p.pop("digest", None), p.pop("delete", "")
     _types_match(p, "group")
-
-    def change() -> None:
-        with ctx.store.tx():
-            assert_if_modified(ha.groups_digest(ctx.store), digest)
-            data = ha.groups(ctx.store).get(group)
-            if data is None:
-                raise PveError(f"no such ha group '{group}'")
-            data.update(_stored(p))
-            _delete(GROUP_OPTIONS, ha.GROUP_REQUIRED, data, delete)
-            ha.put_group(ctx.store, group, data)
-
-    _failed("update ha group failed", change)
+    _update(ctx, _GROUPS, group, p, delete, digest)
     return None
 
 
@@ -154,6 +182,9 @@ def delete_group(ctx: Ctx, p: dict[str, Any]) -> Any:
 
 # ---- resources ------------------------------------------------------------------------------
 
+_RESOURCES = _Section("resource", "sid", ha.resources, ha.resources_digest, ha.put_resource,
+                      RESOURCE_OPTIONS, ())
+
 
 def parse_sid(ctx: Ctx, sid: str) -> tuple[str, str, str]:
     """`parse_sid`: (sid, type, name); a bare vmid takes the type of the guest holding it."""
@@ -169,20 +200,13 @@ def parse_sid(ctx: Ctx, sid: str) -> tuple[str, str, str]:
     return sid, match.group(1), match.group(2)
 
 
-def _resource_out(ctx: Ctx, sid: str) -> dict[str, Any]:
-    data = ha.resources(ctx.store).get(sid)
-    if data is None:
-        raise PveError(f"no such resource '{sid}'")
-    return {**data, "sid": sid, "digest": ha.resources_digest(ctx.store)}
-
-
 @routes.route("GET", "/cluster/ha/resources", {"type": Param(enum=("ct", "vm"))})
 def list_resources(ctx: Ctx, p: dict[str, Any]) -> Any:
     _audit(ctx)
     groups = ha.groups(ctx.store)
     out = []
     for sid in ha.resources(ctx.store):
-        entry = _resource_out(ctx, sid)
+        entry = _entry_out(ctx, _RESOURCES, sid)
         if p.get("type") and entry["type"] != p["type"]:
             continue
         if entry.get("group") and entry["group"] not in groups:
@@ -194,7 +218,7 @@ def list_resources(ctx: Ctx, p: dict[str, Any]) -> Any:
 @routes.route("GET", "/cluster/ha/resources/{sid}", {"sid": SID})
 def read_resource(ctx: Ctx, p: dict[str, Any]) -> Any:
     _audit(ctx)
-    return _resource_out(ctx, parse_sid(ctx, p["sid"])[0])
+    return _entry_out(ctx, _RESOURCES, parse_sid(ctx, p["sid"])[0])
 
 
 def _check_guest(ctx: Ctx, kind: str, name: str) -> None:
@@ -218,14 +242,7 @@ def create_resource(ctx: Ctx, p: dict[str, Any]) -> Any:
     sid, kind, name = parse_sid(ctx, p.pop("sid"))
     _types_match(p, kind)
     _check_guest(ctx, kind, name)
-
-    def change() -> None:
-        with ctx.store.tx():
-            if sid in ha.resources(ctx.store):
-                raise PveError(f"resource ID '{sid}' already defined")
-            ha.put_resource(ctx.store, sid, {**_stored(p), "type": kind})
-
-    _failed("create resource failed", change)
+    _create(ctx, _RESOURCES, sid, {**_stored(p), "type": kind})
     return None
 
 
@@ -237,18 +254,7 @@ def update_resource(ctx: Ctx, p: dict[str, Any]) -> Any:
     _types_match(p, kind)
     if p.get("group") and p["group"] not in ha.groups(ctx.store):
         raise PveError(f"HA group '{p['group']}' does not exist")
-
-    def change() -> None:
-        with ctx.store.tx():
-            assert_if_modified(ha.resources_digest(ctx.store), digest)
-            data = ha.resources(ctx.store).get(sid)
-            if data is None:
-                raise PveError(f"no such resource '{sid}'")
-            data.update(_stored(p))
-            _delete(RESOURCE_OPTIONS, (), data, delete)
-            ha.put_resource(ctx.store, sid, data)
-
-    _failed("update resource failed", change)
+    _update(ctx, _RESOURCES, sid, p, delete, digest)
     return None
 
 

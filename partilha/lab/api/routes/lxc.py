@@ -2,7 +2,8 @@
 
 Ported from pve-container's PVE/API2/LXC.pm and LXC/Config.pm: the order of the checks, the
 `create` lock taken before the task starts (so a second create of the vmid fails at once), the
-`digest` of the config text, `CT is locked (<lock>)`, and a failed create leaving nothing behind.
+`digest` of the config text, `CT is locked (<lock>)`, and a failed create leaving nothing behind
+(the `vzcreate` task is partilha.lab.api.guest_create's, shared with VMs).
 """
 
 from __future__ import annotations
@@ -12,21 +13,20 @@ from typing import Any
 
 from partilha.lab import guest_apply, guest_config
 from partilha.lab.access.roles import split_list
-from partilha.lab.api import ct_options, guest_destroy
+from partilha.lab.api import ct_options, guest_create, guest_destroy
 from partilha.lab.api.context import Ctx
 from partilha.lab.api.ct_guard import check_lock, load_ct
 from partilha.lab.api.ct_options import CT_OPTIONS, VM_CONFIG_PRIVS
 from partilha.lab.api.errors import PveError, assert_if_modified, param_error
+from partilha.lab.api.guest_guard import read_config
 from partilha.lab.api.guest_save import save_config
 from partilha.lab.api.params import BOOL, NODE, VMID, Param
 from partilha.lab.api.router import Router
 from partilha.lab.api.routes.lxc_restore import restore_ct
-from partilha.lab.api.routes.lxc_status import start_task, status_of
+from partilha.lab.api.routes.lxc_status import status_of
 from partilha.lab.api.routes.nodes import online_node, require_quorum
 from partilha.lab.state import guests
-from partilha.lab.state.access_store import POOL
 from partilha.lab.state.guests import LXC, Guest
-from partilha.lab.tasks import TaskLog
 
 routes = Router()
 CT = {"node": NODE, "vmid": VMID}
@@ -102,14 +102,10 @@ def create_ct(ctx: Ctx, p: dict[str, Any]) -> Any:
     if holder is not None:
         raise PveError(f"{holder.kind} {vmid} already exists on node '{holder.node}'")
     keys = str(p.pop("ssh-public-keys", ""))
-    if keys and not guest_config.ssh_public_keys_valid(keys):
-        raise PveError("SSH public key validation error")
+    guest_create.check_ssh_keys(keys)
     pool = p.pop("pool", None)
-    if pool is not None and ctx.store.get_object(POOL, pool) is None:
-        raise PveError(f"pool '{pool}' does not exist")
-    if not (ctx.allowed(f"/vms/{vmid}", ["VM.Allocate"])
-            or (pool and ctx.allowed(f"/pool/{pool}", ["VM.Allocate"]))):
-        raise PveError("Permission check failed", 403)
+    guest_create.check_pool(ctx, pool)
+    guest_create.require_allocate(ctx, vmid, pool)
     ostemplate, storage = p.pop("ostemplate"), p.pop("storage")
     ct_options.check_modify_perm(ctx, vmid, pool, {}, p, [])
     _template_storage(ctx, ostemplate)
@@ -121,42 +117,17 @@ def create_ct(ctx: Ctx, p: dict[str, Any]) -> Any:
     if holder is not None:
         raise PveError(f"unable to create CT {vmid} - {holder.kind} {vmid} already exists on node "
                        f"'{holder.node}'")
-    store, instance = ctx.store, ctx.instance
-    key_lines = tuple(line for line in keys.split("\n") if line.strip())
-
-    def work(log: TaskLog) -> None:
-        try:
-            with guest_apply.config_lock(vmid):
-                log(f"extracting archive '{ostemplate}' (the lab's Debian 12 template)")
-                guest_apply.create(store, instance, load_ct(store, node, vmid), key_lines, log)
-                in_pool = pool if pool and store.get_object(POOL, pool) is not None else None
-                guests.update(store, vmid, lock=None, pool=in_pool)
-        except Exception as exc:
-            try:
-                guest_apply.destroy(instance, vmid)
-            except Exception as cleanup:
-                log(f"WARN: cleaning up CT {vmid} failed: {cleanup}")
-            guests.remove(store, vmid)
-            raise PveError(f"unable to create CT {vmid} - {exc}") from exc
-        if start:
-            start_task(store, instance, node, vmid, log)
-
-    return ctx.tasks.start(node, "vzcreate", str(vmid), ctx.authid, work,
-                           undo=lambda: guests.remove(store, vmid))
+    return guest_create.start(
+        ctx, node, vmid, LXC, "vzcreate", pool=pool,
+        keys=tuple(line for line in keys.split("\n") if line.strip()),
+        intro=f"extracting archive '{ostemplate}' (the lab's Debian 12 template)", autostart=start)
 
 
 @routes.route("GET", "/nodes/{node}/lxc/{vmid}/config", {
     **CT, "current": BOOL, "snapshot": Param()})
 def get_config(ctx: Ctx, p: dict[str, Any]) -> Any:
     online_node(ctx, p["node"])
-    ctx.require(f"/vms/{p['vmid']}", ["VM.Audit"])
-    if p.get("snapshot") and p.get("current"):
-        message = "cannot use 'snapshot' parameter with 'current'"
-        raise param_error(snapshot=message, current=message)
-    guest = load_ct(ctx.store, p["node"], int(p["vmid"]))
-    if p.get("snapshot"):
-        raise PveError(f"snapshot '{p['snapshot']}' does not exist")
-    return {**guest.conf, "digest": guest.digest}
+    return read_config(ctx, p, LXC)
 
 
 def _check_lists(p: dict[str, Any], delete: list[str], revert: list[str]) -> None:

@@ -22,8 +22,6 @@ from partilha.lab.api.errors import PveError
 from partilha.lab.api.params import BOOL, NODE, VMID, Param
 from partilha.lab.api.router import Router
 from partilha.lab.api.routes.nodes import online_node, require_quorum
-from partilha.lab.state import cluster
-from partilha.lab.state.access_store import POOL
 from partilha.lab.state.guests import LXC, Guest
 
 routes = Router()
@@ -88,17 +86,9 @@ def _new_config(ctx: Ctx, source: Guest, p: dict[str, Any], newid: int, full: bo
     "full": BOOL, "target": Param(format="pve-node"), "bwlimit": Param("number", minimum=0)})
 def clone(ctx: Ctx, p: dict[str, Any]) -> Any:
     node = online_node(ctx, p["node"]).name
-    vmid, newid, pool = int(p["vmid"]), int(p["newid"]), p.get("pool")
-    ctx.require(f"/vms/{vmid}", ["VM.Clone"])
-    if not (ctx.allowed(f"/vms/{newid}", ["VM.Allocate"])
-            or (pool and ctx.allowed(f"/pool/{pool}", ["VM.Allocate"]))):
-        raise PveError("Permission check failed", 403)
-    if pool is not None and ctx.store.get_object(POOL, pool) is None:
-        raise PveError(f"pool '{pool}' does not exist")
-    target = p.get("target") or node
-    if cluster.node(ctx.store, target) is None:
-        raise PveError(f"no such cluster node '{target}'")
+    target = guest_clone.target_node(ctx, node, p)
     require_quorum(ctx)
+    vmid, newid, pool = int(p["vmid"]), int(p["newid"]), p.get("pool")
     source = load_ct(ctx.store, node, vmid)
     full = bool(p["full"]) if "full" in p else not source.template
     if p.get("storage") and not full:

@@ -6,7 +6,8 @@ not protected, not locked; VM.Backup on it is enough), access to the archive (Da
 on its storage and VM.Backup on the guest it came from), the given options' privileges. The
 vmid is held with the `create` lock while the task runs. The archive's config is merged under
 the options given; a failure before the old guest is replaced leaves it as it was, a later one
-removes the guest entirely: never half a guest, never a stale lock.
+removes the guest entirely, as a failed create does (partilha.lab.api.guest_create): never half
+a guest, never a stale lock.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from partilha.lab import guest_apply, guest_config, guest_restore
-from partilha.lab.api import ct_options
+from partilha.lab.api import ct_options, guest_create
 from partilha.lab.api.context import Ctx
 from partilha.lab.api.ct_guard import check_lock, load_ct
 from partilha.lab.api.errors import PveError, param_error
@@ -24,7 +25,6 @@ from partilha.lab.api.routes.nodes import online_node, require_quorum
 from partilha.lab.api.volume_access import check_volume_access
 from partilha.lab.state import guests
 from partilha.lab.state import storage as storages
-from partilha.lab.state.access_store import POOL
 from partilha.lab.state.guests import LXC, Guest
 from partilha.lab.storage_content import backup_volume
 from partilha.lab.tasks import TaskLog
@@ -71,16 +71,11 @@ def restore_ct(ctx: Ctx, p: dict[str, Any], node_name: str, vmid: int) -> Any:
     force, unique, start = bool(p.pop("force", False)), bool(p.pop("unique", False)), p.pop("start")
     unprivileged = p.pop("unprivileged", None)
     existing = _existing(ctx, node, vmid, force)
-    keys = str(p.pop("ssh-public-keys", ""))
-    if keys and not guest_config.ssh_public_keys_valid(keys):
-        raise PveError("SSH public key validation error")
+    guest_create.check_ssh_keys(str(p.pop("ssh-public-keys", "")))
     pool = p.pop("pool", None)
-    if pool is not None and ctx.store.get_object(POOL, pool) is None:
-        raise PveError(f"pool '{pool}' does not exist")
-    if not (ctx.allowed(f"/vms/{vmid}", ["VM.Allocate"])
-            or (pool and ctx.allowed(f"/pool/{pool}", ["VM.Allocate"]))
-            or (existing is not None and ctx.allowed(f"/vms/{vmid}", ["VM.Backup"]))):
-        raise PveError("Permission check failed", 403)
+    guest_create.check_pool(ctx, pool)
+    if existing is None or not ctx.allowed(f"/vms/{vmid}", ["VM.Backup"]):
+        guest_create.require_allocate(ctx, vmid, pool)
     ct_options.check_modify_perm(ctx, vmid, pool, {}, p, [])
     storage, volid = str(p.pop("storage")), str(p.pop("ostemplate"))
     _, path = _archive(ctx, vmid, volid)
@@ -124,16 +119,12 @@ def restore_ct(ctx: Ctx, p: dict[str, Any], node_name: str, vmid: int) -> Any:
                 log(f"restoring '{volid}' now..")
                 guest_restore.restore(store, instance, restored, path, log)
                 log("merging backed-up and given configuration..")
-                in_pool = pool if pool and store.get_object(POOL, pool) is not None else None
                 guests.update(store, vmid, config=conf, lock=None, status="stopped",
-                              pool=in_pool or (existing.pool if existing else None))
+                              pool=guest_create.pool_if_exists(store, pool)
+                              or (existing.pool if existing else None))
         except Exception as exc:
             if replaced:
-                try:
-                    guest_apply.destroy(instance, vmid)
-                except Exception as cleanup:
-                    log(f"WARN: cleaning up CT {vmid} failed: {cleanup}")
-                guests.remove(store, vmid)
+                guest_create.discard(store, instance, vmid, "CT", log)
             else:
                 guests.update(store, vmid, lock=None)
             raise PveError(f"unable to restore CT {vmid} - {exc}") from exc

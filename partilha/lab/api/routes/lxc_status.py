@@ -14,7 +14,7 @@ from partilha.lab.api.context import Ctx
 from partilha.lab.api.ct_guard import load_ct
 from partilha.lab.api.errors import PveError
 from partilha.lab.api.guest_status import current as current_status
-from partilha.lab.api.guest_status import power_target, running
+from partilha.lab.api.guest_status import power_target, running, vmstatus_entry
 from partilha.lab.api.params import BOOL, NODE, VMID, Param
 from partilha.lab.api.router import Router
 from partilha.lab.api.routes.nodes import online_node, require_quorum
@@ -32,17 +32,10 @@ MIB = 1024 * 1024
 def status_of(store: Store, guest: Guest) -> dict[str, Any]:
     """One entry of pve-container's `vmstatus`."""
     figures = cluster.guest_figures(store, guest)
-    out: dict[str, Any] = {
+    return vmstatus_entry(guest, {
         "vmid": guest.vmid, "type": "lxc", "status": guest.status,
         "maxswap": guest.shape.swap_mib * MIB, "cpus": figures.pop("maxcpu"), "swap": 0,
-        **figures}
-    if guest.lock:
-        out["lock"] = guest.lock
-    if guest.config.get("tags"):
-        out["tags"] = guest.config["tags"]
-    if guest.template:
-        out["template"] = 1
-    return out
+        **figures})
 
 
 @routes.route("GET", "/nodes/{node}/lxc/{vmid}/status", CT)
@@ -62,7 +55,7 @@ def current(ctx: Ctx, p: dict[str, Any]) -> Any:
 
 def start_task(store: Store, instance: LabInstance, node: str, vmid: int, log: TaskLog,
                skiplock: bool = False) -> None:
-    """`vm_start` of a container (also what `start=1` of a create runs)."""
+    """`vm_start` of a container (also what `start=1` of a restore runs)."""
     guest_power.start(store, instance, node, vmid, LXC, log, skiplock)
 
 

@@ -1,10 +1,10 @@
 """/nodes/{node}/qemu: list, create (a `qmcreate` task), config GET / POST (a `qmconfig` task) /
 PUT (synchronous), DELETE (a `qmdestroy` task).
 
-Ported from qemu-server's PVE/API2/Qemu.pm: the `create` lock taken before the task, new MACs for
-NICs without one, `<storage>:<GiB>` disks allocated, a default `boot` order, SMBIOS UUID and VM
-generation ID; updates check the digest (in qemu-server's words, "checksum missmatch") before
-the lock.
+Ported from qemu-server's PVE/API2/Qemu.pm: the `create` lock taken before the task (the task is
+partilha.lab.api.guest_create's, shared with CTs), new MACs for NICs without one,
+`<storage>:<GiB>` disks allocated, a default `boot` order, SMBIOS UUID and VM generation ID;
+updates check the digest (in qemu-server's words, "checksum missmatch") before the lock.
 
 The lab has no QEMU: a VM is realised by an LXC system container like a CT (one realisation path,
 partilha.lab.guest_apply), set up as cloud-init would set up the VM from `name`, `ipconfig0`,
@@ -19,12 +19,12 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-from partilha.lab import guest_apply, guest_config, vm_config
+from partilha.lab import guest_apply, vm_config
 from partilha.lab.access.roles import split_list
-from partilha.lab.api import guest_destroy, guest_power, vm_options
+from partilha.lab.api import guest_create, guest_destroy, vm_options
 from partilha.lab.api.context import Ctx
 from partilha.lab.api.errors import PveError, param_error
-from partilha.lab.api.guest_guard import check_lock, load_guest
+from partilha.lab.api.guest_guard import check_lock, load_guest, read_config
 from partilha.lab.api.guest_save import save_config
 from partilha.lab.api.params import BOOL, NODE, VMID, Param
 from partilha.lab.api.router import Router
@@ -32,7 +32,6 @@ from partilha.lab.api.routes.nodes import online_node, require_quorum
 from partilha.lab.api.routes.qemu_status import status_of
 from partilha.lab.api.vm_options import VM_CONFIG_PRIVS, VM_OPTIONS
 from partilha.lab.state import guests
-from partilha.lab.state.access_store import POOL
 from partilha.lab.state.db import Store
 from partilha.lab.state.guests import QEMU, Guest
 from partilha.lab.tasks import TaskLog
@@ -61,8 +60,8 @@ def vm_index(ctx: Ctx, p: dict[str, Any]) -> Any:
 
 
 def _ssh_keys_valid(p: dict[str, Any]) -> None:
-    if "sshkeys" in p and not guest_config.ssh_public_keys_valid(unquote(str(p["sshkeys"]))):
-        raise PveError("SSH public key validation error")
+    if "sshkeys" in p:
+        guest_create.check_ssh_keys(unquote(str(p["sshkeys"])))
 
 
 def _only_net0(p: dict[str, Any]) -> None:
@@ -99,13 +98,10 @@ def create_vm(ctx: Ctx, p: dict[str, Any]) -> Any:
     p.pop("bwlimit", None)
     _ssh_keys_valid(p)
     require_quorum(ctx)
-    if pool is not None and ctx.store.get_object(POOL, pool) is None:
-        raise PveError(f"pool '{pool}' does not exist")
+    guest_create.check_pool(ctx, pool)
     if storage is not None:
         ctx.require(f"/storage/{storage}", ["Datastore.AllocateSpace"])
-    if not (ctx.allowed(f"/vms/{vmid}", ["VM.Allocate"])
-            or (pool and ctx.allowed(f"/pool/{pool}", ["VM.Allocate"]))):
-        raise PveError("Permission check failed", 403)
+    guest_create.require_allocate(ctx, vmid, pool)
     _only_net0(p)
     config = _options(p)
     _allocate(ctx, config, vmid, storage)
@@ -117,45 +113,18 @@ def create_vm(ctx: Ctx, p: dict[str, Any]) -> Any:
     if holder is not None:
         raise PveError(f"unable to create VM {vmid} - {holder.kind} {vmid} already exists on node "
                        f"'{holder.node}'")
-    store, instance = ctx.store, ctx.instance
-
-    def work(log: TaskLog) -> None:
-        try:
-            with guest_apply.config_lock(vmid):
-                log(f"the lab has no QEMU: VM {vmid} is realised by the LXC system container "
-                    f"{guest_apply.container_name(instance, vmid)}, set up as cloud-init would "
-                    "set up the VM (hostname from 'name', address from 'ipconfig0', 'sshkeys')")
-                guest = load_vm(store, node, vmid)
-                guest_apply.create(store, instance, guest, vm_config.ssh_keys(config), log)
-                in_pool = pool if pool and store.get_object(POOL, pool) is not None else None
-                guests.update(store, vmid, lock=None, pool=in_pool)
-        except Exception as exc:
-            try:
-                guest_apply.destroy(instance, vmid)
-            except Exception as cleanup:
-                log(f"WARN: cleaning up VM {vmid} failed: {cleanup}")
-            guests.remove(store, vmid)
-            raise PveError(f"unable to create VM {vmid} - {exc}") from exc
-        if start:
-            log("Execute autostart")
-            guest_power.start(store, instance, node, vmid, QEMU, log)
-
-    return ctx.tasks.start(node, "qmcreate", str(vmid), ctx.authid, work,
-                           undo=lambda: guests.remove(store, vmid))
+    intro = (f"the lab has no QEMU: VM {vmid} is realised by the LXC system container "
+             f"{guest_apply.container_name(ctx.instance, vmid)}, set up as cloud-init would set "
+             "up the VM (hostname from 'name', address from 'ipconfig0', 'sshkeys')")
+    return guest_create.start(ctx, node, vmid, QEMU, "qmcreate", pool=pool,
+                              keys=vm_config.ssh_keys(config), intro=intro, autostart=start)
 
 
 @routes.route("GET", "/nodes/{node}/qemu/{vmid}/config", {
     **VM, "current": BOOL, "snapshot": Param()})
 def get_config(ctx: Ctx, p: dict[str, Any]) -> Any:
     online_node(ctx, p["node"])
-    ctx.require(f"/vms/{p['vmid']}", ["VM.Audit"])
-    if p.get("snapshot") and p.get("current"):
-        message = "cannot use 'snapshot' parameter with 'current'"
-        raise param_error(snapshot=message, current=message)
-    guest = load_vm(ctx.store, p["node"], int(p["vmid"]))
-    if p.get("snapshot"):
-        raise PveError(f"snapshot '{p['snapshot']}' does not exist")
-    return {**guest.conf, "digest": guest.digest}
+    return read_config(ctx, p, QEMU)
 
 
 def _check_lists(p: dict[str, Any], delete: list[str], revert: list[str]) -> None:

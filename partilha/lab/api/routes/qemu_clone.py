@@ -22,8 +22,6 @@ from partilha.lab.api.guest_guard import check_lock, load_guest
 from partilha.lab.api.params import BOOL, NODE, VMID, Param
 from partilha.lab.api.router import Router
 from partilha.lab.api.routes.nodes import online_node, require_quorum
-from partilha.lab.state import cluster
-from partilha.lab.state.access_store import POOL
 from partilha.lab.state.guests import QEMU, Guest
 
 routes = Router()
@@ -94,17 +92,9 @@ def _new_config(ctx: Ctx, source: Guest, p: dict[str, Any], newid: int, full: bo
     "bwlimit": Param("integer", minimum=0)})
 def clone(ctx: Ctx, p: dict[str, Any]) -> Any:
     node = online_node(ctx, p["node"]).name
-    vmid, newid, pool = int(p["vmid"]), int(p["newid"]), p.get("pool")
-    ctx.require(f"/vms/{vmid}", ["VM.Clone"])
-    if not (ctx.allowed(f"/vms/{newid}", ["VM.Allocate"])
-            or (pool and ctx.allowed(f"/pool/{pool}", ["VM.Allocate"]))):
-        raise PveError("Permission check failed", 403)
-    if pool is not None and ctx.store.get_object(POOL, pool) is None:
-        raise PveError(f"pool '{pool}' does not exist")
-    target = p.get("target") or node
-    if cluster.node(ctx.store, target) is None:
-        raise PveError(f"no such cluster node '{target}'")
+    target = guest_clone.target_node(ctx, node, p)
     require_quorum(ctx)
+    vmid, newid, pool = int(p["vmid"]), int(p["newid"]), p.get("pool")
     source = load_guest(ctx.store, node, vmid, QEMU)
     check_lock(source)
     if p.get("snapname"):

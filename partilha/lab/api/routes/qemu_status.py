@@ -15,7 +15,7 @@ from partilha.lab.api import guest_power
 from partilha.lab.api.context import Ctx
 from partilha.lab.api.guest_guard import load_guest
 from partilha.lab.api.guest_status import current as current_status
-from partilha.lab.api.guest_status import power_target, running
+from partilha.lab.api.guest_status import power_target, running, vmstatus_entry
 from partilha.lab.api.params import BOOL, NODE, VMID, Param
 from partilha.lab.api.router import Router
 from partilha.lab.api.routes.nodes import online_node, require_quorum
@@ -30,15 +30,9 @@ VM = {"node": NODE, "vmid": VMID}
 def status_of(store: Store, guest: Guest) -> dict[str, Any]:
     """One entry of qemu-server's `vmstatus`."""
     figures = cluster.guest_figures(store, guest)
-    out: dict[str, Any] = {"vmid": guest.vmid, "status": guest.status, "qmpstatus": guest.status,
-                           "cpus": figures.pop("maxcpu"), **figures}
-    if guest.lock:
-        out["lock"] = guest.lock
-    if guest.config.get("tags"):
-        out["tags"] = guest.config["tags"]
-    if guest.template:
-        out["template"] = 1
-    return out
+    return vmstatus_entry(guest, {"vmid": guest.vmid, "status": guest.status,
+                                  "qmpstatus": guest.status, "cpus": figures.pop("maxcpu"),
+                                  **figures})
 
 
 @routes.route("GET", "/nodes/{node}/qemu/{vmid}/status", VM)
