@@ -16,41 +16,16 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import secrets
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from ipaddress import IPv4Network
 from pathlib import Path
 
+import labbench
 from proxmoxer import ProxmoxAPI
 
-from partilha.lab import control
-from partilha.lab.instance import LabInstance
-from partilha.lab.realize import aptcache
-
-ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 10.0  # vzdump + restore of a guest with 200 MiB of data
-TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
 MIB = 2**20
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _free_subnet() -> IPv4Network:
-    routes = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True,
-                            text=True).stdout
-    for _ in range(200):
-        net = IPv4Network(f"10.215.{secrets.randbelow(250) + 1}.0/24")
-        if f"10.215.{net.network_address.packed[2]}." not in routes:
-            return net
-    raise SystemExit("no free /24 in 10.215.0.0/16")
 
 
 def _sequential_read(directory: Path, size: int = 512 * MIB) -> float:
@@ -74,19 +49,6 @@ def _sequential_read(directory: Path, size: int = 512 * MIB) -> float:
         path.unlink()
 
 
-def _wait(api: ProxmoxAPI, upid: str, timeout: float = 600.0) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = api.nodes("pve1").tasks(upid).status.get()
-        if status["status"] == "stopped":
-            log = [line["t"] for line in api.nodes("pve1").tasks(upid).log.get(limit=1000)]
-            if status["exitstatus"] != "OK":
-                raise SystemExit(f"task {upid} failed: {status['exitstatus']}\n" + "\n".join(log))
-            return log
-        time.sleep(0.05)
-    raise SystemExit(f"task {upid} still running after {timeout:g} s")
-
-
 def _write_data(root: Path, mib: int) -> None:
     """Three quarters random (incompressible), one quarter text (compressible)."""
     data = root / "srv/data"
@@ -108,23 +70,20 @@ def main() -> int:
         parser.error("--data-mib must be within 8..4096")
 
     state = Path(tempfile.mkdtemp(prefix="partilha-bench-lab-"))
-    instance = LabInstance(state, ROOT / "inventories" / "lab", _free_port(),
-                           f"b{secrets.token_hex(2)}-", aptcache.free_port())
-    try:
-        started = time.monotonic()
-        creds = control.up(instance)
+    started = time.monotonic()
+    with labbench.throwaway_lab(state) as (instance, creds):
         api = ProxmoxAPI("127.0.0.1", port=instance.port, user=creds["username"],
                          password=creds["password"], verify_ssl=str(instance.cert))
-        net = _free_subnet()
+        net = labbench.free_subnets(1, "10.215")[0]
         api.cluster.sdn.zones.post(zone="bench", type="simple", ipam="pve")
         api.cluster.sdn.vnets.post(vnet="vbench", zone="bench")
         api.cluster.sdn.vnets("vbench").subnets.post(subnet=str(net), type="subnet",
                                                      gateway=str(net[1]))
-        _wait(api, api.cluster.sdn.put())
+        labbench.finished(api, api.cluster.sdn.put())
         upid = api.nodes("pve1").lxc.post(
-            vmid=100, ostemplate=TEMPLATE, hostname="bench", memory=512, swap=0, start=1,
+            vmid=100, ostemplate=labbench.TEMPLATE, hostname="bench", memory=512, swap=0, start=1,
             net0=f"name=eth0,bridge=vbench,ip={net[10]}/24,gw={net[1]}", rootfs="local:8")
-        _wait(api, upid)
+        labbench.finished(api, upid)
         pid = api.nodes("pve1").lxc(100).status.current.get()["pid"]
         _write_data(Path(f"/proc/{pid}/root"), args.data_mib)
         print(f"lab up, guest running with {args.data_mib} MiB of data "
@@ -133,14 +92,15 @@ def main() -> int:
         t0 = time.monotonic()
         upid = api.nodes("pve1").vzdump.post(vmid=100, storage="local", mode="snapshot",
                                              compress="zstd", zstd=args.zstd_threads)
-        backup_log = _wait(api, upid)
+        labbench.finished(api, upid)
+        backup_log = labbench.task_log(api, upid)
         backup_s = time.monotonic() - t0
         [item] = api.nodes("pve1").storage("local").content.get(content="backup", vmid=100)
 
         t0 = time.monotonic()
         upid = api.nodes("pve1").lxc.post(vmid=101, ostemplate=item["volid"], restore=1,
                                           net0=f"name=eth0,bridge=vbench,ip={net[11]}/24,gw={net[1]}")
-        _wait(api, upid)
+        labbench.finished(api, upid)
         restore_s = time.monotonic() - t0
 
         written = _total_bytes(backup_log)
@@ -156,8 +116,6 @@ def main() -> int:
               f"{'met' if total <= TARGET_SECONDS else 'MISSED'}")
         print(f"baseline: sequential read of a fresh 512 MiB file (page cache dropped) "
               f"{disk / MIB:.0f} MiB/s; restore throughput is {restore_rate / disk:.2f}x that")
-    finally:
-        control.reset(instance)
     return 0
 
 

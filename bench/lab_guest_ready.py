@@ -17,30 +17,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
+
+import labbench
 
 from partilha.lab.realize import firewall, guests, known_hosts, network
 from partilha.lab.realize.ssh_ready import wait_for_ssh
 from partilha.lab.realize.template import ensure_template
 
 TARGET_P50 = 2.0  # seconds, issue 3: "Create + start + SSH-ready of one guest, template cached"
-
-
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def _free_subnet() -> IPv4Network:
-    routes = subprocess.run(
-        ["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True
-    ).stdout
-    for _ in range(200):
-        net = IPv4Network(f"10.214.{secrets.randbelow(250) + 1}.0/24")
-        if f"10.214.{net.network_address.packed[2]}." not in routes:
-            return net
-    raise SystemExit("no free /24 in 10.214.0.0/16")
 
 
 def _cgroup_memory(name: str) -> tuple[int, int]:
@@ -66,7 +52,7 @@ def main() -> int:
     print(f"template: {template} (ready in {time.monotonic() - started:.1f} s)")
     prefix = f"pb{secrets.token_hex(2)}"
     table = f"partilha_{prefix}"
-    subnet = _free_subnet()
+    subnet = labbench.free_subnets(1, "10.214")[0]
     gateway = IPv4Interface(f"{subnet[1]}/24")
     bridge = network.bridge_name(prefix, "v1")
     work = Path(tempfile.mkdtemp(prefix="partilha-bench-"))
@@ -105,10 +91,9 @@ def main() -> int:
             ("start until SSH-ready", ready_s),
             ("create + start + SSH-ready", total_s),
         ):
-            print(
-                f"{label:28}{_quantile(values, 0.5):8.3f}s{_quantile(values, 0.9):8.3f}s{max(values):8.3f}s"
-            )
-        p50 = _quantile(total_s, 0.5)
+            p50, p90 = labbench.quantile(values, 0.5), labbench.quantile(values, 0.9)
+            print(f"{label:28}{p50:8.3f}s{p90:8.3f}s{max(values):8.3f}s")
+        p50 = labbench.quantile(total_s, 0.5)
         verdict = "met" if p50 <= TARGET_P50 else "MISSED"
         print(f"target (issue 3): p50 <= {TARGET_P50:.1f} s -> measured p50 {p50:.3f} s: {verdict}")
         print(f"baseline: one SSH key exchange with a running guest {baseline * 1000:.1f} ms; "

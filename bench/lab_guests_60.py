@@ -16,9 +16,6 @@ cgroups. Everything is removed at the end (`lab reset`).
 from __future__ import annotations
 
 import argparse
-import json
-import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,40 +23,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Any
 
+import labbench
 from proxmoxer import ProxmoxAPI
 
-from partilha.lab import control
-from partilha.lab.instance import LabInstance
-from partilha.lab.realize import aptcache
-
-ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
 NODES = ("pve1", "pve2", "pve3")
 VNETS = ("bvabt", "bvcnt", "bvfzz")
 TARGET_SECONDS = 180.0  # issue 3: 60 guests at concurrency 4 within 3 min on 2 cores
 TARGET_GIB = 3.0  # and the idle lab with them under 3 GiB
 MIB = 1024 * 1024
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _free_subnets(count: int) -> list[IPv4Network]:
-    routes = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True,
-                            text=True).stdout
-    picked: list[IPv4Network] = []
-    for _ in range(400):
-        net = IPv4Network(f"10.215.{secrets.randbelow(250) + 1}.0/24")
-        if f"10.215.{net.network_address.packed[2]}." not in routes and net not in picked:
-            picked.append(net)
-        if len(picked) == count:
-            return picked
-    raise SystemExit("no free /24s in 10.215.0.0/16")
 
 
 def _mem_available() -> int:
@@ -77,22 +49,6 @@ def _cgroup_usage(name: str) -> int:
     return 0
 
 
-def _wait(api: ProxmoxAPI, upid: str, timeout: float = 300.0) -> dict[str, Any]:
-    node = upid.split(":")[1]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = dict(api.nodes(node).tasks(upid).status.get())
-        if status["status"] == "stopped":
-            return status
-        time.sleep(0.2)
-    raise SystemExit(f"task {upid} still running after {timeout:g} s")
-
-
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 class Bench:
     def __init__(self, api: ProxmoxAPI, nets: dict[str, IPv4Network], pubkey: str) -> None:
         self.api, self.nets, self.pubkey = api, nets, pubkey
@@ -104,13 +60,45 @@ class Bench:
         vmid = 1000 + i
         started = time.monotonic()
         upid = self.api.nodes(NODES[i % len(NODES)]).lxc.post(
-            vmid=vmid, ostemplate=TEMPLATE, hostname=f"g{vmid}", memory=256, swap=0, cores=1,
+            vmid=vmid, ostemplate=labbench.TEMPLATE, hostname=f"g{vmid}", memory=256, swap=0, cores=1,
             net0=f"name=eth0,bridge={vnet},ip={net[10 + i // len(VNETS)]}/{net.prefixlen}",
             rootfs="lab-guests:4", start=1, **{"ssh-public-keys": self.pubkey})
-        status = _wait(self.api, upid)
-        if status["exitstatus"] != "OK":
-            raise SystemExit(f"guest {vmid}: {status['exitstatus']}")
+        labbench.finished(self.api, upid, timeout=300, poll=0.2)
         return time.monotonic() - started
+
+
+def measure(prefix: str, api: ProxmoxAPI, pubkey: str, args: argparse.Namespace,
+            available_before: int) -> None:
+    nets = dict(zip(VNETS, labbench.free_subnets(len(VNETS), "10.215"), strict=True))
+    api.cluster.sdn.zones.post(zone="bench", type="simple")
+    for vnet, net in nets.items():
+        api.cluster.sdn.vnets.post(vnet=vnet, zone="bench")
+        api.cluster.sdn.vnets(vnet).subnets.post(subnet=str(net), type="subnet", gateway=str(net[1]))
+    labbench.finished(api, api.cluster.sdn.put(), timeout=300, poll=0.2)
+    bench = Bench(api, nets, pubkey)
+
+    baseline = bench.create(0)
+    print(f"baseline: one guest alone, create + start + SSH-ready {baseline:.2f} s")
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(args.concurrency) as pool:
+        latencies = list(pool.map(bench.create, range(1, args.guests)))
+    wall = time.monotonic() - t0
+    total = wall + baseline  # the first guest counts towards the 60
+    print(f"\n{args.guests} guests, {args.concurrency} at a time: {total:.1f} s "
+          f"(target <= {TARGET_SECONDS:.0f} s: {'met' if total <= TARGET_SECONDS else 'MISSED'})")
+    print(f"per guest (create task incl. start): p50 {labbench.quantile(latencies, 0.5):.2f} s, "
+          f"p90 {labbench.quantile(latencies, 0.9):.2f} s, max {max(latencies):.2f} s")
+    rate = (args.guests - 1) / wall
+    print(f"throughput {rate * 60:.1f} guests/min = {rate * baseline:.2f}x the one-at-a-time baseline")
+
+    time.sleep(args.idle)
+    cgroups = sum(_cgroup_usage(f"{prefix}{1000 + i}") for i in range(args.guests))
+    used = available_before - _mem_available()
+    print(f"\nidle after {args.idle:g} s: machine MemAvailable down by {used / MIB:.0f} MiB "
+          f"({used / 2**30:.2f} GiB; target < {TARGET_GIB:.0f} GiB: "
+          f"{'met' if used < TARGET_GIB * 2**30 else 'MISSED'})")
+    print(f"guests' memory cgroups: {cgroups / MIB:.0f} MiB in all, "
+          f"{cgroups / args.guests / MIB:.1f} MiB per guest")
 
 
 def main() -> int:
@@ -124,56 +112,19 @@ def main() -> int:
         parser.error("--guests must be within 1..200 and --concurrency within 1..16")
 
     work = Path(tempfile.mkdtemp(prefix="partilha-bench-"))
-    instance = LabInstance(work / "lab", ROOT / "inventories" / "lab", _free_port(),
-                           f"b{secrets.token_hex(2)}-", aptcache.free_port())
     available_before = _mem_available()
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(work / "id")],
                    check=True)
     try:
         t0 = time.monotonic()
-        control.up(instance)
-        print(f"lab up: {time.monotonic() - t0:.1f} s (instance {instance.prefix}, port {instance.port})")
-        creds = json.loads(instance.credentials.read_text())
-        user, _, token = creds["token_id"].partition("!")
-        api = ProxmoxAPI("127.0.0.1", port=instance.port, user=user, token_name=token,
-                         token_value=creds["token_secret"], verify_ssl=str(instance.cert))
-        nets = dict(zip(VNETS, _free_subnets(len(VNETS)), strict=True))
-        api.cluster.sdn.zones.post(zone="bench", type="simple")
-        for vnet, net in nets.items():
-            api.cluster.sdn.vnets.post(vnet=vnet, zone="bench")
-            api.cluster.sdn.vnets(vnet).subnets.post(subnet=str(net), type="subnet", gateway=str(net[1]))
-        if _wait(api, api.cluster.sdn.put())["exitstatus"] != "OK":
-            raise SystemExit("SDN apply failed")
-        bench = Bench(api, nets, (work / "id.pub").read_text())
-
-        baseline = bench.create(0)
-        print(f"baseline: one guest alone, create + start + SSH-ready {baseline:.2f} s")
-        t0 = time.monotonic()
-        with ThreadPoolExecutor(args.concurrency) as pool:
-            latencies = list(pool.map(bench.create, range(1, args.guests)))
-        wall = time.monotonic() - t0
-        total = wall + baseline  # the first guest counts towards the 60
-        print(f"\n{args.guests} guests, {args.concurrency} at a time: {total:.1f} s "
-              f"(target <= {TARGET_SECONDS:.0f} s: {'met' if total <= TARGET_SECONDS else 'MISSED'})")
-        print(f"per guest (create task incl. start): p50 {_quantile(latencies, 0.5):.2f} s, "
-              f"p90 {_quantile(latencies, 0.9):.2f} s, max {max(latencies):.2f} s")
-        rate = (args.guests - 1) / wall
-        print(f"throughput {rate * 60:.1f} guests/min = {rate * baseline:.2f}x the one-at-a-time baseline")
-
-        time.sleep(args.idle)
-        names = [f"{instance.prefix}{1000 + i}" for i in range(args.guests)]
-        cgroups = sum(_cgroup_usage(n) for n in names)
-        used = available_before - _mem_available()
-        print(f"\nidle after {args.idle:g} s: machine MemAvailable down by {used / MIB:.0f} MiB "
-              f"({used / 2**30:.2f} GiB; target < {TARGET_GIB:.0f} GiB: "
-              f"{'met' if used < TARGET_GIB * 2**30 else 'MISSED'})")
-        print(f"guests' memory cgroups: {cgroups / MIB:.0f} MiB in all, "
-              f"{cgroups / args.guests / MIB:.1f} MiB per guest")
+        with labbench.throwaway_lab(work / "lab") as (instance, creds):
+            print(f"lab up: {time.monotonic() - t0:.1f} s (instance {instance.prefix}, port {instance.port})")
+            user, _, token = creds["token_id"].partition("!")
+            api = ProxmoxAPI("127.0.0.1", port=instance.port, user=user, token_name=token,
+                             token_value=creds["token_secret"], verify_ssl=str(instance.cert))
+            measure(instance.prefix, api, (work / "id.pub").read_text(), args, available_before)
     finally:
-        t0 = time.monotonic()
-        control.reset(instance)
         subprocess.run(["rm", "-rf", str(work)], check=False)
-        print(f"lab reset: {time.monotonic() - t0:.1f} s")
     return 0
 
 

@@ -1,0 +1,82 @@
+"""What the lab benchmarks share: a throwaway lab instance, free ports and subnets, task waits and
+quantiles. Imported by the scripts next to it (`python bench/<name>.py` puts bench/ on sys.path)."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Any
+
+from proxmoxer import ProxmoxAPI
+
+from partilha.lab import control
+from partilha.lab.instance import LabInstance
+from partilha.lab.realize import aptcache
+from partilha.lab.storage_content import TEMPLATE_FILE
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = f"local:vztmpl/{TEMPLATE_FILE}"  # the lab's Debian 12 template, as clients name it
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def free_subnets(count: int, base: str) -> list[IPv4Network]:
+    """`count` /24s in <base>.0.0/16 that no route of the host uses."""
+    routes = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True,
+                            text=True).stdout
+    picked: list[IPv4Network] = []
+    for _ in range(400):
+        net = IPv4Network(f"{base}.{secrets.randbelow(250) + 1}.0/24")
+        if f"{base}.{net.network_address.packed[2]}." not in routes and net not in picked:
+            picked.append(net)
+        if len(picked) == count:
+            return picked
+    raise SystemExit(f"no {count} free /24s in {base}.0.0/16")
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+@contextmanager
+def throwaway_lab(state_dir: Path) -> Iterator[tuple[LabInstance, dict[str, Any]]]:
+    """A lab instance of the lab inventory with its own state, port, prefix and cache port, up;
+    reset (nothing of it left) afterwards. Yields it and its admin credentials."""
+    instance = LabInstance(state_dir, ROOT / "inventories" / "lab", free_port(),
+                           f"b{secrets.token_hex(2)}-", aptcache.free_port())
+    try:
+        yield instance, control.up(instance)
+    finally:
+        started = time.monotonic()
+        control.reset(instance)
+        print(f"lab reset: {time.monotonic() - started:.1f} s")
+
+
+def finished(api: ProxmoxAPI, upid: str, timeout: float = 600.0, poll: float = 0.05) -> dict[str, Any]:
+    """The task's final status once it ended OK; the run stops with its log otherwise."""
+    node = upid.split(":")[1]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = dict(api.nodes(node).tasks(upid).status.get())
+        if status["status"] == "stopped":
+            if status["exitstatus"] != "OK":
+                raise SystemExit(f"task {upid} failed: {status['exitstatus']}\n"
+                                 + "\n".join(task_log(api, upid)))
+            return status
+        time.sleep(poll)
+    raise SystemExit(f"task {upid} still running after {timeout:g} s")
+
+
+def task_log(api: ProxmoxAPI, upid: str) -> list[str]:
+    return [line["t"] for line in api.nodes(upid.split(":")[1]).tasks(upid).log.get(limit=1000)]
