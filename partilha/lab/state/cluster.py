@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from sqlite3 import Row
 from typing import Any
 
 from partilha.inventory import Inventory
@@ -38,13 +39,17 @@ def name(store: Store) -> str:
     return store.meta("cluster") or "lab"
 
 
+def _node_row(r: Row) -> NodeRow:
+    return NodeRow(r["name"], r["site"], r["cpus"], r["memory_mib"], bool(r["online"]))
+
+
 def nodes(store: Store) -> list[NodeRow]:
-    return [NodeRow(r["name"], r["site"], r["cpus"], r["memory_mib"], bool(r["online"]))
-            for r in store.query("SELECT * FROM nodes ORDER BY ord")]
+    return [_node_row(r) for r in store.query("SELECT * FROM nodes ORDER BY ord")]
 
 
 def node(store: Store, node_name: str) -> NodeRow | None:
-    return next((n for n in nodes(store) if n.name == node_name), None)
+    rows = store.query("SELECT * FROM nodes WHERE name = ?", node_name)
+    return _node_row(rows[0]) if rows else None
 
 
 def set_online(store: Store, node_name: str, online: bool) -> None:
