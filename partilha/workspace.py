@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,17 @@ class Workspace:
     @property
     def tools_bin(self) -> Path:
         return self.root / ".tools" / "bin"
+
+    def ssh_key(self) -> Path:
+        """The operator's SSH key for the guests and nodes partilha manages (private key path;
+        the public key is beside it with .pub), made once with ssh-keygen."""
+        folder = self.private / "ssh"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        key = folder / "id_ed25519"
+        if not key.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "partilha",
+                            "-f", str(key)], check=True)
+        return key
 
     def passphrase_file(self) -> Path:
         path = self.private / "passphrase"

@@ -31,3 +31,12 @@ def test_production_settings_win_over_the_defaults(tmp_path: Path) -> None:
     assert env["PULUMI_BACKEND_URL"] == "s3://state?endpoint=minio:9000"
     assert "PULUMI_CONFIG_PASSPHRASE_FILE" not in env
     assert not (tmp_path / ".partilha" / "passphrase").exists()
+
+
+def test_ssh_key_is_made_once_and_private(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    key = workspace.ssh_key()
+    assert key.stat().st_mode & 0o077 == 0
+    assert key.with_suffix(".pub").read_text().startswith("ssh-ed25519 ")
+    first = key.read_bytes()
+    assert workspace.ssh_key().read_bytes() == first
