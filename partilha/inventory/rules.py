@@ -175,13 +175,16 @@ def tenant_networks(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
     for i, m in enumerate(inv.municipalities):
         if owned[m.slug] != 1:
             yield ("municipalities", i), f"{m.slug!r} needs exactly one vnet, found {owned[m.slug]}"
-    count = Counter(g.tenant for g in placed)
-    for vnet_index, vnet in enumerate(inv.networks.vnets):
-        owner = vnet.municipality or (inv.shared.slug if vnet.purpose == "shared" else None)
-        usable = max(vnet.prefix.num_addresses - 3, 0)  # network, gateway, broadcast
-        if owner and count[owner] > usable:
-            yield (("networks", "vnets", vnet_index, "prefix"),
-                   f"{vnet.prefix} has {usable} addresses for {count[owner]} guests of {owner!r}")
+    for i, vnet in enumerate(inv.networks.vnets):
+        mine = [g for g in placed if g.vnet is vnet]
+        if mine and vnet.tag is None:
+            yield ("networks", "vnets", i, "tag"), (f"vnet {vnet.id!r} needs a tag: the vmids of "
+                                                    f"{mine[0].tenant!r}'s guests derive from it")
+        homeless = [g.name for g in mine if g.address is None or g.address.ip == vnet.gateway]
+        if homeless:
+            yield ("networks", "vnets", i, "prefix"), (
+                f"{vnet.prefix} has no address for {', '.join(homeless)} (guests take host 10 + "
+                "their service's catalogue number, and not the gateway)")
 
 
 def backup(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:

@@ -29,6 +29,10 @@ class LabInstance:
     # The guests' package cache (apt-cacher-ng); 0: derived from the API port, so two labs side
     # by side get two caches, and Debian's own apt-cacher-ng service (3142) is left alone.
     cache_port: int = 0
+    # Opt-in: the inventory's PVE nodes as SSH-reachable hosts (partilha.lab.realize.node_hosts)
+    # whose root trusts this public key file; None: no node hosts (the API alone, as most tests
+    # want: they boot in seconds without them).
+    node_key: Path | None = None
 
     def __post_init__(self) -> None:
         if not PREFIX.fullmatch(self.prefix):
@@ -40,6 +44,10 @@ class LabInstance:
             object.__setattr__(self, "cache_port", 10000 + self.port % 20000)
         if not 1 <= self.cache_port <= MAX_PORT:
             raise UserError(f"lab package cache port {self.cache_port} is outside 1..{MAX_PORT}")
+
+    @property
+    def node_hosts(self) -> bool:
+        return self.node_key is not None
 
     @property
     def db(self) -> Path:
@@ -99,5 +107,7 @@ class LabInstance:
         if not saved.is_file():
             raise UserError(f"no lab in {state_dir} (run `partilha lab up` first)")
         data = json.loads(saved.read_text())
+        node_key = data.get("node_key")
         return cls(Path(data["state_dir"]), Path(data["inventory"]), int(data["port"]),
-                   str(data["prefix"]), int(data.get("cache_port", 0)))
+                   str(data["prefix"]), int(data.get("cache_port", 0)),
+                   Path(node_key) if node_key else None)

@@ -106,3 +106,13 @@ def test_every_tenant_service_is_one_guest() -> None:
     expected = [(t["slug"], s) for t in [*DATA["municipalities"], DATA["shared"]] for s in t["services"]]
     assert [(g.tenant, g.service) for g in placed] == expected
     assert [g.name for g in placed if g.shared] == ["cim-medio-tejo-eprocurement", "cim-medio-tejo-gis"]
+
+
+def test_vmid_and_address_derive_from_the_tenant_vnet_and_catalogue_number() -> None:
+    inv = load_inventory(Path(__file__).resolve().parents[2] / "inventories" / "lab")
+    placed = by_name(inv)
+    portal, gis = placed["abrantes-portal"], placed["cim-medio-tejo-gis"]
+    assert (portal.vnet.id if portal.vnet else None, portal.vmid, str(portal.address)) == (
+        "vabt", 10101, "10.101.0.11/24")
+    assert (gis.vmid, str(gis.address), str(gis.gateway)) == (3007, "10.30.0.17/24", "10.30.0.1")
+    assert len({g.vmid for g in placed.values()}) == len(placed)

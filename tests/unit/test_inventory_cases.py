@@ -105,7 +105,8 @@ CASES: dict[str, tuple[str, str, str]] = {
     "prefix-with-host-bits": ("networks.yaml:12", "networks.vnets[5].prefix",
                              "'10.105.0.1/24': input is not a valid IPv4 network"),
     "prefix-too-small": ("networks.yaml:11", "networks.vnets[4].prefix",
-                        "10.103.0.0/30 has 1 addresses for 4 guests of 'constancia'"),
+                         "10.103.0.0/30 has no address for constancia-portal, constancia-dms, "
+                         "constancia-einvoice, constancia-intranet"),
     "vnet-id-too-long": ("networks.yaml:10", "networks.vnets[3].id", "'vabrantes' is not a valid SDN id"),
     "vlan-tag-out-of-range": ("networks.yaml:12", "networks.vnets[5].tag",
                              "5000: input should be less than or equal to 4094"),
