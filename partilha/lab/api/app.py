@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from partilha.lab.access.errors import AccessError
 from partilha.lab.access.model import AccessModel
+from partilha.lab.access_log import AccessLog
 from partilha.lab.api.context import Ctx
 from partilha.lab.api.errors import PveError, from_access, unauthorized
 from partilha.lab.api.params import validate
@@ -40,6 +41,7 @@ class PveApi:
         self.instance, self.store, self.tickets, self.access = instance, store, tickets, access
         self.tasks = tasks
         self.faults = Injector(store)
+        self.log = AccessLog(instance.state_dir)
         self.endpoints: dict[str, Endpoint] = {}
         rules = []
         for router in routers:
@@ -51,6 +53,7 @@ class PveApi:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
+        request.environ["partilha.caller"] = request.environ["partilha.route"] = ""
         try:
             data = self.dispatch(request)
             response = _json({"data": data}, 200, "OK")
@@ -60,6 +63,9 @@ class PveApi:
         except Exception as exc:
             log.exception("%s %s failed", request.method, request.path)
             response = _json({"data": None}, 500, str(exc) or type(exc).__name__)
+        self.log.record(request.environ["partilha.caller"], request.method,
+                        request.environ["partilha.route"], request.path.removeprefix(PREFIX),
+                        response.status_code)
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Any:
@@ -70,8 +76,10 @@ class PveApi:
             raise PveError(f"Method '{request.method} {request.path.removeprefix(PREFIX)}' "
                            "not implemented", 501) from None
         endpoint = self.endpoints[key]
+        request.environ["partilha.route"] = endpoint.path
         access = self.access(self.store)  # one snapshot per call, as PVE reads user.cfg once
         authid = self.authenticate(request, access) if endpoint.authenticated else ""
+        request.environ["partilha.caller"] = authid
         raw = {**_body(request), **request.args.to_dict(), **path_args}
         params = validate(endpoint.schema, raw)
         if endpoint.authenticated and (fault := self.faults.call_fault(path_args.get("vmid"))):

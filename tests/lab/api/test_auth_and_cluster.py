@@ -14,7 +14,7 @@ import pytest
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import AuthenticationError, ResourceException
 
-from partilha.lab import control
+from partilha.lab import access_log, control
 from partilha.lab.instance import LabInstance
 
 
@@ -126,3 +126,16 @@ def test_down_then_up_brings_back_the_same_cluster(lab: LabInstance, admin: Prox
     assert not control.answers(lab)
     control.up(lab)
     assert "survivor" in {p["poolid"] for p in admin.pools.get()}
+
+
+def test_access_log_records_caller_route_and_status(lab: LabInstance, admin_token: ProxmoxAPI,
+                                                    creds: dict[str, Any]) -> None:
+    start = access_log.mark(lab.state_dir)
+    admin_token.nodes("pve1").status.get()
+    with pytest.raises(ResourceException):
+        admin_token.nodes("nowhere").lxc(999).config.get()
+    entries = access_log.read(lab.state_dir, start)
+    assert [(e.caller, e.method, e.route, e.status) for e in entries] == [
+        (creds["token_id"], "GET", "/nodes/{node}/status", 200),
+        (creds["token_id"], "GET", "/nodes/{node}/lxc/{vmid}/config", entries[1].status)]
+    assert entries[1].status >= 400 and not any(e.write for e in entries)
