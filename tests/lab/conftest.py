@@ -11,18 +11,26 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
+from typing import Any
 
 import pytest
+from proxmoxer import ProxmoxAPI
 
+from partilha.lab import control
+from partilha.lab.instance import LabInstance
 from partilha.lab.realize import aptcache, firewall, guests, network
 from partilha.lab.realize.template import ensure_template
+
+ROOT = Path(__file__).resolve().parents[2]
 
 LISTENER = (
     "import socket,sys\n"
@@ -314,3 +322,59 @@ def guest(rlab: RealizeLab) -> Iterator[Callable[..., guests.GuestSpec]]:
             rlab.guest_rules.clear()
             rlab.allow.clear()
             rlab.apply_firewall()
+
+
+# A throwaway lab API instance per test module (own state directory, port and prefix), and
+# proxmoxer clients of its administrator: the tests under api/ and providers/ share them.
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabInstance]:
+    instance = LabInstance(
+        tmp_path_factory.mktemp("lab"),
+        ROOT / "inventories" / "lab",
+        free_port(),
+        f"t{secrets.token_hex(2)}-",
+        aptcache.free_port(),
+    )
+    control.up(instance)
+    try:
+        yield instance
+    finally:
+        control.reset(instance)
+
+
+@pytest.fixture(scope="module")
+def creds(lab: LabInstance) -> dict[str, Any]:
+    return dict(json.loads(lab.credentials.read_text()))
+
+
+@pytest.fixture(scope="module")
+def admin(lab: LabInstance, creds: dict[str, Any]) -> ProxmoxAPI:
+    """proxmoxer, unchanged, logged in with a ticket and verifying the lab's certificate."""
+    return ProxmoxAPI(
+        "127.0.0.1",
+        port=lab.port,
+        user=creds["username"],
+        password=creds["password"],
+        verify_ssl=str(lab.cert),
+    )
+
+
+@pytest.fixture(scope="module")
+def admin_token(lab: LabInstance, creds: dict[str, Any]) -> ProxmoxAPI:
+    user, _, name = creds["token_id"].partition("!")
+    return ProxmoxAPI(
+        "127.0.0.1",
+        port=lab.port,
+        user=user,
+        token_name=name,
+        token_value=creds["token_secret"],
+        verify_ssl=str(lab.cert),
+    )

@@ -1,0 +1,1 @@
+"""Pulumi resources for Proxmox VE objects, as dynamic providers over partilha.proxmox.client."""

@@ -1,0 +1,114 @@
+"""What every partilha resource on Proxmox VE shares: when to create, read, update, replace or
+delete, and with which credentials. Each resource type says how, in a small subclass.
+
+- Inputs are stored in the outputs in the same normalised form that `read_live` returns from
+  the live object, so a second `up` diffs equal (zero API calls) and `refresh` shows drift.
+- Credentials are resolved in the provider process at run time (partilha.proxmox.credentials);
+  the provider object has no attributes, so nothing secret is pickled into state.
+- Every call goes through partilha.proxmox.client: PVE's transient failures are retried with
+  backoff until a deadline, and UPID tasks are waited for.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from proxmoxer.core import ResourceException
+from pulumi.dynamic import (
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from partilha.proxmox import credentials
+from partilha.proxmox.client import Pve
+
+PROVIDER_KEY = "__provider"
+Props = dict[str, Any]
+_CONFIG_KEYS = (*credentials.CONFIG.values(), credentials.LAB, credentials.TOKEN_STORE)
+
+
+def gone(exc: Exception) -> bool:
+    """PVE's ways of saying the object does not exist (404s, and 500s with these words)."""
+    if not isinstance(exc, ResourceException):
+        return False
+    text = f"{exc.status_message} {exc.content}".lower()
+    return exc.status_code == 404 or any(words in text for words in (
+        "does not exist", "no such", "not found", "doesn't exist", "unable to find"))
+
+
+class PveProvider(ResourceProvider):
+    """Subclasses implement create_live, read_live, update_live and delete_live."""
+
+    serialize_as_secret_always = False  # the provider holds nothing secret (see above)
+    replace_on: ClassVar[frozenset[str]] = frozenset()  # inputs PVE cannot change in place
+    computed: ClassVar[frozenset[str]] = frozenset()  # outputs that are not inputs
+    delete_before_replace: ClassVar[bool] = True  # PVE ids are names: the old one must go first
+
+    def configure(self, req: ConfigureRequest) -> None:
+        config = {}
+        for key in _CONFIG_KEYS:
+            value = req.config.get(key.partition(":")[2])
+            if value is not None:
+                config[key] = value
+        self._config = config
+
+    @property
+    def pve(self) -> Pve:
+        if getattr(self, "_pve", None) is None:
+            self._pve = Pve.connect(credentials.resolve(getattr(self, "_config", {})))
+        return self._pve
+
+    # -- what subclasses implement ----------------------------------------------------------
+    def create_live(self, pve: Pve, inputs: Props) -> tuple[str, Props]:
+        """Make the object; return its id and the computed outputs."""
+        raise NotImplementedError
+
+    def read_live(self, pve: Pve, id_: str, props: Props) -> Props | None:
+        """The live object's values for the input keys (normalised), None when it is gone."""
+        raise NotImplementedError
+
+    def update_live(self, pve: Pve, id_: str, olds: Props, news: Props) -> Props:
+        """Change the object in place; return the computed outputs."""
+        raise NotImplementedError
+
+    def delete_live(self, pve: Pve, id_: str, props: Props) -> None:
+        raise NotImplementedError
+
+    # -- the engine's side --------------------------------------------------------------------
+    def diff(self, _id: str, olds: Props, news: Props) -> DiffResult:
+        keys = (set(olds) | set(news)) - self.computed - {PROVIDER_KEY}
+        changed = sorted(k for k in keys if olds.get(k) != news.get(k))
+        replaces = [k for k in changed if k in self.replace_on]
+        return DiffResult(changes=bool(changed), replaces=replaces,
+                          delete_before_replace=bool(replaces) and self.delete_before_replace)
+
+    def create(self, props: Props) -> CreateResult:
+        inputs = _inputs(props)
+        id_, computed = self.create_live(self.pve, inputs)
+        return CreateResult(id_, {**inputs, **computed})
+
+    def read(self, id_: str, props: Props) -> ReadResult:
+        live = self.read_live(self.pve, id_, _inputs(props))
+        if live is None:
+            return ReadResult("", {})  # gone: refresh drops it, the next up makes it again
+        return ReadResult(id_, {**_inputs(props), **live})
+
+    def update(self, id_: str, olds: Props, news: Props) -> UpdateResult:
+        computed = self.update_live(self.pve, id_, _inputs(olds), _inputs(news))
+        kept = {k: v for k, v in olds.items() if k in self.computed}
+        return UpdateResult({**kept, **_inputs(news), **computed})
+
+    def delete(self, id_: str, props: Props) -> None:
+        try:
+            self.delete_live(self.pve, id_, _inputs(props))
+        except ResourceException as exc:
+            if not gone(exc):
+                raise
+
+
+def _inputs(props: Props) -> Props:
+    return {k: v for k, v in props.items() if k != PROVIDER_KEY}
