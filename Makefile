@@ -11,11 +11,10 @@ setup:  ## Debian packages, .venv with partilha[dev], the pinned Pulumi CLI in .
 	@scripts/setup-pulumi.sh
 	@$(BIN)/partilha env > /dev/null
 
-demo: setup  ## the main job against the lab
+demo: setup  ## the main job against the lab: the lab's inventory provisioned, then what exists
 	$(BIN)/partilha inventory validate inventories/lab
-	$(BIN)/partilha inventory show inventories/lab
 	$(BIN)/partilha lab up
-	$(BIN)/partilha lab status
+	$(BIN)/partilha up --env lab
 
 lint: setup
 	$(BIN)/ruff check partilha stacks tests bench

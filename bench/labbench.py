@@ -50,11 +50,12 @@ def quantile(values: list[float], q: float) -> float:
 
 
 @contextmanager
-def throwaway_lab(state_dir: Path) -> Iterator[tuple[LabInstance, dict[str, Any]]]:
-    """A lab instance of the lab inventory with its own state, port, prefix and cache port, up;
+def throwaway_lab(state_dir: Path, inventory: Path = ROOT / "inventories" / "lab",
+                  ) -> Iterator[tuple[LabInstance, dict[str, Any]]]:
+    """A lab instance of `inventory` with its own state, port, prefix and cache port, up;
     reset (nothing of it left) afterwards. Yields it and its admin credentials."""
-    instance = LabInstance(state_dir, ROOT / "inventories" / "lab", free_port(),
-                           f"b{secrets.token_hex(2)}-", aptcache.free_port())
+    instance = LabInstance(state_dir, inventory, free_port(), f"b{secrets.token_hex(2)}-",
+                           aptcache.free_port())
     try:
         yield instance, control.up(instance)
     finally:

@@ -1,26 +1,13 @@
-"""The partilha Pulumi program: one project, stacks <env>-platform, <env>-shared, <env>-<slug>.
+"""The partilha Pulumi program: one project, stacks `<env>-platform`, `<env>-shared` and
+`<env>-<municipality slug>` (stack_settings.py says how a stack's config names its role and
+inventory). The inventory is validated before any resource is declared."""
 
-Every stack names its inventory in config (`partilha:inventory`, a folder relative to the
-project); the inventory is validated before any resource is declared.
-"""
+import dc
+import stack_settings
+import tenants
 
-from pathlib import Path
-
-import pulumi
-
-from partilha.inventory import InventoryError, guests, load_inventory
-
-PROJECT = Path(__file__).resolve().parent.parent
-
-config = pulumi.Config("partilha")
-inventory_name = config.get("inventory") or "inventories/lab"
-inventory_path = PROJECT / inventory_name
-try:
-    inventory = load_inventory(inventory_path)
-except InventoryError as exc:  # one clear message instead of a traceback
-    raise pulumi.RunError(f"invalid inventory:\n{exc}") from None
-
-pulumi.export("inventory", inventory_name)
-pulumi.export("datacentre", inventory.datacentre.name)
-pulumi.export("municipalities", [m.slug for m in inventory.municipalities])
-pulumi.export("guests", len(guests(inventory)))
+settings, inventory = stack_settings.load()
+if settings.role == "platform":
+    dc.declare(settings, inventory)
+else:
+    tenants.declare(settings, inventory)

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from partilha.cli import inventory_cmd, lab_cmd, workspace_cmd
+from partilha.cli import deploy_cmd, inventory_cmd, lab_cmd, stacks_cmd, workspace_cmd
 from partilha.errors import UserError
 from partilha.inventory import InventoryError
 
@@ -22,6 +22,10 @@ app = typer.Typer(
 app.add_typer(inventory_cmd.app, name="inventory")
 app.add_typer(lab_cmd.app, name="lab")
 app.command("env")(workspace_cmd.env)
+for _command in (stacks_cmd.up, stacks_cmd.preview, stacks_cmd.refresh, stacks_cmd.destroy):
+    app.command()(_command)
+app.command("deploy")(deploy_cmd.deploy)
+app.command("verify")(deploy_cmd.verify)
 
 EXIT_INVALID = 2
 

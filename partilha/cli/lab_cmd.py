@@ -47,16 +47,17 @@ def down() -> None:
 
 @app.command()
 def status() -> None:
-    """Is the API up, and the nodes and guests it has."""
+    """Is the API up, and the nodes (with their hosts' addresses) and guests it has."""
     info = control.status(_instance())
     state = "[green]answers[/]" if info["answers"] else "[red]not answering[/]"
     console.print(f"lab API {info['url']}: {state} (pid {info['pid'] or '-'}), state in "
                   f"{info['state_dir']}", soft_wrap=True)
-    table = Table("node", "site", "CPUs", "memory", "status", "guests")
+    table = Table("node", "site", "CPUs", "memory", "status", "guests", "host (SSH)")
     for node in info["nodes"]:
         count = sum(g["n"] for g in info["guests"] if g["node"] == node.name)
         table.add_row(node.name, node.site, str(node.cpus), f"{node.memory_mib // 1024} GiB",
-                      "online" if node.online else "[red]offline[/]", str(count))
+                      "online" if node.online else "[red]offline[/]", str(count),
+                      info["node_hosts"].get(node.name, "-"))
     console.print(table)
 
 
@@ -69,14 +70,14 @@ def reset() -> None:
 
 @app.command("node-down")
 def node_down(node: str) -> None:
-    """Power a node off, for failure drills: its guests stop, calls to it fail."""
+    """Power a node off, for failure drills: its guests and its host stop, calls to it fail."""
     control.set_node_online(_instance(), node, False)
     console.print(f"node {node} is down")
 
 
 @app.command("node-up")
 def node_up(node: str) -> None:
-    """Bring a node back; its guests marked onboot start."""
+    """Bring a node back; its host and its guests marked onboot start."""
     problems = control.set_node_online(_instance(), node, True)
     if problems:
         raise UserError(f"node {node} is up, but " + "; ".join(problems))

@@ -4,6 +4,7 @@ and (partilha.lab.machine) its package cache, network and guests on this machine
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
@@ -23,8 +24,10 @@ from partilha.inventory import load_inventory
 from partilha.lab import machine, node_power
 from partilha.lab.certs import ensure_certificate
 from partilha.lab.instance import LabInstance
+from partilha.lab.realize import node_hosts
 from partilha.lab.state import cluster, storage, users
 from partilha.lab.state.db import Store
+from partilha.workspace import Workspace
 
 ADMIN = "root@pam"
 ADMIN_TOKEN = "partilha"  # noqa: S105 (a token name, not its secret)
@@ -41,6 +44,8 @@ def initialise(instance: LabInstance) -> dict[str, Any]:
     try:
         cluster.seed(store, inventory)
         storage.seed(store, inventory)
+        if instance.node_hosts:  # before the firewall is first applied, which includes it
+            node_hosts.claim_network(store, instance)
         if store.meta("ticket_key") is None:
             store.set_meta("ticket_key", secrets.token_hex(32))
         if instance.credentials.is_file():
@@ -89,6 +94,8 @@ def up(instance: LabInstance) -> dict[str, Any]:
     if server_pid(instance) is None:
         try:
             problems = machine.bring_up(instance)
+            with Store(instance.db) as store:
+                problems += node_hosts.bring_up(store, instance)
         except Exception as exc:
             down(instance)
             raise UserError(f"the lab could not be brought up: {exc}") from exc
@@ -157,13 +164,21 @@ def status(instance: LabInstance) -> dict[str, Any]:
     finally:
         store.close()
     return {"pid": server_pid(instance), "answers": answers(instance), "url": instance.url,
-            "nodes": nodes, "guests": [dict(g) for g in guests],
+            "nodes": nodes, "guests": [dict(g) for g in guests], "node_hosts": node_addresses(instance),
             "state_dir": str(instance.state_dir), "prefix": instance.prefix}
 
 
+def node_addresses(instance: LabInstance) -> dict[str, str]:
+    """Each node's host address (partilha.lab.realize.node_hosts); empty without node hosts."""
+    with Store(instance.db) as store:
+        return node_hosts.addresses(store, instance)
+
+
 def default_instance(root: Path, inventory: Path | None, port: int | None) -> LabInstance:
+    """The user's lab: .partilha/lab, with node hosts trusting the operator's key."""
     state_dir = root / ".partilha" / "lab"
+    node_key = Workspace(root).ssh_key().with_suffix(".pub")
     if (state_dir / "instance.json").is_file() and inventory is None and port is None:
-        return LabInstance.load(state_dir)
+        return dataclasses.replace(LabInstance.load(state_dir), node_key=node_key)
     return LabInstance(state_dir, (inventory or root / "inventories" / "lab").resolve(),
-                       port or 8006)
+                       port or 8006, node_key=node_key)

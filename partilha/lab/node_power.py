@@ -1,10 +1,11 @@
 """Failure drills: `node-down` is a power loss of one logical node, `node-up` its boot.
 
-A node going down takes its running guests with it (their containers are killed, not shut down,
-and the state records them stopped), the API reports the node offline and calls to it fail as
-PVE's proxying to a dead node does (partilha.lab.api.routes.nodes.online_node). When it comes back
-it starts the guests marked `onboot`, as a booting PVE node does; HA recovery is not simulated
-(the lab keeps HA resources as state only).
+A node going down takes its running guests and its host (partilha.lab.realize.node_hosts) with
+it (their containers are killed, not shut down, and the state records the guests stopped), the
+API reports the node offline and calls to it fail as PVE's proxying to a dead node does
+(partilha.lab.api.routes.nodes.online_node). When it comes back its host boots and it starts the
+guests marked `onboot`, as a booting PVE node does; HA recovery is not simulated (the lab keeps HA
+resources as state only).
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from __future__ import annotations
 from partilha.lab import guest_apply
 from partilha.lab.instance import LabInstance
 from partilha.lab.realize import guests as containers
+from partilha.lab.realize import node_hosts
 from partilha.lab.state import cluster, guests
 from partilha.lab.state.db import Store
 
 
 def power_off(store: Store, instance: LabInstance, node: str) -> list[int]:
-    """Mark the node offline and kill its guests; the vmids that were running."""
+    """Mark the node offline and kill its guests and its host; the vmids that were running."""
     cluster.set_online(store, node, False)
+    node_hosts.stop(instance, node)
     killed = []
     for guest in guests.every(store):
         if guest.node != node or guest.status != "running":
@@ -30,10 +33,15 @@ def power_off(store: Store, instance: LabInstance, node: str) -> list[int]:
 
 
 def power_on(store: Store, instance: LabInstance, node: str, realise: bool) -> list[str]:
-    """Mark the node online and start its `onboot` guests (only in the state when the lab's
-    machine side is down: `lab up` starts them); what failed, in words."""
+    """Mark the node online, boot its host and start its `onboot` guests (only in the state
+    when the lab's machine side is down: `lab up` starts them); what failed, in words."""
     cluster.set_online(store, node, True)
     problems = []
+    if realise:
+        try:
+            node_hosts.start(store, instance, node)
+        except Exception as exc:
+            problems.append(f"the host of node {node} did not start: {exc}")
     for guest in guests.every(store):
         if guest.node != node or guest.status == "running" or not guest.config.get("onboot"):
             continue

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from partilha.lab import fw_translate
 from partilha.lab.instance import LabInstance
-from partilha.lab.realize import firewall, network
+from partilha.lab.realize import firewall, network, node_hosts
 from partilha.lab.realize._cmd import RealizeError
 from partilha.lab.state import firewall as fw_state
 from partilha.lab.state import guests, sdn
@@ -32,7 +32,8 @@ def lab_firewall(store: Store, instance: LabInstance, vnets: list[sdn.AppliedVNe
         instance.nft_table, vnets=with_gateway, zone_bridges=others,
         cache_port=instance.cache_port, allow=fw_translate.forward_rules(cluster_fw),
         guests=fw_translate.guest_firewalls(cluster_fw, guests.every(store),
-                                            fw_state.every_guest(store)))
+                                            fw_state.every_guest(store)),
+        nodes=node_hosts.firewall_net(store, instance))
 
 
 def _zone_bridges(store: Store, instance: LabInstance) -> list[str]:
@@ -85,7 +86,8 @@ def _realise(store: Store, instance: LabInstance, log: Log) -> None:
                             tag=v.tag if trunk else None)
         where = f" gateway {v.gateway}" if v.gateway else " (no IPv4 gateway)"
         log(f"vnet {v.vnet}: bridge {v.bridge}{where}")
-    wanted = {v.bridge for v in vnets} | set(zone_bridges)
+    nodes = node_hosts.node_network(store, instance)  # not SDN's, but of the prefix
+    wanted = {v.bridge for v in vnets} | set(zone_bridges) | ({nodes.bridge} if nodes else set())
     for bridge in network.list_bridges(instance.prefix):
         if bridge not in wanted:
             network.remove_vnet(bridge)

@@ -44,8 +44,9 @@ class Pve:
                          timeout=30)
         return cls(api, backoff)
 
-    def call(self, method: str, path: str, **params: Any) -> Any:
-        """One API call, retried on PVE's transient failures until the deadline."""
+    def call(self, method: str, path: str, /, **params: Any) -> Any:
+        """One API call, retried on PVE's transient failures until the deadline. `method` and
+        `path` are positional only: PVE has parameters named `path` (ACL entries, storages)."""
         resource = self.api(path.strip("/"))  # type: ignore[operator]  # ProxmoxAPI.__call__ is dynamic
         verb = {"GET": resource.get, "POST": resource.post, "PUT": resource.put,
                 "DELETE": resource.delete}[method]
@@ -56,7 +57,7 @@ class Pve:
 
         return with_retries(f"{method} {path}", once, self.backoff)
 
-    def get(self, path: str, **params: Any) -> Any:
+    def get(self, path: str, /, **params: Any) -> Any:
         return self.call("GET", path, **params)
 
     def wait(self, upid: str) -> dict[str, Any]:
@@ -83,7 +84,7 @@ class Pve:
         node = upid.split(":")[1]
         return [str(entry["t"]) for entry in self.get(f"/nodes/{node}/tasks/{upid}/log")][-lines:]
 
-    def run(self, method: str, path: str, **params: Any) -> dict[str, Any]:
+    def run(self, method: str, path: str, /, **params: Any) -> dict[str, Any]:
         """A call that starts a task, then the task: run again while it ends in a transient error
         (a lock timeout in the worker), until OK or the deadline; TaskFailedError otherwise."""
         started = time.monotonic()

@@ -12,6 +12,9 @@ What the table enforces, for traffic touching the instance's bridges (its VNets 
   order) apply to every packet forwarded to / from the guest's address. A packet must pass the
   sender's `out` chain, the receiver's `in` chain and, between VNets, the allow list.
 - The package cache's port is closed to every non-lab interface but `lo`.
+- The node network (`nodes`, partilha.lab.realize.node_hosts) is a segment of its own: its hosts
+  reach each other, and the host as guests do (the cache and echo at their gateway); nothing is
+  routed between it and any VNet, whatever the allow list says.
 
 Same-VNet traffic is bridged, not routed. The kernel's bridge netfilter (br_netfilter, built into
 this machine's kernel) hands a bridge's IPv4 frames to the inet forward hook, with the bridge as
@@ -168,14 +171,20 @@ class LabFirewall:
     cache_port: int | None = 3142
     allow: tuple[Rule, ...] = ()  # PVE cluster `forward` rules: routed traffic between VNets
     guests: tuple[GuestFirewall, ...] = field(default=())
+    nodes: VNetNet | None = None  # the node hosts' network, when the instance has one
 
     def __post_init__(self) -> None:
         if not _TABLE.match(self.table):
             raise ValueError(f"invalid nftables table name {self.table!r}")
 
     @property
+    def gateways(self) -> tuple[VNetNet, ...]:
+        """The segments whose hosts may reach the host at their gateway."""
+        return (*self.vnets, *((self.nodes,) if self.nodes else ()))
+
+    @property
     def bridges(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys([*(v.bridge for v in self.vnets), *self.zone_bridges]))
+        return tuple(dict.fromkeys([*(v.bridge for v in self.gateways), *self.zone_bridges]))
 
 
 def _comment(text: str) -> str:
@@ -218,6 +227,11 @@ def render(fw: LabFirewall) -> str:
         "\t\tct state established,related accept",
         "\t\tmeta nfproto ipv6 drop",
     ]
+    if fw.nodes is not None:
+        at = f'"{fw.nodes.bridge}"'
+        out += [f'\t\tiifname {at} oifname {at} accept comment "between nodes (bridged)"',
+                f'\t\tiifname {at} counter drop comment "node network: not routed"',
+                f'\t\toifname {at} counter drop comment "node network: not routed"']
     out += [f"\t\tip saddr {g.ip} jump guest_{g.vmid}_out" for g in fw.guests]
     out += [f"\t\tip daddr {g.ip} jump guest_{g.vmid}_in" for g in fw.guests]
     out += [f'\t\tiifname "{b}" oifname "{b}" accept comment "same VNet (bridged)"' for b in fw.bridges]
@@ -250,7 +264,7 @@ def render(fw: LabFirewall) -> str:
         "\t\tct state invalid drop",
         "\t\tct state established,related accept",
     ]
-    for vnet in fw.vnets:
+    for vnet in fw.gateways:
         at = f'iifname "{vnet.bridge}" ip daddr {vnet.gateway.ip}'
         out.append(f"\t\t{at} icmp type echo-request accept")
         if fw.cache_port is not None:

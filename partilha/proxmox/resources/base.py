@@ -11,7 +11,8 @@ delete, and with which credentials. Each resource type says how, in a small subc
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 from proxmoxer.core import ResourceException
 from pulumi.dynamic import (
@@ -25,9 +26,12 @@ from pulumi.dynamic import (
 
 from partilha.proxmox import credentials
 from partilha.proxmox.client import Pve
+from partilha.proxmox.retry import DeadlineError
 
 PROVIDER_KEY = "__provider"
+T = TypeVar("T")
 Props = dict[str, Any]
+DIGEST_ATTEMPTS = 5
 _CONFIG_KEYS = (*credentials.CONFIG.values(), credentials.LAB, credentials.TOKEN_STORE)
 
 
@@ -38,6 +42,34 @@ def gone(exc: Exception) -> bool:
     text = f"{exc.status_message} {exc.content}".lower()
     return exc.status_code == 404 or any(words in text for words in (
         "does not exist", "no such", "not found", "doesn't exist", "unable to find"))
+
+
+def unless_gone(call: Callable[[], T]) -> T | None:
+    """`call()`'s answer, or None when PVE says the object does not exist (for read_live)."""
+    try:
+        return call()
+    except ResourceException as exc:
+        if gone(exc):
+            return None
+        raise
+
+
+def put_with_digest(pve: Pve, path: str, changes: Callable[[Props], dict[str, Any]]) -> Props:
+    """Read the object at `path` and PUT the `changes(object)` it calls for with the digest it
+    was read with; when PVE refuses because someone changed it meanwhile ("... by other user"),
+    read it again and retry. The object as last read (nothing is written when no changes)."""
+    for _ in range(DIGEST_ATTEMPTS):
+        live = dict(pve.get(path))
+        params = changes(live)
+        if not params:
+            return live
+        try:
+            pve.call("PUT", path, digest=live["digest"], **params)
+            return live
+        except ResourceException as exc:
+            if "by other user" not in f"{exc.status_message} {exc.content}":
+                raise
+    raise DeadlineError(f"PUT {path}: changed by someone else before each of {DIGEST_ATTEMPTS} writes")
 
 
 class PveProvider(ResourceProvider):

@@ -1,0 +1,178 @@
+"""What makes a host a Proxmox VE node of the cluster, on top of the baseline (run that first).
+
+Each section applies controls of deploys/hypervisor_controls.py, whose IDs the operation names
+carry; every operation is declarative, so a converged node reports 0 changes.
+
+- PTL-HV-01: /etc/hosts, written whole, names every node of the cluster (the pyinfra
+  inventory's `nodes`) and nothing else but localhost.
+- PTL-HV-02/03: chrony with the site's time sources only: `time_sources` in the host's data, or
+  in the lab the host itself (every lab network's gateway). In a container the clock is the
+  host kernel's and chrony's unit will not start (it needs CAP_SYS_TIME): there chrony is
+  configured, its configuration checked, and the daemon left alone.
+- PTL-HV-04/05: the no-subscription repository, the enterprise ones disabled. The files are
+  written whole. In the lab no Proxmox archive is reachable, so the repository is written
+  disabled and nothing here ever runs apt update against it.
+- PTL-HV-06/07: cluster SSH: each node's own root key (made on the node, never copied),
+  authorised on every node with the operator's keys and no other; nodes' host keys from the
+  known_hosts partilha pinned them in (the one this run connects with), so no node ever learns
+  a key on first use.
+- PTL-HV-08: one time zone; PTL-HV-09: swappiness and KSM, where the node owns its kernel.
+
+Run it on the whole cluster (`partilha deploy hypervisor`): each node reads the others' root
+keys while the deploy runs.
+"""
+
+from io import StringIO
+from pathlib import Path
+
+from pyinfra import host, inventory, state
+from pyinfra.api import OperationError, StringCommand, operation
+from pyinfra.api.host import Host as PyinfraHost
+from pyinfra.facts.deb import DebPackages
+from pyinfra.facts.files import File, FileContents
+from pyinfra.facts.server import Command
+from pyinfra.operations import apt, files, server, systemd
+
+from deploys import hypervisor_controls as hv
+from partilha.deploy.facts import Container
+from partilha.deploy.hosts import LAB_ENV, Host
+
+me = Host.from_json(host.data.partilha)
+in_container = bool(host.get_fact(Container))
+nodes = sorted((Host.from_json(h.data.partilha) for h in inventory.get_group("nodes")),
+               key=lambda n: n.name)
+
+
+def applies(control_id: str) -> bool:
+    return hv.BY_ID[control_id].not_applicable(me.kind, in_container) is None
+
+
+def text(content: str) -> StringIO:
+    return StringIO(content)
+
+
+def time_sources() -> list[str]:
+    """The site's time sources: the host's data, or in the lab the lab's host (the gateway)."""
+    if host.data.get("time_sources"):
+        return list(host.data.time_sources)
+    if me.env != LAB_ENV:
+        raise OperationError(f"{me.name}: no `time_sources` in its host data (the site's NTP servers)")
+    route = host.get_fact(Command, command="ip -4 route show default").split()
+    if "via" not in route:
+        raise OperationError(f"{me.name}: no default route, so no lab gateway to take time from")
+    return [route[route.index("via") + 1]]
+
+
+def pinned_keys(known_hosts: Path, address: str) -> list[str]:
+    """The host keys partilha pinned for `address` (`<type> <base64>`)."""
+    keys = [line.split()[1:3] for line in known_hosts.read_text().splitlines()
+            if line.split()[:1] == [address] and len(line.split()) >= 3]
+    if not keys:
+        raise OperationError(f"{known_hosts}: no host key pinned for {address}")
+    return [" ".join(key) for key in keys]
+
+
+@operation()
+def ssh_key(path: str, comment: str):  # type: ignore[no-untyped-def]
+    """root's own key pair, made on the node when it has none (the private half stays there)."""
+    if host.get_fact(File, path=path) and host.get_fact(File, path=f"{path}.pub"):
+        host.noop(f"{path} exists")
+        return
+    yield StringCommand(f"rm -f {path} {path}.pub && ssh-keygen -q -t ed25519 -N '' -C {comment} -f {path}")
+
+
+@operation()
+def authorise_cluster(members: list[PyinfraHost], key_path: str, operator_keys: list[str]):  # type: ignore[no-untyped-def]
+    """root's authorized_keys: the operator's keys and every node's root key (read from the
+    nodes as this runs: each made its own in an earlier operation of the same run), nothing else."""
+    keys = list(operator_keys)
+    for member in members:
+        lines = member.get_fact(FileContents, path=f"{key_path}.pub")
+        if not lines:
+            if not state.is_executing:  # planning before the keys exist: decided when it runs
+                return
+            raise OperationError(f"{member.name}: no {key_path}.pub to authorise on {me.name}")
+        keys.append(lines[0].strip())
+    yield from server.user_authorized_keys._inner(user="root", public_keys=keys, delete_keys=True)
+
+
+# ---- names (PTL-HV-01) ----------------------------------------------------------------------
+
+files.put(
+    name="PTL-HV-01: /etc/hosts names every node",
+    src=text("127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n"
+             "ff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n"
+             "# partilha (PTL-HV-01): the cluster's nodes at their management addresses\n"
+             + "".join(f"{node.address}\t{node.name}\n" for node in nodes)),
+    dest="/etc/hosts", user="root", group="root", mode="644",
+)
+
+# ---- time (PTL-HV-02/03) ---------------------------------------------------------------------
+
+wanted = ["chrony", *(["ksmtuned"] if applies("PTL-HV-09") else [])]
+installed = host.get_fact(DebPackages)
+# Refresh the lists only to install, and not again if another deploy of this run just did.
+apt.packages(name="PTL-HV-02/09: chrony and ksmtuned", packages=wanted, no_recommends=True,
+             update=any(p not in installed for p in wanted), cache_time=3600)
+chrony = files.put(
+    name="PTL-HV-02: chrony follows the site's time sources only",
+    src=text("# partilha (PTL-HV-02): the site's time sources, no public pools\n"
+             + "".join(f"server {source} iburst\n" for source in time_sources())
+             + "driftfile /var/lib/chrony/chrony.drift\nmakestep 1 3\nrtcsync\n"
+               "leapsectz right/UTC\nlogdir /var/log/chrony\n"),
+    dest=hv.CHRONY_CONF, user="root", group="root", mode="644",
+)
+if applies("PTL-HV-03"):
+    systemd.service(name="PTL-HV-03: chronyd", service="chrony", running=True, enabled=True)
+    systemd.service(name="PTL-HV-03: chronyd takes the new sources", service="chrony",
+                    restarted=True, _if=chrony.did_change)
+
+# ---- repositories (PTL-HV-04/05) -------------------------------------------------------------
+
+enabled = "no" if me.env == LAB_ENV else "yes"  # the lab reaches no Proxmox archive
+files.put(
+    name="PTL-HV-04: the no-subscription repository",
+    src=text("# partilha (PTL-HV-04): Proxmox VE without a subscription"
+             + (" (disabled: the lab reaches no Proxmox archive)\n" if enabled == "no" else "\n")
+             + "".join(f"{key}: {value}\n" for key, value in hv.PVE_REPO.items())
+             + f"Enabled: {enabled}\n"),
+    dest=hv.PVE_SOURCES, user="root", group="root", mode="644",
+)
+for path, line in hv.ENTERPRISE_LISTS.items():
+    files.put(name=f"PTL-HV-05: {path} disabled",
+              src=text(f"# partilha (PTL-HV-05): no subscription, so disabled\n# {line}\n"),
+              dest=path, user="root", group="root", mode="644")
+
+# ---- cluster SSH (PTL-HV-06/07) --------------------------------------------------------------
+
+ssh_key(name="PTL-HV-06: root's own SSH key", path=hv.ROOT_KEY, comment=f"root@{me.name}")
+authorise_cluster(name="PTL-HV-06: root trusts the operator's and the nodes' keys only",
+                  members=inventory.get_group("nodes"), key_path=hv.ROOT_KEY,
+                  operator_keys=host.data.operator_keys)
+known_hosts = Path(host.data.ssh_known_hosts_file)
+files.put(
+    name="PTL-HV-07: the nodes' pinned host keys",
+    src=text("# partilha (PTL-HV-07): the cluster's host keys, as pinned by partilha\n"
+             + "".join(f"{node.name},{node.address} {key}\n" for node in nodes
+                       for key in pinned_keys(known_hosts, node.address))),
+    dest=hv.CLUSTER_KNOWN_HOSTS, user="root", group="root", mode="644",
+)
+names = " ".join(name for node in nodes for name in (node.name, node.address))
+files.put(
+    name="PTL-HV-07: SSH between nodes checks pinned host keys only",
+    src=text("# partilha (PTL-HV-06/07): cluster SSH, host keys from the pinned file only\n"
+             f"Host {names}\n    User root\n    IdentityFile {hv.ROOT_KEY}\n    IdentitiesOnly yes\n"
+             f"    StrictHostKeyChecking yes\n    GlobalKnownHostsFile {hv.CLUSTER_KNOWN_HOSTS}\n"
+             "    UserKnownHostsFile /dev/null\n    UpdateHostKeys no\n    BatchMode yes\n"
+             "    ConnectTimeout 10\n"),
+    dest=hv.CLUSTER_SSH_CONFIG, user="root", group="root", mode="644",
+)
+
+# ---- time zone (PTL-HV-08) and memory (PTL-HV-09) ---------------------------------------------
+
+server.timezone(name=f"PTL-HV-08: time zone {hv.TIMEZONE}", timezone=hv.TIMEZONE)
+if applies("PTL-HV-09"):
+    for key, value in hv.SYSCTL_MEMORY.items():
+        server.sysctl(name=f"PTL-HV-09: {key}", key=key, value=value, persist=True,
+                      persist_file=hv.SYSCTL_FILE)
+    systemd.service(name="PTL-HV-09: ksmtuned", service="ksmtuned", running=True, enabled=True)

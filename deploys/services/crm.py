@@ -1,0 +1,8 @@
+"""Atendimento multicanal: service-desk tickets kept by the records app in SQLite, behind nginx
+with TLS."""
+
+from deploys.services._common import App, Service, deploy
+
+SERVICE = Service(role="crm", title="Atendimento multicanal", app=App("tickets"))
+
+deploy(SERVICE)

@@ -1,0 +1,7 @@
+"""Faturação electrónica: invoices kept by the records app in SQLite, behind nginx with TLS."""
+
+from deploys.services._common import App, Service, deploy
+
+SERVICE = Service(role="einvoice", title="Faturação electrónica", app=App("invoices"))
+
+deploy(SERVICE)

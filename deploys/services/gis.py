@@ -1,0 +1,13 @@
+"""Sistema de informação geográfica (the CIM's): GeoJSON layers served statically by nginx with
+TLS (application/geo+json), starting with the seats of the CIM's municipalities."""
+
+from deploys.services._common import Service, deploy
+
+SERVICE = Service(
+    role="gis",
+    title="Sistema de informação geográfica intermunicipal",
+    static="gis",
+    links=(("/layers/sedes.geojson", "Sedes de concelho (GeoJSON)"),),
+)
+
+deploy(SERVICE)

@@ -1,0 +1,7 @@
+"""Intranet municipal: a static site served by nginx with TLS."""
+
+from deploys.services._common import Service, deploy
+
+SERVICE = Service(role="intranet", title="Intranet municipal")
+
+deploy(SERVICE)

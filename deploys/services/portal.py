@@ -1,0 +1,14 @@
+"""Portal do munícipe: the citizens' portal and its e-forms (nginx with TLS on 443, port 80
+redirecting to it), submissions kept by the records app in SQLite."""
+
+from deploys.services._common import App, Service, deploy
+
+SERVICE = Service(
+    role="portal",
+    title="Portal do munícipe",
+    app=App("submissions"),
+    static="portal",
+    links=(("/forms/", "Formulários electrónicos"),),
+)
+
+deploy(SERVICE)

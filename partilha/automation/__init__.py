@@ -1,0 +1,10 @@
+"""Driving partilha's Pulumi stacks through the Automation API: `partilha up | preview | refresh |
+destroy`.
+
+- project: the Pulumi project (Pulumi.yaml and the stack config files) and what runs it;
+- envs: an environment's stacks (platform, shared, one per municipality), their order and config;
+- preflight: the credentials and endpoint a stack will use, checked before it runs;
+- steps: what the engine's events say happened to each resource (pure);
+- runner: the stacks run wave by wave; progress: that shown as it happens (rich);
+- summary: the table of guests that exist; drift: what `refresh` found changed.
+"""

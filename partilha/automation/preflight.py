@@ -1,0 +1,64 @@
+"""Before a stack touches Proxmox VE: the credentials it will use exist and the API answers to
+them, so a missing token or a lab that is down is one clear message, not a failed update.
+
+The check resolves credentials exactly as the stack's providers will (partilha.proxmox.credentials)
+from the stack's config and the environment its Pulumi run gets, then makes one read.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping
+
+import requests
+from proxmoxer.core import ResourceException
+
+from partilha.automation.envs import LAB, TOKEN_STORE, StackSpec
+from partilha.errors import UserError
+from partilha.proxmox import credentials
+from partilha.proxmox.client import Pve
+from partilha.proxmox.endpoint import ENDPOINT, TOKEN
+from partilha.proxmox.retry import Backoff, DeadlineError
+
+CONNECT_TIMEOUT = 5.0
+DEADLINE = 30.0  # seconds of retrying transient failures (a lab with faults on) before giving up
+
+
+def stack_env(stack: StackSpec, base: Mapping[str, str]) -> dict[str, str]:
+    """The environment of the stack's Pulumi run: `base`, and for a municipality's stack an empty
+    PROXMOX_VE_API_TOKEN, so an admin token the caller exported never reaches its providers
+    (which also ignore it: partilha.proxmox.credentials)."""
+    env = dict(base)
+    if stack.role == "municipality":
+        env[TOKEN] = ""
+    return env
+
+
+def check(stack: StackSpec, config: Mapping[str, str], env: Mapping[str, str]) -> None:
+    if stack.role == "municipality" and not config.get(TOKEN_STORE):
+        raise UserError(f"{stack.name}: its stack config has no `{TOKEN_STORE}`; a municipality's "
+                        "stack runs with its own scoped token only")
+    endpoint = credentials.resolve(config, env)
+    down = f"{stack.name}: the Proxmox VE API at {endpoint.url} does not answer"
+    if _lab(config, env):
+        down += " (is the lab up? `partilha lab up`)"
+    try:  # a refused connection is not worth retrying: say so at once
+        socket.create_connection((endpoint.host, endpoint.port), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise UserError(f"{down}: {exc.strerror or exc}") from None
+    pve = Pve.connect(endpoint, Backoff(first=0.5, deadline=DEADLINE))
+    try:
+        pve.get("/version")
+    except (DeadlineError, requests.RequestException) as exc:
+        raise UserError(f"{down}: {_first_line(exc)}") from None
+    except ResourceException as exc:
+        raise UserError(f"{stack.name}: the Proxmox VE API at {endpoint.url} refused token "
+                        f"{endpoint.token_id}: {exc.status_code} {exc.status_message}") from None
+
+
+def _lab(config: Mapping[str, str], env: Mapping[str, str]) -> bool:
+    return str(config.get(LAB, "")).lower() == "true" and not env.get(ENDPOINT)
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -1,0 +1,140 @@
+"""Running an operation (up, preview, refresh, destroy) over an env's stacks through the Automation
+API: wave by wave (platform, the municipalities side by side, shared; destroy in reverse), each
+stack with its own config and credentials, checked first, stopping after a wave in which a stack
+failed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from pulumi import automation as auto
+
+from partilha.automation import preflight, project
+from partilha.automation.envs import Env, StackSpec, waves
+from partilha.automation.steps import StackSteps, Step
+from partilha.errors import UserError
+
+Op = Literal["up", "preview", "refresh", "destroy"]
+
+
+@dataclass
+class StackResult:
+    stack: StackSpec
+    op: Op
+    counts: Counter[str] = field(default_factory=Counter)  # finished resource steps by op
+    steps: list[Step] = field(default_factory=list)
+    seconds: float = 0.0
+    outputs: dict[str, Any] | None = None
+    error: str | None = None
+    absent: bool = False  # refresh/destroy of a stack that holds nothing
+
+
+class Reporter(Protocol):
+    """Shows a run as it happens (partilha.automation.progress)."""
+
+    def started(self, stack: StackSpec) -> None: ...
+    def event(self, stack: StackSpec, steps: StackSteps, finished: Step | None) -> None: ...
+    def finished(self, result: StackResult) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Run:
+    env: Env
+    op: Op
+    base: dict[str, str]  # the environment every Pulumi process gets
+    command: auto.PulumiCommand
+    reporter: Reporter
+    holding: frozenset[str]  # stacks with resources in their state: refresh and destroy need one
+
+
+def run(env: Env, op: Op, stacks: list[StackSpec], reporter: Reporter,
+        parallel: int = 4) -> list[StackResult]:
+    base, command = project.run_env(), project.pulumi_command()
+    listed = auto.LocalWorkspace(work_dir=str(env.project), env_vars=base, pulumi_command=command)
+    holding = frozenset(s.name for s in listed.list_stacks() if s.resource_count)
+    this = _Run(env, op, base, command, reporter, holding)
+    ordered = waves(stacks)
+    if op == "destroy":
+        ordered.reverse()
+    results: list[StackResult] = []
+    for wave in ordered:
+        with ThreadPoolExecutor(max(1, min(parallel, len(wave)))) as pool:
+            done = list(pool.map(lambda s: _run_one(this, s), wave))
+        results += done
+        if any(r.error for r in done):
+            break  # later waves depend on this one
+    return results
+
+
+def _run_one(this: _Run, spec: StackSpec) -> StackResult:
+    op, reporter = this.op, this.reporter
+    result = StackResult(spec, op)
+    started = time.monotonic()
+    steps = StackSteps(spec.name)
+    reporter.started(spec)
+    try:
+        if op in ("refresh", "destroy") and spec.name not in this.holding:
+            result.absent = True  # nothing to read or delete, and maybe no token left to do it with
+        else:
+            stack = _stack(this, spec)
+            _operate(stack, spec, op, steps, lambda step: reporter.event(spec, steps, step), result)
+    except UserError as exc:
+        result.error = str(exc)
+    except auto.CommandError as exc:
+        result.error = steps.error() or _cli_error(exc)
+    result.seconds = time.monotonic() - started
+    result.counts = steps.found if op == "refresh" else steps.counts
+    reporter.finished(result)
+    return result
+
+
+def _stack(this: _Run, spec: StackSpec) -> auto.Stack:
+    """The stack with its run environment (made if missing), once the credentials it will use
+    are checked: before anything is made when its config file holds no secret to decrypt."""
+    run_env = preflight.stack_env(spec, this.base)
+    options = auto.LocalWorkspaceOptions(env_vars=run_env, pulumi_command=this.command)
+
+    def check(config: dict[str, str]) -> None:
+        preflight.check(spec, config, {**os.environ, **run_env})
+
+    config = this.env.plain_config(spec)
+    if config is not None:
+        check(config)
+    stack = auto.create_or_select_stack(spec.name, work_dir=str(this.env.project), opts=options)
+    if config is None:
+        check({k: v.value for k, v in stack.get_all_config().items()})
+    return stack
+
+
+def _operate(stack: auto.Stack, spec: StackSpec, op: Op, steps: StackSteps,
+             tell: Callable[[Step | None], None], result: StackResult) -> None:
+    def on_event(event: auto.EngineEvent) -> None:
+        finished = steps.feed(event)
+        if finished is not None:
+            result.steps.append(finished)
+        tell(finished)
+
+    quiet: dict[str, Any] = {"color": "never", "on_output": lambda _: None, "on_event": on_event}
+    if op == "up":
+        outcome = stack.up(refresh=spec.refreshes_first, **quiet)
+        result.outputs = {k: v.value for k, v in outcome.outputs.items()}
+    elif op == "preview":
+        stack.preview(refresh=spec.refreshes_first, **quiet)
+    elif op == "refresh":
+        stack.refresh(**quiet)
+    else:
+        stack.destroy(**quiet)
+
+
+def _cli_error(exc: auto.CommandError) -> str:
+    """The Pulumi CLI's own complaint (a locked stack, a wrong passphrase): its last error line."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    errors = [line[line.index("error:"):] for line in lines if "error:" in line]
+    return (errors or lines or ["the Pulumi CLI failed"])[-1]

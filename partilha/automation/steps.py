@@ -1,0 +1,114 @@
+"""What one stack's engine events say happened to its resources, as the run goes (pure: events
+in, steps, counts and errors out). Only custom resources (objects on Proxmox VE) count: the
+stack itself and provider instances are the engine's bookkeeping, and component resources only
+group others.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi.automation import EngineEvent, StepEventMetadata
+
+ENGINE_TYPES = ("pulumi:pulumi:", "pulumi:providers:")
+PROVIDER_KEY = "__provider"  # the pickled dynamic provider: changes with its code, not the object
+# A replacement is several engine steps; it is shown and counted once, as "replace".
+OPS = {"create-replacement": "replace", "replace": None, "delete-replaced": None,
+       "discard-replaced": None, "remove-pending-replace": None}
+PROGRAM_ERRORS = ("update failed", "preview failed", "refresh failed", "destroy failed")
+
+
+@dataclass(frozen=True)
+class Step:
+    op: str  # create, update, replace, delete, same, read, ...; drift or gone when read back
+    type: str  # the resource type's last part: Guest, SdnVnet, ...
+    name: str  # the resource's name in the program
+    seconds: float
+    # property -> (recorded, new) for what differs: the update's inputs, or refresh's drift
+    changes: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+    failed: bool = False
+
+
+def _op(metadata: StepEventMetadata) -> str | None:
+    op = str(getattr(metadata.op, "value", metadata.op))
+    return OPS.get(op, op)
+
+
+def _outputs(state: Any) -> Mapping[str, Any]:
+    return dict(state.outputs or {}) if state is not None else {}
+
+
+def _changes(metadata: StepEventMetadata) -> dict[str, tuple[Any, Any]]:
+    old, new = _outputs(metadata.old), _outputs(metadata.new)
+    if metadata.new is None:  # gone
+        return {}
+    return {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new))
+            if k != PROVIDER_KEY and old.get(k) != new.get(k)}
+
+
+class StackSteps:
+    """Feed it a stack's engine events; it tells which steps finished and keeps the tally."""
+
+    def __init__(self, stack: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self.stack, self.clock = stack, clock
+        self.started: dict[str, tuple[str, float]] = {}  # urn -> (op, when), running steps
+        self.counts: Counter[str] = Counter()  # steps taken, by op
+        self.found: Counter[str] = Counter()  # what reading resources back found
+        self.errors: list[str] = []
+        self.program_errors: list[str] = []
+
+    def feed(self, event: EngineEvent) -> Step | None:
+        """The step this event finishes, if it finishes one worth telling."""
+        if event.diagnostic_event is not None:
+            self._diagnostic(event.diagnostic_event.severity, event.diagnostic_event.message,
+                             event.diagnostic_event.urn)
+            return None
+        pre, done, failed = event.resource_pre_event, event.res_outputs_event, event.res_op_failed_event
+        if pre is not None and (op := self._resource_op(pre.metadata)):
+            self.started[pre.metadata.urn] = (op, self.clock())
+        elif done is not None and (op := self._resource_op(done.metadata)):
+            return self._finish(done.metadata, op, failed=False)
+        elif failed is not None and (op := self._resource_op(failed.metadata)):
+            return self._finish(failed.metadata, op, failed=True)
+        return None
+
+    def running(self) -> list[tuple[str, str]]:
+        """(op, resource name) of the steps under way."""
+        return [(op, urn.rsplit("::", 1)[1]) for urn, (op, _) in self.started.items() if op != "same"]
+
+    def error(self) -> str:
+        """What went wrong: the resources' errors, else the program's ("" when neither said)."""
+        return "; ".join(self.errors or self.program_errors)
+
+    @staticmethod
+    def _resource_op(metadata: StepEventMetadata) -> str | None:
+        state = metadata.new or metadata.old
+        if metadata.type.startswith(ENGINE_TYPES) or (state is not None and not state.custom):
+            return None  # components only group resources: their steps are no work of their own
+        return _op(metadata)
+
+    def _finish(self, metadata: StepEventMetadata, op: str, failed: bool) -> Step:
+        began_as, began = self.started.pop(metadata.urn, (op, self.clock()))
+        changes = _changes(metadata) if op in ("update", "replace", "refresh") else {}
+        tally = self.counts
+        if began_as == "refresh":  # read back: the object is gone, has drifted, or is as recorded
+            op = "gone" if metadata.new is None else "drift" if changes else "same"
+            tally = self.found
+        if not failed:
+            tally[op] += 1
+        return Step(op, metadata.type.rsplit(":", 1)[-1], metadata.urn.rsplit("::", 1)[1],
+                    self.clock() - began, changes, failed)
+
+    def _diagnostic(self, severity: str, message: str, urn: str | None) -> None:
+        if severity != "error":
+            return
+        text = message.strip().removeprefix("Exception calling application: ")
+        if urn and not urn.split("::")[-2].rsplit("$", 1)[-1].startswith(ENGINE_TYPES):
+            self.errors.append(f"{urn.rsplit('::', 1)[1]}: {text}")
+        elif text not in PROGRAM_ERRORS:
+            # a program's exception: its last line says what (a traceback precedes it)
+            self.program_errors.append(text.splitlines()[-1])

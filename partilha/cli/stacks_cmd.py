@@ -1,0 +1,114 @@
+"""`partilha up | preview | refresh | destroy [--env lab] [--only platform|shared|SLUG]`: the
+env's stacks in order through the Automation API (partilha.automation)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from partilha.automation import drift, envs, progress, summary
+from partilha.automation.runner import Op, StackResult, run
+from partilha.errors import UserError
+from partilha.workspace import Workspace
+
+EnvOpt = Annotated[str, typer.Option(help="the environment: stacks <env>-platform, <env>-shared and "
+                                          "<env>-<municipality>")]
+OnlyOpt = Annotated[list[str] | None, typer.Option(
+    "--only", help="platform, shared or a municipality's slug (repeatable); default all")]
+InventoryOpt = Annotated[Path | None, typer.Option(
+    help="an env without stack config in the project gets it generated under .partilha/envs/<env> "
+         "for this inventory (default inventories/<env>)")]
+ParallelOpt = Annotated[int, typer.Option(min=1, max=16, help="municipality stacks run side by side")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="do not ask first")]
+
+
+def _console() -> Console:
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 240  # a log or a pipe: keep table rows (SSH commands) on one line
+    return console
+
+
+def _run(console: Console, op: Op, env_name: str, only: list[str] | None, inventory: Path | None,
+         parallel: int) -> tuple[envs.Env, list[StackResult]]:
+    env = envs.load_env(env_name, inventory)
+    stacks = env.select(only or [])
+    for path in env.write_missing_config():
+        note = "" if env.generated else " (new: commit it)"
+        console.print(f"[dim]wrote {path}{note}[/]", soft_wrap=True)
+    console.print(f"[bold]{op} {env.name}[/] ({env.inventory_path}): "
+                  + ", ".join(s.name for s in stacks), soft_wrap=True)
+    started = time.monotonic()
+    with progress.RichProgress(console, op) as shown:
+        results = run(env, op, stacks, shown, parallel)
+    counts: Counter[str] = Counter()
+    for r in results:
+        counts.update(r.counts)
+    changed = sum(n for o, n in counts.items() if o != "same")
+    ran = sum(1 for r in results if not r.absent)
+    console.print(f"[bold]{op} {env.name}[/]: {ran} stacks in {time.monotonic() - started:.0f} s — "
+                  f"{changed} changes ({progress.tally(op, counts)})", soft_wrap=True)
+    failed = [r for r in results if r.error]
+    if failed:
+        raise UserError("; ".join(_failure(r) for r in failed) + _not_run(stacks, results))
+    return env, results
+
+
+def _failure(result: StackResult) -> str:
+    error = result.error or ""
+    return error if error.startswith(result.stack.name) else f"{result.stack.name}: {error}"
+
+
+def _not_run(stacks: list[envs.StackSpec], results: list[StackResult]) -> str:
+    ran = {r.stack for r in results}
+    left = [s.name for s in stacks if s not in ran]
+    return f" (not run: {', '.join(left)})" if left else ""
+
+
+def up(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
+       parallel: ParallelOpt = 4) -> None:
+    """Create or update the env's stacks (platform, municipalities, shared), then show their guests."""
+    console = _console()
+    lab_env, results = _run(console, "up", env, only, inventory, parallel)
+    rows = summary.guest_rows(r.outputs for r in results if r.outputs)
+    if not rows:
+        return
+    known_hosts = summary.known_hosts_for(lab_env, os.environ)
+    console.print(summary.table(lab_env, rows, Workspace.find().ssh_key(), known_hosts))
+
+
+def preview(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
+            parallel: ParallelOpt = 4) -> None:
+    """What `up` would change, per resource, without changing anything."""
+    _run(_console(), "preview", env, only, inventory, parallel)
+
+
+def refresh(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
+            parallel: ParallelOpt = 4) -> None:
+    """Read every resource back from Proxmox VE into the state and report the drift."""
+    console = _console()
+    _, results = _run(console, "refresh", env, only, inventory, parallel)
+    found = drift.drift(results)
+    if found:
+        console.print(drift.table(found))
+        console.print("`partilha up` puts back what the inventory says.")
+    else:
+        console.print("[green]no drift[/]: every resource is as the state records it")
+
+
+def destroy(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
+            parallel: ParallelOpt = 4, yes: YesOpt = False) -> None:
+    """Delete the env's resources, municipalities first and the platform last; asks first."""
+    if not yes:
+        names = ", ".join(s.name for s in envs.load_env(env, inventory).select(only or []))
+        if not sys.stdin.isatty():
+            raise UserError(f"destroy deletes every resource of {names}; confirm with --yes")
+        typer.confirm(f"Delete every resource (guests, networks, tokens, ...) of {names}?", abort=True)
+    _run(_console(), "destroy", env, only, inventory, parallel)

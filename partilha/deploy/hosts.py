@@ -1,0 +1,192 @@
+"""The hosts partilha deploys to and verifies: the inventory's nodes and the stacks' guests.
+
+`build_hosts` is pure: the inventory, the `guests` outputs of the tenant stacks (guest name ->
+{"vmid", "node", "address", "vnet", "tenant", "service", "role", "kind", "data_class",
+"ports"}) and the nodes' addresses in, one `Host` per reachable machine out. Everything the
+deploys and the infra tests need to know about a host is on it, so both read the same model.
+
+SSH is allowed only from the management network. In the lab the automation host reaches a
+machine from the gateway of that machine's own network (the lab's host is every gateway), so
+there the gateway is an SSH source too: `ssh_sources` says so per host, explicitly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, ip_address, ip_interface
+from typing import Any, Literal
+
+from partilha.errors import UserError
+from partilha.inventory.models import Inventory, VNet
+
+Kind = Literal["node", "guest"]
+Proto = Literal["tcp", "udp"]
+LAB_ENV = "lab"
+# The guests' admin: key-only, passwordless sudo, so root's SSH login can be closed on guests.
+ADMIN_USER = "partilha"
+GUEST_FIELDS = ("node", "address", "vnet", "tenant", "service", "role", "ports")
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """Inbound traffic a host's firewall accepts besides SSH: a port range, from anywhere
+    (`sources` empty) or from the listed networks only."""
+
+    proto: Proto
+    first: int
+    last: int
+    sources: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"proto": self.proto, "first": self.first, "last": self.last, "sources": list(self.sources)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Inbound:
+        return cls(data["proto"], int(data["first"]), int(data["last"]), tuple(data["sources"]))
+
+
+# What a PVE node must accept from the management network besides SSH: the API and GUI (8006),
+# the SPICE proxy (3128), VNC consoles (5900-5999) and corosync (5405-5412/udp).
+NODE_PORTS: tuple[tuple[Proto, int, int], ...] = (
+    ("tcp", 8006, 8006), ("tcp", 3128, 3128), ("tcp", 5900, 5999), ("udp", 5405, 5412))
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str  # the pyinfra/testinfra host name: the node name or the guest name
+    address: str
+    kind: Kind
+    env: str
+    site: str
+    groups: tuple[str, ...]
+    ssh_sources: tuple[str, ...]  # networks/addresses SSH is accepted from
+    inbound: tuple[Inbound, ...] = ()
+    admin_user: str | None = None  # guests: the admin that replaces root's SSH login
+    tenant: str | None = None
+    service: str | None = None
+    role: str | None = None  # deploys/services/<role>.py
+    node: str | None = None  # the node a guest runs on
+    vnet: str | None = None
+    data_class: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)  # other stack outputs, as given
+
+    @property
+    def root_login(self) -> str:
+        """sshd's PermitRootLogin: nodes keep root's key login (cluster SSH and PVE's tools
+        need it); guests with an admin user close it."""
+        return "no" if self.admin_user else "prohibit-password"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "address": self.address, "kind": self.kind, "env": self.env,
+                "site": self.site, "groups": list(self.groups), "ssh_sources": list(self.ssh_sources),
+                "inbound": [i.to_json() for i in self.inbound], "admin_user": self.admin_user,
+                "tenant": self.tenant, "service": self.service, "role": self.role, "node": self.node,
+                "vnet": self.vnet, "data_class": self.data_class, "extra": dict(self.extra)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Host:
+        return cls(
+            name=data["name"], address=data["address"], kind=data["kind"], env=data["env"],
+            site=data["site"], groups=tuple(data["groups"]), ssh_sources=tuple(data["ssh_sources"]),
+            inbound=tuple(Inbound.from_json(i) for i in data["inbound"]),
+            admin_user=data.get("admin_user"), tenant=data.get("tenant"), service=data.get("service"),
+            role=data.get("role"), node=data.get("node"), vnet=data.get("vnet"),
+            data_class=data.get("data_class"), extra=dict(data.get("extra") or {}))
+
+
+def group_name(*words: str) -> str:
+    """A pyinfra group name (a Python identifier) from slugs: `tenant_ferreira_do_zezere`."""
+    return re.sub(r"\W", "_", "_".join(words))
+
+
+def build_hosts(inventory: Inventory, guest_outputs: Mapping[str, Mapping[str, Any]],
+                node_addresses: Mapping[str, str], env: str) -> list[Host]:
+    """Nodes (those with an address) then guests, in inventory and output order.
+
+    `node_addresses`: node name -> address; in the lab with its prefix length ("10.216.3.11/24"),
+    since the lab's host is the first address of the node network and SSH comes from there."""
+    mgmt = _management(inventory)
+    hosts = [_node(inventory, name, address, mgmt, env) for name, address in node_addresses.items()]
+    hosts += [_guest(inventory, name, out, mgmt, env) for name, out in guest_outputs.items()]
+    seen: dict[str, str] = {}
+    for host in hosts:
+        for key in (host.name, host.address):
+            if key in seen:
+                raise UserError(f"hosts {seen[key]} and {host.name} share the name or address {key}")
+            seen[key] = host.name
+    return hosts
+
+
+def _management(inventory: Inventory) -> VNet:
+    for vnet in inventory.networks.vnets:
+        if vnet.purpose == "management":
+            return vnet
+    raise UserError("networks.yaml: no VNet with purpose management, the only network SSH is "
+                    "allowed from")
+
+
+def _sources(mgmt: VNet, lab_gateway: IPv4Address | None) -> tuple[str, ...]:
+    """The management prefix, and the lab's gateway unless the prefix already holds it."""
+    sources = [str(mgmt.prefix)]
+    if lab_gateway is not None and lab_gateway not in mgmt.prefix:
+        sources.append(str(lab_gateway))
+    return tuple(sources)
+
+
+def _node(inventory: Inventory, name: str, address: str, mgmt: VNet, env: str) -> Host:
+    node = next((n for n in inventory.datacentre.nodes if n.name == name), None)
+    if node is None:
+        known = ", ".join(n.name for n in inventory.datacentre.nodes)
+        raise UserError(f"node addresses: {name!r} is not a node of the inventory ({known})")
+    try:
+        iface = ip_interface(address)
+    except ValueError:
+        raise UserError(f"node {name}: {address!r} is not an IPv4 address") from None
+    if not isinstance(iface, IPv4Interface):
+        raise UserError(f"node {name}: {address!r} is not an IPv4 address")
+    gateway = None
+    if env == LAB_ENV:
+        if iface.network.prefixlen >= 31:
+            raise UserError(f"node {name}: the lab needs the address with its prefix length "
+                            f"(got {address!r}) to know the gateway SSH comes from")
+        gateway = next(iface.network.hosts())  # the lab's host is the first address
+    inbound = tuple(Inbound(proto, first, last, (str(mgmt.prefix),)) for proto, first, last in NODE_PORTS)
+    return Host(name=name, address=str(iface.ip), kind="node", env=env, site=node.site,
+                groups=("nodes", group_name("site", node.site)), ssh_sources=_sources(mgmt, gateway),
+                inbound=inbound)
+
+
+def _guest(inventory: Inventory, name: str, out: Mapping[str, Any], mgmt: VNet, env: str) -> Host:
+    where = f"stack output guests[{name!r}]"
+    if not isinstance(out, Mapping):
+        raise UserError(f"{where}: not a mapping")
+    missing = [f for f in GUEST_FIELDS if out.get(f) in (None, "")]
+    if missing:
+        raise UserError(f"{where}: missing {', '.join(missing)}")
+    vnet = next((v for v in inventory.networks.vnets if v.id == out["vnet"]), None)
+    if vnet is None:
+        raise UserError(f"{where}.vnet: {out['vnet']!r} is no VNet of the inventory")
+    try:
+        address = ip_address(str(out["address"]).split("/")[0])
+    except ValueError:
+        raise UserError(f"{where}.address: {out['address']!r} is not an IP address") from None
+    if address not in vnet.prefix:
+        raise UserError(f"{where}.address: {address} is outside VNet {vnet.id} ({vnet.prefix})")
+    ports = out["ports"]
+    if not isinstance(ports, list) or not all(isinstance(p, int) and 1 <= p <= 65535 for p in ports):
+        raise UserError(f"{where}.ports: {ports!r} is not a list of port numbers")
+    nodes = {n.name: n for n in inventory.datacentre.nodes}
+    if out["node"] not in nodes:
+        raise UserError(f"{where}.node: {out['node']!r} is not a node of the inventory")
+    tenant, role = str(out["tenant"]), str(out["role"])
+    extra = {k: v for k, v in out.items() if k not in (*GUEST_FIELDS, "data_class")}
+    return Host(
+        name=name, address=str(address), kind="guest", env=env, site=nodes[out["node"]].site,
+        groups=("guests", group_name("role", role), group_name("tenant", tenant)),
+        ssh_sources=_sources(mgmt, vnet.gateway if env == LAB_ENV else None),
+        inbound=tuple(Inbound("tcp", p, p) for p in sorted(set(ports))),
+        admin_user=ADMIN_USER, tenant=tenant, service=str(out["service"]), role=role,
+        node=str(out["node"]), vnet=vnet.id, data_class=out.get("data_class"), extra=extra)
+

@@ -1,0 +1,39 @@
+"""HA groups: one per site with at least two compute nodes (HA needs somewhere to go), holding
+them all at the same priority, restricted to the site.
+
+Equal priorities: PVE's HA manager moves a service to the highest-priority node it can, so any
+ranking would pile every HA guest of the site onto one node; equal, a guest stays where the
+inventory placed it and moves only when its node fails. Restricted: a guest is never recovered
+to another site, whose storage does not hold its disk.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from gather import by_key
+from partilha.inventory import Inventory
+from partilha.proxmox.resources.ha import HaGroup
+
+
+def ha_group_name(site: str) -> str:
+    return f"partilha-{site}"
+
+
+class HighAvailability(pulumi.ComponentResource):
+    groups: pulumi.Output[dict[str, str]]  # site -> its HA group
+
+    def __init__(self, name: str, inventory: Inventory, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("partilha:platform:HighAvailability", name, None, opts)
+        groups = {}
+        for site in inventory.datacentre.sites:
+            nodes = [n.name for n in inventory.datacentre.nodes
+                     if n.site == site.name and "compute" in n.roles]
+            if len(nodes) < 2:
+                continue
+            group = HaGroup(f"ha-{site.name}", group=ha_group_name(site.name),
+                            nodes=dict.fromkeys(nodes, 1), restricted=True,
+                            opts=pulumi.ResourceOptions(parent=self))
+            groups[site.name] = group.group
+        self.groups = by_key(groups)
+        self.register_outputs({"groups": self.groups})

@@ -1,0 +1,57 @@
+"""A tenant stack: `<env>-<slug>` for a municipality, acting only with its own scoped token, or
+`<env>-shared` for the CIM's shared services (administrator's token). Each makes its tenant's
+pool and one guest per service; the shared stack also declares the HA membership of every
+tenant's HA guests (tenants/ha.py says why there).
+
+Backup: a tenant declares no backup job. The platform's job of each tier lists the derived vmids
+of that tier's guests (a municipality's token cannot edit cluster backup jobs); `guests` exports
+each guest's `backup_tier` so that can be checked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from gather import by_key
+from partilha.inventory import Inventory, guests
+from partilha.proxmox.resources.pool import Pool
+from partilha.workspace import Workspace
+from stack_settings import LXC_TEMPLATE, Settings
+from tenants.guest import ServiceGuest
+from tenants.ha import HaMembership
+from tenants.platform_ref import PlatformOutputs
+
+
+def declare(settings: Settings, inventory: Inventory) -> None:
+    platform = PlatformOutputs.read(settings.platform_stack)
+    tenant = inventory.shared if settings.role == "shared" else next(
+        m for m in inventory.municipalities if m.slug == settings.tenant)
+    placed = guests(inventory)
+    mine = [g for g in placed if g.tenant == tenant.slug]
+    storages = {s.name: s.guest_storage for s in inventory.datacentre.sites}
+    ssh_public_key = Workspace.find().ssh_key().with_suffix(".pub").read_text().strip()
+    pool = Pool("pool", poolid=platform.pick(platform.pools, "pools", tenant.slug),
+                comment=f"partilha: {tenant.name}")
+    made: dict[str, ServiceGuest] = {}
+    described: dict[str, pulumi.Output[dict[str, Any]]] = {}
+    for guest in mine:
+        made[guest.name] = ServiceGuest(
+            guest.name, guest, tenant=tenant, stack=settings.stack,
+            template=LXC_TEMPLATE if guest.spec.kind == "lxc" else str(settings.qemu_template),
+            storage=storages[guest.site], pool=pool.poolid,
+            bridge=platform.bridge(guest.vnet.id if guest.vnet else ""),
+            groups=[platform.ssh_group, platform.pick(platform.security_groups, "security_groups",
+                                                      guest.service)],
+            ssh_public_key=ssh_public_key)
+        described[guest.name] = made[guest.name].describe(guest)
+    pulumi.export("tenant", tenant.slug)
+    pulumi.export("pool", pool.poolid)
+    pulumi.export("guests", by_key(described))
+    if settings.role == "shared":
+        ha_guests = [g for g in placed if g.spec.ha]
+        groups = {site: platform.pick(platform.ha_groups, "ha_groups", site)
+                  for site in {g.site for g in ha_guests}}
+        membership = HaMembership("ha", ha_guests, groups, after=dict(made))
+        pulumi.export("ha_resources", membership.resources)

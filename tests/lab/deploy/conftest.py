@@ -1,0 +1,128 @@
+"""A throwaway lab with three guests of the lab inventory, made as the tenant stacks make them,
+and the fleet partilha deploys to (module scope: deploy once, test many things, reset).
+
+The guests are abrantes-portal and abrantes-dms (one VNet, so one can probe the other's
+firewall) and cim-medio-tejo-gis. Their VNets sit on free subnets instead of the inventory's
+(a user's lab may hold those): the inventory is copied with those prefixes swapped, and the
+host model is built from that copy with the same pure function `partilha deploy` uses.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Any
+
+import pytest
+from proxmoxer import ProxmoxAPI
+
+from partilha.deploy import Result, deploy_path, run
+from partilha.deploy.fleet import Fleet
+from partilha.deploy.hosts import build_hosts
+from partilha.inventory import Inventory, guests, load_inventory
+from partilha.lab import control
+from partilha.lab.instance import LabInstance
+from partilha.lab.realize import aptcache
+from partilha.lab.storage_content import TEMPLATE_FILE
+
+ROOT = Path(__file__).resolve().parents[3]
+GUESTS = ("abrantes-portal", "abrantes-dms", "cim-medio-tejo-gis")
+PARTILHA = str(Path(sys.executable).with_name("partilha"))
+
+
+@dataclass(frozen=True)
+class Deployed:
+    lab: LabInstance
+    fleet: Fleet
+    fleet_file: Path
+    reports: Path
+    first_run: Result  # the first baseline run, made by the fixture
+
+    def container(self, name: str) -> str:
+        return f"{self.lab.prefix}{self.fleet.host(name).extra['vmid']}"
+
+    def attach(self, name: str, script: str) -> subprocess.CompletedProcess[str]:
+        """A shell script run in the guest by the lab's host (lxc-attach): no SSH involved."""
+        return subprocess.run(["lxc-attach", "-n", self.container(name), "--", "sh", "-c", script],
+                              capture_output=True, text=True, timeout=60, check=False)
+
+    def partilha(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The `partilha` command, as a user runs it, on this fleet."""
+        return subprocess.run([PARTILHA, *args, "--fleet", str(self.fleet_file)], capture_output=True,
+                              text=True, timeout=1200, check=False, cwd=ROOT)
+
+    def ssh(self, name: str, user: str, *command: str) -> subprocess.CompletedProcess[str]:
+        host = self.fleet.host(name)
+        return subprocess.run(
+            ["ssh", "-F", "/dev/null", "-i", str(self.fleet.ssh_key), "-o", "IdentitiesOnly=yes",
+             "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={self.fleet.known_hosts}",
+             "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-l", user, host.address, *command],
+            capture_output=True, text=True, timeout=60, check=False)
+
+
+def _swap_prefixes(inventory: Inventory, subnets: dict[str, IPv4Network]) -> Inventory:
+    vnets = [v.model_copy(update={"prefix": subnets[v.id], "gateway": subnets[v.id][1]})
+             if v.id in subnets else v for v in inventory.networks.vnets]
+    return inventory.model_copy(update={"networks": inventory.networks.model_copy(update={"vnets": vnets})})
+
+
+def _wait(api: ProxmoxAPI, upid: str, timeout: float = 300) -> None:
+    node = upid.split(":")[1]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = api.nodes(node).tasks(upid).status.get()
+        if status["status"] == "stopped":
+            assert status["exitstatus"] == "OK", status
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"task {upid} still running after {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory,
+             subnet_pool: Callable[[int], list[IPv4Network]]) -> Iterator[Deployed]:
+    work = tmp_path_factory.mktemp("deploy")
+    key = work / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    lab = LabInstance(work / "lab", ROOT / "inventories" / "lab", aptcache.free_port(),
+                      f"d{secrets.token_hex(2)}-", aptcache.free_port())
+    creds = control.up(lab)
+    try:
+        api = ProxmoxAPI("127.0.0.1", port=lab.port, user=creds["username"], password=creds["password"],
+                         verify_ssl=str(lab.cert))
+        base = load_inventory(ROOT / "inventories" / "lab")
+        wanted = [g for g in guests(base) if g.name in GUESTS]
+        vnet_ids = sorted({g.vnet.id for g in wanted if g.vnet})
+        inventory = _swap_prefixes(base, dict(zip(vnet_ids, subnet_pool(len(vnet_ids)), strict=True)))
+        placed = [g for g in guests(inventory) if g.name in GUESTS]
+        api.cluster.sdn.zones.post(zone="cim", type="vlan", bridge="vmbr0", ipam="pve")
+        for vnet in (v for v in inventory.networks.vnets if v.id in vnet_ids):
+            api.cluster.sdn.vnets.post(vnet=vnet.id, zone="cim", tag=vnet.tag)
+            api.cluster.sdn.vnets(vnet.id).subnets.post(subnet=str(vnet.prefix), type="subnet",
+                                                        gateway=str(vnet.gateway))
+        _wait(api, api.cluster.sdn.put())
+        outputs: dict[str, dict[str, Any]] = {}
+        for g in placed:
+            assert g.vnet and g.address and g.vmid
+            _wait(api, api.nodes(g.node).lxc.post(
+                vmid=g.vmid, hostname=g.name, ostemplate=f"local:vztmpl/{TEMPLATE_FILE}", memory=512,
+                swap=256, rootfs="lab-guests:4", start=1,
+                net0=f"name=eth0,bridge={g.vnet.id},ip={g.address},gw={g.vnet.gateway}",
+                **{"ssh-public-keys": key.with_suffix(".pub").read_text()}))
+            outputs[g.name] = {"vmid": g.vmid, "node": g.node, "address": str(g.address.ip),
+                               "vnet": g.vnet.id, "tenant": g.tenant, "service": g.service,
+                               "role": g.spec.role, "kind": "lxc", "data_class": g.spec.data_class,
+                               "ports": list(g.spec.ports)}
+        fleet = Fleet("lab", tuple(build_hosts(inventory, outputs, {}, "lab")), lab.known_hosts, key)
+        fleet_file = work / "run" / "fleet.json"
+        fleet.save(fleet_file)
+        first = run([deploy_path("baseline")], fleet, fleet_file.parent)
+        yield Deployed(lab, fleet, fleet_file, work / "reports", first)
+    finally:
+        control.reset(lab)

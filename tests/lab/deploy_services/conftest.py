@@ -1,0 +1,143 @@
+"""One throwaway lab for the service and hypervisor deploys (module scope): the lab's four node
+hosts and one guest per role of the services catalogue, made as the tenant stacks make them,
+then deploys/hypervisor.py on the nodes and deploys/services/<role>.py on the guests in one
+pyinfra run, timed.
+
+The guests' VNets sit on free subnets instead of the inventory's (a user's lab may hold those):
+the inventory is copied with those prefixes swapped and the host model built from that copy
+with the function `partilha deploy` uses. The baseline is not part of this run (its own tests
+cover it), so these hosts are reached as root.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Any
+
+import pytest
+from proxmoxer import ProxmoxAPI
+
+from partilha.deploy import Result, run
+from partilha.deploy.fleet import Fleet
+from partilha.deploy.hosts import build_hosts
+from partilha.deploy.plan import plan
+from partilha.deploy.sources import lab_node_addresses
+from partilha.inventory import Inventory, guests, load_inventory
+from partilha.inventory.guests import Guest
+from partilha.lab import control
+from partilha.lab.instance import LabInstance
+from partilha.lab.realize import aptcache
+from partilha.lab.storage_content import TEMPLATE_FILE
+from partilha.verify.report import Outcomes
+
+ROOT = Path(__file__).resolve().parents[3]
+SUITES = ("test_hypervisor.py", "test_services.py")
+
+
+@dataclass(frozen=True)
+class Deployed:
+    lab: LabInstance
+    fleet: Fleet
+    fleet_file: Path
+    first_run: Result
+
+    def deploy(self) -> Result:
+        return deploy_roles(self.fleet, self.fleet_file.parent)
+
+    def verify(self, *hosts: str) -> tuple[subprocess.CompletedProcess[str], Outcomes]:
+        """tests/infra's hypervisor and service suites over the fleet (or `hosts` of it), as
+        `pytest` runs them."""
+        outcomes = self.fleet_file.with_name("controls.json")
+        outcomes.unlink(missing_ok=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", *(str(ROOT / "tests" / "infra" / s) for s in SUITES),
+             "--rootdir", str(ROOT), "--fleet", str(self.fleet_file), "--controls-json", str(outcomes),
+             "-p", "no:cacheprovider", "-q", *([f"--hosts={','.join(hosts)}"] if hosts else [])],
+            cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+        return proc, Outcomes.load(outcomes)
+
+    def attach(self, name: str, script: str) -> subprocess.CompletedProcess[str]:
+        """A shell script run in the guest by the lab's host (lxc-attach): no SSH involved."""
+        container = f"{self.lab.prefix}{self.fleet.host(name).extra['vmid']}"
+        return subprocess.run(["lxc-attach", "-n", container, "--", "sh", "-c", script],
+                              capture_output=True, text=True, timeout=60, check=False)
+
+
+def deploy_roles(fleet: Fleet, workdir: Path) -> Result:
+    """deploys/hypervisor.py on the nodes and each guest's service, all in one pyinfra run."""
+    hypervisor, services = plan(fleet, "hypervisor"), plan(fleet, "services")
+    return run({h.name: [*hypervisor[h.name], *services[h.name]] for h in fleet.hosts}, fleet, workdir)
+
+
+def _swap_prefixes(inventory: Inventory, subnets: dict[str, IPv4Network]) -> Inventory:
+    vnets = [v.model_copy(update={"prefix": subnets[v.id], "gateway": subnets[v.id][1]})
+             if v.id in subnets else v for v in inventory.networks.vnets]
+    return inventory.model_copy(update={"networks": inventory.networks.model_copy(update={"vnets": vnets})})
+
+
+def _wait(api: ProxmoxAPI, upid: str, timeout: float = 300) -> None:
+    node = upid.split(":")[1]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = api.nodes(node).tasks(upid).status.get()
+        if status["status"] == "stopped":
+            assert status["exitstatus"] == "OK", status
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"task {upid} still running after {timeout} s")
+
+
+def _one_guest_per_role(inventory: Inventory) -> list[Guest]:
+    chosen: dict[str, Guest] = {}
+    for guest in guests(inventory):
+        chosen.setdefault(guest.spec.role, guest)
+    return list(chosen.values())
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory,
+             subnet_pool: Callable[[int], list[IPv4Network]]) -> Iterator[Deployed]:
+    work = tmp_path_factory.mktemp("services")
+    key = work / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    lab = LabInstance(work / "lab", ROOT / "inventories" / "lab", aptcache.free_port(),
+                      f"s{secrets.token_hex(2)}-", aptcache.free_port(), node_key=key.with_suffix(".pub"))
+    creds = control.up(lab)
+    try:
+        api = ProxmoxAPI("127.0.0.1", port=lab.port, user=creds["username"], password=creds["password"],
+                         verify_ssl=str(lab.cert))
+        base = load_inventory(ROOT / "inventories" / "lab")
+        vnet_ids = sorted({g.vnet.id for g in _one_guest_per_role(base) if g.vnet})
+        inventory = _swap_prefixes(base, dict(zip(vnet_ids, subnet_pool(len(vnet_ids)), strict=True)))
+        api.cluster.sdn.zones.post(zone="cim", type="vlan", bridge="vmbr0", ipam="pve")
+        for vnet in (v for v in inventory.networks.vnets if v.id in vnet_ids):
+            api.cluster.sdn.vnets.post(vnet=vnet.id, zone="cim", tag=vnet.tag)
+            api.cluster.sdn.vnets(vnet.id).subnets.post(subnet=str(vnet.prefix), type="subnet",
+                                                        gateway=str(vnet.gateway))
+        _wait(api, api.cluster.sdn.put())
+        outputs: dict[str, dict[str, Any]] = {}
+        for g in _one_guest_per_role(inventory):
+            assert g.vnet and g.address and g.vmid
+            _wait(api, api.nodes(g.node).lxc.post(
+                vmid=g.vmid, hostname=g.name, ostemplate=f"local:vztmpl/{TEMPLATE_FILE}",
+                memory=g.memory_mib, swap=256, rootfs=f"lab-guests:{g.disk_gib}", start=1,
+                net0=f"name=eth0,bridge={g.vnet.id},ip={g.address},gw={g.vnet.gateway}",
+                **{"ssh-public-keys": key.with_suffix(".pub").read_text()}))
+            outputs[g.name] = {"vmid": g.vmid, "node": g.node, "address": str(g.address.ip),
+                               "vnet": g.vnet.id, "tenant": g.tenant, "service": g.service,
+                               "role": g.spec.role, "kind": "lxc", "data_class": g.spec.data_class,
+                               "ports": list(g.spec.ports)}
+        hosts = build_hosts(inventory, outputs, lab_node_addresses(lab), "lab")
+        fleet = Fleet("lab", tuple(hosts), lab.known_hosts, key)
+        fleet_file = work / "run" / "fleet.json"
+        fleet.save(fleet_file)
+        yield Deployed(lab, fleet, fleet_file, deploy_roles(fleet, fleet_file.parent))
+    finally:
+        control.reset(lab)

@@ -1,0 +1,127 @@
+"""End to end: the real `partilha` command, the real program in stacks/, a throwaway lab.
+
+`cli` runs `partilha ...` as an operator would, in a Pulumi project directory of its own: a
+Pulumi.yaml that runs the checkout's program, and copies of the checkout's Pulumi.lab-*.yaml
+without Pulumi's per-machine encryption salt (so the checkout's files and the user's .partilha are
+never touched). Its PARTILHA_HOME is throwaway (state backend, passphrase, token store, operator
+key), and the lab's endpoint and *admin* token are exported, as an operator's shell would have
+them: municipality stacks must still act with their own tokens only.
+
+The stack config names a copy of inventories/lab whose VNets sit on free subnets: a user's own
+lab (which `make demo` leaves running) holds the inventory's, and two bridges with one subnet
+would make the host's routes ambiguous.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from proxmoxer import ProxmoxAPI
+
+from partilha.automation import project
+from partilha.inventory import Inventory, load_inventory
+from partilha.lab import access_log
+from partilha.lab.faults import Faults, save
+from partilha.lab.instance import LabInstance
+from partilha.lab.state.db import Store
+from partilha.proxmox.endpoint import lab_env
+from partilha.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parents[3]
+GUEST_TYPE = "pulumi-python:dynamic/proxmox:Guest"
+TIMEOUT = 1500  # seconds for one `partilha` run: a bound, not a target
+
+
+@dataclass
+class Cli:
+    lab: LabInstance
+    project: Path
+    home: Path
+    env: dict[str, str]
+    inventory: Inventory  # what the stacks realise
+
+    def __call__(self, *args: str, timeout: float = TIMEOUT,
+                 **env: str) -> subprocess.CompletedProcess[str]:
+        """`partilha *args`, with `env` on top of the operator's environment."""
+        return subprocess.run([str(ROOT / ".venv" / "bin" / "partilha"), *args], cwd=self.project,
+                              env={**self.env, **env}, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL, check=False)
+
+    def pulumi(self, *args: str) -> Any:
+        """`pulumi ... --json`-style commands of the checkout's CLI, parsed."""
+        env = {**self.env, **project.run_env(Workspace(self.home))}
+        done = subprocess.run([str(ROOT / ".tools" / "bin" / "pulumi"), *args], cwd=self.project, env=env,
+                              capture_output=True, text=True, timeout=120, check=True)
+        return json.loads(done.stdout)
+
+    def stacks(self) -> list[str]:
+        return sorted(s["name"] for s in self.pulumi("stack", "ls", "--json"))
+
+    def outputs(self, stack: str) -> dict[str, Any]:
+        return dict(self.pulumi("stack", "output", "--json", "--show-secrets", "--stack", stack))
+
+    def state_vmids(self) -> set[int]:
+        """The vmids of every Guest resource in every stack's state."""
+        vmids = set()
+        for stack in self.stacks():
+            deployment = self.pulumi("stack", "export", "--stack", stack)["deployment"]
+            vmids |= {int(r["outputs"]["vmid"]) for r in deployment.get("resources", [])
+                      if r["type"] == GUEST_TYPE and "vmid" in r.get("outputs", {})}
+        return vmids
+
+    def mark(self) -> int:
+        return access_log.mark(self.lab.state_dir)
+
+    def calls(self, since: int) -> list[access_log.Entry]:
+        return access_log.read(self.lab.state_dir, since)
+
+    def faults(self, rate: float, seed: int | None = None) -> None:
+        """`partilha lab faults --rate` on this lab instance."""
+        with Store(self.lab.db) as store:
+            save(store, Faults(rate, seed))
+
+
+def relocated(source: Path, target: Path, subnets: list[IPv4Network]) -> Path:
+    """A copy of the inventory in `source` whose VNets use `subnets` (gateway: the first host)."""
+    shutil.copytree(source, target)
+    networks = yaml.safe_load((target / "networks.yaml").read_text())
+    for vnet, subnet in zip(networks["networks"]["vnets"], subnets, strict=True):
+        vnet.update(prefix=str(subnet), gateway=str(subnet[1]))
+    (target / "networks.yaml").write_text(yaml.safe_dump(networks, allow_unicode=True))
+    return target
+
+
+@pytest.fixture(scope="module")
+def cli(lab: LabInstance, tmp_path_factory: pytest.TempPathFactory,
+        subnet_pool: Callable[[int], list[IPv4Network]]) -> Cli:
+    folder = tmp_path_factory.mktemp("e2e")
+    work, home = folder / "project", folder / "home"
+    home.mkdir()
+    source = ROOT / "inventories" / "lab"
+    inventory = relocated(source, folder / "inventory",
+                          subnet_pool(len(load_inventory(source).networks.vnets)))
+    project.write_project(work)
+    for config in ROOT.glob("Pulumi.lab-*.yaml"):
+        settings = yaml.safe_load(config.read_text())
+        settings.pop("encryptionsalt", None)
+        settings["config"]["partilha:inventory"] = str(inventory)
+        (work / config.name).write_text(yaml.safe_dump(settings, sort_keys=False))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_VE_", "PULUMI_"))}
+    env = {**environ, "PARTILHA_HOME": str(home), "NO_COLOR": "1", **lab_env(lab.credentials, lab.cert)}
+    # the lab fixture's reset removes whatever the stacks made
+    return Cli(lab, work, home, env, load_inventory(inventory))
+
+
+def lab_vmids(api: ProxmoxAPI) -> set[int]:
+    """Every guest the lab has (templates left out)."""
+    return {int(r["vmid"]) for r in api.cluster.resources.get(type="vm") if not r.get("template")}

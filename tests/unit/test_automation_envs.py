@@ -1,0 +1,108 @@
+"""An env's stacks, their order, --only, and where their stack config comes from or is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from partilha.automation import envs, project
+from partilha.errors import UserError
+from partilha.inventory import InventoryError
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB_SLUGS = ["abrantes", "constancia", "ferreira-do-zezere"]
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A throwaway PARTILHA_HOME, and a current directory with no Pulumi project of its own."""
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("PARTILHA_HOME", str(tmp_path / "home"))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    return tmp_path / "home"
+
+
+def _config(path: Path) -> dict[str, str]:
+    return dict(yaml.safe_load(path.read_text())["config"])
+
+
+def test_a_generated_env_lives_under_partilha_home_with_a_config_per_stack(home: Path) -> None:
+    env = envs.load_env("bench", ROOT / "inventories" / "lab")
+    assert env.generated and env.project == home / ".partilha" / "envs" / "bench"
+    assert [s.name for s in env.stacks] == ["bench-platform", "bench-shared",
+                                            *(f"bench-{slug}" for slug in LAB_SLUGS)]
+    written = env.write_missing_config()
+    assert len(written) == 5 and env.write_missing_config() == []  # in step: nothing to rewrite
+    assert _config(env.config_file(env.stacks[0])) == {
+        "partilha:env": "bench", "partilha:inventory": "inventories/lab", "partilha:lab": "true"}
+    assert _config(env.config_file(env.stacks[2]))["partilha:tokenStore"] == "bench-abrantes"
+    generated = yaml.safe_load((env.project / "Pulumi.yaml").read_text())
+    assert generated["name"] == "partilha" and generated["main"] == str(ROOT / "stacks")
+    assert generated["runtime"]["options"]["virtualenv"] == str(ROOT / ".venv")
+
+
+def test_a_generated_env_remembers_its_inventory_and_follows_a_new_one(home: Path) -> None:
+    envs.load_env("bench", ROOT / "inventories" / "lab").write_missing_config()
+    salted = home / ".partilha" / "envs" / "bench" / "Pulumi.bench-platform.yaml"
+    salted.write_text(salted.read_text() + "encryptionsalt: v1:kept\n")  # Pulumi's own key survives
+    assert envs.load_env("bench").inventory_path == "inventories/lab"
+    env = envs.load_env("bench", ROOT / "inventories" / "medio-tejo")
+    assert len(env.write_missing_config()) == 15  # 13 municipalities; all now name the new inventory
+    assert _config(salted)["partilha:inventory"] == "inventories/medio-tejo"
+    assert yaml.safe_load(salted.read_text())["encryptionsalt"] == "v1:kept"
+
+
+def test_an_env_named_like_an_inventory_defaults_to_it(home: Path) -> None:
+    assert envs.load_env("medio-tejo").inventory_path == "inventories/medio-tejo"
+    with pytest.raises(UserError, match=r"env nowhere: no stack config \(Pulumi.nowhere-platform.yaml\)"):
+        envs.load_env("nowhere")
+
+
+def test_an_invalid_inventory_stops_before_anything_is_written(home: Path) -> None:
+    with pytest.raises(InventoryError, match="duplicate"):
+        envs.load_env("bad", ROOT / "tests" / "data" / "duplicate-slug")
+    assert not (home / ".partilha" / "envs" / "bad").exists()
+
+
+def test_committed_stack_config_in_the_current_project_is_used_as_it_is(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    checkout = tmp_path / "checkout"
+    project.write_project(checkout)
+    (checkout / "Pulumi.t-platform.yaml").write_text(
+        "config:\n  partilha:inventory: inventories/lab\n  partilha:lab: 'true'\n  partilha:note: mine\n")
+    monkeypatch.chdir(checkout)
+    env = envs.load_env("t")
+    assert not env.generated and env.lab and env.project == checkout
+    assert [p.name for p in env.write_missing_config()] == [  # only what it lacks
+        "Pulumi.t-shared.yaml", *(f"Pulumi.t-{slug}.yaml" for slug in LAB_SLUGS)]
+    assert _config(checkout / "Pulumi.t-platform.yaml")["partilha:note"] == "mine"
+    assert _config(checkout / "Pulumi.t-abrantes.yaml") == {  # the env's settings, its own token
+        "partilha:lab": "true", "partilha:note": "mine", "partilha:env": "t",
+        "partilha:inventory": "inventories/lab", "partilha:tokenStore": "t-abrantes"}
+    assert env.plain_config(env.stacks[0]) == {
+        "partilha:inventory": "inventories/lab", "partilha:lab": "true", "partilha:note": "mine"}
+    (checkout / "Pulumi.t-shared.yaml").write_text("config:\n  partilha:proxmoxApiToken:\n    secure: v1:x\n")
+    assert env.plain_config(env.stacks[1]) is None  # only Pulumi can decrypt it
+    with pytest.raises(UserError, match=r"env t is set in Pulumi\.t-platform\.yaml to inventories/lab"):
+        envs.load_env("t", ROOT / "inventories" / "medio-tejo")
+
+
+def test_only_selects_stacks_in_dependency_order(home: Path) -> None:
+    env = envs.load_env("lab2", ROOT / "inventories" / "lab")
+    assert [s.name for s in env.select(["shared", "constancia", "platform"])] == [
+        "lab2-platform", "lab2-shared", "lab2-constancia"]
+    assert env.select(["lab2-shared"]) == [envs.StackSpec("lab2", "shared")]
+    with pytest.raises(UserError, match=r"--only lisboa: env lab2 has no such stack; .*abrantes, "
+                                        r"constancia, ferreira-do-zezere"):
+        env.select(["abrantes", "lisboa"])
+    stages = envs.waves(env.select([]))
+    assert [[s.short for s in wave] for wave in stages] == [["platform"], LAB_SLUGS, ["shared"]]
+    assert [s.short for s in env.stacks if s.refreshes_first] == ["platform", "shared"]
+
+
+def test_env_names_are_stack_name_prefixes(home: Path) -> None:
+    with pytest.raises(UserError, match="--env 'Lab_1'"):
+        envs.load_env("Lab_1")
