@@ -11,13 +11,15 @@ setup:  ## Debian packages, .venv with partilha[dev], the pinned Pulumi CLI in .
 	@scripts/setup-pulumi.sh
 	@$(BIN)/partilha env > /dev/null
 
-demo: setup  ## the main job against the lab: the lab's inventory provisioned, then what exists
+demo: setup  ## the main job against the lab: provisioned, hardened and configured, then proved
 	$(BIN)/partilha inventory validate inventories/lab
 	$(BIN)/partilha lab up
 	$(BIN)/partilha up --env lab
+	$(BIN)/partilha deploy all --env lab
+	$(BIN)/partilha verify all --env lab
 
 lint: setup
-	$(BIN)/ruff check partilha stacks tests bench
+	$(BIN)/ruff check partilha stacks tests bench deploys
 	$(BIN)/mypy
 
 unit: setup

@@ -16,15 +16,16 @@ import upbench
 
 from partilha.lab import access_log
 
+INVENTORY = labbench.ROOT / "inventories" / "lab"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parallel", type=int, default=4, help="municipality stacks side by side")
     args = parser.parse_args()
-    with upbench.operator(labbench.ROOT / "inventories" / "lab") as op:
+    with upbench.operator(INVENTORY) as op:
         mark = access_log.mark(op.lab.state_dir)
         with upbench.PeakMemory() as memory:
-            seconds = op.partilha("up", "--env", upbench.ENV, "--inventory", "inventories/lab",
+            seconds = op.partilha("up", "--env", upbench.ENV, "--inventory", str(INVENTORY),
                                   "--parallel", str(args.parallel))
         entries = access_log.read(op.lab.state_dir, mark)
         print(f"\nup of the lab env from empty: {seconds:.0f} s wall time, {op.resources()} resources")

@@ -18,19 +18,21 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
 import labbench
 
 from partilha.automation import project
+from partilha.inventory import load_inventory
 from partilha.lab import access_log
 from partilha.lab.instance import LabInstance
 from partilha.proxmox.endpoint import lab_env
 from partilha.workspace import Workspace
 
 ENV = "bench"
-ENGINE_TYPES = ("pulumi:pulumi:", "pulumi:providers:")
+PROVIDERS = "pulumi:providers:"
 GIB = 1024**3
 
 
@@ -51,7 +53,8 @@ class Operator:
         return seconds
 
     def resources(self) -> int:
-        """The resources in the env's stacks' state (the engine's own bookkeeping left out)."""
+        """The objects on Proxmox VE the env's stacks hold: their custom resources, providers left
+        out (components only group them)."""
         env = {**self.env, **project.run_env(Workspace(self.home))}
         pulumi = str(labbench.ROOT / ".tools" / "bin" / "pulumi")
         work = self.home / ".partilha" / "envs" / ENV
@@ -63,12 +66,26 @@ class Operator:
         count = 0
         for stack in run("stack", "ls", "--json"):
             resources = run("stack", "export", "--stack", stack["name"])["deployment"].get("resources", [])
-            count += sum(1 for r in resources if not r["type"].startswith(ENGINE_TYPES))
+            count += sum(1 for r in resources if r.get("custom") and not r["type"].startswith(PROVIDERS))
         return count
+
+
+def require_free_networks(inventory: Path) -> None:
+    """The lab makes a bridge per VNet with the inventory's prefix: another lab of the same
+    inventory (the user's, left up by `make demo`) would make the host's routes ambiguous."""
+    routes = subprocess.run(["ip", "-4", "route", "show"], capture_output=True, text=True, check=True).stdout
+    routed = {IPv4Network(line.split()[0], strict=False) for line in routes.splitlines()
+              if line.split() and line.split()[0][0].isdigit()}
+    for vnet in load_inventory(inventory).networks.vnets:
+        taken = [str(net) for net in routed if net.overlaps(vnet.prefix) and net.prefixlen > 0]
+        if taken:
+            raise SystemExit(f"VNet {vnet.id} ({vnet.prefix}) overlaps {', '.join(taken)}, routed on this "
+                             "host already: stop the lab using it (`partilha lab down`) first")
 
 
 @contextmanager
 def operator(inventory: Path) -> Iterator[Operator]:
+    require_free_networks(inventory)
     with tempfile.TemporaryDirectory(prefix="partilha-bench-") as tmp, \
             labbench.throwaway_lab(Path(tmp) / "lab", inventory) as (lab, _):
         home = Path(tmp) / "home"

@@ -83,6 +83,9 @@ apt.packages(
     name="Baseline packages",
     packages=wanted,
     update=any(p not in installed for p in wanted),  # refresh the lists only to install
+    # pyinfra stamps the update: the hypervisor's and services' installs in the same run
+    # (same cache_time) then skip a second `apt-get update`.
+    cache_time=3600,
     no_recommends=True,
 )
 apt.packages(

@@ -22,8 +22,10 @@ Run it on the whole cluster (`partilha deploy hypervisor`): each node reads the 
 keys while the deploy runs.
 """
 
+from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 from pyinfra import host, inventory, state
 from pyinfra.api import OperationError, StringCommand, operation
@@ -38,6 +40,8 @@ from partilha.deploy.facts import Container
 from partilha.deploy.hosts import LAB_ENV, Host
 
 me = Host.from_json(host.data.partilha)
+if me.kind != "node":
+    raise OperationError(f"{me.name} is a {me.kind}: deploys/hypervisor.py is for Proxmox VE nodes")
 in_container = bool(host.get_fact(Container))
 nodes = sorted((Host.from_json(h.data.partilha) for h in inventory.get_group("nodes")),
                key=lambda n: n.name)
@@ -73,7 +77,7 @@ def pinned_keys(known_hosts: Path, address: str) -> list[str]:
 
 
 @operation()
-def ssh_key(path: str, comment: str):  # type: ignore[no-untyped-def]
+def ssh_key(path: str, comment: str) -> Iterator[StringCommand]:
     """root's own key pair, made on the node when it has none (the private half stays there)."""
     if host.get_fact(File, path=path) and host.get_fact(File, path=f"{path}.pub"):
         host.noop(f"{path} exists")
@@ -82,7 +86,8 @@ def ssh_key(path: str, comment: str):  # type: ignore[no-untyped-def]
 
 
 @operation()
-def authorise_cluster(members: list[PyinfraHost], key_path: str, operator_keys: list[str]):  # type: ignore[no-untyped-def]
+def authorise_cluster(members: list[PyinfraHost], key_path: str,
+                      operator_keys: list[str]) -> Iterator[Any]:
     """root's authorized_keys: the operator's keys and every node's root key (read from the
     nodes as this runs: each made its own in an earlier operation of the same run), nothing else."""
     keys = list(operator_keys)

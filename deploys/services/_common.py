@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyinfra import host
+from pyinfra.api import OperationError
 from pyinfra.context import ctx_host
 from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import apt, files, server, systemd
@@ -34,7 +35,7 @@ CERTIFICATE_KEY = "/etc/ssl/private/ssl-cert-snakeoil.key"
 WEB_PACKAGES = ("nginx-light", "ssl-cert", "curl")  # curl: the health checks run on the guest
 APP_PROGRAM = "/opt/partilha/records_app.py"
 APP_PORT = 8080
-HTTPS = 443
+HTTP, HTTPS = 80, 443
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def this_host() -> Host:
 def tenant_database(me: Host) -> str:
     """A tenant's database name: its slug as an SQL identifier (ferreira_do_zezere)."""
     if not me.tenant:
-        raise ValueError(f"{me.name}: a guest without a tenant has no tenant database")
+        raise OperationError(f"{me.name}: a guest without a tenant has no tenant database")
     return me.tenant.replace("-", "_")
 
 
@@ -149,8 +150,9 @@ def _app(service: Service, app: App, me: Host) -> None:
 
 def _nginx(service: Service, me: Host) -> None:
     ports = sorted({rule.first for rule in me.inbound if rule.proto == "tcp"})
-    if HTTPS not in ports:
-        raise ValueError(f"{me.name}: the catalogue declares no port {HTTPS} for {service.role}")
+    if HTTPS not in ports or set(ports) - {HTTP, HTTPS}:
+        raise OperationError(f"{me.name}: the catalogue gives {service.role} ports {ports}; its nginx "
+                             f"serves {HTTPS} and, if declared, {HTTP} (a redirect)")
     site = files.template(
         name="service: nginx site on the catalogue's ports",
         src=str(HERE / "templates" / "site.conf.j2"),

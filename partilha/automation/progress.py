@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
+from partilha.automation.engine import Op
 from partilha.automation.envs import StackSpec
-from partilha.automation.runner import Op, StackResult
+from partilha.automation.runner import StackResult
 from partilha.automation.steps import StackSteps, Step
 
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("+-", "magenta"),

@@ -12,16 +12,16 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from pulumi import automation as auto
 
-from partilha.automation import preflight, project
+from partilha.automation import engine, preflight, project
+from partilha.automation.engine import Op
 from partilha.automation.envs import Env, StackSpec, waves
 from partilha.automation.steps import StackSteps, Step
 from partilha.errors import UserError
-
-Op = Literal["up", "preview", "refresh", "destroy"]
+from partilha.workspace import Workspace
 
 
 @dataclass
@@ -57,6 +57,7 @@ class _Run:
 def run(env: Env, op: Op, stacks: list[StackSpec], reporter: Reporter,
         parallel: int = 4) -> list[StackResult]:
     base, command = project.run_env(), project.pulumi_command()
+    Workspace.find().ssh_key()  # made here, once: the programs running side by side all read it
     listed = auto.LocalWorkspace(work_dir=str(env.project), env_vars=base, pulumi_command=command)
     holding = frozenset(s.name for s in listed.list_stacks() if s.resource_count)
     this = _Run(env, op, base, command, reporter, holding)
@@ -121,16 +122,9 @@ def _operate(stack: auto.Stack, spec: StackSpec, op: Op, steps: StackSteps,
             result.steps.append(finished)
         tell(finished)
 
-    quiet: dict[str, Any] = {"color": "never", "on_output": lambda _: None, "on_event": on_event}
+    engine.run(stack, op, on_event, refresh=spec.refreshes_first and op in ("up", "preview"))
     if op == "up":
-        outcome = stack.up(refresh=spec.refreshes_first, **quiet)
-        result.outputs = {k: v.value for k, v in outcome.outputs.items()}
-    elif op == "preview":
-        stack.preview(refresh=spec.refreshes_first, **quiet)
-    elif op == "refresh":
-        stack.refresh(**quiet)
-    else:
-        stack.destroy(**quiet)
+        result.outputs = steps.outputs
 
 
 def _cli_error(exc: auto.CommandError) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from pulumi.automation import EngineEvent, StepEventMetadata
 
 ENGINE_TYPES = ("pulumi:pulumi:", "pulumi:providers:")
+ROOT = "pulumi:pulumi:Stack"
 PROVIDER_KEY = "__provider"  # the pickled dynamic provider: changes with its code, not the object
 # A replacement is several engine steps; it is shown and counted once, as "replace".
 OPS = {"create-replacement": "replace", "replace": None, "delete-replaced": None,
@@ -60,6 +61,7 @@ class StackSteps:
         self.found: Counter[str] = Counter()  # what reading resources back found
         self.errors: list[str] = []
         self.program_errors: list[str] = []
+        self.outputs: dict[str, Any] | None = None  # the stack's, from its root resource's event
 
     def feed(self, event: EngineEvent) -> Step | None:
         """The step this event finishes, if it finishes one worth telling."""
@@ -68,6 +70,8 @@ class StackSteps:
                              event.diagnostic_event.urn)
             return None
         pre, done, failed = event.resource_pre_event, event.res_outputs_event, event.res_op_failed_event
+        if done is not None and done.metadata.type == ROOT and done.metadata.new is not None:
+            self.outputs = dict(done.metadata.new.outputs or {})
         if pre is not None and (op := self._resource_op(pre.metadata)):
             self.started[pre.metadata.urn] = (op, self.clock())
         elif done is not None and (op := self._resource_op(done.metadata)):

@@ -61,13 +61,14 @@ def deploy(
     if what not in WHATS:
         raise UserError(f"unknown deploy {what!r}: choose baseline, hypervisor, services, all or controls")
     fleet, workdir = _fleet(env, fleet_file, inventory, nodes)
-    fleet = fleet.select(limit or [])
-    steps = plan(fleet, _what(what))
-    if not any(steps.values()):
-        raise UserError(f"no host of the {fleet.env} fleet gets the {what} deploy")
-    count = sum(1 for files in steps.values() if files)
+    steps = plan(fleet, _what(what))  # the whole fleet: the limit is the run's, not the inventory's
+    count = sum(1 for h in fleet.select(limit or []).hosts if steps[h.name])
+    if not count:
+        raise UserError(f"no host of the {fleet.env} fleet {'in --limit ' if limit else ''}gets the "
+                        f"{what} deploy")
     with console.status(f"deploy {what}: connecting to {count} hosts") as status:
-        result = run(steps, fleet, workdir, on_line=lambda line: _progress(status, what, line))
+        result = run(steps, fleet, workdir, limit=limit or [],
+                     on_line=lambda line: _progress(status, what, line))
     _show(result, fleet, verbose)
     console.print(f"log: {workdir / 'pyinfra.log'}", soft_wrap=True)
     if result.failures:

@@ -14,7 +14,8 @@ import typer
 from rich.console import Console
 
 from partilha.automation import drift, envs, progress, summary
-from partilha.automation.runner import Op, StackResult, run
+from partilha.automation.engine import Op
+from partilha.automation.runner import StackResult, run
 from partilha.errors import UserError
 from partilha.workspace import Workspace
 
@@ -43,8 +44,9 @@ def _run(console: Console, op: Op, env_name: str, only: list[str] | None, invent
     for path in env.write_missing_config():
         note = "" if env.generated else " (new: commit it)"
         console.print(f"[dim]wrote {path}{note}[/]", soft_wrap=True)
+    order = [s.name for wave in envs.waves(stacks) for s in wave]
     console.print(f"[bold]{op} {env.name}[/] ({env.inventory_path}): "
-                  + ", ".join(s.name for s in stacks), soft_wrap=True)
+                  + ", ".join(reversed(order) if op == "destroy" else order), soft_wrap=True)
     started = time.monotonic()
     with progress.RichProgress(console, op) as shown:
         results = run(env, op, stacks, shown, parallel)

@@ -7,7 +7,8 @@ deploys and the infra tests need to know about a host is on it, so both read the
 
 SSH is allowed only from the management network. In the lab the automation host reaches a
 machine from the gateway of that machine's own network (the lab's host is every gateway), so
-there the gateway is an SSH source too: `ssh_sources` says so per host, explicitly.
+there the gateway is an SSH source too, and the lab's node network is the nodes' management
+network (cluster SSH, corosync and the API between nodes): `ssh_sources` says so per host.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, ip_address, ip_interface
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_address, ip_interface
 from typing import Any, Literal
 
 from partilha.errors import UserError
@@ -127,11 +128,15 @@ def _management(inventory: Inventory) -> VNet:
                     "allowed from")
 
 
-def _sources(mgmt: VNet, lab_gateway: IPv4Address | None) -> tuple[str, ...]:
-    """The management prefix, and the lab's gateway unless the prefix already holds it."""
+def _sources(mgmt: VNet, lab_source: IPv4Address | IPv4Network | None) -> tuple[str, ...]:
+    """The management prefix, and the lab's gateway or node network unless the prefix holds it."""
     sources = [str(mgmt.prefix)]
-    if lab_gateway is not None and lab_gateway not in mgmt.prefix:
-        sources.append(str(lab_gateway))
+    if lab_source is None:
+        return tuple(sources)
+    inside = lab_source.subnet_of(mgmt.prefix) if isinstance(lab_source, IPv4Network) \
+        else lab_source in mgmt.prefix
+    if not inside:
+        sources.append(str(lab_source))
     return tuple(sources)
 
 
@@ -146,16 +151,18 @@ def _node(inventory: Inventory, name: str, address: str, mgmt: VNet, env: str) -
         raise UserError(f"node {name}: {address!r} is not an IPv4 address") from None
     if not isinstance(iface, IPv4Interface):
         raise UserError(f"node {name}: {address!r} is not an IPv4 address")
-    gateway = None
+    network = None
     if env == LAB_ENV:
         if iface.network.prefixlen >= 31:
             raise UserError(f"node {name}: the lab needs the address with its prefix length "
-                            f"(got {address!r}) to know the gateway SSH comes from")
-        gateway = next(iface.network.hosts())  # the lab's host is the first address
-    inbound = tuple(Inbound(proto, first, last, (str(mgmt.prefix),)) for proto, first, last in NODE_PORTS)
+                            f"(got {address!r}) to know the network SSH comes from")
+        # The lab's node network holds the lab's host (its first address, where SSH comes from)
+        # and the other nodes (cluster SSH, corosync, the API): it is the nodes' management network.
+        network = iface.network
+    sources = _sources(mgmt, network)
+    inbound = tuple(Inbound(proto, first, last, sources) for proto, first, last in NODE_PORTS)
     return Host(name=name, address=str(iface.ip), kind="node", env=env, site=node.site,
-                groups=("nodes", group_name("site", node.site)), ssh_sources=_sources(mgmt, gateway),
-                inbound=inbound)
+                groups=("nodes", group_name("site", node.site)), ssh_sources=sources, inbound=inbound)
 
 
 def _guest(inventory: Inventory, name: str, out: Mapping[str, Any], mgmt: VNet, env: str) -> Host:

@@ -50,39 +50,46 @@ class Result:
 Plan = Mapping[str, Sequence[Path]]  # host name -> its deploy files, in order
 
 
-def run(deploy_files: Sequence[Path] | Plan, fleet: Fleet, workdir: Path, *,
+def run(deploy_files: Sequence[Path] | Plan, fleet: Fleet, workdir: Path, *, limit: Sequence[str] = (),
         on_line: Callable[[str], None] | None = None, timeout: float = RUN_TIMEOUT) -> Result:
     """Run `deploy_files` (in order) on every host of `fleet`, or each host's own list from a
     plan, all hosts in parallel in one pyinfra run. Hosts without deploy files are left out.
     Hosts that cannot be reached safely (changed host key, no login) are failures; the others
-    still run."""
+    still run. `limit` (names, addresses, groups) runs on those hosts only, yet every planned
+    host stays in pyinfra's inventory: a deploy sees its peers (the hypervisor deploy writes
+    the whole cluster into each node's /etc/hosts and known_hosts), pyinfra's --limit does the rest."""
     plan = deploy_files if isinstance(deploy_files, Mapping) else {h.name: deploy_files for h in fleet.hosts}
     for path in {p for files in plan.values() for p in files}:
         if not path.is_file():
             raise UserError(f"{path}: no such deploy file")
     fleet = replace(fleet, hosts=tuple(h for h in fleet.hosts if plan.get(h.name)))
+    targets = [h.name for h in fleet.select(limit).hosts]
     started = time.monotonic()
-    result = Result(hosts=[h.name for h in fleet.hosts])
+    result = Result(hosts=targets)
     workdir.mkdir(parents=True, exist_ok=True)
     config = access.write_ssh_config(fleet, {}, workdir / "ssh_config")
-    logins, result.failures = access.resolve_logins(fleet, config)
+    logins, failures = access.resolve_logins(fleet, config)
+    # A peer outside the limit that does not answer is left out of the inventory, not a failure.
+    result.failures = {name: why for name, why in failures.items() if name in targets}
     access.write_ssh_config(fleet, logins, config)
-    if logins:
+    ran = [name for name in targets if name in logins]
+    if ran:
         inventory = workdir / "inventory.py"
         inventory.write_text(pyinfra_inventory.render(fleet, logins, config, plan))
-        payload, errors = _pyinfra(inventory, workdir, on_line, timeout)
-        _collect(result, payload, errors, list(logins))
+        payload, errors = _pyinfra(inventory, workdir, ran if limit else [], on_line, timeout)
+        _collect(result, payload, errors, ran)
     result.seconds = time.monotonic() - started
     return result
 
 
-def _pyinfra(inventory: Path, workdir: Path, on_line: Callable[[str], None] | None, timeout: float
-             ) -> tuple[dict[str, Any] | None, list[str]]:
+def _pyinfra(inventory: Path, workdir: Path, limit: Sequence[str], on_line: Callable[[str], None] | None,
+             timeout: float) -> tuple[dict[str, Any] | None, list[str]]:
     """pyinfra's JSON results (None if it stopped before writing them) and its stderr lines."""
     # The checkout on the path: deploy files import deploys.controls like any module.
     path = os.pathsep.join(filter(None, [str(Workspace.find().root), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": path, "PYINFRA_PROGRESS": "off", "NO_COLOR": "1"}
-    argv = [sys.executable, "-m", "pyinfra", "-y", "--json", str(inventory), str(DISPATCH)]
+    argv = [sys.executable, "-m", "pyinfra", "-y", "--json", *(f"--limit={name}" for name in limit),
+            str(inventory), str(DISPATCH)]
     lines: list[str] = []
     results = workdir / "pyinfra-results.json"  # a file: a pipe would fill while stderr is read
     # cwd: pyinfra writes pyinfra-debug.log there when it crashes; keep it out of the checkout.

@@ -82,7 +82,7 @@ def test_processes_unprivileged(host: Remote, spec: Host) -> None:
 
 @control("PTL-SRV-04")
 def test_http_redirects_to_https(host: Remote, spec: Host) -> None:
-    if 80 not in declared_ports(spec):
+    if common.HTTP not in declared_ports(spec):
         pytest.skip(f"not applicable: the catalogue opens no port 80 for {spec.role}")
-    code, location, _ = get(host, spec, "/forms/", 80)
+    code, location, _ = get(host, spec, "/forms/", common.HTTP)
     assert (code, location) == ("301", f"https://{spec.name}/forms/")

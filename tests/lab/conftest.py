@@ -17,6 +17,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 from proxmoxer import ProxmoxAPI
 
+from partilha.inventory import Inventory
 from partilha.lab import control
 from partilha.lab.instance import LabInstance
 from partilha.lab.realize import aptcache, firewall, guests, network
@@ -243,6 +245,38 @@ def subnet_pool() -> Callable[[int], list[IPv4Network]]:
         raise RuntimeError("no free subnets in 10.214.0.0/16")
 
     return take
+
+
+@pytest.fixture(scope="session")
+def swap_prefixes() -> Callable[[Inventory, dict[str, IPv4Network]], Inventory]:
+    """`swap(inventory, {vnet id: subnet})`: a copy whose VNets sit on those subnets (gateway:
+    the first address), for labs that must not use the inventory's own (a user's lab may)."""
+
+    def swap(inventory: Inventory, subnets: dict[str, IPv4Network]) -> Inventory:
+        vnets = [v.model_copy(update={"prefix": subnets[v.id], "gateway": subnets[v.id][1]})
+                 if v.id in subnets else v for v in inventory.networks.vnets]
+        networks = inventory.networks.model_copy(update={"vnets": vnets})
+        return inventory.model_copy(update={"networks": networks})
+
+    return swap
+
+
+@pytest.fixture(scope="session")
+def task_ok() -> Callable[[ProxmoxAPI, str], None]:
+    """`task_ok(api, upid)`: wait (up to 300 s) for a PVE task and assert it ended OK."""
+
+    def wait(api: ProxmoxAPI, upid: str) -> None:
+        node = upid.split(":")[1]
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            status = api.nodes(node).tasks(upid).status.get()
+            if status["status"] == "stopped":
+                assert status["exitstatus"] == "OK", status
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"task {upid} still running after 300 s")
+
+    return wait
 
 
 @pytest.fixture(scope="session")

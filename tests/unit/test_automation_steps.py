@@ -63,6 +63,9 @@ def test_steps_finish_with_their_duration_and_changed_properties() -> None:
     assert updated is not None and dict(updated.changes) == {"memory": (512, 1024)}
     steps.feed(_event("resOutputsEvent", "same", "abrantes-crm"))
     assert steps.running() == [] and steps.counts == {"create": 1, "update": 1, "same": 1}
+    steps.feed(_event("resOutputsEvent", "same", "partilha-lab-abrantes", new={"guests": {"a": {}}},
+                      kind_type="pulumi:pulumi:Stack", custom=False))
+    assert steps.outputs == {"guests": {"a": {}}}  # the stack's outputs, from its root resource
 
 
 def test_reading_back_finds_drift_apart_from_the_steps_taken() -> None:

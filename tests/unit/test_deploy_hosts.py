@@ -52,19 +52,27 @@ def test_outside_the_lab_only_the_management_network(inventory: Inventory) -> No
     assert {h.ssh_sources for h in hosts} == {("10.10.0.0/24",)}
 
 
-def test_nodes_keep_root_and_open_pve_ports_to_management(inventory: Inventory) -> None:
+def test_lab_nodes_take_ssh_and_pve_ports_from_management_and_the_node_network(inventory: Inventory) -> None:
     node, *_ = build_hosts(inventory, {}, {"pve-dr1": "10.216.7.14/24"}, "lab")
     assert (node.name, node.address, node.kind, node.site) == ("pve-dr1", "10.216.7.14", "node", "dr")
-    assert node.ssh_sources == ("10.10.0.0/24", "10.216.7.1")  # the lab's node network gateway
+    # the lab's node network: the lab's host (10.216.7.1) and the other nodes (cluster SSH, corosync)
+    assert node.ssh_sources == ("10.10.0.0/24", "10.216.7.0/24")
     assert node.root_login == "prohibit-password" and node.admin_user is None
     assert [(i.proto, i.first, i.last, i.sources) for i in node.inbound] == [
-        (proto, first, last, ("10.10.0.0/24",)) for proto, first, last in NODE_PORTS]
+        (proto, first, last, ("10.10.0.0/24", "10.216.7.0/24")) for proto, first, last in NODE_PORTS]
     assert node.groups == ("nodes", "site_dr")
+
+
+def test_outside_the_lab_nodes_open_pve_ports_to_management_only(inventory: Inventory) -> None:
+    node, *_ = build_hosts(inventory, {}, {"pve1": "10.216.7.11/24"}, "prod")
+    assert node.ssh_sources == ("10.10.0.0/24",)
+    assert {i.sources for i in node.inbound} == {("10.10.0.0/24",)}
 
 
 def test_a_gateway_inside_the_management_prefix_is_not_repeated(inventory: Inventory) -> None:
     node, *_ = build_hosts(inventory, {}, {"pve1": "10.10.0.21/24"}, "lab")
     assert node.ssh_sources == ("10.10.0.0/24",)
+    assert {i.sources for i in node.inbound} == {("10.10.0.0/24",)}
 
 
 @pytest.mark.parametrize(("changes", "nodes", "message"), [

@@ -39,7 +39,7 @@ SUBNET_META = "node_subnet"
 SUBNET_BASE = "10.216"  # tests' VNets use 10.213/10.214, the benchmarks' 10.215
 FIRST_HOST = 10
 WORKERS = 4
-MEMORY_MIB = 512  # room for apt and the baseline's daemons (auditd, chronyd, nftables)
+MEMORY_MIB = 512  # room for apt runs and what the deploys add
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,13 @@ def _create(store: Store, instance: LabInstance, net: NodeNetwork, node: str) ->
 
 
 def ensure_network(net: NodeNetwork) -> None:
+    # The subnet was free when this lab chose it; another lab may have taken it while this one
+    # was down (a stopped lab holds no route). Two bridges on one subnet would break both.
+    users = {line.split()[1] for line in run(["ip", "-4", "-o", "addr", "show", "to", str(net.subnet)])
+             .stdout.splitlines()} - {net.bridge}
+    if users:
+        raise RealizeError(f"the node network {net.subnet} is in use on {', '.join(sorted(users))}; "
+                           "reset this lab (`partilha lab reset`) to choose another")
     network.ensure_vnet(net.bridge, gateway=net.gateway)
     # A segment of its own: nothing arriving on it is routed (the firewall drops it too).
     Path(f"/proc/sys/net/ipv4/conf/{net.bridge}/forwarding").write_text("0")

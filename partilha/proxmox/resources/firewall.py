@@ -18,7 +18,7 @@ from pulumi.dynamic import Resource
 
 from partilha.errors import UserError
 from partilha.proxmox.client import Pve
-from partilha.proxmox.resources.base import Props, gone, put_with_digest
+from partilha.proxmox.resources.base import Props, put_with_digest, unless_gone
 from partilha.proxmox.resources.normalised import NormalisedProvider
 
 RULE_KEYS = ("type", "action", "macro", "proto", "dport", "sport", "source", "dest", "iface",
@@ -171,14 +171,11 @@ class GuestFirewallProvider(NormalisedProvider):
         return f"{inputs['kind']}/{inputs['vmid']}", {}
 
     def read_live(self, pve: Pve, id_: str, props: Props) -> Props | None:
-        try:
-            options = dict(pve.get(f"{self._path(props)}/options"))
-            rules = _listed(pve, f"{self._path(props)}/rules", props.get("rules") or [])
-        except ResourceException as exc:
-            if gone(exc):
-                return None
-            raise
-        return {**props, **_options(options), "rules": rules}
+        options = unless_gone(lambda: pve.get(f"{self._path(props)}/options"))
+        if options is None:  # the guest is gone, and its firewall with it
+            return None
+        return {**_options(dict(options)),
+                "rules": _listed(pve, f"{self._path(props)}/rules", props.get("rules") or [])}
 
     def update_live(self, pve: Pve, id_: str, olds: Props, news: Props) -> Props:
         self._apply(pve, self.normalise(news))

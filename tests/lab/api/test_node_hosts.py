@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from proxmoxer import ProxmoxAPI
 
+from partilha.errors import UserError
 from partilha.lab import control
 from partilha.lab.instance import LabInstance
 from partilha.lab.realize import aptcache
@@ -149,6 +150,15 @@ def test_lab_down_stops_the_node_hosts_and_up_brings_them_back_as_they_were(
     control.down(lab)
     assert not any(containers.is_running(n) for n in lab_containers(lab))
     assert f"{lab.prefix}node-br" not in lab_links(lab)
+    # Another interface took the node network while the lab was down: `lab up` says so.
+    squatter = f"sq{secrets.token_hex(3)}"  # as another lab's bridge would (not this lab's prefix)
+    subprocess.run(["ip", "link", "add", squatter, "type", "bridge"], check=True)
+    try:
+        subprocess.run(["ip", "addr", "add", f"{gateway(hosts['pve1'])}/24", "dev", squatter], check=True)
+        with pytest.raises(UserError, match=f"node network .* is in use on {squatter}"):
+            control.up(lab)
+    finally:
+        subprocess.run(["ip", "link", "del", squatter], check=True)
     control.up(lab)
     assert control.node_addresses(lab) == hosts
     for address in hosts.values():

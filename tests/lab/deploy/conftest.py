@@ -12,7 +12,6 @@ from __future__ import annotations
 import secrets
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Network
@@ -32,6 +31,7 @@ from partilha.lab.realize import aptcache
 from partilha.lab.storage_content import TEMPLATE_FILE
 
 ROOT = Path(__file__).resolve().parents[3]
+SwapPrefixes = Callable[[Inventory, dict[str, IPv4Network]], Inventory]  # tests/lab/conftest.py
 GUESTS = ("abrantes-portal", "abrantes-dms", "cim-medio-tejo-gis")
 PARTILHA = str(Path(sys.executable).with_name("partilha"))
 
@@ -66,27 +66,10 @@ class Deployed:
             capture_output=True, text=True, timeout=60, check=False)
 
 
-def _swap_prefixes(inventory: Inventory, subnets: dict[str, IPv4Network]) -> Inventory:
-    vnets = [v.model_copy(update={"prefix": subnets[v.id], "gateway": subnets[v.id][1]})
-             if v.id in subnets else v for v in inventory.networks.vnets]
-    return inventory.model_copy(update={"networks": inventory.networks.model_copy(update={"vnets": vnets})})
-
-
-def _wait(api: ProxmoxAPI, upid: str, timeout: float = 300) -> None:
-    node = upid.split(":")[1]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = api.nodes(node).tasks(upid).status.get()
-        if status["status"] == "stopped":
-            assert status["exitstatus"] == "OK", status
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"task {upid} still running after {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory,
-             subnet_pool: Callable[[int], list[IPv4Network]]) -> Iterator[Deployed]:
+             subnet_pool: Callable[[int], list[IPv4Network]], swap_prefixes: SwapPrefixes,
+             task_ok: Callable[[ProxmoxAPI, str], None]) -> Iterator[Deployed]:
     work = tmp_path_factory.mktemp("deploy")
     key = work / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
@@ -99,18 +82,18 @@ def deployed(tmp_path_factory: pytest.TempPathFactory,
         base = load_inventory(ROOT / "inventories" / "lab")
         wanted = [g for g in guests(base) if g.name in GUESTS]
         vnet_ids = sorted({g.vnet.id for g in wanted if g.vnet})
-        inventory = _swap_prefixes(base, dict(zip(vnet_ids, subnet_pool(len(vnet_ids)), strict=True)))
+        inventory = swap_prefixes(base, dict(zip(vnet_ids, subnet_pool(len(vnet_ids)), strict=True)))
         placed = [g for g in guests(inventory) if g.name in GUESTS]
         api.cluster.sdn.zones.post(zone="cim", type="vlan", bridge="vmbr0", ipam="pve")
         for vnet in (v for v in inventory.networks.vnets if v.id in vnet_ids):
             api.cluster.sdn.vnets.post(vnet=vnet.id, zone="cim", tag=vnet.tag)
             api.cluster.sdn.vnets(vnet.id).subnets.post(subnet=str(vnet.prefix), type="subnet",
                                                         gateway=str(vnet.gateway))
-        _wait(api, api.cluster.sdn.put())
+        task_ok(api, api.cluster.sdn.put())
         outputs: dict[str, dict[str, Any]] = {}
         for g in placed:
             assert g.vnet and g.address and g.vmid
-            _wait(api, api.nodes(g.node).lxc.post(
+            task_ok(api, api.nodes(g.node).lxc.post(
                 vmid=g.vmid, hostname=g.name, ostemplate=f"local:vztmpl/{TEMPLATE_FILE}", memory=512,
                 swap=256, rootfs="lab-guests:4", start=1,
                 net0=f"name=eth0,bridge={g.vnet.id},ip={g.address},gw={g.vnet.gateway}",

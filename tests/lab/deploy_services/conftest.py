@@ -14,7 +14,6 @@ from __future__ import annotations
 import secrets
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Network
@@ -38,6 +37,7 @@ from partilha.lab.storage_content import TEMPLATE_FILE
 from partilha.verify.report import Outcomes
 
 ROOT = Path(__file__).resolve().parents[3]
+SwapPrefixes = Callable[[Inventory, dict[str, IPv4Network]], Inventory]  # tests/lab/conftest.py
 SUITES = ("test_hypervisor.py", "test_services.py")
 
 
@@ -76,24 +76,6 @@ def deploy_roles(fleet: Fleet, workdir: Path) -> Result:
     return run({h.name: [*hypervisor[h.name], *services[h.name]] for h in fleet.hosts}, fleet, workdir)
 
 
-def _swap_prefixes(inventory: Inventory, subnets: dict[str, IPv4Network]) -> Inventory:
-    vnets = [v.model_copy(update={"prefix": subnets[v.id], "gateway": subnets[v.id][1]})
-             if v.id in subnets else v for v in inventory.networks.vnets]
-    return inventory.model_copy(update={"networks": inventory.networks.model_copy(update={"vnets": vnets})})
-
-
-def _wait(api: ProxmoxAPI, upid: str, timeout: float = 300) -> None:
-    node = upid.split(":")[1]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = api.nodes(node).tasks(upid).status.get()
-        if status["status"] == "stopped":
-            assert status["exitstatus"] == "OK", status
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"task {upid} still running after {timeout} s")
-
-
 def _one_guest_per_role(inventory: Inventory) -> list[Guest]:
     chosen: dict[str, Guest] = {}
     for guest in guests(inventory):
@@ -103,7 +85,8 @@ def _one_guest_per_role(inventory: Inventory) -> list[Guest]:
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory,
-             subnet_pool: Callable[[int], list[IPv4Network]]) -> Iterator[Deployed]:
+             subnet_pool: Callable[[int], list[IPv4Network]], swap_prefixes: SwapPrefixes,
+             task_ok: Callable[[ProxmoxAPI, str], None]) -> Iterator[Deployed]:
     work = tmp_path_factory.mktemp("services")
     key = work / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
@@ -115,17 +98,17 @@ def deployed(tmp_path_factory: pytest.TempPathFactory,
                          verify_ssl=str(lab.cert))
         base = load_inventory(ROOT / "inventories" / "lab")
         vnet_ids = sorted({g.vnet.id for g in _one_guest_per_role(base) if g.vnet})
-        inventory = _swap_prefixes(base, dict(zip(vnet_ids, subnet_pool(len(vnet_ids)), strict=True)))
+        inventory = swap_prefixes(base, dict(zip(vnet_ids, subnet_pool(len(vnet_ids)), strict=True)))
         api.cluster.sdn.zones.post(zone="cim", type="vlan", bridge="vmbr0", ipam="pve")
         for vnet in (v for v in inventory.networks.vnets if v.id in vnet_ids):
             api.cluster.sdn.vnets.post(vnet=vnet.id, zone="cim", tag=vnet.tag)
             api.cluster.sdn.vnets(vnet.id).subnets.post(subnet=str(vnet.prefix), type="subnet",
                                                         gateway=str(vnet.gateway))
-        _wait(api, api.cluster.sdn.put())
+        task_ok(api, api.cluster.sdn.put())
         outputs: dict[str, dict[str, Any]] = {}
         for g in _one_guest_per_role(inventory):
             assert g.vnet and g.address and g.vmid
-            _wait(api, api.nodes(g.node).lxc.post(
+            task_ok(api, api.nodes(g.node).lxc.post(
                 vmid=g.vmid, hostname=g.name, ostemplate=f"local:vztmpl/{TEMPLATE_FILE}",
                 memory=g.memory_mib, swap=256, rootfs=f"lab-guests:{g.disk_gib}", start=1,
                 net0=f"name=eth0,bridge={g.vnet.id},ip={g.address},gw={g.vnet.gateway}",

@@ -1,7 +1,8 @@
 """SecurityGroup and GuestFirewall on the real engine and lab, enforcement proven over the network:
 a guest with its firewall on (policy_in DROP) takes SSH and the ports its security group opens
 from another guest of its VNet, and nothing else; the group's ports changed in place move the
-opening; a rule deleted by hand shows as drift and comes back in its place.
+opening; a rule deleted by hand shows as drift and comes back in its place; the guest made again
+(same vmid) gets its firewall again in the same up.
 
 (The lab filters what guests send each other; the host's own traffic to them is its management
 path and is not filtered, as pve-firewall leaves a node's own access open.)"""
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.lab
 ssh_key, guest_ssh, make_vnets, wait_task, ostemplate = (
     api.ssh_key, api.guest_ssh, api.make_vnets, api.wait_task, api.ostemplate)
 SSH = {"type": "in", "action": "ACCEPT", "macro": "SSH", "enable": 1}
+WEB = 9500
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +49,16 @@ def port(number: int) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def program(net: IPv4Network, ssh_key: Path, ostemplate: str) -> Callable[..., Callable[[], None]]:
-    """`program(group_rules)`: web (firewalled: SSH and the group `tweb`) and probe, on the VNet."""
+    """`program(group_rules, web_template)`: web (vmid 9500, firewalled: SSH and the group `tweb`)
+    and probe, on the VNet."""
 
-    def declare(group_rules: list[dict[str, Any]]) -> Callable[[], None]:
+    def declare(group_rules: list[dict[str, Any]], web_template: str = ostemplate) -> Callable[[], None]:
         def run() -> None:
             made = {}
-            for name, host, firewall in (("web", 10, True), ("probe", 11, False)):
+            for name, host, vmid, template, firewall in (("web", 10, WEB, web_template, True),
+                                                         ("probe", 11, None, ostemplate, False)):
                 made[name] = Guest(
-                    name, node="pve1", kind="lxc", hostname=name, template=ostemplate, cores=1,
+                    name, node="pve1", kind="lxc", hostname=name, template=template, vmid=vmid, cores=1,
                     memory=192, swap=0, disk_gib=4, storage="lab-guests", bridge="vfw",
                     ip=f"{net[host]}/{net.prefixlen}", gateway=str(net[1]), firewall=firewall,
                     ssh_public_keys=ssh_key.with_suffix(".pub").read_text(), tags=["fw"])
@@ -79,14 +83,13 @@ def listen(guest_ssh: Any, address: str, *ports: int) -> None:
 
 
 def test_group_and_guest_firewall(stack: LabStack, admin_token: ProxmoxAPI, guest_ssh: Any,
-                                  program: Callable[..., Callable[[], None]]) -> None:
+                                  program: Callable[..., Callable[[], None]], ostemplate: str) -> None:
     assert stack.up(program([port(8080)])) == {"create": 4}
     web, probe = stack.outputs()["web"], stack.outputs()["probe"]
-    vmid = next(r["vmid"] for r in admin_token.cluster.resources.get(type="vm") if r["name"] == "web")
-    rules = f"/nodes/pve1/lxc/{vmid}/firewall/rules"
+    rules = f"/nodes/pve1/lxc/{WEB}/firewall/rules"
     fw_writes = [w for w in stack.writes() if "firewall" in w]
     assert fw_writes == ["POST /cluster/firewall/groups", "POST /cluster/firewall/groups/tweb",
-                         f"POST {rules}", f"POST {rules}", f"PUT /nodes/pve1/lxc/{vmid}/firewall/options"]
+                         f"POST {rules}", f"POST {rules}", f"PUT /nodes/pve1/lxc/{WEB}/firewall/options"]
     listen(guest_ssh, web, 8080, 8081)
     assert guest_ssh.opens(probe, web, 22) and guest_ssh.opens(probe, web, 8080)
     assert not guest_ssh.opens(probe, web, 8081)  # default deny: only the declared ports
@@ -101,7 +104,7 @@ def test_group_and_guest_firewall(stack: LabStack, admin_token: ProxmoxAPI, gues
     assert guest_ssh.opens(probe, web, 8081) and not guest_ssh.opens(probe, web, 8080)
 
     # drift: the SSH rule deleted by hand; the next up puts it back on top, the group after it
-    fw = admin_token.nodes("pve1").lxc(vmid).firewall
+    fw = admin_token.nodes("pve1").lxc(WEB).firewall
     fw.rules(0).delete()
     assert not guest_ssh.opens(probe, web, 22)
     assert stack.refresh() == {"fw": ["rules"]}
@@ -110,6 +113,16 @@ def test_group_and_guest_firewall(stack: LabStack, admin_token: ProxmoxAPI, gues
     assert [(r["type"], r["action"], r.get("macro")) for r in fw.rules.get()] == [
         ("in", "ACCEPT", "SSH"), ("group", "tweb", None)]
     assert guest_ssh.opens(probe, web, 22) and guest_ssh.opens(probe, web, 8081)
+
+    # web made again with the same vmid (another template): destroying it purged its firewall,
+    # so the engine replaces the firewall along with it (its vmid is unknown until the new guest
+    # exists, and a vmid change replaces a GuestFirewall) and the new guest is filtered as before
+    assert stack.up(program([port(8081)], ostemplate.replace("12.7-1", "12.7-2"))) == {
+        "same": 2, "replace": 2}
+    listen(guest_ssh, web, 8080, 8081)
+    # the new guest has a new MAC: the probe's ARP entry for the address is stale (as on any LAN)
+    assert guest_ssh(probe, "ip", "neigh", "flush", "dev", "eth0").returncode == 0
+    assert guest_ssh.opens(probe, web, 8081) and not guest_ssh.opens(probe, web, 8080)
 
     stack.destroy()
     assert "tweb" not in {g["group"] for g in admin_token.cluster.firewall.groups.get()}

@@ -1,6 +1,8 @@
 """Guest on the real engine and lab: an LXC container's whole life (create, SSH with the pinned
 host key, a no-op second up, update in place, drift, replace, delete), a QEMU VM cloned from a
-template VM, and vmids from /cluster/nextid when several guests race for them."""
+template VM, and vmids from /cluster/nextid when several guests race for them. First, without
+the lab: the forms real PVE answers in read back as the inputs, and what the provider writes
+reads back as declared."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from collections.abc import Callable
 from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pulumi
 import pytest
@@ -15,16 +18,62 @@ from proxmoxer import ProxmoxAPI
 from pulumi import automation as auto
 
 from partilha.lab.instance import LabInstance
+from partilha.proxmox.resources import guest_params as gp
 from partilha.proxmox.resources.guest import Guest
 
 from ..api import conftest as api
 from .conftest import LabStack
 
-pytestmark = pytest.mark.lab
 # the API tests' fixtures: SSH into guests against the lab's known_hosts, VNets, task waits
 ssh_key, guest_ssh, make_vnets, wait_task, ostemplate = (
     api.ssh_key, api.guest_ssh, api.make_vnets, api.wait_task, api.ostemplate)
 TEMPLATE_VM = 9900
+
+
+KEYS = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDYdpMGydgr3xZDvH0ctxTWvqkeM6CSg7qBQP6wRNyhB op@cim"
+PVE_CONFIGS = {  # GET .../config as PVE 8 answers it for a guest made elsewhere
+    "lxc": {"hostname": "portal", "cores": 2, "memory": 1024, "swap": 512, "onboot": 1,
+            "net0": "name=eth0,bridge=v101,firewall=1,gw=10.101.0.1,hwaddr=BC:24:11:5E:7A:01,"
+                    "ip=10.101.0.11/24,type=veth",
+            "rootfs": "local-lvm:vm-10101-disk-0,size=8G", "tags": "portal;abrantes",
+            "description": "Portal do munícipe\n", "digest": "0" * 40},
+    "qemu": {"name": "portal", "cores": 1, "sockets": 2, "memory": "1024", "onboot": 1,
+             "net0": "virtio=BC:24:11:5E:7A:02,bridge=v101,firewall=1",
+             "ipconfig0": "ip=10.101.0.11/24,gw=10.101.0.1", "boot": "order=scsi0;ide2;net0",
+             "ide2": "local-lvm:vm-10101-cloudinit,media=cdrom",
+             "scsi0": "local-lvm:vm-10101-disk-0,iothread=1,size=8G", "sshkeys": quote(KEYS + "\n", safe=""),
+             "tags": "abrantes;portal", "description": "Portal do munícipe\n", "digest": "0" * 40},
+}
+
+
+def declared(kind: str, **changes: Any) -> dict[str, Any]:
+    return gp.normalise({
+        "node": "pve1", "kind": kind, "hostname": "portal", "template": "9000", "cores": 2.0,
+        "memory": 1024.0, "swap": 512 if kind == "lxc" else 0, "disk_gib": 8, "storage": "local-lvm",
+        "bridge": "v101", "ip": "10.101.0.11/24", "gateway": "10.101.0.1", "firewall": True,
+        "ssh_public_keys": KEYS + "\n", "tags": ["portal", "abrantes"], "onboot": True,
+        "description": "Portal do munícipe", "start": True, **changes})
+
+
+@pytest.mark.parametrize("kind", ["lxc", "qemu"])
+def test_pve_config_forms_read_back_as_the_inputs(kind: str) -> None:
+    want = declared(kind)
+    assert gp.changed(kind, want, PVE_CONFIGS[kind]) == set()
+    assert gp.disk(kind, PVE_CONFIGS[kind]) == ("local-lvm", 8.0)
+    assert gp.disk_key(kind, PVE_CONFIGS[kind]) == ("rootfs" if kind == "lxc" else "scsi0")
+
+
+@pytest.mark.parametrize("kind", ["lxc", "qemu"])
+def test_what_is_written_reads_back_as_declared(kind: str) -> None:
+    live = PVE_CONFIGS[kind]
+    want = declared(kind, hostname="portal2", cores=4, memory=2048, bridge="v102",
+                    ip="10.102.0.11/24", gateway="10.102.0.1", tags=[], description="",
+                    onboot=False, ssh_public_keys=KEYS.replace("op@cim", "other@cim"))
+    params = gp.config_params(kind, want, gp.changed(kind, want, live), live)
+    assert sorted(k for k, v in params.items() if v is None) == ["description", "tags"]
+    written = {k: v for k, v in {**live, **params}.items() if v is not None}  # as PVE applies it
+    assert gp.changed(kind, want, written) == set()
+    assert "BC:24:11:5E:7A:0" in written["net0"]  # the MAC kept: a NIC is not replaced
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +120,7 @@ def made(api_: ProxmoxAPI) -> list[int]:
     return sorted(r["vmid"] for r in api_.cluster.resources.get(type="vm") if not r.get("template"))
 
 
+@pytest.mark.lab
 def test_lxc_lifecycle(stack: LabStack, admin_token: ProxmoxAPI, lab: LabInstance, guest_ssh: Any,
                        spec: Callable[..., dict[str, Any]], wait_task: Any) -> None:
     first = spec(10, description="Portal do munícipe\n", pool="tgp1")
@@ -132,6 +182,7 @@ def template_vm(admin: ProxmoxAPI, net: IPv4Network, wait_task: Any) -> int:
     return TEMPLATE_VM
 
 
+@pytest.mark.lab
 def test_qemu_clone_lifecycle(stack: LabStack, admin_token: ProxmoxAPI, guest_ssh: Any,
                               spec: Callable[..., dict[str, Any]], template_vm: int) -> None:
     vm = spec(20, kind="qemu", template=str(template_vm), cores=2, memory=384, disk_gib=6)
@@ -166,6 +217,7 @@ def test_qemu_clone_lifecycle(stack: LabStack, admin_token: ProxmoxAPI, guest_ss
     assert made(admin_token) == []
 
 
+@pytest.mark.lab
 def test_guests_without_vmid_race_for_nextid_and_a_taken_vmid_is_named(
         stack: LabStack, admin_token: ProxmoxAPI, spec: Callable[..., dict[str, Any]]) -> None:
     # three creates at once (the engine runs them in parallel), each asking /cluster/nextid

@@ -1,0 +1,66 @@
+"""One Pulumi operation on one stack, its engine events handed over as the engine writes them.
+
+This is what the Automation API's Stack.up/preview/refresh/destroy do (the stack's pinned CLI with
+`--event-log`, that file followed as it grows), minus the two reads of the stack's state that
+up, refresh and destroy make afterwards to build their result objects (`stack output` and
+`stack history`). Each decrypts the state with the passphrase, about 2 s apiece per stack, which
+made a no-op `up` of Médio Tejo half bookkeeping. The stack's outputs are in the engine's events
+anyway: the root stack's outputs event carries them (partilha.automation.steps).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from pulumi import automation as auto
+
+Op = Literal["up", "preview", "refresh", "destroy"]
+ARGS: dict[Op, list[str]] = {"up": ["up", "--yes", "--skip-preview"], "preview": ["preview"],
+                             "refresh": ["refresh", "--yes", "--skip-preview"],
+                             "destroy": ["destroy", "--yes", "--skip-preview"]}
+POLL = 0.1  # seconds between looks at the event log
+
+
+def run(stack: auto.Stack, op: Op, on_event: Callable[[auto.EngineEvent], None],
+        refresh: bool = False) -> None:
+    """Run `op` (with a refresh first if asked); auto.CommandError when the CLI fails."""
+    workspace = stack.workspace
+    assert isinstance(workspace, auto.LocalWorkspace)
+    args = [*ARGS[op], "--color", "never", "--stack", stack.name, *(["--refresh"] if refresh else [])]
+    with tempfile.TemporaryDirectory(prefix="partilha-events-") as folder:
+        log = Path(folder) / "events.jsonl"
+        log.touch()
+        ended = threading.Event()
+        reader = threading.Thread(target=_follow, args=(log, on_event, ended), daemon=True)
+        reader.start()
+        try:  # the CLI writes the event log only in its debug-commands mode, as the SDK sets it
+            workspace.pulumi_command.run([*args, "--event-log", str(log)], workspace.work_dir,
+                                         {"PULUMI_DEBUG_COMMANDS": "true", **workspace.env_vars})
+        finally:
+            ended.set()
+            reader.join()
+
+
+def _follow(log: Path, on_event: Callable[[auto.EngineEvent], None], ended: threading.Event) -> None:
+    """Hand over each complete line until the engine's last event, or the end of a log whose
+    writer has exited (a CLI that failed before its engine started writes no last event)."""
+    partial = ""
+    with log.open(encoding="utf-8") as lines:
+        while True:
+            line = lines.readline()
+            if not line.endswith("\n"):
+                partial += line
+                if ended.is_set() and not line:
+                    return
+                ended.wait(POLL)
+                continue
+            event = auto.EngineEvent.from_json(json.loads(partial + line))
+            partial = ""
+            on_event(event)
+            if event.cancel_event is not None:
+                return
