@@ -7,6 +7,7 @@ S3-compatible bucket, say) and its own secrets provider; those win over the defa
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import subprocess
@@ -46,9 +47,12 @@ class Workspace:
         folder = self.private / "ssh"
         folder.mkdir(mode=0o700, exist_ok=True)
         key = folder / "id_ed25519"
-        if not key.exists():
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "partilha",
-                            "-f", str(key)], check=True)
+        # Stacks running side by side may all ask at once: one makes it, the others wait.
+        with (folder / ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not key.exists():
+                subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "partilha",
+                                "-f", str(key)], check=True)
         return key
 
     def passphrase_file(self) -> Path:

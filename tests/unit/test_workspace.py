@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from partilha.workspace import Workspace
@@ -40,3 +41,11 @@ def test_ssh_key_is_made_once_and_private(tmp_path: Path) -> None:
     assert key.with_suffix(".pub").read_text().startswith("ssh-ed25519 ")
     first = key.read_bytes()
     assert workspace.ssh_key().read_bytes() == first
+
+
+def test_ssh_key_made_once_when_asked_concurrently(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    with ThreadPoolExecutor(6) as pool:
+        keys = list(pool.map(lambda _: workspace.ssh_key().with_suffix(".pub").read_text(), range(6)))
+    assert len(set(keys)) == 1
+    assert keys[0] == workspace.ssh_key().with_suffix(".pub").read_text()
