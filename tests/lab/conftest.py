@@ -26,11 +26,13 @@ from typing import Any
 import pytest
 from proxmoxer import ProxmoxAPI
 
-from partilha.inventory import Inventory
+from partilha.inventory import Inventory, load_inventory
+from partilha.inventory.guests import Guest
 from partilha.lab import control
 from partilha.lab.instance import LabInstance
 from partilha.lab.realize import aptcache, firewall, guests, network
 from partilha.lab.realize.template import ensure_template
+from partilha.lab.storage_content import TEMPLATE_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -247,36 +249,64 @@ def subnet_pool() -> Callable[[int], list[IPv4Network]]:
     return take
 
 
+def _swap_prefixes(inventory: Inventory, subnets: dict[str, IPv4Network]) -> Inventory:
+    """A copy whose VNets sit on those subnets (gateway: the first address), for labs that must
+    not use the inventory's own (a user's lab may)."""
+    vnets = [v.model_copy(update={"prefix": subnets[v.id], "gateway": subnets[v.id][1]})
+             if v.id in subnets else v for v in inventory.networks.vnets]
+    networks = inventory.networks.model_copy(update={"vnets": vnets})
+    return inventory.model_copy(update={"networks": networks})
+
+
+def _task_ok(api: ProxmoxAPI, upid: str) -> None:
+    """Wait (up to 300 s) for a PVE task and assert it ended OK."""
+    node = upid.split(":")[1]
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        status = api.nodes(node).tasks(upid).status.get()
+        if status["status"] == "stopped":
+            assert status["exitstatus"] == "OK", status
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"task {upid} still running after 300 s")
+
+
+RealiseGuests = Callable[[ProxmoxAPI, Callable[[Inventory], list[Guest]], Path],
+                         tuple[Inventory, dict[str, dict[str, Any]]]]
+
+
 @pytest.fixture(scope="session")
-def swap_prefixes() -> Callable[[Inventory, dict[str, IPv4Network]], Inventory]:
-    """`swap(inventory, {vnet id: subnet})`: a copy whose VNets sit on those subnets (gateway:
-    the first address), for labs that must not use the inventory's own (a user's lab may)."""
+def realise_guests(subnet_pool: Callable[[int], list[IPv4Network]]) -> RealiseGuests:
+    """`realise(api, pick, key)`: the lab inventory's guests that `pick` chooses, made and started
+    on a lab as the stacks would (their VNets moved to free subnets, root trusting `key`).
+    Returns that inventory and the guests as the tenant stacks export them."""
 
-    def swap(inventory: Inventory, subnets: dict[str, IPv4Network]) -> Inventory:
-        vnets = [v.model_copy(update={"prefix": subnets[v.id], "gateway": subnets[v.id][1]})
-                 if v.id in subnets else v for v in inventory.networks.vnets]
-        networks = inventory.networks.model_copy(update={"vnets": vnets})
-        return inventory.model_copy(update={"networks": networks})
+    def realise(api: ProxmoxAPI, pick: Callable[[Inventory], list[Guest]],
+                key: Path) -> tuple[Inventory, dict[str, dict[str, Any]]]:
+        base = load_inventory(ROOT / "inventories" / "lab")
+        vnet_ids = sorted({g.vnet.id for g in pick(base) if g.vnet})
+        inventory = _swap_prefixes(base, dict(zip(vnet_ids, subnet_pool(len(vnet_ids)), strict=True)))
+        api.cluster.sdn.zones.post(zone="cim", type="vlan", bridge="vmbr0", ipam="pve")
+        for vnet in (v for v in inventory.networks.vnets if v.id in vnet_ids):
+            api.cluster.sdn.vnets.post(vnet=vnet.id, zone="cim", tag=vnet.tag)
+            api.cluster.sdn.vnets(vnet.id).subnets.post(subnet=str(vnet.prefix), type="subnet",
+                                                        gateway=str(vnet.gateway))
+        _task_ok(api, api.cluster.sdn.put())
+        outputs: dict[str, dict[str, Any]] = {}
+        for g in pick(inventory):
+            assert g.vnet and g.address and g.vmid
+            _task_ok(api, api.nodes(g.node).lxc.post(
+                vmid=g.vmid, hostname=g.name, ostemplate=f"local:vztmpl/{TEMPLATE_FILE}",
+                memory=g.memory_mib, swap=256, rootfs=f"lab-guests:{g.disk_gib}", start=1,
+                net0=f"name=eth0,bridge={g.vnet.id},ip={g.address},gw={g.vnet.gateway}",
+                **{"ssh-public-keys": key.with_suffix(".pub").read_text()}))
+            outputs[g.name] = {"vmid": g.vmid, "node": g.node, "address": str(g.address.ip),
+                               "vnet": g.vnet.id, "tenant": g.tenant, "service": g.service,
+                               "role": g.spec.role, "kind": "lxc", "data_class": g.spec.data_class,
+                               "ports": list(g.spec.ports)}
+        return inventory, outputs
 
-    return swap
-
-
-@pytest.fixture(scope="session")
-def task_ok() -> Callable[[ProxmoxAPI, str], None]:
-    """`task_ok(api, upid)`: wait (up to 300 s) for a PVE task and assert it ended OK."""
-
-    def wait(api: ProxmoxAPI, upid: str) -> None:
-        node = upid.split(":")[1]
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            status = api.nodes(node).tasks(upid).status.get()
-            if status["status"] == "stopped":
-                assert status["exitstatus"] == "OK", status
-                return
-            time.sleep(0.2)
-        raise AssertionError(f"task {upid} still running after 300 s")
-
-    return wait
+    return realise
 
 
 @pytest.fixture(scope="session")

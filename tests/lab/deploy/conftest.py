@@ -14,7 +14,6 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +23,13 @@ from proxmoxer import ProxmoxAPI
 from partilha.deploy import Result, deploy_path, run
 from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import build_hosts
-from partilha.inventory import Inventory, guests, load_inventory
+from partilha.inventory import Inventory, guests
 from partilha.lab import control
 from partilha.lab.instance import LabInstance
 from partilha.lab.realize import aptcache
-from partilha.lab.storage_content import TEMPLATE_FILE
 
 ROOT = Path(__file__).resolve().parents[3]
-SwapPrefixes = Callable[[Inventory, dict[str, IPv4Network]], Inventory]  # tests/lab/conftest.py
+RealiseGuests = Callable[..., tuple[Inventory, dict[str, dict[str, Any]]]]  # tests/lab/conftest.py
 GUESTS = ("abrantes-portal", "abrantes-dms", "cim-medio-tejo-gis")
 PARTILHA = str(Path(sys.executable).with_name("partilha"))
 
@@ -68,8 +66,7 @@ class Deployed:
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory,
-             subnet_pool: Callable[[int], list[IPv4Network]], swap_prefixes: SwapPrefixes,
-             task_ok: Callable[[ProxmoxAPI, str], None]) -> Iterator[Deployed]:
+             realise_guests: RealiseGuests) -> Iterator[Deployed]:
     work = tmp_path_factory.mktemp("deploy")
     key = work / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
@@ -79,29 +76,8 @@ def deployed(tmp_path_factory: pytest.TempPathFactory,
     try:
         api = ProxmoxAPI("127.0.0.1", port=lab.port, user=creds["username"], password=creds["password"],
                          verify_ssl=str(lab.cert))
-        base = load_inventory(ROOT / "inventories" / "lab")
-        wanted = [g for g in guests(base) if g.name in GUESTS]
-        vnet_ids = sorted({g.vnet.id for g in wanted if g.vnet})
-        inventory = swap_prefixes(base, dict(zip(vnet_ids, subnet_pool(len(vnet_ids)), strict=True)))
-        placed = [g for g in guests(inventory) if g.name in GUESTS]
-        api.cluster.sdn.zones.post(zone="cim", type="vlan", bridge="vmbr0", ipam="pve")
-        for vnet in (v for v in inventory.networks.vnets if v.id in vnet_ids):
-            api.cluster.sdn.vnets.post(vnet=vnet.id, zone="cim", tag=vnet.tag)
-            api.cluster.sdn.vnets(vnet.id).subnets.post(subnet=str(vnet.prefix), type="subnet",
-                                                        gateway=str(vnet.gateway))
-        task_ok(api, api.cluster.sdn.put())
-        outputs: dict[str, dict[str, Any]] = {}
-        for g in placed:
-            assert g.vnet and g.address and g.vmid
-            task_ok(api, api.nodes(g.node).lxc.post(
-                vmid=g.vmid, hostname=g.name, ostemplate=f"local:vztmpl/{TEMPLATE_FILE}", memory=512,
-                swap=256, rootfs="lab-guests:4", start=1,
-                net0=f"name=eth0,bridge={g.vnet.id},ip={g.address},gw={g.vnet.gateway}",
-                **{"ssh-public-keys": key.with_suffix(".pub").read_text()}))
-            outputs[g.name] = {"vmid": g.vmid, "node": g.node, "address": str(g.address.ip),
-                               "vnet": g.vnet.id, "tenant": g.tenant, "service": g.service,
-                               "role": g.spec.role, "kind": "lxc", "data_class": g.spec.data_class,
-                               "ports": list(g.spec.ports)}
+        inventory, outputs = realise_guests(
+            api, lambda inv: [g for g in guests(inv) if g.name in GUESTS], key)
         fleet = Fleet("lab", tuple(build_hosts(inventory, outputs, {}, "lab")), lab.known_hosts, key)
         fleet_file = work / "run" / "fleet.json"
         fleet.save(fleet_file)

@@ -16,7 +16,6 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +27,15 @@ from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import build_hosts
 from partilha.deploy.plan import plan
 from partilha.deploy.sources import lab_node_addresses
-from partilha.inventory import Inventory, guests, load_inventory
+from partilha.inventory import Inventory, guests
 from partilha.inventory.guests import Guest
 from partilha.lab import control
 from partilha.lab.instance import LabInstance
 from partilha.lab.realize import aptcache
-from partilha.lab.storage_content import TEMPLATE_FILE
 from partilha.verify.report import Outcomes
 
 ROOT = Path(__file__).resolve().parents[3]
-SwapPrefixes = Callable[[Inventory, dict[str, IPv4Network]], Inventory]  # tests/lab/conftest.py
+RealiseGuests = Callable[..., tuple[Inventory, dict[str, dict[str, Any]]]]  # tests/lab/conftest.py
 SUITES = ("test_hypervisor.py", "test_services.py")
 
 
@@ -85,8 +83,7 @@ def _one_guest_per_role(inventory: Inventory) -> list[Guest]:
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory,
-             subnet_pool: Callable[[int], list[IPv4Network]], swap_prefixes: SwapPrefixes,
-             task_ok: Callable[[ProxmoxAPI, str], None]) -> Iterator[Deployed]:
+             realise_guests: RealiseGuests) -> Iterator[Deployed]:
     work = tmp_path_factory.mktemp("services")
     key = work / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
@@ -96,27 +93,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory,
     try:
         api = ProxmoxAPI("127.0.0.1", port=lab.port, user=creds["username"], password=creds["password"],
                          verify_ssl=str(lab.cert))
-        base = load_inventory(ROOT / "inventories" / "lab")
-        vnet_ids = sorted({g.vnet.id for g in _one_guest_per_role(base) if g.vnet})
-        inventory = swap_prefixes(base, dict(zip(vnet_ids, subnet_pool(len(vnet_ids)), strict=True)))
-        api.cluster.sdn.zones.post(zone="cim", type="vlan", bridge="vmbr0", ipam="pve")
-        for vnet in (v for v in inventory.networks.vnets if v.id in vnet_ids):
-            api.cluster.sdn.vnets.post(vnet=vnet.id, zone="cim", tag=vnet.tag)
-            api.cluster.sdn.vnets(vnet.id).subnets.post(subnet=str(vnet.prefix), type="subnet",
-                                                        gateway=str(vnet.gateway))
-        task_ok(api, api.cluster.sdn.put())
-        outputs: dict[str, dict[str, Any]] = {}
-        for g in _one_guest_per_role(inventory):
-            assert g.vnet and g.address and g.vmid
-            task_ok(api, api.nodes(g.node).lxc.post(
-                vmid=g.vmid, hostname=g.name, ostemplate=f"local:vztmpl/{TEMPLATE_FILE}",
-                memory=g.memory_mib, swap=256, rootfs=f"lab-guests:{g.disk_gib}", start=1,
-                net0=f"name=eth0,bridge={g.vnet.id},ip={g.address},gw={g.vnet.gateway}",
-                **{"ssh-public-keys": key.with_suffix(".pub").read_text()}))
-            outputs[g.name] = {"vmid": g.vmid, "node": g.node, "address": str(g.address.ip),
-                               "vnet": g.vnet.id, "tenant": g.tenant, "service": g.service,
-                               "role": g.spec.role, "kind": "lxc", "data_class": g.spec.data_class,
-                               "ports": list(g.spec.ports)}
+        inventory, outputs = realise_guests(api, _one_guest_per_role, key)
         hosts = build_hosts(inventory, outputs, lab_node_addresses(lab), "lab")
         fleet = Fleet("lab", tuple(hosts), lab.known_hosts, key)
         fleet_file = work / "run" / "fleet.json"
