@@ -38,13 +38,13 @@ def resolve(data: dict[str, Any], owners: dict[str, SourceFile], root: Path) -> 
     if "catalogue" not in data:
         return None
     named, source = data.pop("catalogue"), owners["catalogue"]
-    problem = _find(named, root)
-    if isinstance(problem, str):
-        raise InventoryError([Problem(source.path, "catalogue", problem, source.line_of(("catalogue",)))])
-    catalogue = Catalogue(read_yaml(problem), owners.get("services"))
+    found = _find(named, root)
+    if isinstance(found, str):
+        raise InventoryError([Problem(source.path, "catalogue", found, source.line_of(("catalogue",)))])
+    catalogue = Catalogue(read_yaml(found), owners.get("services"))
     services = _services(catalogue.source)
     overrides = data.get("services") or {}
-    problems = [*_check_overrides(overrides, services, catalogue, named)]
+    problems = _check_overrides(overrides, services, catalogue, named)
     if problems:
         raise InventoryError(problems)
     data["services"] = {name: {**entry, **(overrides.get(name) or {})} if isinstance(entry, dict)
