@@ -4,7 +4,8 @@ One place for every control and every value: deploys/baseline.py applies these v
 tests/infra/test_baseline.py proves each control (one test per ID), and the table in
 deploys/README.md is generated from this file (`partilha deploy controls --markdown`).
 
-Mappings: dev-sec linux-baseline / ssh-baseline control IDs, and CIS Debian Linux 12 Benchmark
+Each is a `partilha.controls.Control` (the engine's type for a control, which every catalogue
+uses). Mappings: dev-sec linux-baseline / ssh-baseline control IDs, and CIS Debian Linux 12 Benchmark
 v1.1.0 recommendation numbers.
 
 Some controls cannot apply inside a container: its kernel, clock and audit subsystem are the
@@ -14,10 +15,7 @@ silently skipped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
-Scope = Literal["all", "nodes", "guests"]
+from partilha.controls import Control
 
 NO_KERNEL = ("the kernel belongs to the host: a container sees /proc/sys read-only outside its "
              "own network namespace, and must not retune the host's kernel")
@@ -25,27 +23,6 @@ NO_AUDIT = ("the kernel's audit subsystem is not namespaced: the kernel refuses 
             "a container (EPERM), and a container must not change the host kernel's audit rules")
 NO_CLOCK = ("the clock belongs to the host's kernel: a container lacks CAP_SYS_TIME (chrony's unit "
             "requires it) and keeps the host's synchronised time")
-
-
-@dataclass(frozen=True)
-class Control:
-    id: str
-    title: str
-    impact: float  # 0.0-1.0, as dev-sec and InSpec grade it
-    rationale: str
-    devsec: tuple[str, ...] = ()
-    cis: tuple[str, ...] = ()
-    hosts: Scope = "all"
-    out_of_scope: str = ""  # why hosts outside `hosts` are exempt
-    in_container: str | None = None  # None: applies in containers too; else why it cannot
-
-    def not_applicable(self, kind: str, container: bool) -> str | None:
-        """Why the control does not apply to a host of this kind, or None if it does."""
-        if self.hosts != "all" and f"{kind}s" != self.hosts:
-            return self.out_of_scope
-        if container and self.in_container:
-            return self.in_container
-        return None
 
 
 # ---- values the baseline sets and the tests expect ------------------------------------------

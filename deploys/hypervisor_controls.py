@@ -1,6 +1,6 @@
 """The Proxmox VE node controls: what deploys/hypervisor.py sets on every node, and why.
 
-Same shape as the baseline's catalogue (deploys/controls.py, whose `Control` these are):
+Same shape as the baseline's catalogue (deploys/controls.py): `partilha.controls.Control`s:
 deploys/hypervisor.py applies these values and tests/infra/test_hypervisor.py proves each
 control, one test per ID. They come on top of the baseline, which every node also gets.
 
@@ -10,7 +10,8 @@ the rest follow Proxmox VE's admin guide (host system administration, cluster ma
 
 from __future__ import annotations
 
-from deploys.controls import NO_CLOCK, NO_KERNEL, Control
+from deploys.controls import NO_CLOCK, NO_KERNEL
+from partilha.controls import Control
 
 NOT_A_NODE = "a guest is no Proxmox VE node"
 

@@ -1,13 +1,13 @@
 """The service guests' controls: what every deploys/services/<role>.py guarantees, and why.
 
-Same shape as the baseline's catalogue (deploys/controls.py, whose `Control` these are);
+Same shape as the baseline's catalogue (deploys/controls.py): `partilha.controls.Control`s;
 tests/infra/test_services.py proves each one on every guest with a role, reading the role's
 own declaration (its `SERVICE`: health check, app, ports) from deploys/services/<role>.py.
 """
 
 from __future__ import annotations
 
-from deploys.controls import Control
+from partilha.controls import Control
 
 NOT_A_SERVICE = "a node runs no catalogue service"
 

@@ -1,5 +1,6 @@
 """The control catalogues (deploys/controls.py, and any other deploys/*controls.py) as partilha
-reads them, and the Markdown table deploys/README.md carries.
+reads them: each module's CONTROLS, a tuple of partilha.controls.Control; and the Markdown table
+deploys/README.md carries.
 
 deploys/ is content in the checkout, imported as the `deploys` package from there (the same
 way pyinfra imports it when it runs the deploy files).
@@ -10,8 +11,8 @@ from __future__ import annotations
 import importlib
 import sys
 from types import ModuleType
-from typing import Any
 
+from partilha.controls import Control
 from partilha.errors import UserError
 from partilha.workspace import Workspace
 
@@ -41,11 +42,23 @@ def catalogues(workspace: Workspace | None = None) -> list[ModuleType]:
     return [load_controls(workspace), *(_import(name, workspace) for name in names)]
 
 
-def all_controls(workspace: Workspace | None = None) -> dict[str, Any]:
+def controls_of(module: ModuleType) -> tuple[Control, ...]:
+    """A catalogue's CONTROLS, each checked to be a Control."""
+    declared = getattr(module, "CONTROLS", None)
+    if not isinstance(declared, tuple):
+        raise UserError(f"{module.__file__}: CONTROLS must be a tuple of partilha.controls.Control")
+    for i, control in enumerate(declared):
+        if not isinstance(control, Control):
+            raise UserError(f"{module.__file__}: CONTROLS[{i}] is a {type(control).__name__}, "
+                            "not a partilha.controls.Control")
+    return declared
+
+
+def all_controls(workspace: Workspace | None = None) -> dict[str, Control]:
     """Control ID -> Control, over every catalogue."""
-    found: dict[str, Any] = {}
+    found: dict[str, Control] = {}
     for module in catalogues(workspace):
-        for control in module.CONTROLS:
+        for control in controls_of(module):
             if control.id in found:
                 raise UserError(f"{module.__file__}: control {control.id} is defined twice")
             found[control.id] = control
@@ -56,7 +69,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _applies(control: Any) -> str:
+def _applies(control: Control) -> str:
     where = {"all": "all hosts", "nodes": "nodes", "guests": "guests"}[control.hosts]
     return where + ("; n/a in containers" if control.in_container else "")
 
@@ -69,13 +82,14 @@ def markdown_table(modules: list[ModuleType]) -> str:
         lines += ["", f"### {title} (`deploys/{module.__name__.rsplit('.', 1)[-1]}.py`)", "",
                   "| ID | Control | Impact | Applies to | dev-sec | CIS Debian 12 v1.1.0 | Rationale |",
                   "|---|---|---|---|---|---|---|"]
-        for c in module.CONTROLS:
+        controls = controls_of(module)
+        for c in controls:
             lines.append(f"| {c.id} | {_cell(c.title)} | {c.impact:.1f} | {_applies(c)} | "
                          f"{', '.join(c.devsec) or '—'} | {', '.join(c.cis) or '—'} | "
                          f"{_cell(c.rationale)} |")
         exempt = [f"- {c.id} on {'nodes' if c.hosts == 'guests' else 'guests'}: {c.out_of_scope}."
-                  for c in module.CONTROLS if c.out_of_scope]
-        exempt += [f"- {c.id} in containers: {c.in_container}." for c in module.CONTROLS if c.in_container]
+                  for c in controls if c.out_of_scope]
+        exempt += [f"- {c.id} in containers: {c.in_container}." for c in controls if c.in_container]
         if exempt:
             lines += ["", "Not applicable, and why:", "", *exempt]
     lines += ["", TABLE_END]

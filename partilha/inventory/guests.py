@@ -1,9 +1,11 @@
 """The guests an inventory implies: one per (tenant, service), sized and placed on a node.
 
 Identity is derived, never allocated, so every stack (and a backup job declared before its guests
-exist) agrees on it: service number n is the service's 1-based position in the catalogue; a
-guest's vmid is its tenant VNet's VLAN tag * 100 + n and its address host number 10 + n of that
-VNet's prefix. Append new services to the catalogue: reordering it renumbers guests.
+exist) agrees on it. Each catalogue service declares its number n and each tenant its number t,
+so reordering the catalogue or the tenants, or retagging a VNet, moves no guest: the vmid is
+t * 100 + n (services 1-99), or 1,000,000 + t * 1,000 + n (services 100-999, a range the first
+form never reaches), and the address is host 10 + n of the tenant VNet's prefix. Distinct
+numbers give distinct vmids and, as tenant VNets never overlap, distinct addresses.
 """
 
 from __future__ import annotations
@@ -25,12 +27,17 @@ class Guest:
     node: str
     site: str
     loc: Loc  # where the inventory declares it
-    vnet: VNet | None = None  # None when the inventory gives the tenant no VNet (a rule says so)
-    number: int = 0  # the service's position in the catalogue
+    tenant_number: int
+    vnet: VNet | None  # None when the inventory gives the tenant no VNet (a rule says so)
 
     @property
-    def vmid(self) -> int | None:
-        return self.vnet.tag * 100 + self.number if self.vnet and self.vnet.tag else None
+    def number(self) -> int:
+        """The service's number, from the catalogue."""
+        return self.spec.number
+
+    @property
+    def vmid(self) -> int:
+        return vmid(self.tenant_number, self.number)
 
     @property
     def address(self) -> IPv4Interface | None:
@@ -60,6 +67,12 @@ class Guest:
         return self.spec.disk_gib
 
 
+def vmid(tenant_number: int, service_number: int) -> int:
+    if service_number < 100:
+        return tenant_number * 100 + service_number
+    return 1_000_000 + tenant_number * 1_000 + service_number
+
+
 def tenants(inv: Inventory) -> list[tuple[Tenant, Loc]]:
     return [*((t, ("municipalities", i)) for i, t in enumerate(inv.municipalities)),
             (inv.shared, ("shared",))]
@@ -87,7 +100,6 @@ def guests(inv: Inventory) -> list[Guest]:
     primary = next((s.name for s in inv.datacentre.sites if s.role == "primary"), None)
     compute = [n.name for n in inv.datacentre.nodes if n.site == primary and "compute" in n.roles]
     load = dict.fromkeys(compute, 0)
-    numbers = {name: i for i, name in enumerate(inv.services, start=1)}
     out: list[Guest] = []
     for tenant, tloc in tenants(inv):
         vnet = tenant_vnet(inv, tenant)
@@ -104,5 +116,5 @@ def guests(inv: Inventory) -> list[Guest]:
             load[node] = load.get(node, 0) + spec.memory_mib
             site = nodes[node].site if node in nodes else ""
             out.append(Guest(f"{tenant.slug}-{name}", tenant.slug, tenant is inv.shared, name,
-                             spec, node, site, (*tloc, "services", name), vnet, numbers[name]))
+                             spec, node, site, (*tloc, "services", name), tenant.number, vnet))
     return out

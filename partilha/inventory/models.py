@@ -47,14 +47,16 @@ Hours = Annotated[float, Field(gt=0, le=24 * 366)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Keep = Annotated[int, Field(ge=0, le=10_000)]
 Schedule = Annotated[str, AfterValidator(_calendar)]
+# Guest identity (guests.py): vmid = tenant number x 100 + service number, so both are declared
+# once and never derived from an order or a network.
+ServiceNumber = Annotated[int, Field(ge=1, le=999)]
+TenantNumber = Annotated[int, Field(ge=1, le=9999)]
 
 NodeRole = Literal["compute", "storage", "backup", "quorum"]
 StorageType = Literal["dir", "lvmthin", "zfspool", "rbd", "nfs", "pbs"]
 Content = Literal["images", "rootdir", "vztmpl", "backup", "iso", "snippets", "import"]
 ZoneType = Literal["simple", "vlan", "qinq", "vxlan", "evpn"]
 VNetPurpose = Literal["management", "dmz", "shared", "municipality"]
-# Each role has a deploy in deploys/services/<role>.py.
-ServiceRole = Literal["portal", "dms", "einvoice", "crm", "intranet", "eprocurement", "gis"]
 DataClass = Literal["public", "internal", "personal"]
 Exposure = Literal["internet", "internal"]
 GuestKind = Literal["lxc", "qemu"]
@@ -148,7 +150,8 @@ class Backup(Model):
 
 
 class Service(Model):
-    role: ServiceRole
+    role: Slug = Field(description="the deploy deploys/services/<role>.py (a rule checks it exists)")
+    number: ServiceNumber = Field(description="the service's part of its guests' vmid and address")
     description: Name
     scope: ServiceScope = "municipality"
     kind: GuestKind = "lxc"
@@ -184,6 +187,7 @@ class Tenant(Model):
 
     slug: Slug
     name: Name
+    number: TenantNumber = Field(description="the tenant's part of its guests' vmids")
     quota: Quota
     services: dict[Slug, ServiceOverride | None] = Field(default_factory=dict)
 

@@ -37,12 +37,13 @@ def municipalities_table(inv: Inventory, by_tenant: dict[str, list[Guest]]) -> T
 
 def guests_table(all_guests: list[Guest]) -> Table:
     table = Table(title="Guests")
-    for column in ("guest", "kind", "node", "site", "CPUs", "memory", "disk", "data",
-                   "exposure", "ports", "backup", "HA"):
+    for column in ("guest", "vmid", "address", "kind", "node", "site", "CPUs", "memory", "disk",
+                   "data", "exposure", "ports", "backup", "HA"):
         table.add_column(column)
     for g in all_guests:
         s = g.spec
-        table.add_row(g.name, s.kind, g.node, g.site, str(s.cpus), f"{s.memory_mib} MiB",
+        table.add_row(g.name, str(g.vmid), str(g.address.ip) if g.address else "-", s.kind, g.node,
+                      g.site, str(s.cpus), f"{s.memory_mib} MiB",
                       f"{s.disk_gib} GiB", s.data_class, s.exposure,
                       ",".join(map(str, s.ports)) or "-", s.backup_tier or "-",
                       "yes" if s.ha else "")

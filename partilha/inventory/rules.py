@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
+from ipaddress import IPv4Address
 
 from partilha.calendar_event import CalendarEvent
 from partilha.inventory.guests import Guest, guests, tenants
@@ -177,9 +178,6 @@ def tenant_networks(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
             yield ("municipalities", i), f"{m.slug!r} needs exactly one vnet, found {owned[m.slug]}"
     for i, vnet in enumerate(inv.networks.vnets):
         mine = [g for g in placed if g.vnet is vnet]
-        if mine and vnet.tag is None:
-            yield ("networks", "vnets", i, "tag"), (f"vnet {vnet.id!r} needs a tag: the vmids of "
-                                                    f"{mine[0].tenant!r}'s guests derive from it")
         homeless = [g.name for g in mine if g.address is None or g.address.ip == vnet.gateway]
         if homeless:
             yield ("networks", "vnets", i, "prefix"), (
@@ -331,12 +329,49 @@ def guest_names(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
     yield from _duplicates(((g.name, g.loc) for g in placed), "guest name")
 
 
+def guest_identity(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
+    """No two guests share a vmid or an address: distinct tenant and service numbers make it so
+    (guests.py), and this names the guests when a number is given twice."""
+    by_vmid: dict[int, Guest] = {}
+    by_address: dict[IPv4Address, Guest] = {}
+    for guest in placed:
+        clashes: list[tuple[Guest, str]] = []
+        owner = by_vmid.setdefault(guest.vmid, guest)
+        if owner is not guest:
+            clashes.append((owner, f"vmid {guest.vmid}"))
+        if guest.address is not None:
+            owner = by_address.setdefault(guest.address.ip, guest)
+            if owner is not guest:
+                clashes.append((owner, f"address {guest.address.ip}"))
+        for other in {o.name: o for o, _ in clashes}.values():
+            what = " and ".join(w for o, w in clashes if o is other)
+            yield guest.loc, (f"{guest.name} would share {what} with {other.name} "
+                              f"({dotted(other.loc)}): {_why(guest, other)}")
+
+
+def _why(a: Guest, b: Guest) -> str:
+    if a.tenant_number == b.tenant_number and a.tenant != b.tenant:
+        return f"tenants {b.tenant!r} and {a.tenant!r} both have number {a.tenant_number}"
+    if a.number == b.number and a.service != b.service:
+        return f"services {b.service!r} and {a.service!r} both have number {a.number}"
+    return "their VNets overlap"
+
+
 RULES: tuple[Rule, ...] = (
     sites_and_nodes, storages, guest_storage, networks, tenant_networks, backup, catalogue,
-    tenant_services, quotas, capacity, high_availability, guest_names,
+    tenant_services, quotas, capacity, high_availability, guest_names, guest_identity,
 )
 
 
-def check(inv: Inventory) -> list[Finding]:
+def service_roles(inv: Inventory, roles: Collection[str]) -> Iterator[Finding]:
+    """A role exists because its deploy does: deploys/services/<role>.py (content.py)."""
+    for name, service in inv.services.items():
+        if service.role not in roles:
+            yield (("services", name, "role"),
+                   f"{service.role!r} has no deploy: deploys/services/{service.role}.py does not exist")
+
+
+def check(inv: Inventory, roles: Collection[str]) -> list[Finding]:
+    """Every rule's findings; `roles` are the service roles the repository has deploys for."""
     placed = guests(inv)
-    return [finding for rule in RULES for finding in rule(inv, placed)]
+    return [*service_roles(inv, roles), *(finding for rule in RULES for finding in rule(inv, placed))]

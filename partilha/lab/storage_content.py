@@ -24,8 +24,8 @@ from partilha.lab.realize.template import template_dir
 from partilha.lab.state import guests
 from partilha.lab.state import storage as storages
 from partilha.lab.state.db import Store
+from partilha.proxmox.template import TEMPLATE_FILE
 
-TEMPLATE_FILE = "debian-12-standard_12.7-1_amd64.tar.zst"
 # PVE::Storage::archive_info: vzdump-<type>-<vmid>-<YYYY_MM_DD-HH_MM_SS>.<format>[.<compressor>]
 ARCHIVE = re.compile(r"vzdump-(lxc|openvz|qemu)-([1-9][0-9]{2,8})-(\d{4}_\d{2}_\d{2}-\d{2}_\d{2}_\d{2})"
                      r"\.(tgz|tar|vma)(?:\.(gz|lzo|zst|bz2))?")

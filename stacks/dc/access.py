@@ -27,7 +27,8 @@ import pulumi
 from partilha.inventory import Guest, Inventory
 from partilha.inventory.models import Tenant
 from partilha.proxmox.resources.access import Acl, ApiToken, Role, User
-from stack_settings import LXC_TEMPLATE, token_store_name
+from partilha.proxmox.template import LXC_TEMPLATE
+from stack_settings import token_store_name
 
 TOKENID = "partilha"
 GUEST_PRIVS = ["Pool.Allocate", "Pool.Audit", "VM.Allocate", "VM.Audit", "VM.Config.CPU",

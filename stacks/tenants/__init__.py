@@ -17,8 +17,9 @@ import pulumi
 from gather import by_key
 from partilha.inventory import Inventory, guests
 from partilha.proxmox.resources.pool import Pool
+from partilha.proxmox.template import LXC_TEMPLATE
 from partilha.workspace import Workspace
-from stack_settings import LXC_TEMPLATE, Settings
+from stack_settings import Settings
 from tenants.guest import ServiceGuest
 from tenants.ha import HaMembership
 from tenants.platform_ref import PlatformOutputs

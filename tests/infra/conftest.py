@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 import testinfra
 
+from partilha.controls import Control
 from partilha.deploy import access
 from partilha.deploy.catalogue import all_controls
 from partilha.deploy.fleet import FLEET_FILE, Fleet
@@ -48,7 +49,7 @@ class Fleetwide:
     control_dir: Path
     logins: dict[str, access.Login]
     unreachable: dict[str, str]
-    controls: dict[str, Any]  # control ID -> Control, over deploys/*controls.py
+    controls: dict[str, Control]  # control ID -> Control, over deploys/*controls.py
     outcomes: list[dict[str, str]] = field(default_factory=list)
     containers: dict[str, bool] = field(default_factory=dict)
 

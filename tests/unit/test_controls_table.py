@@ -6,8 +6,20 @@ from __future__ import annotations
 import re
 from collections import Counter
 from pathlib import Path
+from types import ModuleType
 
-from partilha.deploy.catalogue import all_controls, catalogues, load_controls, markdown_table, readme_table
+import pytest
+
+from partilha.controls import Control
+from partilha.deploy.catalogue import (
+    all_controls,
+    catalogues,
+    controls_of,
+    load_controls,
+    markdown_table,
+    readme_table,
+)
+from partilha.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKED = re.compile(r"""control\(\s*["'](PTL-[A-Z0-9-]+)["']""")
@@ -50,3 +62,19 @@ def test_sshd_values_belong_to_ssh_controls() -> None:
     c = load_controls()
     assert set(c.SSHD) <= {x.id for x in c.CONTROLS if x.id.startswith("PTL-SSH-")}
     assert all(k == k.lower() for values in c.SSHD.values() for k in values)  # `sshd -T` spelling
+
+
+def test_every_catalogue_declares_partilha_controls() -> None:
+    assert all(isinstance(c, Control) for c in all_controls().values())
+
+
+def test_a_catalogue_of_something_else_is_refused_naming_its_file() -> None:
+    module = ModuleType("deploys.backup_controls")
+    module.__file__ = "deploys/backup_controls.py"
+    module.CONTROLS = (load_controls().CONTROLS[0], {"id": "PTL-BAK-01"})  # type: ignore[attr-defined]
+    with pytest.raises(UserError, match=r"^deploys/backup_controls.py: CONTROLS\[1\] is a dict, not a "
+                                        r"partilha.controls.Control$"):
+        controls_of(module)
+    module.CONTROLS = [load_controls().CONTROLS[0]]  # type: ignore[attr-defined]
+    with pytest.raises(UserError, match="CONTROLS must be a tuple"):
+        controls_of(module)

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from partilha.inventory import Guest, Inventory, guests, load_inventory
+from partilha.inventory.rules import check
 
 VALID = Path(__file__).resolve().parents[1] / "data" / "valid"
 DATA: dict[str, Any] = {}
@@ -108,7 +109,7 @@ def test_every_tenant_service_is_one_guest() -> None:
     assert [g.name for g in placed if g.shared] == ["cim-medio-tejo-eprocurement", "cim-medio-tejo-gis"]
 
 
-def test_vmid_and_address_derive_from_the_tenant_vnet_and_catalogue_number() -> None:
+def test_vmid_and_address_derive_from_the_tenant_and_service_numbers() -> None:
     inv = load_inventory(Path(__file__).resolve().parents[2] / "inventories" / "lab")
     placed = by_name(inv)
     portal, gis = placed["abrantes-portal"], placed["cim-medio-tejo-gis"]
@@ -116,3 +117,86 @@ def test_vmid_and_address_derive_from_the_tenant_vnet_and_catalogue_number() -> 
         "vabt", 10101, "10.101.0.11/24")
     assert (gis.vmid, str(gis.address), str(gis.gateway)) == (3007, "10.30.0.17/24", "10.30.0.1")
     assert len({g.vmid for g in placed.values()}) == len(placed)
+
+
+def identities(inv: Inventory) -> dict[str, tuple[int, str]]:
+    return {g.name: (g.vmid, str(g.address)) for g in guests(inv)}
+
+
+def identity_findings(inv: Inventory) -> list[str]:
+    """What validation says about guests sharing a vmid or an address."""
+    return [message for _, message in check(inv, {s.role for s in inv.services.values()})
+            if " would share " in message]
+
+
+def test_a_hundred_services_and_more_collide_with_no_other_guest() -> None:
+    """Tenant numbers 101 and 102 each running 150 services: service 101 of the first is not
+    service 1 of the second (t * 100 + n would make both 10201)."""
+    def grow(data: dict[str, Any]) -> None:
+        portal = data["services"]["portal"]
+        data["services"] = {f"s{n}": {**portal, "number": n, "memory_mib": 64, "cpus": 1, "disk_gib": 1,
+                                      "ha": False} for n in range(1, 151)}
+        everything = dict.fromkeys(data["services"])
+        for tenant, number in zip(data["municipalities"][:2], (101, 102), strict=True):
+            tenant.update(number=number, services=everything,
+                          quota={"cpus": 1000, "memory_mib": 100_000, "disk_gib": 1000})
+        data["municipalities"] = data["municipalities"][:2]
+        data["networks"]["vnets"] = [v for v in data["networks"]["vnets"]
+                                     if v.get("municipality") != "ferreira-do-zezere"]
+        data["shared"]["services"] = {}
+        data["datacentre"]["cpu_overcommit"] = 32
+        for node in data["datacentre"]["nodes"]:
+            node.update(cpus=64, memory_gib=64)
+        data["storage"][0]["capacity_gib"] = 1000
+    inv = inventory(grow)
+    placed = guests(inv)
+    assert len(placed) == 300
+    assert len({g.vmid for g in placed}) == 300
+    assert by_name(inv)["abrantes-s101"].vmid == 1_101_101
+    assert by_name(inv)["constancia-s1"].vmid == 10201
+    assert check(inv, {"portal"}) == []
+
+
+def test_a_vlan_tag_reused_on_another_bridge_moves_and_merges_no_guest() -> None:
+    """Tag 101 on vmbr0 (Abrantes) and on vmbr1 (Constância) is a valid network; the guests'
+    vmids come from the tenants' numbers, not the tag."""
+    def second_bridge(data: dict[str, Any]) -> None:
+        data["networks"]["zones"].append({"id": "edge", "type": "vlan", "bridge": "vmbr1"})
+        constancia = next(v for v in data["networks"]["vnets"] if v["id"] == "vcnt")
+        constancia.update(zone="edge", tag=101)
+    inv = inventory(second_bridge)
+    assert identities(inv) == identities(inventory())
+    assert check(inv, {s.role for s in inv.services.values()}) == []
+
+
+def test_reordering_or_growing_the_catalogue_renumbers_no_guest() -> None:
+    def reverse(data: dict[str, Any]) -> None:
+        data["services"] = dict(reversed(data["services"].items()))
+
+    def prepend(data: dict[str, Any]) -> None:
+        new = {**data["services"]["intranet"], "number": 8, "role": "intranet"}
+        data["services"] = {"wiki": new, **data["services"]}
+        data["municipalities"][1]["services"]["wiki"] = None
+    before = identities(inventory())
+    assert identities(inventory(reverse)) == before
+    grown = identities(inventory(prepend))
+    assert grown.pop("constancia-wiki") == (10308, "10.103.0.18/24")
+    assert grown == before
+
+
+def test_two_tenants_with_one_number_are_named_guest_by_guest() -> None:
+    def reuse(data: dict[str, Any]) -> None:
+        data["municipalities"][2]["number"] = 103  # Constância's
+    findings = identity_findings(inventory(reuse))
+    assert findings == [
+        f"ferreira-do-zezere-{s} would share vmid {vmid} with constancia-{s} "
+        f"(municipalities[1].services.{s}): tenants 'constancia' and 'ferreira-do-zezere' both "
+        f"have number 103" for s, vmid in (("portal", 10301), ("dms", 10302), ("intranet", 10305))]
+
+
+def test_two_services_with_one_number_are_named() -> None:
+    def reuse(data: dict[str, Any]) -> None:
+        data["services"]["einvoice"]["number"] = 4  # crm's
+    assert identity_findings(inventory(reuse)) == [
+        "abrantes-crm would share vmid 10104 and address 10.101.0.14 with abrantes-einvoice "
+        "(municipalities[0].services.einvoice): services 'einvoice' and 'crm' both have number 4"]

@@ -214,9 +214,10 @@ def test_qemu_services_are_cloned_from_the_template_vm_their_token_may_clone(
         home: Path, tmp_path: Path) -> None:
     inventory = tmp_path / "qemu"
     shutil.copytree(ROOT / "inventories" / "lab", inventory)
-    services = inventory / "services.yaml"
-    intranet = "    role: intranet\n"
-    services.write_text(services.read_text().replace(intranet, f"{intranet}    kind: qemu\n"))
+    catalogue = {name: service.model_dump(mode="json", exclude_defaults=True)
+                 for name, service in load_inventory(inventory).services.items()}
+    catalogue["intranet"]["kind"] = "qemu"  # the lab's catalogue written out, intranet a VM
+    (inventory / "services.yaml").write_text(yaml.safe_dump({"services": catalogue}, allow_unicode=True))
     config = {**stack_config("lab-platform"), "partilha:inventory": str(inventory)}
     with pytest.raises(pulumi.RunError, match="intranet are QEMU services"):
         run("lab-platform", config)
