@@ -8,6 +8,7 @@ it for something its author did not mean. Only the core schema's tags may be wri
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -25,6 +26,7 @@ _HEX = re.compile(r"0x[0-9a-fA-F]+")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _INF = re.compile(r"[-+]?\.(inf|Inf|INF)")
 _NAN = re.compile(r"\.(nan|NaN|NAN)")
+_MAY_NOT_BE_TEXT = frozenset("0123456789+-.~nNtTfF")  # what null, bool, int and float start with
 _MAX_DIGITS = 100  # Python refuses to parse ints of more than 4,300 digits; no field needs 100
 _YAML11 = yaml.SafeLoader("")  # PyYAML's YAML 1.1 resolver and constructors, as a reference
 
@@ -35,6 +37,10 @@ class ScalarError(ValueError):
 
 def plain(text: str) -> Any:
     """An untagged, unquoted scalar: its YAML 1.2 core value, when YAML 1.1 reads the same."""
+    return _plain_short(text) if len(text) <= _CACHED_LENGTH else _plain(text)
+
+
+def _plain(text: str) -> Any:
     value = _core(text)
     if text[:1] in _YAML11.yaml_implicit_resolvers:  # else YAML 1.1 reads text too
         tag: str = _YAML11.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
@@ -48,6 +54,11 @@ def plain(text: str) -> Any:
             raise ScalarError(f"{text!r} is ambiguous: YAML 1.1 reads {_reading(old)}, YAML 1.2 "
                               f"{_reading(value)}; write it so both read the same (in quotes if it is text)")
     return value
+
+
+# keys and small values repeat across an inventory (cpus, 443, gold): each is judged once
+_CACHED_LENGTH = 64
+_plain_short = functools.lru_cache(maxsize=4096)(_plain)
 
 
 def tagged(tag: str, text: str) -> Any:
@@ -72,6 +83,8 @@ def not_allowed(tag: str) -> str:
 
 def _core(text: str) -> Any:
     """The YAML 1.2 core schema's reading of a plain scalar."""
+    if text and text[0] not in _MAY_NOT_BE_TEXT:
+        return text
     if _NULL.fullmatch(text):
         return None
     if _BOOL.fullmatch(text):

@@ -39,10 +39,10 @@ class Guest:
         if self.vnet is None:
             return None
         prefix = self.vnet.prefix
-        host = prefix.network_address + 10 + self.number
-        if host not in prefix or host == prefix.broadcast_address:
+        host = int(prefix.network_address) + 10 + self.number
+        if host >= int(prefix.broadcast_address):
             return None
-        return IPv4Interface(f"{host}/{prefix.prefixlen}")
+        return IPv4Interface((host, prefix.prefixlen))
 
     @property
     def gateway(self) -> IPv4Address | None:

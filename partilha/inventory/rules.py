@@ -199,7 +199,7 @@ def tenant_networks(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
         if mine and vnet.tag is None:
             yield ("networks", "vnets", i, "tag"), (f"vnet {vnet.id!r} needs a tag: the vmids of "
                                                     f"{mine[0].tenant!r}'s guests derive from it")
-        homeless = [g.name for g in mine if g.address is None or g.address.ip == vnet.gateway]
+        homeless = [g.name for g in mine if (address := g.address) is None or address.ip == vnet.gateway]
         if homeless:
             yield ("networks", "vnets", i, "prefix"), (
                 f"{vnet.prefix} has no address for {', '.join(homeless)} (guests take host 10 + "
