@@ -33,6 +33,11 @@ def _calendar(value: str) -> str:
     return value
 
 
+# A slug is part of host names (`<tenant>-<service>`, 63 characters a label) and PVE ids; a tenant's
+# also names its PVE user `<slug>@pve`, which PVE caps at 64 characters: the tightest limit on it.
+TENANT_SLUG_MAX = 64 - len("@pve")
+
+
 def _user_slug(value: str) -> str:
     if len(value) > TENANT_SLUG_MAX:
         raise ValueError(f"{len(value)} characters, over {TENANT_SLUG_MAX}: the slug names the PVE user "
@@ -40,11 +45,8 @@ def _user_slug(value: str) -> str:
     return value
 
 
-# A slug is part of host names (`<tenant>-<service>`, 63 characters a label) and PVE ids; a tenant's
-# also names its PVE user `<slug>@pve`, at most 64 characters, the tightest limit on it.
 _SLUG = _matches(r"[a-z0-9]+(-[a-z0-9]+)*", "slug (lowercase ASCII letters, digits and single hyphens)")
 Slug = Annotated[str, Field(max_length=63), _SLUG]
-TENANT_SLUG_MAX = 60
 TenantSlug = Annotated[str, AfterValidator(_user_slug), _SLUG]
 Hostname = Annotated[str, Field(max_length=63), _matches(
     r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", "host name (lowercase letters, digits, hyphens)")]
