@@ -6,7 +6,7 @@ import sys
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from partilha.cli import deploy_cmd, inventory_cmd, lab_cmd, stacks_cmd, workspace_cmd
 from partilha.errors import UserError
@@ -37,8 +37,8 @@ def main() -> None:
         app()  # click itself reports usage errors and exits
     except InventoryError as exc:
         for problem in exc.problems:
-            err.print(f"[bold red]invalid inventory[/]: {escape(str(problem))}", soft_wrap=True)
+            err.print(Text.assemble(("invalid inventory", "bold red"), f": {problem}"), soft_wrap=True)
         sys.exit(EXIT_INVALID)
     except UserError as exc:
-        err.print(f"[bold red]error[/]: {escape(str(exc))}", soft_wrap=True)
+        err.print(Text.assemble(("error", "bold red"), f": {exc}"), soft_wrap=True)
         sys.exit(exc.exit_code)

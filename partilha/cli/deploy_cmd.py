@@ -70,7 +70,7 @@ def deploy(
         result = run(steps, fleet, workdir, limit=limit or [],
                      on_line=lambda line: _progress(status, what, line))
     _show(result, fleet, verbose)
-    console.print(f"log: {workdir / 'pyinfra.log'}", soft_wrap=True)
+    console.print(f"log: {escape(str(workdir / 'pyinfra.log'))}", soft_wrap=True)
     if result.failures:
         raise UserError("deploy failed on " + "; ".join(f"{h}: {why}" for h, why in result.failures.items()))
 
@@ -159,4 +159,4 @@ def _summary(result: Verification) -> None:
     console.print(f"{len(out.hosts)} hosts, {len(out.controls)} controls in {result.seconds:.1f} s: "
                   f"{out.count('passed')} passed, {out.count('failed')} failed, {out.count('na')} not "
                   f"applicable", soft_wrap=True)
-    console.print(f"report: {result.report}\njunit: {result.junit}", soft_wrap=True)
+    console.print(f"report: {escape(str(result.report))}\njunit: {escape(str(result.junit))}", soft_wrap=True)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from partilha.inventory import guests, load_inventory
 from partilha.inventory.report import tables
@@ -19,10 +20,10 @@ PathArg = Annotated[Path, typer.Argument(help="inventory folder, e.g. inventorie
 def validate(path: PathArg) -> None:
     """Check every file, field and rule of an inventory; exit 2 naming what is wrong."""
     inventory = load_inventory(path)
-    Console(highlight=False).print(
-        f"[green]valid[/]: {path} — {len(inventory.municipalities)} municipalities, "
+    Console(highlight=False).print(Text.assemble(  # Text: the path is printed as it is, never as markup
+        ("valid", "green"), f": {path} — {len(inventory.municipalities)} municipalities, "
         f"{len(guests(inventory))} guests, {len(inventory.datacentre.nodes)} nodes, "
-        f"{len(inventory.networks.vnets)} vnets", soft_wrap=True)
+        f"{len(inventory.networks.vnets)} vnets"), soft_wrap=True)
 
 
 @app.command()

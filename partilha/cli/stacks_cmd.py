@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from partilha.automation import drift, envs, progress, summary
 from partilha.automation.engine import Op
@@ -43,9 +44,9 @@ def _run(console: Console, op: Op, env_name: str, only: list[str] | None, invent
     stacks = env.select(only or [])
     for path in env.write_missing_config():
         note = "" if env.generated else " (new: commit it)"
-        console.print(f"[dim]wrote {path}{note}[/]", soft_wrap=True)
+        console.print(f"[dim]wrote {escape(str(path))}{note}[/]", soft_wrap=True)
     order = [s.name for wave in envs.waves(stacks) for s in wave]
-    console.print(f"[bold]{op} {env.name}[/] ({env.inventory_path}): "
+    console.print(f"[bold]{op} {escape(env.name)}[/] ({escape(str(env.inventory_path))}): "
                   + ", ".join(reversed(order) if op == "destroy" else order), soft_wrap=True)
     started = time.monotonic()
     with progress.RichProgress(console, op) as shown:
@@ -55,7 +56,7 @@ def _run(console: Console, op: Op, env_name: str, only: list[str] | None, invent
         counts.update(r.counts)
     changed = sum(n for o, n in counts.items() if o != "same")
     ran = sum(1 for r in results if not r.absent)
-    console.print(f"[bold]{op} {env.name}[/]: {ran} stacks in {time.monotonic() - started:.0f} s — "
+    console.print(f"[bold]{op} {escape(env.name)}[/]: {ran} stacks in {time.monotonic() - started:.0f} s — "
                   f"{changed} changes ({progress.tally(op, counts)})", soft_wrap=True)
     failed = [r for r in results if r.error]
     if failed:

@@ -10,6 +10,7 @@ numbers give distinct vmids and, as tenant VNets never overlap, distinct address
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
 
@@ -45,10 +46,10 @@ class Guest:
         if self.vnet is None:
             return None
         prefix = self.vnet.prefix
-        host = prefix.network_address + 10 + self.number
-        if host not in prefix or host == prefix.broadcast_address:
+        host = int(prefix.network_address) + 10 + self.number
+        if host >= int(prefix.broadcast_address):
             return None
-        return IPv4Interface(f"{host}/{prefix.prefixlen}")
+        return IPv4Interface((host, prefix.prefixlen))
 
     @property
     def gateway(self) -> IPv4Address | None:
@@ -85,14 +86,6 @@ def effective(service: Service, override: ServiceOverride | None) -> Service:
     return service.model_copy(update=changes)
 
 
-def tenant_vnet(inv: Inventory, tenant: Tenant) -> VNet | None:
-    """A municipality's own VNet; for the CIM's shared services, the `shared` one."""
-    for vnet in inv.networks.vnets:
-        if (vnet.municipality == tenant.slug if tenant is not inv.shared else vnet.purpose == "shared"):
-            return vnet
-    return None
-
-
 def guests(inv: Inventory) -> list[Guest]:
     """Every guest, in inventory order; unpinned ones go to the primary site's least-loaded
     compute node (by memory), so placement is deterministic for a given inventory."""
@@ -100,20 +93,35 @@ def guests(inv: Inventory) -> list[Guest]:
     primary = next((s.name for s in inv.datacentre.sites if s.role == "primary"), None)
     compute = [n.name for n in inv.datacentre.nodes if n.site == primary and "compute" in n.roles]
     load = dict.fromkeys(compute, 0)
+    # (load, position, node), the least loaded first; an entry whose load is stale is dropped
+    # when it comes up, so each placement costs log(nodes), not nodes
+    least = [(0, i, name) for i, name in enumerate(compute)]
+    position = {name: i for i, name in enumerate(compute)}
+    # a municipality's own VNet (the first naming it); the CIM's shared services use `shared`
+    vnets: dict[str, VNet] = {}
+    for v in reversed(inv.networks.vnets):
+        if v.municipality is not None:
+            vnets[v.municipality] = v
+    shared = next((v for v in inv.networks.vnets if v.purpose == "shared"), None)
     out: list[Guest] = []
     for tenant, tloc in tenants(inv):
-        vnet = tenant_vnet(inv, tenant)
+        vnet = shared if tenant is inv.shared else vnets.get(tenant.slug)
         for name, override in tenant.services.items():
             service = inv.services.get(name)
             if service is None:
                 continue
             spec = effective(service, override)
             node = override.node if override and override.node else None
-            if node is None and compute:
-                node = min(compute, key=lambda n: (load[n], compute.index(n)))
+            while node is None and least:
+                if least[0][0] == load[least[0][2]]:
+                    node = least[0][2]
+                else:
+                    heapq.heappop(least)
             if node is None:
                 continue
             load[node] = load.get(node, 0) + spec.memory_mib
+            if node in position:
+                heapq.heappush(least, (load[node], position[node], node))
             site = nodes[node].site if node in nodes else ""
             out.append(Guest(f"{tenant.slug}-{name}", tenant.slug, tenant is inv.shared, name,
                              spec, node, site, (*tloc, "services", name), tenant.number, vnet))

@@ -31,7 +31,7 @@ def load_inventory(folder: Path | str) -> Inventory:
     owners: dict[str, SourceFile] = {}
     data: dict[str, Any] = {}
     for path in files:
-        source = read_yaml(path)
+        source = read_yaml(path, folder)
         for key, value in source.data.items():
             if key in owners:
                 raise InventoryError([Problem(path, key, f"already defined in {owners[key].path}",

@@ -33,8 +33,21 @@ def _calendar(value: str) -> str:
     return value
 
 
-Slug = Annotated[str, _matches(
-    r"[a-z0-9]+(-[a-z0-9]+)*", "slug (lowercase ASCII letters, digits and single hyphens)")]
+# A slug is part of host names (`<tenant>-<service>`, 63 characters a label) and PVE ids; a tenant's
+# also names its PVE user `<slug>@pve`, which PVE caps at 64 characters: the tightest limit on it.
+TENANT_SLUG_MAX = 64 - len("@pve")
+
+
+def _user_slug(value: str) -> str:
+    if len(value) > TENANT_SLUG_MAX:
+        raise ValueError(f"{len(value)} characters, over {TENANT_SLUG_MAX}: the slug names the PVE user "
+                         "<slug>@pve, which PVE caps at 64 characters")
+    return value
+
+
+_SLUG = _matches(r"[a-z0-9]+(-[a-z0-9]+)*", "slug (lowercase ASCII letters, digits and single hyphens)")
+Slug = Annotated[str, Field(max_length=63), _SLUG]
+TenantSlug = Annotated[str, AfterValidator(_user_slug), _SLUG]
 Hostname = Annotated[str, Field(max_length=63), _matches(
     r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", "host name (lowercase letters, digits, hyphens)")]
 # PVE's own formats: SDN ids are at most 8 lowercase alphanumerics; storage ids pve-storage-id.
@@ -117,7 +130,7 @@ class VNet(Model):
     id: SdnId
     zone: SdnId
     purpose: VNetPurpose
-    municipality: Slug | None = None
+    municipality: Annotated[str, _SLUG] | None = None  # a tenant's slug: its length is checked there
     alias: Name | None = None
     tag: int | None = Field(default=None, ge=1, le=4094)
     prefix: IPv4Network
@@ -185,7 +198,7 @@ class Quota(Model):
 class Tenant(Model):
     """A municipality, or the CIM itself for the services it runs for all of them."""
 
-    slug: Slug
+    slug: TenantSlug
     name: Name
     number: TenantNumber = Field(description="the tenant's part of its guests' vmids")
     quota: Quota

@@ -1,32 +1,40 @@
-"""Rich tables of an inventory: municipalities, guests, networks, capacity per site."""
+"""Rich tables of an inventory: municipalities, guests, networks, capacity per site.
+
+Every cell and title is a rich Text, never markup: a display name like "[/b]" is shown as written.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
 from rich.table import Table
+from rich.text import Text
 
 from partilha.inventory.guests import Guest, guests, tenants
 from partilha.inventory.models import Inventory
 
 
-def _used(total: float, limit: float, unit: str = "") -> str:
+def _used(total: float, limit: float, unit: str = "") -> Text:
     share = total / limit if limit else 0.0
     colour = "red" if share > 1 else "yellow" if share > 0.8 else "green"
-    return f"[{colour}]{total:g}/{limit:g}{unit}[/] {share:.0%}"
+    return Text.assemble((f"{total:g}/{limit:g}{unit}", colour), f" {share:.0%}")
+
+
+def _row(table: Table, *cells: str | Text) -> None:
+    table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in cells))
 
 
 def municipalities_table(inv: Inventory, by_tenant: dict[str, list[Guest]]) -> Table:
     vnets = {v.municipality: v for v in inv.networks.vnets if v.municipality}
     shared = next((v for v in inv.networks.vnets if v.purpose == "shared"), None)
-    table = Table(title=f"{inv.datacentre.display_name}: municipalities and shared services")
+    table = Table(title=Text(f"{inv.datacentre.display_name}: municipalities and shared services"))
     for column in ("slug", "name", "services", "CPUs", "memory", "disk", "vnet", "prefix"):
         table.add_column(column)
     for tenant, _ in tenants(inv):
         vnet = shared if tenant is inv.shared else vnets.get(tenant.slug)
         mine = by_tenant[tenant.slug]
-        table.add_row(
-            tenant.slug, tenant.name, str(len(tenant.services)),
+        _row(
+            table, tenant.slug, tenant.name, str(len(tenant.services)),
             _used(sum(g.cpus for g in mine), tenant.quota.cpus),
             _used(sum(g.memory_mib for g in mine), tenant.quota.memory_mib, " MiB"),
             _used(sum(g.disk_gib for g in mine), tenant.quota.disk_gib, " GiB"),
@@ -42,11 +50,10 @@ def guests_table(all_guests: list[Guest]) -> Table:
         table.add_column(column)
     for g in all_guests:
         s = g.spec
-        table.add_row(g.name, str(g.vmid), str(g.address.ip) if g.address else "-", s.kind, g.node,
-                      g.site, str(s.cpus), f"{s.memory_mib} MiB",
-                      f"{s.disk_gib} GiB", s.data_class, s.exposure,
-                      ",".join(map(str, s.ports)) or "-", s.backup_tier or "-",
-                      "yes" if s.ha else "")
+        _row(table, g.name, str(g.vmid), str(g.address.ip) if g.address else "-", s.kind, g.node,
+             g.site, str(s.cpus), f"{s.memory_mib} MiB", f"{s.disk_gib} GiB", s.data_class,
+             s.exposure, ",".join(map(str, s.ports)) or "-",
+             s.backup_tier or "-", "yes" if s.ha else "")
     return table
 
 
@@ -57,8 +64,8 @@ def networks_table(inv: Inventory) -> Table:
         table.add_column(column)
     for v in inv.networks.vnets:
         zone = zones.get(v.zone)
-        table.add_row(v.id, v.zone, zone.type if zone else "?", str(v.tag or "-"), str(v.prefix),
-                      str(v.gateway), v.purpose, v.municipality or v.alias or "")
+        _row(table, v.id, v.zone, zone.type if zone else "?", str(v.tag or "-"), str(v.prefix),
+             str(v.gateway), v.purpose, v.municipality or v.alias or "")
     return table
 
 
@@ -72,8 +79,8 @@ def capacity_table(inv: Inventory, all_guests: list[Guest]) -> Table:
         nodes = [n for n in dc.nodes if n.site == site.name and "compute" in n.roles]
         here = [g for g in all_guests if g.site == site.name]
         st = storage.get(site.guest_storage)
-        table.add_row(
-            site.name, site.role, ", ".join(n.name for n in nodes),
+        _row(
+            table, site.name, site.role, ", ".join(n.name for n in nodes),
             _used(sum(g.cpus for g in here), sum(n.cpus for n in nodes) * dc.cpu_overcommit),
             _used(sum(g.memory_mib for g in here) / 1024, sum(n.memory_gib for n in nodes), " GiB"),
             _used(sum(g.disk_gib for g in here), st.capacity_gib if st else 0, " GiB"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 
 from partilha.calendar_event import CalendarEvent
 from partilha.inventory.guests import Guest, guests, tenants
@@ -153,18 +153,33 @@ def networks(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
             yield (*loc, "municipality"), (
                 "a municipality vnet names its municipality" if vnet.purpose == "municipality"
                 else f"only municipality vnets name a municipality, not a {vnet.purpose} one")
-    for i, a in enumerate(net.vnets):
-        for j in range(i):
-            b = net.vnets[j]
-            if a.prefix.overlaps(b.prefix):
-                yield (("networks", "vnets", i, "prefix"),
-                       f"prefix {a.prefix} of {a.id!r} overlaps {b.prefix} of {b.id!r}")
+    for i, j in overlapping([v.prefix for v in net.vnets]):
+        a, b = net.vnets[i], net.vnets[j]
+        yield (("networks", "vnets", i, "prefix"),
+               f"prefix {a.prefix} of {a.id!r} overlaps {b.prefix} of {b.id!r}")
     purposes = Counter(v.purpose for v in net.vnets)
     for purpose in ("management", "dmz"):
         if purposes[purpose] != 1:
             yield ("networks", "vnets"), f"needs exactly one {purpose} vnet, found {purposes[purpose]}"
     if inv.shared.services and purposes["shared"] != 1:
         yield ("networks", "vnets"), f"needs exactly one shared vnet, found {purposes['shared']}"
+
+
+def overlapping(prefixes: list[IPv4Network]) -> Iterator[tuple[int, int]]:
+    """(i, j), j < i: prefix i overlaps prefix j; each prefix named as i once at most, and some
+    pair found whenever any two overlap. Sorted by first address, a prefix overlaps an earlier one
+    exactly when it starts before the furthest end seen so far: n·log n, not every pair."""
+    spans = sorted((int(p.network_address), -int(p.broadcast_address), i) for i, p in enumerate(prefixes))
+    blamed: set[int] = set()
+    furthest: tuple[int, int] | None = None  # (end, index) of the span reaching furthest so far
+    for start, negative_end, i in spans:
+        if furthest is not None and start <= furthest[0]:
+            later, earlier = max(i, furthest[1]), min(i, furthest[1])
+            if later not in blamed:
+                blamed.add(later)
+                yield later, earlier
+        if furthest is None or -negative_end > furthest[0]:
+            furthest = (-negative_end, i)
 
 
 def tenant_networks(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
@@ -176,9 +191,12 @@ def tenant_networks(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
     for i, m in enumerate(inv.municipalities):
         if owned[m.slug] != 1:
             yield ("municipalities", i), f"{m.slug!r} needs exactly one vnet, found {owned[m.slug]}"
+    by_vnet: dict[int, list[Guest]] = defaultdict(list)
+    for guest in placed:
+        by_vnet[id(guest.vnet)].append(guest)
     for i, vnet in enumerate(inv.networks.vnets):
-        mine = [g for g in placed if g.vnet is vnet]
-        homeless = [g.name for g in mine if g.address is None or g.address.ip == vnet.gateway]
+        mine = by_vnet[id(vnet)]
+        homeless = [g.name for g in mine if (address := g.address) is None or address.ip == vnet.gateway]
         if homeless:
             yield ("networks", "vnets", i, "prefix"), (
                 f"{vnet.prefix} has no address for {', '.join(homeless)} (guests take host 10 + "
@@ -299,8 +317,11 @@ def capacity(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
                                             f"{st.id!r} has {st.capacity_gib} GiB")
         if need_mem > memory:
             continue  # then some node is short too; the site's finding says it once
+        by_node: Counter[str] = Counter()
+        for guest in here:
+            by_node[guest.node] += guest.memory_mib
         for node in nodes:
-            on_node = sum(g.memory_mib for g in here if g.node == node.name)
+            on_node = by_node[node.name]
             if on_node > node.memory_gib * 1024:
                 yield loc, (f"guests placed on node {node.name!r} need {on_node} MiB of memory, "
                             f"it has {node.memory_gib * 1024}")
@@ -309,6 +330,7 @@ def capacity(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
 def high_availability(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
     storage = {s.id: s for s in inv.storage}
     sites = {s.name: s for s in inv.datacentre.sites}
+    peers = Counter(n.site for n in inv.datacentre.nodes if "compute" in n.roles)
     for guest in placed:
         if not guest.spec.ha or guest.site not in sites:
             continue
@@ -317,8 +339,7 @@ def high_availability(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
         if st is not None and not st.shared:
             yield guest.loc, (f"{guest.name} is HA but storage {st.id!r} of site {site.name!r} "
                               "is not shared")
-        peers = [n for n in inv.datacentre.nodes if n.site == site.name and "compute" in n.roles]
-        if len(peers) < 2:
+        if peers[site.name] < 2:
             yield guest.loc, f"{guest.name} is HA but site {site.name!r} has one compute node"
 
 
