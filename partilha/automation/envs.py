@@ -1,11 +1,17 @@
 """An environment's stacks: `<env>-platform`, `<env>-<slug>` per municipality and `<env>-shared`,
 in the order they depend on each other, with the config each one runs with.
 
-An environment whose stack config is in the project (Pulumi.lab-platform.yaml, ...: committed,
-so plain `pulumi` works in the checkout) is used as it is; a stack config file it lacks (a new
+An environment whose stack config is in the project (a production env's committed
+Pulumi.<env>-platform.yaml, ...) is used as it is; a stack config file it lacks (a new
 municipality) is written there, to be committed. Any other environment is generated: its
-Pulumi.yaml and stack config files live in .partilha/envs/<env>/, never in the checkout, and
-name the inventory given with --inventory (default inventories/<env>).
+Pulumi.yaml and stack config files live in .partilha/envs/<env>/, never in the checkout (Pulumi
+writes a per-machine `encryptionsalt` into them), and name the inventory given with --inventory
+(default inventories/<env>).
+
+An env is a lab env only when the user says so: `partilha lab up` made it, or `--lab` when it was
+first generated; committed config says so with `partilha:lab: "true"`. A lab env falls back to
+the local lab's endpoint and token and gets the lab's allowances (SSH from each VNet's gateway,
+where the lab's host sits); any other env needs real credentials and gets neither.
 """
 
 from __future__ import annotations
@@ -21,11 +27,12 @@ import yaml
 from partilha.automation.project import CHECKOUT, project_dir, write_project
 from partilha.errors import UserError
 from partilha.inventory import Inventory, load_inventory
+from partilha.proxmox.credentials import LAB, TOKEN_STORE, is_lab
 from partilha.workspace import Workspace
 
 Role = Literal["platform", "shared", "municipality"]
 ENV_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
-INVENTORY, ENV, LAB, TOKEN_STORE = "partilha:inventory", "partilha:env", "partilha:lab", "partilha:tokenStore"
+INVENTORY, ENV = "partilha:inventory", "partilha:env"
 
 
 @dataclass(frozen=True)
@@ -58,13 +65,12 @@ class Env:
     inventory: Inventory
     generated: bool
     # What every stack file partilha writes shares: the platform file's plain settings (endpoint,
-    # `partilha:lab`, ...), or for a generated env `partilha:lab`, which makes the local lab the
-    # fallback endpoint (PROXMOX_VE_ENDPOINT/_API_TOKEN in the environment win over it).
+    # `partilha:lab`, ...), or for a generated lab env `partilha:lab` alone.
     shared_config: Mapping[str, str]
 
     @property
     def lab(self) -> bool:
-        return self.shared_config.get(LAB, "").lower() == "true"
+        return _is_lab(self.shared_config)
 
     @property
     def stacks(self) -> tuple[StackSpec, ...]:
@@ -126,8 +132,10 @@ def waves(stacks: list[StackSpec]) -> list[list[StackSpec]]:
     return [wave for role in order if (wave := [s for s in stacks if s.role == role])]
 
 
-def load_env(name: str, inventory: Path | None = None, workspace: Workspace | None = None) -> Env:
-    """The env, its inventory validated (InventoryError before anything else happens)."""
+def load_env(name: str, inventory: Path | None = None, lab: bool = False,
+             workspace: Workspace | None = None) -> Env:
+    """The env, its inventory validated (InventoryError before anything else happens). `lab`:
+    the user says it is a lab env (`--lab`); an env made as a production env never becomes one."""
     if not ENV_NAME.fullmatch(name):
         raise UserError(f"--env {name!r}: lowercase letters, digits and single hyphens, starting "
                         "with a letter")
@@ -143,13 +151,19 @@ def load_env(name: str, inventory: Path | None = None, workspace: Workspace | No
                             f"{named}; use another --env for another inventory")
         shared = {k: str(v) for k, v in config.items()  # secrets are the platform's own
                   if k not in (ENV, INVENTORY, TOKEN_STORE) and not isinstance(v, dict)}
+        if lab and not _is_lab(shared):
+            raise UserError(f"--lab: env {name} is a production env ({committed} does not set "
+                            f"`{LAB}: \"true\"`)")
         return Env(name, project, str(named), load_inventory(_absolute(str(named))), False, shared)
     project = (workspace or Workspace.find()).private / "envs" / name
-    saved = _read(project / committed.name).get("config", {}).get(INVENTORY)
+    saved = _read(project / committed.name).get("config") or {}
+    if saved and lab and not _is_lab(saved):
+        raise UserError(f"--lab: env {name} was made as a production env ({project}); a lab env "
+                        "needs another --env")
     if inventory is not None:
         named = _relative(inventory)
-    elif saved:
-        named = str(saved)
+    elif saved.get(INVENTORY):
+        named = str(saved[INVENTORY])
     elif (CHECKOUT / "inventories" / name).is_dir():
         named = f"inventories/{name}"
     else:
@@ -157,7 +171,11 @@ def load_env(name: str, inventory: Path | None = None, workspace: Workspace | No
                         "pass --inventory PATH")
     model = load_inventory(_absolute(named))
     write_project(project)
-    return Env(name, project, named, model, True, {LAB: "true"})
+    return Env(name, project, named, model, True, {LAB: "true"} if lab or _is_lab(saved) else {})
+
+
+def _is_lab(config: Mapping[str, Any]) -> bool:
+    return is_lab(config.get(LAB, ""))
 
 
 def _read(path: Path) -> dict[str, Any]:

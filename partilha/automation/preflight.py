@@ -13,10 +13,11 @@ from collections.abc import Mapping
 import requests
 from proxmoxer.core import ResourceException
 
-from partilha.automation.envs import LAB, TOKEN_STORE, StackSpec
+from partilha.automation.envs import StackSpec
 from partilha.errors import UserError
 from partilha.proxmox import credentials
 from partilha.proxmox.client import Pve
+from partilha.proxmox.credentials import LAB, TOKEN_STORE
 from partilha.proxmox.endpoint import ENDPOINT, TOKEN
 from partilha.proxmox.retry import Backoff, DeadlineError
 
@@ -57,7 +58,7 @@ def check(stack: StackSpec, config: Mapping[str, str], env: Mapping[str, str]) -
 
 
 def _lab(config: Mapping[str, str], env: Mapping[str, str]) -> bool:
-    return str(config.get(LAB, "")).lower() == "true" and not env.get(ENDPOINT)
+    return credentials.is_lab(config.get(LAB, "")) and not env.get(ENDPOINT)
 
 
 def _first_line(exc: Exception) -> str:

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.status import Status
 from rich.table import Table
 
+from partilha.automation import envs
 from partilha.deploy import Fleet, Result, run, workdir_for
 from partilha.deploy.catalogue import catalogues, markdown_table
 from partilha.deploy.fleet import FLEET_FILE
@@ -27,8 +28,8 @@ LimitOpt = Annotated[list[str] | None, typer.Option("--limit", help="only this h
                                                                     "(repeatable)")]
 FleetOpt = Annotated[Path | None, typer.Option("--fleet", help="a fleet file to use instead of building "
                                                                "one from the inventory and the stacks")]
-InventoryOpt = Annotated[Path | None, typer.Option("--inventory", help="inventory folder "
-                                                                       "(default inventories/<env>)")]
+InventoryOpt = Annotated[Path | None, typer.Option("--inventory", help="inventory folder (default: the "
+                                                                       "env's, as `partilha up` has it)")]
 NodesOpt = Annotated[Path | None, typer.Option("--nodes", help="JSON of node name -> address (default: "
                                                                "the lab's node hosts in the lab)")]
 
@@ -39,7 +40,7 @@ def _fleet(env: str, fleet_file: Path | None, inventory: Path | None,
     if fleet_file is not None:
         return Fleet.load(fleet_file), fleet_file.resolve().parent
     workdir = workdir_for(env)
-    fleet = fleet_for(env, inventory, nodes)
+    fleet = fleet_for(envs.load_env(env, inventory), nodes)
     fleet.save(workdir / FLEET_FILE)
     return fleet, workdir
 

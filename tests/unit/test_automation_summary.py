@@ -44,7 +44,7 @@ def test_known_hosts_follow_the_lab_the_stacks_talk_to(tmp_path: Path,
     (tmp_path / "home").mkdir()
     monkeypatch.setenv("PARTILHA_HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
-    env = envs.load_env("t", ROOT / "inventories" / "lab")
+    env = envs.load_env("t", ROOT / "inventories" / "lab", lab=True)
     private = tmp_path / "home" / ".partilha"
     assert summary.known_hosts_for(env, {}) == private / "lab" / "known_hosts"
     lab = tmp_path / "other-lab"  # a lab instance's state directory, named by its certificate
