@@ -57,7 +57,7 @@ class _Run:
 def run(env: Env, op: Op, stacks: list[StackSpec], reporter: Reporter,
         parallel: int = 4) -> list[StackResult]:
     base, command = project.run_env(), project.pulumi_command()
-    Workspace.find().ssh_key()  # made here, once: the programs running side by side all read it
+    Workspace.find().ssh_key(env.lab)  # made (lab) or checked here, once: the programs all read it
     listed = auto.LocalWorkspace(work_dir=str(env.project), env_vars=base, pulumi_command=command)
     holding = frozenset(s.name for s in listed.list_stacks() if s.resource_count)
     this = _Run(env, op, base, command, reporter, holding)

@@ -86,7 +86,7 @@ def up(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None
     if not rows:
         return
     known_hosts = summary.known_hosts_for(lab_env, os.environ)
-    console.print(summary.table(lab_env, rows, Workspace.find().ssh_key(), known_hosts))
+    console.print(summary.table(lab_env, rows, Workspace.find().ssh_key(lab_env.lab), known_hosts))
 
 
 def preview(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,

@@ -30,7 +30,7 @@ def fleet_for(env: Env, nodes_file: Path | None = None, workspace: Workspace | N
         nodes = _read_nodes(nodes_file) if nodes_file else {}
         known_hosts = workdir_for(env.name, workspace) / "known_hosts"
     hosts = build_hosts(env.inventory, guests, nodes, env.name, lab=env.lab)
-    return Fleet(env.name, tuple(hosts), known_hosts, workspace.ssh_key())
+    return Fleet(env.name, tuple(hosts), known_hosts, workspace.ssh_key(env.lab))
 
 
 def lab_node_addresses(lab: LabInstance) -> dict[str, str]:

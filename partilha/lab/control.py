@@ -175,7 +175,7 @@ def node_addresses(instance: LabInstance) -> dict[str, str]:
 def default_instance(root: Path, inventory: Path | None, port: int | None) -> LabInstance:
     """The user's lab: .partilha/lab, with node hosts trusting the operator's key."""
     state_dir = root / ".partilha" / "lab"
-    node_key = Workspace(root).ssh_key().with_suffix(".pub")
+    node_key = Workspace(root).ssh_key(lab=True).with_suffix(".pub")
     if (state_dir / "instance.json").is_file() and inventory is None and port is None:
         return dataclasses.replace(LabInstance.load(state_dir), node_key=node_key)
     return LabInstance(state_dir, (inventory or root / "inventories" / "lab").resolve(),
