@@ -52,7 +52,7 @@ class Workspace:
     def private(self) -> Path:
         """.partilha/: state, passphrase, lab credentials; git-ignored, readable by root only."""
         path = self.root / ".partilha"
-        path.mkdir(mode=0o700, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
         return path
 
     @property

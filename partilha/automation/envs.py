@@ -28,6 +28,7 @@ from partilha.automation.project import CHECKOUT, project_dir, write_project
 from partilha.errors import UserError
 from partilha.inventory import Inventory, load_inventory
 from partilha.proxmox.credentials import LAB, TOKEN_STORE, is_lab
+from partilha.proxmox.endpoint import CA_FILE, ENDPOINT
 from partilha.workspace import Workspace
 
 Role = Literal["platform", "shared", "municipality"]
@@ -67,10 +68,38 @@ class Env:
     # What every stack file partilha writes shares: the platform file's plain settings (endpoint,
     # `partilha:lab`, ...), or for a generated lab env `partilha:lab` alone.
     shared_config: Mapping[str, str]
+    workspace: Workspace  # .partilha: state, keys, tokens, the local lab, deploy files
 
     @property
     def lab(self) -> bool:
         return _is_lab(self.shared_config)
+
+    @property
+    def workdir(self) -> Path:
+        """.partilha/deploy/<env>/: the fleet file, ssh_config, pyinfra inventory and log."""
+        return self.workspace.private / "deploy" / self.name
+
+    def lab_dir(self, environ: Mapping[str, str]) -> Path | None:
+        """The state directory of the lab the env's stacks talk to, if they talk to one: the lab
+        whose certificate PROXMOX_VE_CA_FILE names when an endpoint is exported, else the local
+        lab for a lab env."""
+        if environ.get(ENDPOINT):
+            ca = Path(environ.get(CA_FILE, ""))
+            return ca.parent if environ.get(CA_FILE) and (ca.parent / "instance.json").is_file() else None
+        return self.workspace.private / "lab" if self.lab else None
+
+    def known_hosts(self, environ: Mapping[str, str]) -> Path:
+        """Where the env's hosts' SSH keys are pinned: by the lab that made them, else in the
+        file the operator keeps beside the env's deploy files."""
+        lab = self.lab_dir(environ)
+        return lab / "known_hosts" if lab is not None else self.workdir / "known_hosts"
+
+    def tenant_stack(self, tenant: str) -> StackSpec:
+        """The stack holding a tenant's guests: the shared stack for the CIM's, else the
+        municipality's own."""
+        if tenant == self.inventory.shared.slug:
+            return StackSpec(self.name, "shared")
+        return StackSpec(self.name, "municipality", tenant)
 
     @property
     def stacks(self) -> tuple[StackSpec, ...]:
@@ -154,8 +183,10 @@ def load_env(name: str, inventory: Path | None = None, lab: bool = False,
         if lab and not _is_lab(shared):
             raise UserError(f"--lab: env {name} is a production env ({committed} does not set "
                             f"`{LAB}: \"true\"`)")
-        return Env(name, project, str(named), load_inventory(_absolute(str(named))), False, shared)
-    project = (workspace or Workspace.find()).private / "envs" / name
+        return Env(name, project, str(named), load_inventory(_absolute(str(named))), False, shared,
+                   workspace or Workspace.find())
+    workspace = workspace or Workspace.find()
+    project = workspace.private / "envs" / name
     saved = _read(project / committed.name).get("config") or {}
     if saved and lab and not _is_lab(saved):
         raise UserError(f"--lab: env {name} was made as a production env ({project}); a lab env "
@@ -171,7 +202,8 @@ def load_env(name: str, inventory: Path | None = None, lab: bool = False,
                         "pass --inventory PATH")
     model = load_inventory(_absolute(named))
     write_project(project)
-    return Env(name, project, named, model, True, {LAB: "true"} if lab or _is_lab(saved) else {})
+    return Env(name, project, named, model, True, {LAB: "true"} if lab or _is_lab(saved) else {},
+               workspace)
 
 
 def _is_lab(config: Mapping[str, Any]) -> bool:

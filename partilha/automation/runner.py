@@ -21,7 +21,6 @@ from partilha.automation.engine import Op
 from partilha.automation.envs import Env, StackSpec, waves
 from partilha.automation.steps import StackSteps, Step
 from partilha.errors import UserError
-from partilha.workspace import Workspace
 
 
 @dataclass
@@ -57,7 +56,6 @@ class _Run:
 def run(env: Env, op: Op, stacks: list[StackSpec], reporter: Reporter,
         parallel: int = 4) -> list[StackResult]:
     base, command = project.run_env(), project.pulumi_command()
-    Workspace.find().ssh_key(env.lab)  # made (lab) or checked here, once: the programs all read it
     listed = auto.LocalWorkspace(work_dir=str(env.project), env_vars=base, pulumi_command=command)
     holding = frozenset(s.name for s in listed.list_stacks() if s.resource_count)
     this = _Run(env, op, base, command, reporter, holding)
@@ -111,6 +109,8 @@ def _stack(this: _Run, spec: StackSpec) -> auto.Stack:
     stack = auto.create_or_select_stack(spec.name, work_dir=str(this.env.project), opts=options)
     if config is None:
         check({k: v.value for k, v in stack.get_all_config().items()})
+    if spec.role != "platform" and this.op in ("up", "preview"):
+        this.env.workspace.ssh_key(this.env.lab)  # its guests get the key: made (lab) or checked
     return stack
 
 

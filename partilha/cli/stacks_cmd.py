@@ -3,7 +3,6 @@ env's stacks in order through the Automation API (partilha.automation)."""
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections import Counter
@@ -17,7 +16,6 @@ from partilha.automation import drift, envs, progress, summary
 from partilha.automation.engine import Op
 from partilha.automation.runner import StackResult, run
 from partilha.errors import UserError
-from partilha.workspace import Workspace
 
 EnvOpt = Annotated[str, typer.Option(help="the environment: stacks <env>-platform, <env>-shared and "
                                           "<env>-<municipality>")]
@@ -36,7 +34,7 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="do not ask first")]
 def _console() -> Console:
     console = Console(highlight=False)
     if not console.is_terminal:
-        console.width = 240  # a log or a pipe: keep table rows (SSH commands) on one line
+        console.width = 240  # a log or a pipe: keep each resource's line whole
     return console
 
 
@@ -81,12 +79,10 @@ def up(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None
        lab: LabOpt = False, parallel: ParallelOpt = 4) -> None:
     """Create or update the env's stacks (platform, municipalities, shared), then show their guests."""
     console = _console()
-    lab_env, results = _run(console, "up", env, only, inventory, lab, parallel)
+    ran, results = _run(console, "up", env, only, inventory, lab, parallel)
     rows = summary.guest_rows(r.outputs for r in results if r.outputs)
-    if not rows:
-        return
-    known_hosts = summary.known_hosts_for(lab_env, os.environ)
-    console.print(summary.table(lab_env, rows, Workspace.find().ssh_key(lab_env.lab), known_hosts))
+    if rows:
+        console.print(summary.table(ran, rows))
 
 
 def preview(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
