@@ -190,7 +190,7 @@ def load_env(name: str, inventory: Path | None = None, lab: bool = False,
     saved = _read(project / committed.name).get("config") or {}
     if saved and lab and not _is_lab(saved):
         raise UserError(f"--lab: env {name} was made as a production env ({project}); a lab env "
-                        "needs another --env")
+                        f"needs another --env (or, if env {name} holds nothing yet, remove {project})")
     if inventory is not None:
         named = _relative(inventory)
     elif saved.get(INVENTORY):
