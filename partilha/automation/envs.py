@@ -168,9 +168,11 @@ def load_env(name: str, inventory: Path | None = None, lab: bool = False,
     if not ENV_NAME.fullmatch(name):
         raise UserError(f"--env {name!r}: lowercase letters, digits and single hyphens, starting "
                         "with a letter")
+    workspace = workspace or Workspace.find()
     project = project_dir()
     committed = project / f"Pulumi.{name}-platform.yaml"
-    if committed.is_file():
+    # (run from inside .partilha/envs/<env>, as plain `pulumi` is, the env is still a generated one)
+    if committed.is_file() and not project.is_relative_to(workspace.private / "envs"):
         config = _read(committed).get("config") or {}
         named = config.get(INVENTORY)
         if not named:
@@ -184,8 +186,7 @@ def load_env(name: str, inventory: Path | None = None, lab: bool = False,
             raise UserError(f"--lab: env {name} is a production env ({committed} does not set "
                             f"`{LAB}: \"true\"`)")
         return Env(name, project, str(named), load_inventory(_absolute(str(named))), False, shared,
-                   workspace or Workspace.find())
-    workspace = workspace or Workspace.find()
+                   workspace)
     project = workspace.private / "envs" / name
     saved = _read(project / committed.name).get("config") or {}
     if saved and lab and not _is_lab(saved):

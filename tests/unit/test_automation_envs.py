@@ -143,3 +143,12 @@ def test_preview_of_a_production_env_without_credentials_is_one_clear_error(tmp_
     assert "Traceback" not in run.stdout + run.stderr and len(run.stderr.strip().splitlines()) == 1
     assert "PROXMOX_VE_ENDPOINT and PROXMOX_VE_API_TOKEN" in run.stderr
     assert "to create" not in run.stdout
+
+
+def test_a_generated_env_stays_generated_when_run_from_its_own_folder(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made = envs.load_env("trial", ROOT / "inventories" / "lab", lab=True)
+    made.write_missing_config()
+    monkeypatch.chdir(made.project)  # where plain `pulumi` runs for it
+    again = envs.load_env("trial")
+    assert again.generated and again.lab and again.project == made.project
