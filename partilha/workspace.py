@@ -21,6 +21,9 @@ from pathlib import Path
 
 from partilha.errors import UserError
 
+# The repository partilha runs from: its program (stacks/), content (inventories/, deploys/,
+# tests/infra/), .venv and .tools. The one repository root; state lives in a Workspace.
+CHECKOUT = Path(__file__).resolve().parent.parent
 KEY_VARIABLE = "PARTILHA_SSH_KEY"
 PRODUCTION_KEY = "operator_ed25519"
 
@@ -38,15 +41,10 @@ class Workspace:
     root: Path
 
     @classmethod
-    def find(cls, start: Path | None = None) -> Workspace:
-        """The partilha checkout holding `start` (or $PARTILHA_HOME, or the current directory)."""
-        if home := os.environ.get("PARTILHA_HOME"):
-            return cls(Path(home).resolve())
-        here = (start or Path.cwd()).resolve()
-        for folder in (here, *here.parents):
-            if (folder / "Pulumi.yaml").is_file() and (folder / "partilha").is_dir():
-                return cls(folder)
-        return cls(Path(__file__).resolve().parent.parent)
+    def find(cls) -> Workspace:
+        """$PARTILHA_HOME (tests and benchmarks keep throwaway state there), else the checkout."""
+        home = os.environ.get("PARTILHA_HOME")
+        return cls(Path(home).resolve() if home else CHECKOUT)
 
     @property
     def private(self) -> Path:
@@ -57,7 +55,8 @@ class Workspace:
 
     @property
     def tools_bin(self) -> Path:
-        return self.root / ".tools" / "bin"
+        """The pinned Pulumi CLI `make setup` put in the checkout."""
+        return CHECKOUT / ".tools" / "bin"
 
     def ssh_key(self, lab: bool) -> Path:
         """The operator's SSH key for the guests and nodes of a lab env (`lab`) or a production

@@ -21,8 +21,8 @@ import pulumi
 from partilha.inventory import Inventory, InventoryError, guests, load_inventory
 from partilha.lab.storage_content import TEMPLATE_FILE
 from partilha.proxmox.credentials import is_lab
+from partilha.workspace import CHECKOUT
 
-CHECKOUT = Path(__file__).resolve().parent.parent
 # The Debian 12 container template by the volid `pveam download local ...` gives it on PVE (the
 # lab offers it under the same volid): every LXC guest is made from it.
 LXC_TEMPLATE = f"local:vztmpl/{TEMPLATE_FILE}"

@@ -24,12 +24,12 @@ from typing import Any, Literal
 
 import yaml
 
-from partilha.automation.project import CHECKOUT, project_dir, write_project
+from partilha.automation.project import project_dir, write_project
 from partilha.errors import UserError
 from partilha.inventory import Inventory, load_inventory
 from partilha.proxmox.credentials import LAB, TOKEN_STORE, is_lab
 from partilha.proxmox.endpoint import CA_FILE, ENDPOINT
-from partilha.workspace import Workspace
+from partilha.workspace import CHECKOUT, Workspace
 
 Role = Literal["platform", "shared", "municipality"]
 ENV_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")

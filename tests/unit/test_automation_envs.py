@@ -12,6 +12,7 @@ import yaml
 from partilha.automation import envs, preflight, project
 from partilha.errors import UserError
 from partilha.inventory import InventoryError
+from partilha.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_SLUGS = ["abrantes", "constancia", "ferreira-do-zezere"]
@@ -152,3 +153,20 @@ def test_a_generated_env_stays_generated_when_run_from_its_own_folder(
     monkeypatch.chdir(made.project)  # where plain `pulumi` runs for it
     again = envs.load_env("trial")
     assert again.generated and again.lab and again.project == made.project
+
+
+def test_deploy_takes_the_env_up_made_never_a_guessed_inventory(tmp_path: Path) -> None:
+    """A generated env remembers the inventory `up` was given: `deploy` of that env reads that
+    env's stacks and inventory, not inventories/<env> (which does not even exist here)."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_VE_", "PULUMI_"))}
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**environ, "PARTILHA_HOME": str(home)}
+    made = envs.load_env("trial", ROOT / "inventories" / "medio-tejo", lab=True,
+                         workspace=Workspace(home))
+    made.write_missing_config()
+    run = subprocess.run([str(ROOT / ".venv" / "bin" / "partilha"), "deploy", "baseline", "--env", "trial"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "inventories/trial" not in run.stderr  # what the guess would have read
+    assert "stack trial-shared: cannot read its outputs" in run.stderr  # the env's own stacks

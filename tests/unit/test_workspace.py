@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from partilha.errors import UserError
-from partilha.workspace import Workspace, protected
+from partilha.workspace import CHECKOUT, Workspace, protected
 
 
 def test_defaults_point_at_a_local_backend_and_a_private_passphrase(tmp_path: Path) -> None:
@@ -20,7 +20,7 @@ def test_defaults_point_at_a_local_backend_and_a_private_passphrase(tmp_path: Pa
     assert stat.S_IMODE(passphrase.stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / ".partilha").stat().st_mode) == 0o700
     assert len(passphrase.read_text().strip()) >= 32
-    assert env["PATH"].startswith(str(tmp_path / ".tools" / "bin"))
+    assert env["PATH"].startswith(str(CHECKOUT / ".tools" / "bin"))  # the one checkout's tools
     assert env["PULUMI_SKIP_UPDATE_CHECK"] == "true"
 
 
