@@ -1,5 +1,9 @@
-"""An environment's stacks: `<env>-platform`, `<env>-<slug>` per municipality and `<env>-shared`,
-in the order they depend on each other, with the config each one runs with.
+"""The environment object every command takes (`up`, `preview`, `refresh`, `destroy`, `deploy`,
+`verify`, `ssh`; `load_env` makes it): its inventory, whether it is a lab env, its stacks
+(`<env>-platform`, `<env>-<slug>` per municipality and `<env>-shared`, in the order they depend on
+each other) with the config each one runs with, the endpoint and token each acts with, the lab it
+talks to and where its hosts' keys are pinned. Its stacks' outputs are read by
+partilha.deploy.stack_outputs, the one reader.
 
 An environment whose stack config is in the project (a production env's committed
 Pulumi.<env>-platform.yaml, ...) is used as it is; a stack config file it lacks (a new
@@ -27,8 +31,9 @@ import yaml
 from partilha.automation.project import project_dir, write_project
 from partilha.errors import UserError
 from partilha.inventory import Inventory, load_inventory
+from partilha.proxmox import credentials
 from partilha.proxmox.credentials import LAB, TOKEN_STORE, is_lab
-from partilha.proxmox.endpoint import CA_FILE, ENDPOINT
+from partilha.proxmox.endpoint import CA_FILE, ENDPOINT, TOKEN, Endpoint
 from partilha.workspace import CHECKOUT, Workspace
 
 Role = Literal["platform", "shared", "municipality"]
@@ -93,6 +98,20 @@ class Env:
         file the operator keeps beside the env's deploy files."""
         lab = self.lab_dir(environ)
         return lab / "known_hosts" if lab is not None else self.workdir / "known_hosts"
+
+    def run_environ(self, stack: StackSpec, base: Mapping[str, str]) -> dict[str, str]:
+        """The environment of the stack's Pulumi run: `base`, and for a municipality's stack an
+        empty PROXMOX_VE_API_TOKEN, so an admin token the caller exported never reaches its
+        providers (which also ignore it: partilha.proxmox.credentials)."""
+        environ = dict(base)
+        if stack.role == "municipality":
+            environ[TOKEN] = ""
+        return environ
+
+    def endpoint(self, stack: StackSpec, config: Mapping[str, str], environ: Mapping[str, str]) -> Endpoint:
+        """The API and token `stack` acts with, resolved as its providers will resolve them from its
+        config (`config`: as Pulumi gives it, secrets decrypted) and the caller's environment."""
+        return credentials.resolve(config, self.run_environ(stack, environ))
 
     def tenant_stack(self, tenant: str) -> StackSpec:
         """The stack holding a tenant's guests: the shared stack for the CIM's, else the

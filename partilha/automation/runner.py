@@ -97,11 +97,11 @@ def _run_one(this: _Run, spec: StackSpec) -> StackResult:
 def _stack(this: _Run, spec: StackSpec) -> auto.Stack:
     """The stack with its run environment (made if missing), once the credentials it will use
     are checked: before anything is made when its config file holds no secret to decrypt."""
-    run_env = preflight.stack_env(spec, this.base)
+    run_env = this.env.run_environ(spec, this.base)
     options = auto.LocalWorkspaceOptions(env_vars=run_env, pulumi_command=this.command)
 
     def check(config: dict[str, str]) -> None:
-        preflight.check(spec, config, {**os.environ, **run_env})
+        preflight.check(this.env, spec, config, {**os.environ, **this.base})
 
     config = this.env.plain_config(spec)
     if config is not None:

@@ -66,7 +66,7 @@ def test_a_generated_env_is_a_production_env_unless_the_user_says_lab(home: Path
     assert "partilha:lab" not in _config(env.config_file(platform))
     with pytest.raises(UserError, match="no Proxmox VE credentials: set PROXMOX_VE_ENDPOINT and "
                                         "PROXMOX_VE_API_TOKEN"):  # never the local lab
-        preflight.check(platform, env.config(platform), {})
+        preflight.check(env, platform, env.config(platform), {})
     assert not envs.load_env("prodcheck").lab  # remembered as it was made
     with pytest.raises(UserError, match="--lab: env prodcheck was made as a production env"):
         envs.load_env("prodcheck", lab=True)
