@@ -29,6 +29,7 @@ from typing import Any, Literal
 import yaml
 
 from partilha.automation.project import project_dir, write_project
+from partilha.deploy.paths import workdir_for
 from partilha.errors import UserError
 from partilha.inventory import Inventory, load_inventory
 from partilha.proxmox import credentials
@@ -82,7 +83,7 @@ class Env:
     @property
     def workdir(self) -> Path:
         """.partilha/deploy/<env>/: the fleet file, ssh_config, pyinfra inventory and log."""
-        return self.workspace.private / "deploy" / self.name
+        return workdir_for(self.name, self.workspace)
 
     def lab_dir(self, environ: Mapping[str, str]) -> Path | None:
         """The state directory of the lab the env's stacks talk to, if they talk to one: the lab

@@ -12,7 +12,7 @@ from rich.status import Status
 from rich.table import Table
 
 from partilha.automation import envs
-from partilha.deploy import Fleet, Result, run, workdir_for
+from partilha.deploy import Fleet, Result, run
 from partilha.deploy.catalogue import catalogues, markdown_table
 from partilha.deploy.fleet import FLEET_FILE
 from partilha.deploy.plan import WHATS, What, plan
@@ -39,10 +39,10 @@ def _fleet(env: str, fleet_file: Path | None, inventory: Path | None,
     """The fleet and the folder its runs keep their files in."""
     if fleet_file is not None:
         return Fleet.load(fleet_file), fleet_file.resolve().parent
-    workdir = workdir_for(env)
-    fleet = fleet_for(envs.load_env(env, inventory), nodes)
-    fleet.save(workdir / FLEET_FILE)
-    return fleet, workdir
+    made = envs.load_env(env, inventory)
+    fleet = fleet_for(made, nodes)
+    fleet.save(made.workdir / FLEET_FILE)
+    return fleet, made.workdir
 
 
 def deploy(
