@@ -84,7 +84,8 @@ def main() -> None:
             api = ProxmoxAPI("127.0.0.1", port=lab.port, user=creds["username"], password=creds["password"],
                              verify_ssl=str(lab.cert))
             inventory, outputs = guests(api, args.guests, key)
-            fleet = Fleet("lab", tuple(build_hosts(inventory, outputs, {}, "lab")), lab.known_hosts, key)
+            hosts = build_hosts(inventory, outputs, {}, "lab", lab=True)
+            fleet = Fleet("lab", tuple(hosts), lab.known_hosts, key)
             fleet.save(work / "run" / "fleet.json")
             baseline = [deploy_path("baseline")]
             first = run(baseline, fleet, work / "run")

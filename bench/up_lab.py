@@ -25,7 +25,7 @@ def main() -> None:
     with upbench.operator(INVENTORY) as op:
         mark = access_log.mark(op.lab.state_dir)
         with upbench.PeakMemory() as memory:
-            seconds = op.partilha("up", "--env", upbench.ENV, "--inventory", str(INVENTORY),
+            seconds = op.partilha("up", "--env", upbench.ENV, "--lab", "--inventory", str(INVENTORY),
                                   "--parallel", str(args.parallel))
         entries = access_log.read(op.lab.state_dir, mark)
         print(f"\nup of the lab env from empty: {seconds:.0f} s wall time, {op.resources()} resources")

@@ -45,7 +45,7 @@ def up_medio_tejo(parallel: int, then: Callable[[upbench.Operator], None] | None
             upbench.operator(with_dir_storages(INVENTORY, Path(tmp) / "medio-tejo")) as op:
         mark = access_log.mark(op.lab.state_dir)
         with upbench.PeakMemory() as memory:
-            seconds = op.partilha("up", "--env", upbench.ENV, "--inventory", str(op.lab.inventory),
+            seconds = op.partilha("up", "--env", upbench.ENV, "--lab", "--inventory", str(op.lab.inventory),
                                   "--parallel", str(parallel))
         entries = access_log.read(op.lab.state_dir, mark)
         print(f"\nup of Médio Tejo from empty: {seconds:.0f} s wall time (target ≤ {TARGET_SECONDS} s: "

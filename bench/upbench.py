@@ -2,8 +2,8 @@
 backend, passphrase, token store, SSH key) and the admin token of a throwaway lab exported, running
 the real `partilha` command; the lab's access log as figures; the machine's memory, sampled.
 
-The benchmarks use a generated env (`--env bench --inventory ...`): its stack config goes to the
-throwaway home, so the checkout's Pulumi.<env>-*.yaml files are never touched.
+The benchmarks use a generated lab env (`--env bench --lab --inventory ...`): its stack config goes
+to the throwaway home, never into the checkout.
 """
 
 from __future__ import annotations

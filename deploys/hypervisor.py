@@ -37,7 +37,7 @@ from pyinfra.operations import apt, files, server, systemd
 
 from deploys import hypervisor_controls as hv
 from partilha.deploy.facts import Container
-from partilha.deploy.hosts import LAB_ENV, Host
+from partilha.deploy.hosts import Host
 
 me = Host.from_json(host.data.partilha)
 if me.kind != "node":
@@ -59,7 +59,7 @@ def time_sources() -> list[str]:
     """The site's time sources: the host's data, or in the lab the lab's host (the gateway)."""
     if host.data.get("time_sources"):
         return list(host.data.time_sources)
-    if me.env != LAB_ENV:
+    if not me.lab:
         raise OperationError(f"{me.name}: no `time_sources` in its host data (the site's NTP servers)")
     route = host.get_fact(Command, command="ip -4 route show default").split()
     if "via" not in route:
@@ -134,7 +134,7 @@ if applies("PTL-HV-03"):
 
 # ---- repositories (PTL-HV-04/05) -------------------------------------------------------------
 
-enabled = "no" if me.env == LAB_ENV else "yes"  # the lab reaches no Proxmox archive
+enabled = "no" if me.lab else "yes"  # the lab reaches no Proxmox archive
 files.put(
     name="PTL-HV-04: the no-subscription repository",
     src=text("# partilha (PTL-HV-04): Proxmox VE without a subscription"

@@ -3,6 +3,11 @@
 Defaults: a file:// backend under .partilha/state and the passphrase secrets provider with a
 passphrase generated once into .partilha/passphrase. Production sets PULUMI_BACKEND_URL (an
 S3-compatible bucket, say) and its own secrets provider; those win over the defaults.
+
+The operator's SSH key is root on every node and passwordless sudo on every guest. A lab env's is
+made once without a passphrase (.partilha/ssh/id_ed25519); a production env's is the operator's
+own, protected by a passphrase and held by ssh-agent ($PARTILHA_SSH_KEY, else
+.partilha/ssh/operator_ed25519): partilha never makes it and refuses one without a passphrase.
 """
 
 from __future__ import annotations
@@ -14,36 +19,63 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from partilha.errors import UserError
+
+# The repository partilha runs from: its program (stacks/), content (inventories/, deploys/,
+# tests/infra/), .venv and .tools. The one repository root; state lives in a Workspace.
+CHECKOUT = Path(__file__).resolve().parent.parent
+KEY_VARIABLE = "PARTILHA_SSH_KEY"
+PRODUCTION_KEY = "operator_ed25519"
+
+
+def protected(key: Path) -> bool:
+    """The private key file exists and cannot be read without its passphrase."""
+    if not key.is_file():
+        return False
+    return subprocess.run(["ssh-keygen", "-y", "-P", "", "-f", str(key)], capture_output=True,
+                          stdin=subprocess.DEVNULL, check=False).returncode != 0
+
 
 @dataclass(frozen=True)
 class Workspace:
     root: Path
 
     @classmethod
-    def find(cls, start: Path | None = None) -> Workspace:
-        """The partilha checkout holding `start` (or $PARTILHA_HOME, or the current directory)."""
-        if home := os.environ.get("PARTILHA_HOME"):
-            return cls(Path(home).resolve())
-        here = (start or Path.cwd()).resolve()
-        for folder in (here, *here.parents):
-            if (folder / "Pulumi.yaml").is_file() and (folder / "partilha").is_dir():
-                return cls(folder)
-        return cls(Path(__file__).resolve().parent.parent)
+    def find(cls) -> Workspace:
+        """$PARTILHA_HOME (tests and benchmarks keep throwaway state there), else the checkout."""
+        home = os.environ.get("PARTILHA_HOME")
+        return cls(Path(home).resolve() if home else CHECKOUT)
 
     @property
     def private(self) -> Path:
         """.partilha/: state, passphrase, lab credentials; git-ignored, readable by root only."""
         path = self.root / ".partilha"
-        path.mkdir(mode=0o700, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
         return path
 
     @property
     def tools_bin(self) -> Path:
-        return self.root / ".tools" / "bin"
+        """The pinned Pulumi CLI `make setup` put in the checkout."""
+        return CHECKOUT / ".tools" / "bin"
 
-    def ssh_key(self) -> Path:
-        """The operator's SSH key for the guests and nodes partilha manages (private key path;
-        the public key is beside it with .pub), made once with ssh-keygen."""
+    def ssh_key(self, lab: bool) -> Path:
+        """The operator's SSH key for the guests and nodes of a lab env (`lab`) or a production
+        env: its private key's path; the public key is beside it with .pub."""
+        return self._lab_key() if lab else self._production_key()
+
+    def _production_key(self) -> Path:
+        key = Path(os.environ.get(KEY_VARIABLE) or self.private / "ssh" / PRODUCTION_KEY)
+        if not key.is_file() or not key.with_suffix(".pub").is_file():
+            raise UserError(f"no operator SSH key {key} (with {key.name}.pub) for a production env: "
+                            f"make one protected by a passphrase (`ssh-keygen -t ed25519 -f {key}`) "
+                            f"and hold it in ssh-agent (`ssh-add {key}`), or point {KEY_VARIABLE} at yours")
+        if not protected(key):
+            raise UserError(f"{key}: a production env's operator key must be protected by a passphrase "
+                            f"(`ssh-keygen -p -f {key}`) and held in ssh-agent (`ssh-add {key}`)")
+        return key
+
+    def _lab_key(self) -> Path:
+        """Made once with ssh-keygen, without a passphrase: the lab's throwaway guests only."""
         folder = self.private / "ssh"
         folder.mkdir(mode=0o700, exist_ok=True)
         key = folder / "id_ed25519"

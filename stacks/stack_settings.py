@@ -4,7 +4,9 @@ declared, so bad input stops the program with one message naming the file, field
     partilha:env         lab                 the environment; stacks are <env>-platform,
                                              <env>-shared and <env>-<municipality slug>
     partilha:inventory   inventories/lab     folder, relative to the checkout (or absolute)
-    partilha:lab         "true"              the local lab is the fallback endpoint
+    partilha:lab         "true"              a lab env (only ever set by the user): the local lab
+                                             is its fallback endpoint, and SSH is also admitted
+                                             from each VNet's gateway (the lab's host)
     partilha:tokenStore  lab-abrantes        municipality stacks only: their scoped token
 """
 
@@ -17,8 +19,8 @@ from typing import Literal
 import pulumi
 
 from partilha.inventory import Inventory, InventoryError, guests, load_inventory
-
-CHECKOUT = Path(__file__).resolve().parent.parent
+from partilha.proxmox.credentials import is_lab
+from partilha.workspace import CHECKOUT
 
 Role = Literal["platform", "shared", "municipality"]
 
@@ -86,4 +88,4 @@ def _settings(config: pulumi.Config, path: Path, inventory: Inventory) -> Settin
                               "`partilha:qemuTemplate` to the vmid of the template VM they are cloned from")
     return Settings(env=env, stack=stack, role=role,
                     tenant={"platform": "", "shared": inventory.shared.slug}.get(role, word),
-                    lab=config.get_bool("lab") or False, qemu_template=template)
+                    lab=is_lab(config.get("lab") or ""), qemu_template=template)

@@ -2,7 +2,8 @@
 destroy`.
 
 - project: the Pulumi project (Pulumi.yaml and the stack config files) and what runs it;
-- envs: an environment's stacks (platform, shared, one per municipality), their order and config;
+- envs: the environment object: its inventory, lab flag, stacks (platform, shared, one per
+  municipality), their order, config and credentials;
 - preflight: the credentials and endpoint a stack will use, checked before it runs;
 - steps: what the engine's events say happened to each resource (pure);
 - runner: the stacks run wave by wave; progress: that shown as it happens (rich);

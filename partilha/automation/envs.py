@@ -1,11 +1,21 @@
-"""An environment's stacks: `<env>-platform`, `<env>-<slug>` per municipality and `<env>-shared`,
-in the order they depend on each other, with the config each one runs with.
+"""The environment object every command takes (`up`, `preview`, `refresh`, `destroy`, `deploy`,
+`verify`, `ssh`; `load_env` makes it): its inventory, whether it is a lab env, its stacks
+(`<env>-platform`, `<env>-<slug>` per municipality and `<env>-shared`, in the order they depend on
+each other) with the config each one runs with, the endpoint and token each acts with, the lab it
+talks to and where its hosts' keys are pinned. Its stacks' outputs are read by
+partilha.deploy.stack_outputs, the one reader.
 
-An environment whose stack config is in the project (Pulumi.lab-platform.yaml, ...: committed,
-so plain `pulumi` works in the checkout) is used as it is; a stack config file it lacks (a new
+An environment whose stack config is in the project (a production env's committed
+Pulumi.<env>-platform.yaml, ...) is used as it is; a stack config file it lacks (a new
 municipality) is written there, to be committed. Any other environment is generated: its
-Pulumi.yaml and stack config files live in .partilha/envs/<env>/, never in the checkout, and
-name the inventory given with --inventory (default inventories/<env>).
+Pulumi.yaml and stack config files live in .partilha/envs/<env>/, never in the checkout (Pulumi
+writes a per-machine `encryptionsalt` into them), and name the inventory given with --inventory
+(default inventories/<env>).
+
+An env is a lab env only when the user says so: `partilha lab up` made it, or `--lab` when it was
+first generated; committed config says so with `partilha:lab: "true"`. A lab env falls back to
+the local lab's endpoint and token and gets the lab's allowances (SSH from each VNet's gateway,
+where the lab's host sits); any other env needs real credentials and gets neither.
 """
 
 from __future__ import annotations
@@ -18,14 +28,18 @@ from typing import Any, Literal
 
 import yaml
 
-from partilha.automation.project import CHECKOUT, project_dir, write_project
+from partilha.automation.project import project_dir, write_project
+from partilha.deploy.paths import workdir_for
 from partilha.errors import UserError
 from partilha.inventory import Inventory, load_inventory
-from partilha.workspace import Workspace
+from partilha.proxmox import credentials
+from partilha.proxmox.credentials import LAB, TOKEN_STORE, is_lab
+from partilha.proxmox.endpoint import CA_FILE, ENDPOINT, TOKEN, Endpoint
+from partilha.workspace import CHECKOUT, Workspace
 
 Role = Literal["platform", "shared", "municipality"]
 ENV_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
-INVENTORY, ENV, LAB, TOKEN_STORE = "partilha:inventory", "partilha:env", "partilha:lab", "partilha:tokenStore"
+INVENTORY, ENV = "partilha:inventory", "partilha:env"
 
 
 @dataclass(frozen=True)
@@ -58,13 +72,54 @@ class Env:
     inventory: Inventory
     generated: bool
     # What every stack file partilha writes shares: the platform file's plain settings (endpoint,
-    # `partilha:lab`, ...), or for a generated env `partilha:lab`, which makes the local lab the
-    # fallback endpoint (PROXMOX_VE_ENDPOINT/_API_TOKEN in the environment win over it).
+    # `partilha:lab`, ...), or for a generated lab env `partilha:lab` alone.
     shared_config: Mapping[str, str]
+    workspace: Workspace  # .partilha: state, keys, tokens, the local lab, deploy files
 
     @property
     def lab(self) -> bool:
-        return self.shared_config.get(LAB, "").lower() == "true"
+        return _is_lab(self.shared_config)
+
+    @property
+    def workdir(self) -> Path:
+        """.partilha/deploy/<env>/: the fleet file, ssh_config, pyinfra inventory and log."""
+        return workdir_for(self.name, self.workspace)
+
+    def lab_dir(self, environ: Mapping[str, str]) -> Path | None:
+        """The state directory of the lab the env's stacks talk to, if they talk to one: the lab
+        whose certificate PROXMOX_VE_CA_FILE names when an endpoint is exported, else the local
+        lab for a lab env."""
+        if environ.get(ENDPOINT):
+            ca = Path(environ.get(CA_FILE, ""))
+            return ca.parent if environ.get(CA_FILE) and (ca.parent / "instance.json").is_file() else None
+        return self.workspace.private / "lab" if self.lab else None
+
+    def known_hosts(self, environ: Mapping[str, str]) -> Path:
+        """Where the env's hosts' SSH keys are pinned: by the lab that made them, else in the
+        file the operator keeps beside the env's deploy files."""
+        lab = self.lab_dir(environ)
+        return lab / "known_hosts" if lab is not None else self.workdir / "known_hosts"
+
+    def run_environ(self, stack: StackSpec, base: Mapping[str, str]) -> dict[str, str]:
+        """The environment of the stack's Pulumi run: `base`, and for a municipality's stack an
+        empty PROXMOX_VE_API_TOKEN, so an admin token the caller exported never reaches its
+        providers (which also ignore it: partilha.proxmox.credentials)."""
+        environ = dict(base)
+        if stack.role == "municipality":
+            environ[TOKEN] = ""
+        return environ
+
+    def endpoint(self, stack: StackSpec, config: Mapping[str, str], environ: Mapping[str, str]) -> Endpoint:
+        """The API and token `stack` acts with, resolved as its providers will resolve them from its
+        config (`config`: as Pulumi gives it, secrets decrypted) and the caller's environment."""
+        return credentials.resolve(config, self.run_environ(stack, environ))
+
+    def tenant_stack(self, tenant: str) -> StackSpec:
+        """The stack holding a tenant's guests: the shared stack for the CIM's, else the
+        municipality's own."""
+        if tenant == self.inventory.shared.slug:
+            return StackSpec(self.name, "shared")
+        return StackSpec(self.name, "municipality", tenant)
 
     @property
     def stacks(self) -> tuple[StackSpec, ...]:
@@ -126,14 +181,18 @@ def waves(stacks: list[StackSpec]) -> list[list[StackSpec]]:
     return [wave for role in order if (wave := [s for s in stacks if s.role == role])]
 
 
-def load_env(name: str, inventory: Path | None = None, workspace: Workspace | None = None) -> Env:
-    """The env, its inventory validated (InventoryError before anything else happens)."""
+def load_env(name: str, inventory: Path | None = None, lab: bool = False,
+             workspace: Workspace | None = None) -> Env:
+    """The env, its inventory validated (InventoryError before anything else happens). `lab`:
+    the user says it is a lab env (`--lab`); an env made as a production env never becomes one."""
     if not ENV_NAME.fullmatch(name):
         raise UserError(f"--env {name!r}: lowercase letters, digits and single hyphens, starting "
                         "with a letter")
+    workspace = workspace or Workspace.find()
     project = project_dir()
     committed = project / f"Pulumi.{name}-platform.yaml"
-    if committed.is_file():
+    # (run from inside .partilha/envs/<env>, as plain `pulumi` is, the env is still a generated one)
+    if committed.is_file() and not project.is_relative_to(workspace.private / "envs"):
         config = _read(committed).get("config") or {}
         named = config.get(INVENTORY)
         if not named:
@@ -143,13 +202,20 @@ def load_env(name: str, inventory: Path | None = None, workspace: Workspace | No
                             f"{named}; use another --env for another inventory")
         shared = {k: str(v) for k, v in config.items()  # secrets are the platform's own
                   if k not in (ENV, INVENTORY, TOKEN_STORE) and not isinstance(v, dict)}
-        return Env(name, project, str(named), load_inventory(_absolute(str(named))), False, shared)
-    project = (workspace or Workspace.find()).private / "envs" / name
-    saved = _read(project / committed.name).get("config", {}).get(INVENTORY)
+        if lab and not _is_lab(shared):
+            raise UserError(f"--lab: env {name} is a production env ({committed} does not set "
+                            f"`{LAB}: \"true\"`)")
+        return Env(name, project, str(named), load_inventory(_absolute(str(named))), False, shared,
+                   workspace)
+    project = workspace.private / "envs" / name
+    saved = _read(project / committed.name).get("config") or {}
+    if saved and lab and not _is_lab(saved):
+        raise UserError(f"--lab: env {name} was made as a production env ({project}); a lab env "
+                        f"needs another --env (or, if env {name} holds nothing yet, remove {project})")
     if inventory is not None:
         named = _relative(inventory)
-    elif saved:
-        named = str(saved)
+    elif saved.get(INVENTORY):
+        named = str(saved[INVENTORY])
     elif (CHECKOUT / "inventories" / name).is_dir():
         named = f"inventories/{name}"
     else:
@@ -157,7 +223,12 @@ def load_env(name: str, inventory: Path | None = None, workspace: Workspace | No
                         "pass --inventory PATH")
     model = load_inventory(_absolute(named))
     write_project(project)
-    return Env(name, project, named, model, True, {LAB: "true"})
+    return Env(name, project, named, model, True, {LAB: "true"} if lab or _is_lab(saved) else {},
+               workspace)
+
+
+def _is_lab(config: Mapping[str, Any]) -> bool:
+    return is_lab(config.get(LAB, ""))
 
 
 def _read(path: Path) -> dict[str, Any]:

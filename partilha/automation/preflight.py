@@ -13,34 +13,26 @@ from collections.abc import Mapping
 import requests
 from proxmoxer.core import ResourceException
 
-from partilha.automation.envs import LAB, TOKEN_STORE, StackSpec
+from partilha.automation.envs import Env, StackSpec
 from partilha.errors import UserError
 from partilha.proxmox import credentials
 from partilha.proxmox.client import Pve
-from partilha.proxmox.endpoint import ENDPOINT, TOKEN
+from partilha.proxmox.credentials import LAB, TOKEN_STORE
+from partilha.proxmox.endpoint import ENDPOINT
 from partilha.proxmox.retry import Backoff, DeadlineError
 
 CONNECT_TIMEOUT = 5.0
 DEADLINE = 30.0  # seconds of retrying transient failures (a lab with faults on) before giving up
 
 
-def stack_env(stack: StackSpec, base: Mapping[str, str]) -> dict[str, str]:
-    """The environment of the stack's Pulumi run: `base`, and for a municipality's stack an empty
-    PROXMOX_VE_API_TOKEN, so an admin token the caller exported never reaches its providers
-    (which also ignore it: partilha.proxmox.credentials)."""
-    env = dict(base)
-    if stack.role == "municipality":
-        env[TOKEN] = ""
-    return env
-
-
-def check(stack: StackSpec, config: Mapping[str, str], env: Mapping[str, str]) -> None:
+def check(env: Env, stack: StackSpec, config: Mapping[str, str], environ: Mapping[str, str]) -> None:
+    """`config`: the stack's, as Pulumi gives it; `environ`: the caller's environment."""
     if stack.role == "municipality" and not config.get(TOKEN_STORE):
         raise UserError(f"{stack.name}: its stack config has no `{TOKEN_STORE}`; a municipality's "
                         "stack runs with its own scoped token only")
-    endpoint = credentials.resolve(config, env)
+    endpoint = env.endpoint(stack, config, environ)
     down = f"{stack.name}: the Proxmox VE API at {endpoint.url} does not answer"
-    if _lab(config, env):
+    if _lab(config, environ):
         down += " (is the lab up? `partilha lab up`)"
     try:  # a refused connection is not worth retrying: say so at once
         socket.create_connection((endpoint.host, endpoint.port), timeout=CONNECT_TIMEOUT).close()
@@ -57,7 +49,7 @@ def check(stack: StackSpec, config: Mapping[str, str], env: Mapping[str, str]) -
 
 
 def _lab(config: Mapping[str, str], env: Mapping[str, str]) -> bool:
-    return str(config.get(LAB, "")).lower() == "true" and not env.get(ENDPOINT)
+    return credentials.is_lab(config.get(LAB, "")) and not env.get(ENDPOINT)
 
 
 def _first_line(exc: Exception) -> str:

@@ -8,7 +8,6 @@ and virtualenv are the checkout's, so its stacks run the same program.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +15,10 @@ import yaml
 from pulumi import automation as auto
 
 from partilha.errors import UserError
-from partilha.workspace import Workspace
+from partilha.workspace import CHECKOUT, Workspace
 
 PROJECT_FILE = "Pulumi.yaml"
 NAME = "partilha"
-CHECKOUT = Path(__file__).resolve().parents[2]  # holds the program (stacks/), .venv and .tools
 
 
 def _settings(folder: Path) -> dict[str, Any] | None:
@@ -60,10 +58,10 @@ def write_project(folder: Path) -> None:
 
 def pulumi_command() -> auto.PulumiCommand:
     """The pinned CLI that `make setup` put in the checkout's .tools (never downloaded)."""
-    tools = CHECKOUT / ".tools"
-    if not (tools / "bin" / "pulumi").is_file():
-        raise UserError(f"no Pulumi CLI in {tools / 'bin'}: run `make setup`")
-    return auto.PulumiCommand(str(tools), skip_version_check=True)
+    tools = Workspace.find().tools_bin
+    if not (tools / "pulumi").is_file():
+        raise UserError(f"no Pulumi CLI in {tools}: run `make setup`")
+    return auto.PulumiCommand(str(tools.parent), skip_version_check=True)
 
 
 def run_env(workspace: Workspace | None = None) -> dict[str, str]:
@@ -71,7 +69,6 @@ def run_env(workspace: Workspace | None = None) -> dict[str, str]:
     secrets, the checkout's tools first on PATH (the language host and the dynamic-provider
     plugin live there), and PARTILHA_HOME so providers find the same token store and lab."""
     workspace = workspace or Workspace.find()
-    env = workspace.pulumi_env()
-    env["PATH"] = f"{CHECKOUT / '.tools' / 'bin'}{os.pathsep}{env['PATH']}"
+    env = workspace.pulumi_env()  # the checkout's tools first on PATH
     env["PARTILHA_HOME"] = str(workspace.root)
     return env

@@ -21,7 +21,6 @@ from partilha.automation.engine import Op
 from partilha.automation.envs import Env, StackSpec, waves
 from partilha.automation.steps import StackSteps, Step
 from partilha.errors import UserError
-from partilha.workspace import Workspace
 
 
 @dataclass
@@ -57,7 +56,6 @@ class _Run:
 def run(env: Env, op: Op, stacks: list[StackSpec], reporter: Reporter,
         parallel: int = 4) -> list[StackResult]:
     base, command = project.run_env(), project.pulumi_command()
-    Workspace.find().ssh_key()  # made here, once: the programs running side by side all read it
     listed = auto.LocalWorkspace(work_dir=str(env.project), env_vars=base, pulumi_command=command)
     holding = frozenset(s.name for s in listed.list_stacks() if s.resource_count)
     this = _Run(env, op, base, command, reporter, holding)
@@ -99,11 +97,11 @@ def _run_one(this: _Run, spec: StackSpec) -> StackResult:
 def _stack(this: _Run, spec: StackSpec) -> auto.Stack:
     """The stack with its run environment (made if missing), once the credentials it will use
     are checked: before anything is made when its config file holds no secret to decrypt."""
-    run_env = preflight.stack_env(spec, this.base)
+    run_env = this.env.run_environ(spec, this.base)
     options = auto.LocalWorkspaceOptions(env_vars=run_env, pulumi_command=this.command)
 
     def check(config: dict[str, str]) -> None:
-        preflight.check(spec, config, {**os.environ, **run_env})
+        preflight.check(this.env, spec, config, {**os.environ, **this.base})
 
     config = this.env.plain_config(spec)
     if config is not None:
@@ -111,6 +109,8 @@ def _stack(this: _Run, spec: StackSpec) -> auto.Stack:
     stack = auto.create_or_select_stack(spec.name, work_dir=str(this.env.project), opts=options)
     if config is None:
         check({k: v.value for k, v in stack.get_all_config().items()})
+    if spec.role != "platform" and this.op in ("up", "preview"):
+        this.env.workspace.ssh_key(this.env.lab)  # its guests get the key: made (lab) or checked
     return stack
 
 

@@ -11,7 +11,8 @@ from rich.markup import escape
 from rich.status import Status
 from rich.table import Table
 
-from partilha.deploy import Fleet, Result, run, workdir_for
+from partilha.automation import envs
+from partilha.deploy import Fleet, Result, run
 from partilha.deploy.catalogue import catalogues, markdown_table
 from partilha.deploy.fleet import FLEET_FILE
 from partilha.deploy.plan import WHATS, What, plan
@@ -27,8 +28,8 @@ LimitOpt = Annotated[list[str] | None, typer.Option("--limit", help="only this h
                                                                     "(repeatable)")]
 FleetOpt = Annotated[Path | None, typer.Option("--fleet", help="a fleet file to use instead of building "
                                                                "one from the inventory and the stacks")]
-InventoryOpt = Annotated[Path | None, typer.Option("--inventory", help="inventory folder "
-                                                                       "(default inventories/<env>)")]
+InventoryOpt = Annotated[Path | None, typer.Option("--inventory", help="inventory folder (default: the "
+                                                                       "env's, as `partilha up` has it)")]
 NodesOpt = Annotated[Path | None, typer.Option("--nodes", help="JSON of node name -> address (default: "
                                                                "the lab's node hosts in the lab)")]
 
@@ -38,10 +39,10 @@ def _fleet(env: str, fleet_file: Path | None, inventory: Path | None,
     """The fleet and the folder its runs keep their files in."""
     if fleet_file is not None:
         return Fleet.load(fleet_file), fleet_file.resolve().parent
-    workdir = workdir_for(env)
-    fleet = fleet_for(env, inventory, nodes)
-    fleet.save(workdir / FLEET_FILE)
-    return fleet, workdir
+    made = envs.load_env(env, inventory)
+    fleet = fleet_for(made, nodes)
+    fleet.save(made.workdir / FLEET_FILE)
+    return fleet, made.workdir
 
 
 def deploy(

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from partilha.automation import envs
 from partilha.errors import UserError
 from partilha.lab import control
 from partilha.lab.faults import TARGETS, Faults, Target
@@ -21,6 +22,8 @@ app = typer.Typer(help="The lab: a local Proxmox VE on this machine.", no_args_i
 InventoryOpt = Annotated[Path | None, typer.Option(help="inventory the lab realises "
                                                          "(default inventories/lab)")]
 PortOpt = Annotated[int | None, typer.Option(help="HTTPS port of the API (default 8006)")]
+EnvOpt = Annotated[str | None, typer.Option(help="the lab env `partilha up --env` then provisions "
+                                                 "(default: the inventory folder's name)")]
 console = Console(highlight=False, emoji=False)
 
 
@@ -29,13 +32,18 @@ def _instance(inventory: Path | None = None, port: int | None = None) -> LabInst
 
 
 @app.command()
-def up(inventory: InventoryOpt = None, port: PortOpt = None) -> None:
-    """Start the lab (idempotent): state, certificate, credentials, the API server."""
+def up(inventory: InventoryOpt = None, port: PortOpt = None, env: EnvOpt = None) -> None:
+    """Start the lab (idempotent): state, certificate, credentials, the API server; and the env
+    that provisions it, marked as a lab env."""
     instance = _instance(inventory, port)
+    lab_env = envs.load_env(env or instance.inventory.name, instance.inventory, lab=True)
     creds = control.up(instance)
+    lab_env.write_missing_config()
     console.print(f"[green]lab up[/]: {creds['url']}  (user {creds['username']}, token "
                   f"{creds['token_id']}; secrets in {instance.credentials})", soft_wrap=True)
     console.print(f"certificate fingerprint {creds['fingerprint']}", soft_wrap=True)
+    console.print(f"lab env {lab_env.name} ({lab_env.inventory_path}): `partilha up --env "
+                  f"{lab_env.name}`", soft_wrap=True)
 
 
 @app.command()

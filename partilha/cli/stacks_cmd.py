@@ -3,7 +3,6 @@ env's stacks in order through the Automation API (partilha.automation)."""
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections import Counter
@@ -18,7 +17,6 @@ from partilha.automation import drift, envs, progress, summary
 from partilha.automation.engine import Op
 from partilha.automation.runner import StackResult, run
 from partilha.errors import UserError
-from partilha.workspace import Workspace
 
 EnvOpt = Annotated[str, typer.Option(help="the environment: stacks <env>-platform, <env>-shared and "
                                           "<env>-<municipality>")]
@@ -27,6 +25,9 @@ OnlyOpt = Annotated[list[str] | None, typer.Option(
 InventoryOpt = Annotated[Path | None, typer.Option(
     help="an env without stack config in the project gets it generated under .partilha/envs/<env> "
          "for this inventory (default inventories/<env>)")]
+LabOpt = Annotated[bool, typer.Option(
+    "--lab", help="a lab env: the local lab is its fallback endpoint (said when the env is first "
+                  "generated; `partilha lab up` makes one too)")]
 ParallelOpt = Annotated[int, typer.Option(min=1, max=16, help="municipality stacks run side by side")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="do not ask first")]
 
@@ -34,13 +35,13 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="do not ask first")]
 def _console() -> Console:
     console = Console(highlight=False)
     if not console.is_terminal:
-        console.width = 240  # a log or a pipe: keep table rows (SSH commands) on one line
+        console.width = 240  # a log or a pipe: keep each resource's line whole
     return console
 
 
 def _run(console: Console, op: Op, env_name: str, only: list[str] | None, inventory: Path | None,
-         parallel: int) -> tuple[envs.Env, list[StackResult]]:
-    env = envs.load_env(env_name, inventory)
+         lab: bool, parallel: int) -> tuple[envs.Env, list[StackResult]]:
+    env = envs.load_env(env_name, inventory, lab)
     stacks = env.select(only or [])
     for path in env.write_missing_config():
         note = "" if env.generated else " (new: commit it)"
@@ -76,28 +77,26 @@ def _not_run(stacks: list[envs.StackSpec], results: list[StackResult]) -> str:
 
 
 def up(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
-       parallel: ParallelOpt = 4) -> None:
+       lab: LabOpt = False, parallel: ParallelOpt = 4) -> None:
     """Create or update the env's stacks (platform, municipalities, shared), then show their guests."""
     console = _console()
-    lab_env, results = _run(console, "up", env, only, inventory, parallel)
+    ran, results = _run(console, "up", env, only, inventory, lab, parallel)
     rows = summary.guest_rows(r.outputs for r in results if r.outputs)
-    if not rows:
-        return
-    known_hosts = summary.known_hosts_for(lab_env, os.environ)
-    console.print(summary.table(lab_env, rows, Workspace.find().ssh_key(), known_hosts))
+    if rows:
+        console.print(summary.table(ran, rows))
 
 
 def preview(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
-            parallel: ParallelOpt = 4) -> None:
+            lab: LabOpt = False, parallel: ParallelOpt = 4) -> None:
     """What `up` would change, per resource, without changing anything."""
-    _run(_console(), "preview", env, only, inventory, parallel)
+    _run(_console(), "preview", env, only, inventory, lab, parallel)
 
 
 def refresh(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
-            parallel: ParallelOpt = 4) -> None:
+            lab: LabOpt = False, parallel: ParallelOpt = 4) -> None:
     """Read every resource back from Proxmox VE into the state and report the drift."""
     console = _console()
-    _, results = _run(console, "refresh", env, only, inventory, parallel)
+    _, results = _run(console, "refresh", env, only, inventory, lab, parallel)
     found = drift.drift(results)
     if found:
         console.print(drift.table(found))
@@ -107,11 +106,11 @@ def refresh(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt =
 
 
 def destroy(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
-            parallel: ParallelOpt = 4, yes: YesOpt = False) -> None:
+            lab: LabOpt = False, parallel: ParallelOpt = 4, yes: YesOpt = False) -> None:
     """Delete the env's resources, municipalities first and the platform last; asks first."""
     if not yes:
-        names = ", ".join(s.name for s in envs.load_env(env, inventory).select(only or []))
+        names = ", ".join(s.name for s in envs.load_env(env, inventory, lab).select(only or []))
         if not sys.stdin.isatty():
             raise UserError(f"destroy deletes every resource of {names}; confirm with --yes")
         typer.confirm(f"Delete every resource (guests, networks, tokens, ...) of {names}?", abort=True)
-    _run(_console(), "destroy", env, only, inventory, parallel)
+    _run(_console(), "destroy", env, only, inventory, lab, parallel)

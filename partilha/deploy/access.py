@@ -9,10 +9,16 @@ sudo and closes root's SSH login. So every later run must be the admin with sudo
 remember which hosts were hardened (a record that goes stale when a guest is rebuilt), each
 run asks the host: the admin first (it must also pass `sudo -n true`), root second. Nodes keep
 root's key login and are reached as root.
+
+The operator's key: a lab env's has no passphrase and is read from its file; a production env's is
+protected by a passphrase and used through ssh-agent (SSH_AUTH_SOCK), which must hold it. OpenSSH
+(the probes here, testinfra, `partilha ssh`) asks the agent for the key its IdentityFile names;
+pyinfra is given the agent instead of the file (partilha.deploy.pyinfra_inventory).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Mapping
@@ -22,6 +28,8 @@ from pathlib import Path
 
 from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import Host
+from partilha.errors import UserError
+from partilha.workspace import protected
 
 PROBE_TIMEOUT = 30
 PROBE_WORKERS = 16
@@ -79,11 +87,31 @@ def write_ssh_config(fleet: Fleet, logins: Mapping[str, Login], path: Path) -> P
     return path
 
 
+def through_agent(fleet: Fleet) -> bool:
+    """Whether the operator's key is used through ssh-agent (it has a passphrase); if so, an
+    agent must hold it: otherwise one error saying how to give it one."""
+    key = fleet.ssh_key
+    if not protected(key):
+        return False
+    how = f"`eval \"$(ssh-agent)\"` and `ssh-add {key}`"
+    if not os.environ.get("SSH_AUTH_SOCK"):
+        raise UserError(f"the operator's key {key} is protected by a passphrase and no ssh-agent runs "
+                        f"(SSH_AUTH_SOCK is not set): {how}")
+    listed = subprocess.run(["ssh-add", "-L"], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                            timeout=PROBE_TIMEOUT, check=False).stdout
+    held = {tuple(line.split()[:2]) for line in listed.splitlines() if len(line.split()) >= 2}
+    if tuple(fleet.public_key.split()[:2]) not in held:
+        raise UserError(f"the operator's key {key} is protected by a passphrase and the ssh-agent at "
+                        f"{os.environ['SSH_AUTH_SOCK']} does not hold it: `ssh-add {key}`")
+    return True
+
+
 def resolve_logins(fleet: Fleet, config: Path, masters: Path | None = None
                    ) -> tuple[dict[str, Login], dict[str, str]]:
     """(logins of the hosts that answered, reason per host that did not). With `masters`, the
     connection that answered stays open as an OpenSSH control master at `masters/<host name>`
     for a minute, for later commands (testinfra) to reuse."""
+    through_agent(fleet)  # a protected key no agent holds: one clear error, not a refusal per host
     with ThreadPoolExecutor(PROBE_WORKERS) as pool:
         outcomes = list(pool.map(lambda h: _login(h, fleet, config, masters), fleet.hosts))
     logins = {h.name: o for h, o in zip(fleet.hosts, outcomes, strict=True) if isinstance(o, Login)}

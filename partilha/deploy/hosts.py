@@ -5,10 +5,11 @@
 "ports"}) and the nodes' addresses in, one `Host` per reachable machine out. Everything the
 deploys and the infra tests need to know about a host is on it, so both read the same model.
 
-SSH is allowed only from the management network. In the lab the automation host reaches a
-machine from the gateway of that machine's own network (the lab's host is every gateway), so
-there the gateway is an SSH source too, and the lab's node network is the nodes' management
-network (cluster SSH, corosync and the API between nodes): `ssh_sources` says so per host.
+SSH is allowed only from the management network. In a lab env (the env's one lab flag, never its
+name) the automation host reaches a machine from the gateway of that machine's own network (the
+lab's host is every gateway), so there the gateway is an SSH source too, and the lab's node
+network is the nodes' management network (cluster SSH, corosync and the API between nodes):
+`ssh_sources` says so per host.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from partilha.inventory.models import Inventory, VNet
 
 Kind = Literal["node", "guest"]
 Proto = Literal["tcp", "udp"]
-LAB_ENV = "lab"
 # The guests' admin: key-only, passwordless sudo, so root's SSH login can be closed on guests.
 ADMIN_USER = "partilha"
 GUEST_FIELDS = ("node", "address", "vnet", "tenant", "service", "role", "ports")
@@ -64,6 +64,7 @@ class Host:
     groups: tuple[str, ...]
     ssh_sources: tuple[str, ...]  # networks/addresses SSH is accepted from
     inbound: tuple[Inbound, ...] = ()
+    lab: bool = False  # of a lab env: the lab's allowances and the lab's time source
     admin_user: str | None = None  # guests: the admin that replaces root's SSH login
     tenant: str | None = None
     service: str | None = None
@@ -82,7 +83,8 @@ class Host:
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "address": self.address, "kind": self.kind, "env": self.env,
                 "site": self.site, "groups": list(self.groups), "ssh_sources": list(self.ssh_sources),
-                "inbound": [i.to_json() for i in self.inbound], "admin_user": self.admin_user,
+                "inbound": [i.to_json() for i in self.inbound], "lab": self.lab,
+                "admin_user": self.admin_user,
                 "tenant": self.tenant, "service": self.service, "role": self.role, "node": self.node,
                 "vnet": self.vnet, "data_class": self.data_class, "extra": dict(self.extra)}
 
@@ -91,7 +93,7 @@ class Host:
         return cls(
             name=data["name"], address=data["address"], kind=data["kind"], env=data["env"],
             site=data["site"], groups=tuple(data["groups"]), ssh_sources=tuple(data["ssh_sources"]),
-            inbound=tuple(Inbound.from_json(i) for i in data["inbound"]),
+            inbound=tuple(Inbound.from_json(i) for i in data["inbound"]), lab=bool(data.get("lab")),
             admin_user=data.get("admin_user"), tenant=data.get("tenant"), service=data.get("service"),
             role=data.get("role"), node=data.get("node"), vnet=data.get("vnet"),
             data_class=data.get("data_class"), extra=dict(data.get("extra") or {}))
@@ -103,14 +105,14 @@ def group_name(*words: str) -> str:
 
 
 def build_hosts(inventory: Inventory, guest_outputs: Mapping[str, Mapping[str, Any]],
-                node_addresses: Mapping[str, str], env: str) -> list[Host]:
+                node_addresses: Mapping[str, str], env: str, *, lab: bool) -> list[Host]:
     """Nodes (those with an address) then guests, in inventory and output order.
 
-    `node_addresses`: node name -> address; in the lab with its prefix length ("10.216.3.11/24"),
+    `node_addresses`: node name -> address; in a lab env with its prefix length ("10.216.3.11/24"),
     since the lab's host is the first address of the node network and SSH comes from there."""
     mgmt = _management(inventory)
-    hosts = [_node(inventory, name, address, mgmt, env) for name, address in node_addresses.items()]
-    hosts += [_guest(inventory, name, out, mgmt, env) for name, out in guest_outputs.items()]
+    hosts = [_node(inventory, name, address, mgmt, env, lab) for name, address in node_addresses.items()]
+    hosts += [_guest(inventory, name, out, mgmt, env, lab) for name, out in guest_outputs.items()]
     seen: dict[str, str] = {}
     for host in hosts:
         for key in (host.name, host.address):
@@ -140,7 +142,7 @@ def _sources(mgmt: VNet, lab_source: IPv4Address | IPv4Network | None) -> tuple[
     return tuple(sources)
 
 
-def _node(inventory: Inventory, name: str, address: str, mgmt: VNet, env: str) -> Host:
+def _node(inventory: Inventory, name: str, address: str, mgmt: VNet, env: str, lab: bool) -> Host:
     node = next((n for n in inventory.datacentre.nodes if n.name == name), None)
     if node is None:
         known = ", ".join(n.name for n in inventory.datacentre.nodes)
@@ -152,7 +154,7 @@ def _node(inventory: Inventory, name: str, address: str, mgmt: VNet, env: str) -
     if not isinstance(iface, IPv4Interface):
         raise UserError(f"node {name}: {address!r} is not an IPv4 address")
     network = None
-    if env == LAB_ENV:
+    if lab:
         if iface.network.prefixlen >= 31:
             raise UserError(f"node {name}: the lab needs the address with its prefix length "
                             f"(got {address!r}) to know the network SSH comes from")
@@ -162,10 +164,12 @@ def _node(inventory: Inventory, name: str, address: str, mgmt: VNet, env: str) -
     sources = _sources(mgmt, network)
     inbound = tuple(Inbound(proto, first, last, sources) for proto, first, last in NODE_PORTS)
     return Host(name=name, address=str(iface.ip), kind="node", env=env, site=node.site,
-                groups=("nodes", group_name("site", node.site)), ssh_sources=sources, inbound=inbound)
+                groups=("nodes", group_name("site", node.site)), ssh_sources=sources, inbound=inbound,
+                lab=lab)
 
 
-def _guest(inventory: Inventory, name: str, out: Mapping[str, Any], mgmt: VNet, env: str) -> Host:
+def _guest(inventory: Inventory, name: str, out: Mapping[str, Any], mgmt: VNet, env: str,
+           lab: bool) -> Host:
     where = f"stack output guests[{name!r}]"
     if not isinstance(out, Mapping):
         raise UserError(f"{where}: not a mapping")
@@ -192,8 +196,8 @@ def _guest(inventory: Inventory, name: str, out: Mapping[str, Any], mgmt: VNet, 
     return Host(
         name=name, address=str(address), kind="guest", env=env, site=nodes[out["node"]].site,
         groups=("guests", group_name("role", role), group_name("tenant", tenant)),
-        ssh_sources=_sources(mgmt, vnet.gateway if env == LAB_ENV else None),
-        inbound=tuple(Inbound("tcp", p, p) for p in sorted(set(ports))),
+        ssh_sources=_sources(mgmt, vnet.gateway if lab else None),
+        inbound=tuple(Inbound("tcp", p, p) for p in sorted(set(ports))), lab=lab,
         admin_user=ADMIN_USER, tenant=tenant, service=str(out["service"]), role=role,
         node=str(out["node"]), vnet=vnet.id, data_class=out.get("data_class"), extra=extra)
 

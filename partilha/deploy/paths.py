@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from partilha.workspace import Workspace
+from partilha.workspace import CHECKOUT, Workspace
 
 
-def deploy_path(name: str, workspace: Workspace | None = None) -> Path:
+def deploy_path(name: str) -> Path:
     """deploys/<name>.py: "baseline", "hypervisor", "services/portal", ..."""
-    return (workspace or Workspace.find()).root / "deploys" / f"{name}.py"
+    return CHECKOUT / "deploys" / f"{name}.py"
 
 
 def workdir_for(env: str, workspace: Workspace | None = None) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 from pprint import pformat
 from typing import Any
 
-from partilha.deploy.access import Login
+from partilha.deploy.access import Login, through_agent
 from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import Host
 
@@ -25,15 +25,17 @@ def deploy_name(path: Path) -> str:
 
 
 def host_data(host: Host, login: Login, fleet: Fleet, ssh_config: Path,
-              deploy_files: Sequence[Path]) -> dict[str, Any]:
+              deploy_files: Sequence[Path], agent: bool) -> dict[str, Any]:
+    """`agent`: the operator's key has a passphrase, so pyinfra signs with ssh-agent, not the file."""
+    key: dict[str, Any] = {"ssh_allow_agent": True} if agent else {
+        "ssh_key": str(fleet.ssh_key), "ssh_allow_agent": False}
     return {
         "ssh_hostname": host.address,
         "ssh_user": login.user,
-        "ssh_key": str(fleet.ssh_key),
+        **key,
         "ssh_known_hosts_file": str(fleet.known_hosts),
         "ssh_strict_host_key_checking": "yes",
         "ssh_config_file": str(ssh_config),  # not the operator's ~/.ssh/config
-        "ssh_allow_agent": False,
         "ssh_look_for_keys": False,
         "_sudo": login.sudo,
         "partilha": host.to_json(),
@@ -50,7 +52,9 @@ def render(fleet: Fleet, logins: Mapping[str, Login], ssh_config: Path,
         for group in host.groups:
             groups.setdefault(group, []).append(host.name)
     lines = [f"# pyinfra inventory of the {fleet.env} fleet, written by partilha for one run", ""]
-    entries = [(h.name, host_data(h, logins[h.name], fleet, ssh_config, plan[h.name])) for h in hosts]
+    agent = through_agent(fleet)
+    entries = [(h.name, host_data(h, logins[h.name], fleet, ssh_config, plan[h.name], agent))
+               for h in hosts]
     lines.append(f"all = {pformat(entries, width=100, sort_dicts=False)}")
     lines += [f"{group} = {names!r}" for group, names in groups.items()]
     return "\n".join(lines) + "\n"

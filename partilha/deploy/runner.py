@@ -23,7 +23,7 @@ from typing import Any
 from partilha.deploy import access, pyinfra_inventory
 from partilha.deploy.fleet import Fleet
 from partilha.errors import UserError
-from partilha.workspace import Workspace
+from partilha.workspace import CHECKOUT
 
 RUN_TIMEOUT = 3600.0
 DISPATCH = Path(__file__).with_name("dispatch.py")  # a deploy file: pyinfra runs it, never import it
@@ -86,7 +86,7 @@ def _pyinfra(inventory: Path, workdir: Path, limit: Sequence[str], on_line: Call
              timeout: float) -> tuple[dict[str, Any] | None, list[str]]:
     """pyinfra's JSON results (None if it stopped before writing them) and its stderr lines."""
     # The checkout on the path: deploy files import deploys.controls like any module.
-    path = os.pathsep.join(filter(None, [str(Workspace.find().root), os.environ.get("PYTHONPATH")]))
+    path = os.pathsep.join(filter(None, [str(CHECKOUT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": path, "PYINFRA_PROGRESS": "off", "NO_COLOR": "1"}
     argv = [sys.executable, "-m", "pyinfra", "-y", "--json", *(f"--limit={name}" for name in limit),
             str(inventory), str(DISPATCH)]

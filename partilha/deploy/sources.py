@@ -1,38 +1,35 @@
-"""The fleet of an environment, from what exists: the inventory, the tenant stacks' outputs and
-(in the lab) the node hosts the lab realises; the host keys are the lab's pinned ones there."""
+"""The fleet of an environment, from what exists: the env's inventory, its tenant stacks' outputs
+and (in a lab env) the node hosts the lab realises; the host keys are the lab's pinned ones there."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+from partilha.automation.envs import Env
 from partilha.deploy import stack_outputs
 from partilha.deploy.fleet import Fleet
-from partilha.deploy.hosts import LAB_ENV, build_hosts
-from partilha.deploy.paths import workdir_for
+from partilha.deploy.hosts import build_hosts
 from partilha.errors import UserError
-from partilha.inventory import load_inventory
-from partilha.lab import control
 from partilha.lab.instance import LabInstance
 from partilha.lab.realize import node_hosts
 from partilha.lab.state.db import Store
-from partilha.workspace import Workspace
 
 
-def fleet_for(env: str, inventory_dir: Path | None = None, nodes_file: Path | None = None,
-              workspace: Workspace | None = None) -> Fleet:
-    workspace = workspace or Workspace.find()
-    inventory = load_inventory(inventory_dir or workspace.root / "inventories" / env)
-    guests = stack_outputs.guest_outputs(env, inventory, workspace)
-    if env == LAB_ENV:
-        lab = control.default_instance(workspace.root, None, None)
-        nodes = lab_node_addresses(lab) if nodes_file is None else _read_nodes(nodes_file)
-        known_hosts = lab.known_hosts
+def fleet_for(env: Env, nodes_file: Path | None = None) -> Fleet:
+    """The env's hosts: its nodes (from `nodes_file`, else in a lab env the lab's node hosts) and
+    the guests its tenant stacks made; host keys pinned where the env keeps them."""
+    guests = stack_outputs.guest_outputs(env)
+    lab = env.lab_dir(os.environ) if env.lab else None
+    if nodes_file is not None:
+        nodes = _read_nodes(nodes_file)
+    elif lab is not None:
+        nodes = lab_node_addresses(LabInstance.load(lab))
     else:
-        nodes = _read_nodes(nodes_file) if nodes_file else {}
-        known_hosts = workdir_for(env, workspace) / "known_hosts"
-    hosts = build_hosts(inventory, guests, nodes, env)
-    return Fleet(env, tuple(hosts), known_hosts, workspace.ssh_key())
+        nodes = {}
+    hosts = build_hosts(env.inventory, guests, nodes, env.name, lab=env.lab)
+    return Fleet(env.name, tuple(hosts), env.known_hosts(os.environ), env.workspace.ssh_key(env.lab))
 
 
 def lab_node_addresses(lab: LabInstance) -> dict[str, str]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from partilha.inventory.errors import InventoryError, Problem
+from partilha.workspace import CHECKOUT
 
 SERVICE_DEPLOYS = Path("deploys") / "services"
-CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def content_root(folder: Path) -> Path:

@@ -21,7 +21,7 @@ from typing import Any
 
 from partilha.errors import UserError
 from partilha.inventory import load_inventory
-from partilha.lab import machine, node_power
+from partilha.lab import machine, node_power, server_process
 from partilha.lab.certs import ensure_certificate
 from partilha.lab.instance import LabInstance
 from partilha.lab.realize import node_hosts
@@ -67,12 +67,8 @@ def initialise(instance: LabInstance) -> dict[str, Any]:
 
 
 def server_pid(instance: LabInstance) -> int | None:
-    try:
-        pid = int(instance.pid_file.read_text())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return None
-    return pid
+    """The API server's PID, if the PID file names this lab's server (never a stranger's)."""
+    return server_process.running(instance.pid_file, instance.state_dir)
 
 
 def answers(instance: LabInstance) -> bool:
@@ -100,10 +96,10 @@ def up(instance: LabInstance) -> dict[str, Any]:
             down(instance)
             raise UserError(f"the lab could not be brought up: {exc}") from exc
         with instance.log_file.open("ab") as log:  # the server keeps its own copy of the fd
-            process = subprocess.Popen([sys.executable, "-m", "partilha.lab.server",
-                                        str(instance.state_dir)], stdout=log, stderr=log,
-                                       stdin=subprocess.DEVNULL, start_new_session=True)
-        instance.pid_file.write_text(f"{process.pid}\n")
+            process = subprocess.Popen(server_process.argv(sys.executable, instance.state_dir),
+                                       stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                       start_new_session=True)
+        server_process.record(instance.pid_file, process.pid)
         deadline = time.monotonic() + START_TIMEOUT
         while not answers(instance):
             if process.poll() is not None or time.monotonic() > deadline:
@@ -128,6 +124,8 @@ def down(instance: LabInstance) -> None:
             time.sleep(0.1)
         if server_pid(instance) == pid:
             os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reap it if it was our child and has exited
     instance.pid_file.unlink(missing_ok=True)
     machine.stop(instance)
 
@@ -177,7 +175,7 @@ def node_addresses(instance: LabInstance) -> dict[str, str]:
 def default_instance(root: Path, inventory: Path | None, port: int | None) -> LabInstance:
     """The user's lab: .partilha/lab, with node hosts trusting the operator's key."""
     state_dir = root / ".partilha" / "lab"
-    node_key = Workspace(root).ssh_key().with_suffix(".pub")
+    node_key = Workspace(root).ssh_key(lab=True).with_suffix(".pub")
     if (state_dir / "instance.json").is_file() and inventory is None and port is None:
         return dataclasses.replace(LabInstance.load(state_dir), node_key=node_key)
     return LabInstance(state_dir, (inventory or root / "inventories" / "lab").resolve(),

@@ -4,7 +4,9 @@ The platform and shared stacks use the administrator's token:
   1. PROXMOX_VE_ENDPOINT and PROXMOX_VE_API_TOKEN in the environment;
   2. else the stack config `partilha:proxmoxEndpoint` and the secret `partilha:proxmoxApiToken`
      (with `partilha:proxmoxCaFile`);
-  3. else, when the stack config says `partilha:lab: true`, the local lab's admin token.
+  3. else, in a lab env (the stack config says `partilha:lab: "true"`, which only the user puts
+     there: partilha never guesses it), the local lab's admin token;
+  4. else one error naming PROXMOX_VE_ENDPOINT and PROXMOX_VE_API_TOKEN.
 A municipality stack names its token (`partilha:tokenStore`, e.g. `lab-abrantes`) and uses only
 that token, from the token store: an administrator's token in the environment is ignored, so a
 municipality stack can never act with more than its own ACLs. Its endpoint comes from the same
@@ -24,10 +26,12 @@ from partilha.workspace import Workspace
 CONFIG = {ENDPOINT: "partilha:proxmoxEndpoint", TOKEN: "partilha:proxmoxApiToken",
           CA_FILE: "partilha:proxmoxCaFile"}
 LAB, TOKEN_STORE = "partilha:lab", "partilha:tokenStore"
+LAB_HINT = "a lab env is made by `partilha lab up`, or by `--lab` on its first `partilha up`"
 
 
-def _truthy(value: object) -> bool:
-    return str(value).lower() in ("true", "1", "yes")
+def is_lab(value: object) -> bool:
+    """The one reading of `partilha:lab`: a lab env, or not."""
+    return str(value).lower() == "true"
 
 
 def _admin_settings(config: Mapping[str, str], env: Mapping[str, str]) -> dict[str, str]:
@@ -35,11 +39,11 @@ def _admin_settings(config: Mapping[str, str], env: Mapping[str, str]) -> dict[s
         return {k: env[k] for k in (ENDPOINT, TOKEN, CA_FILE) if env.get(k)}
     if config.get(CONFIG[ENDPOINT]) and config.get(CONFIG[TOKEN]):
         return {k: str(config[c]) for k, c in CONFIG.items() if config.get(c)}
-    if _truthy(config.get(LAB, "")):
+    if is_lab(config.get(LAB, "")):
         lab = Workspace.find().private / "lab"
         return lab_env(lab / "credentials.json", lab / "pve-ssl.pem")
-    raise UserError(f"no Proxmox VE credentials: set {ENDPOINT} and {TOKEN}, or the stack config "
-                    f"{CONFIG[ENDPOINT]} and the secret {CONFIG[TOKEN]} (or `{LAB}: true`)")
+    raise UserError(f"no Proxmox VE credentials: set {ENDPOINT} and {TOKEN} (or the stack config "
+                    f"{CONFIG[ENDPOINT]} and the secret {CONFIG[TOKEN]}); {LAB_HINT}")
 
 
 def _endpoint_settings(config: Mapping[str, str], env: Mapping[str, str]) -> dict[str, str]:
@@ -48,12 +52,12 @@ def _endpoint_settings(config: Mapping[str, str], env: Mapping[str, str]) -> dic
         return {k: env[k] for k in (ENDPOINT, CA_FILE) if env.get(k)}
     if config.get(CONFIG[ENDPOINT]):
         return {k: str(config[c]) for k, c in CONFIG.items() if k != TOKEN and config.get(c)}
-    if _truthy(config.get(LAB, "")):
+    if is_lab(config.get(LAB, "")):
         lab = Workspace.find().private / "lab"
         settings = lab_env(lab / "credentials.json", lab / "pve-ssl.pem")
         return {k: settings[k] for k in (ENDPOINT, CA_FILE)}
-    raise UserError(f"no Proxmox VE endpoint: set {ENDPOINT}, or the stack config {CONFIG[ENDPOINT]} "
-                    f"(or `{LAB}: true`)")
+    raise UserError(f"no Proxmox VE endpoint: set {ENDPOINT} (or the stack config {CONFIG[ENDPOINT]}); "
+                    f"{LAB_HINT}")
 
 
 def resolve(config: Mapping[str, str], env: Mapping[str, str] | None = None,

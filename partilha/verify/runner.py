@@ -17,7 +17,7 @@ from pathlib import Path
 from partilha.deploy.catalogue import all_controls
 from partilha.errors import UserError
 from partilha.verify.report import Outcomes, markdown
-from partilha.workspace import Workspace
+from partilha.workspace import CHECKOUT
 
 TIMEOUT = 3600
 
@@ -47,7 +47,7 @@ def suite_files(what: str, infra: Path) -> list[Path]:
 def verify(fleet_file: Path, out_dir: Path, *, what: str = "all", hosts: Sequence[str] = (),
            on_line: Callable[[str], None] | None = None) -> Verification:
     """Run tests/infra's `what` suite on the fleet's hosts (or `hosts` of it)."""
-    root = Workspace.find().root
+    root = CHECKOUT
     out_dir.mkdir(parents=True, exist_ok=True)
     junit, report = out_dir / "verify.junit.xml", out_dir / "verify.md"
     outcomes_json = out_dir / "verify.json"

@@ -32,7 +32,7 @@ def declare(settings: Settings, inventory: Inventory) -> None:
     placed = guests(inventory)
     mine = [g for g in placed if g.tenant == tenant.slug]
     storages = {s.name: s.guest_storage for s in inventory.datacentre.sites}
-    ssh_public_key = Workspace.find().ssh_key().with_suffix(".pub").read_text().strip()
+    ssh_public_key = Workspace.find().ssh_key(settings.lab).with_suffix(".pub").read_text().strip()
     pool = Pool("pool", poolid=platform.pick(platform.pools, "pools", tenant.slug),
                 comment=f"partilha: {tenant.name}")
     made: dict[str, ServiceGuest] = {}

@@ -16,7 +16,7 @@ from testinfra.host import Host as Remote  # not Test*: pytest would collect it
 
 from partilha.deploy.catalogue import load_controls
 from partilha.deploy.fleet import FLEET_FILE, Fleet
-from partilha.deploy.hosts import LAB_ENV, Host
+from partilha.deploy.hosts import Host
 from partilha.deploy.paths import workdir_for
 
 load_controls()  # puts the checkout on sys.path: `deploys` is content, imported from there
@@ -63,7 +63,7 @@ def test_node_names_resolve(host: Remote, spec: Host, cluster: list[Host]) -> No
 def test_chrony_site_sources_only(host: Remote, spec: Host) -> None:
     found = sources(host)
     assert found and all(line.split()[0] == "server" for line in found), f"chrony sources: {found}"
-    if spec.env == LAB_ENV:  # the lab's site time source is the lab's host, the nodes' gateway
+    if spec.lab:  # the lab's site time source is the lab's host, the nodes' gateway
         gateway = host.check_output("ip -4 route show default").split()[2]
         assert [line.split()[1] for line in found] == [gateway]
 
@@ -81,7 +81,7 @@ def test_chronyd_follows_the_site(host: Remote) -> None:
 def test_no_subscription_repository(host: Remote, spec: Host) -> None:
     lines = host.file(hv.PVE_SOURCES).content_string.splitlines()
     fields = dict(line.split(": ", 1) for line in lines if not line.startswith("#") and ": " in line)
-    enabled = "no" if spec.env == LAB_ENV else "yes"  # the lab reaches no Proxmox archive
+    enabled = "no" if spec.lab else "yes"  # the lab reaches no Proxmox archive
     assert fields == {**hv.PVE_REPO, "Enabled": enabled}
     if enabled == "yes":
         assert host.file(hv.PVE_KEYRING).is_file, f"{hv.PVE_KEYRING}: Proxmox's release key is missing"

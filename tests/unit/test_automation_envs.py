@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from partilha.automation import envs, project
+from partilha.automation import envs, preflight, project
 from partilha.errors import UserError
 from partilha.inventory import InventoryError
+from partilha.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_SLUGS = ["abrantes", "constancia", "ferreira-do-zezere"]
@@ -30,7 +33,7 @@ def _config(path: Path) -> dict[str, str]:
 
 
 def test_a_generated_env_lives_under_partilha_home_with_a_config_per_stack(home: Path) -> None:
-    env = envs.load_env("bench", ROOT / "inventories" / "lab")
+    env = envs.load_env("bench", ROOT / "inventories" / "lab", lab=True)
     assert env.generated and env.project == home / ".partilha" / "envs" / "bench"
     assert [s.name for s in env.stacks] == ["bench-platform", "bench-shared",
                                             *(f"bench-{slug}" for slug in LAB_SLUGS)]
@@ -45,7 +48,7 @@ def test_a_generated_env_lives_under_partilha_home_with_a_config_per_stack(home:
 
 
 def test_a_generated_env_remembers_its_inventory_and_follows_a_new_one(home: Path) -> None:
-    envs.load_env("bench", ROOT / "inventories" / "lab").write_missing_config()
+    envs.load_env("bench", ROOT / "inventories" / "lab", lab=True).write_missing_config()
     salted = home / ".partilha" / "envs" / "bench" / "Pulumi.bench-platform.yaml"
     salted.write_text(salted.read_text() + "encryptionsalt: v1:kept\n")  # Pulumi's own key survives
     assert envs.load_env("bench").inventory_path == "inventories/lab"
@@ -53,6 +56,24 @@ def test_a_generated_env_remembers_its_inventory_and_follows_a_new_one(home: Pat
     assert len(env.write_missing_config()) == 15  # 13 municipalities; all now name the new inventory
     assert _config(salted)["partilha:inventory"] == "inventories/medio-tejo"
     assert yaml.safe_load(salted.read_text())["encryptionsalt"] == "v1:kept"
+
+
+def test_a_generated_env_is_a_production_env_unless_the_user_says_lab(home: Path) -> None:
+    env = envs.load_env("prodcheck", ROOT / "inventories" / "medio-tejo")
+    assert not env.lab
+    env.write_missing_config()
+    platform = env.stacks[0]
+    assert "partilha:lab" not in _config(env.config_file(platform))
+    with pytest.raises(UserError, match="no Proxmox VE credentials: set PROXMOX_VE_ENDPOINT and "
+                                        "PROXMOX_VE_API_TOKEN"):  # never the local lab
+        preflight.check(env, platform, env.config(platform), {})
+    assert not envs.load_env("prodcheck").lab  # remembered as it was made
+    with pytest.raises(UserError, match="--lab: env prodcheck was made as a production env"):
+        envs.load_env("prodcheck", lab=True)
+    made = envs.load_env("trial", ROOT / "inventories" / "medio-tejo", lab=True)
+    made.write_missing_config()
+    assert made.lab and envs.load_env("trial").lab
+    assert all(_config(made.config_file(s))["partilha:lab"] == "true" for s in made.stacks)
 
 
 def test_an_env_named_like_an_inventory_defaults_to_it(home: Path) -> None:
@@ -88,6 +109,9 @@ def test_committed_stack_config_in_the_current_project_is_used_as_it_is(
     assert env.plain_config(env.stacks[1]) is None  # only Pulumi can decrypt it
     with pytest.raises(UserError, match=r"env t is set in Pulumi\.t-platform\.yaml to inventories/lab"):
         envs.load_env("t", ROOT / "inventories" / "medio-tejo")
+    (checkout / "Pulumi.p-platform.yaml").write_text("config:\n  partilha:inventory: inventories/lab\n")
+    with pytest.raises(UserError, match="--lab: env p is a production env"):
+        envs.load_env("p", lab=True)
 
 
 def test_only_selects_stacks_in_dependency_order(home: Path) -> None:
@@ -106,3 +130,43 @@ def test_only_selects_stacks_in_dependency_order(home: Path) -> None:
 def test_env_names_are_stack_name_prefixes(home: Path) -> None:
     with pytest.raises(UserError, match="--env 'Lab_1'"):
         envs.load_env("Lab_1")
+
+
+def test_preview_of_a_production_env_without_credentials_is_one_clear_error(tmp_path: Path) -> None:
+    """The review's case: nothing exported, a generated env; never the lab's endpoint or token."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_VE_", "PULUMI_"))}
+    (tmp_path / "home").mkdir()
+    run = subprocess.run([str(ROOT / ".venv" / "bin" / "partilha"), "preview", "--env", "prodcheck",
+                          "--inventory", str(ROOT / "inventories" / "medio-tejo"), "--only", "platform"],
+                         cwd=tmp_path, env={**environ, "PARTILHA_HOME": str(tmp_path / "home")},
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert "PROXMOX_VE_ENDPOINT and PROXMOX_VE_API_TOKEN" in run.stderr
+    assert "to create" not in run.stdout
+
+
+def test_a_generated_env_stays_generated_when_run_from_its_own_folder(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made = envs.load_env("trial", ROOT / "inventories" / "lab", lab=True)
+    made.write_missing_config()
+    monkeypatch.chdir(made.project)  # where plain `pulumi` runs for it
+    again = envs.load_env("trial")
+    assert again.generated and again.lab and again.project == made.project
+
+
+def test_deploy_takes_the_env_up_made_never_a_guessed_inventory(tmp_path: Path) -> None:
+    """A generated env remembers the inventory `up` was given: `deploy` of that env reads that
+    env's stacks and inventory, not inventories/<env> (which does not even exist here)."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_VE_", "PULUMI_"))}
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**environ, "PARTILHA_HOME": str(home)}
+    made = envs.load_env("trial", ROOT / "inventories" / "medio-tejo", lab=True,
+                         workspace=Workspace(home))
+    made.write_missing_config()
+    run = subprocess.run([str(ROOT / ".venv" / "bin" / "partilha"), "deploy", "baseline", "--env", "trial"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "inventories/trial" not in run.stderr  # what the guess would have read
+    assert "stack trial-shared: cannot read its outputs" in run.stderr  # the env's own stacks

@@ -35,7 +35,7 @@ def outputs(**changes: Any) -> dict[str, dict[str, Any]]:
 
 
 def test_lab_guests_take_ssh_from_management_and_their_gateway(inventory: Inventory) -> None:
-    hosts = {h.name: h for h in build_hosts(inventory, outputs(), {}, "lab")}
+    hosts = {h.name: h for h in build_hosts(inventory, outputs(), {}, "lab", lab=True)}
     portal, gis = hosts["abrantes-portal"], hosts["cim-medio-tejo-gis"]
     assert portal.ssh_sources == ("10.10.0.0/24", "10.101.0.1")
     assert gis.ssh_sources == ("10.10.0.0/24", "10.30.0.1")
@@ -48,12 +48,21 @@ def test_lab_guests_take_ssh_from_management_and_their_gateway(inventory: Invent
 
 
 def test_outside_the_lab_only_the_management_network(inventory: Inventory) -> None:
-    hosts = build_hosts(inventory, outputs(), {"pve1": "10.10.0.21"}, "prod")
+    hosts = build_hosts(inventory, outputs(), {"pve1": "10.10.0.21"}, "prod", lab=False)
     assert {h.ssh_sources for h in hosts} == {("10.10.0.0/24",)}
 
 
+def test_lab_allowances_follow_the_envs_lab_flag_never_its_name(inventory: Inventory) -> None:
+    named_lab = build_hosts(inventory, outputs(), {"pve1": "10.216.7.11/24"}, "lab", lab=False)
+    assert {h.ssh_sources for h in named_lab} == {("10.10.0.0/24",)}
+    assert not any(h.lab for h in named_lab)
+    a_lab = build_hosts(inventory, outputs(), {}, "medio-tejo", lab=True)
+    assert a_lab[0].ssh_sources == ("10.10.0.0/24", "10.101.0.1") and all(h.lab for h in a_lab)
+    assert Host.from_json(a_lab[0].to_json()) == a_lab[0]
+
+
 def test_lab_nodes_take_ssh_and_pve_ports_from_management_and_the_node_network(inventory: Inventory) -> None:
-    node, *_ = build_hosts(inventory, {}, {"pve-dr1": "10.216.7.14/24"}, "lab")
+    node, *_ = build_hosts(inventory, {}, {"pve-dr1": "10.216.7.14/24"}, "lab", lab=True)
     assert (node.name, node.address, node.kind, node.site) == ("pve-dr1", "10.216.7.14", "node", "dr")
     # the lab's node network: the lab's host (10.216.7.1) and the other nodes (cluster SSH, corosync)
     assert node.ssh_sources == ("10.10.0.0/24", "10.216.7.0/24")
@@ -64,13 +73,13 @@ def test_lab_nodes_take_ssh_and_pve_ports_from_management_and_the_node_network(i
 
 
 def test_outside_the_lab_nodes_open_pve_ports_to_management_only(inventory: Inventory) -> None:
-    node, *_ = build_hosts(inventory, {}, {"pve1": "10.216.7.11/24"}, "prod")
+    node, *_ = build_hosts(inventory, {}, {"pve1": "10.216.7.11/24"}, "prod", lab=False)
     assert node.ssh_sources == ("10.10.0.0/24",)
     assert {i.sources for i in node.inbound} == {("10.10.0.0/24",)}
 
 
 def test_a_gateway_inside_the_management_prefix_is_not_repeated(inventory: Inventory) -> None:
-    node, *_ = build_hosts(inventory, {}, {"pve1": "10.10.0.21/24"}, "lab")
+    node, *_ = build_hosts(inventory, {}, {"pve1": "10.10.0.21/24"}, "lab", lab=True)
     assert node.ssh_sources == ("10.10.0.0/24",)
     assert {i.sources for i in node.inbound} == {("10.10.0.0/24",)}
 
@@ -93,19 +102,19 @@ def test_bad_outputs_name_the_guest_and_field(inventory: Inventory, changes: dic
     if "10.10.0.11/24" in nodes.values():  # a node at a guest's address
         guests["abrantes-portal"].update(address="10.10.0.11", vnet="mgmt")
     with pytest.raises(UserError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        build_hosts(inventory, guests, nodes, "lab")
+        build_hosts(inventory, guests, nodes, "lab", lab=True)
 
 
 def test_an_inventory_without_management_network_is_refused(inventory: Inventory) -> None:
     vnets = [v for v in inventory.networks.vnets if v.purpose != "management"]
     broken = inventory.model_copy(update={"networks": inventory.networks.model_copy(update={"vnets": vnets})})
     with pytest.raises(UserError, match="no VNet with purpose management"):
-        build_hosts(broken, {}, {}, "lab")
+        build_hosts(broken, {}, {}, "lab", lab=True)
 
 
 @pytest.fixture
 def fleet(inventory: Inventory, tmp_path: Path) -> Fleet:
-    hosts = build_hosts(inventory, outputs(), {"pve1": "10.216.7.11/24"}, "lab")
+    hosts = build_hosts(inventory, outputs(), {"pve1": "10.216.7.11/24"}, "lab", lab=True)
     return Fleet("lab", tuple(hosts), tmp_path / "known_hosts", tmp_path / "id_ed25519")
 
 

@@ -1,5 +1,6 @@
-"""The program in stacks/ run with Pulumi's mocks, stack by stack, with the committed stack config:
-the resource graph it declares (no Proxmox VE, no engine; providers' CRUD does not run).
+"""The program in stacks/ run with Pulumi's mocks, stack by stack, with the stack config partilha
+writes for the lab inventory's env: the resource graph it declares (no Proxmox VE, no engine;
+providers' CRUD does not run).
 
 - every data-holding guest (personal or internal data) is in its tier's backup job, offsite too
   when the tier says so (the platform's jobs against the tenant stacks' `guests`);
@@ -7,11 +8,13 @@ the resource graph it declares (no Proxmox VE, no engine; providers' CRUD does n
 - a municipality stack declares no admin object (roles, users, ACLs, tokens, SDN, storage, backup
   jobs, firewall groups, HA) and its config names its own token store;
 - guests are default-deny with only SSH from management and their service's declared ports;
+- the same inventory as a production env declares the same graph without the lab's allowances;
 - an invalid inventory or stack config stops the program before any resource is declared.
 """
 
 from __future__ import annotations
 
+import json
 import runpy
 import shutil
 import sys
@@ -27,6 +30,7 @@ from pulumi.runtime import mocks, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from partilha.automation import envs
 from partilha.inventory import guests, load_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,9 +79,11 @@ class Run:
         return {a.typ.removeprefix(DYNAMIC) for a in self.declared if a.typ.startswith(DYNAMIC)}
 
 
-def stack_config(stack: str) -> dict[str, str]:
-    """The committed Pulumi.<stack>.yaml's config."""
-    return dict(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"])
+def stack_config(stack: str, lab: bool = True) -> dict[str, str]:
+    """The config `partilha up` writes for `stack` of an env of the lab inventory (a lab env,
+    as `partilha lab up` makes it, unless `lab` is False)."""
+    env = envs.load_env(stack.partition("-")[0], ROOT / "inventories" / "lab", lab=lab)
+    return env.config(next(s for s in env.stacks if s.name == stack))
 
 
 def run(stack: str, config: dict[str, str], platform: dict[str, Any] | None = None) -> Run:
@@ -198,6 +204,26 @@ def test_guests_are_default_deny_but_for_ssh_and_their_declared_ports(
             service_group = platform.outputs["security_groups"][spec.service]
             assert [r["action"] for r in wall["rules"]] == [ssh, service_group]
             assert sorted(int(r["dport"]) for r in groups[service_group]) == sorted(spec.spec.ports)
+
+
+def test_a_production_env_declares_the_same_graph_without_the_labs_allowances(home: Path,
+                                                                            platform: Run) -> None:
+    production = run("prod-platform", stack_config("prod-platform", lab=False))
+
+    def graph(made: Run) -> dict[tuple[str, str], str]:  # the env's name as the lab env's
+        return {(a.typ, a.name): json.dumps({k: v for k, v in a.inputs.items() if k != "__provider"},
+                                            sort_keys=True).replace("prod-", "lab-")
+                for a in made.declared}
+
+    lab, prod = graph(platform), graph(production)
+    assert lab.keys() == prod.keys()
+    differ = {key for key in lab if lab[key] != prod[key]}
+    assert differ == {(f"{DYNAMIC}SecurityGroup", "group-ssh")}
+    (ssh,) = [g for g in production.of("SecurityGroup") if g["group"] == production.outputs["ssh_group"]]
+    assert [r["source"] for r in ssh["rules"]] == ["10.10.0.0/24"]  # management only
+    gateways = {str(v.gateway) for v in INVENTORY.networks.vnets if v.purpose != "management"}
+    assert not any(g in prod[key] for key in prod for g in gateways
+                   if key[0] == f"{DYNAMIC}SecurityGroup")
 
 
 def test_the_shared_stack_puts_every_ha_guest_in_its_sites_ha_group(

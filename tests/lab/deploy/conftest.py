@@ -78,7 +78,8 @@ def deployed(tmp_path_factory: pytest.TempPathFactory,
                          verify_ssl=str(lab.cert))
         inventory, outputs = realise_guests(
             api, lambda inv: [g for g in guests(inv) if g.name in GUESTS], key)
-        fleet = Fleet("lab", tuple(build_hosts(inventory, outputs, {}, "lab")), lab.known_hosts, key)
+        hosts = build_hosts(inventory, outputs, {}, "lab", lab=True)
+        fleet = Fleet("lab", tuple(hosts), lab.known_hosts, key)
         fleet_file = work / "run" / "fleet.json"
         fleet.save(fleet_file)
         first = run([deploy_path("baseline")], fleet, fleet_file.parent)

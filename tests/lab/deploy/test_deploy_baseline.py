@@ -8,11 +8,13 @@ Tests run in file order on one module-scoped lab (tests/lab/deploy/conftest.py).
 from __future__ import annotations
 
 import re
+import subprocess
 from typing import Any
 
 import pytest
 
 from partilha.deploy.catalogue import load_controls
+from partilha.deploy.login import login_argv
 
 pytestmark = pytest.mark.lab
 Deployed = Any  # conftest.Deployed: the lab, its fleet, and `partilha`/ssh/lxc-attach helpers
@@ -64,6 +66,14 @@ def test_root_cannot_log_in_and_the_admin_can(deployed: Deployed) -> None:
     assert root.returncode == 255 and "Permission denied" in root.stderr
     admin = deployed.ssh("abrantes-portal", "partilha", "sudo", "-n", "id", "-u")
     assert admin.returncode == 0 and admin.stdout.strip() == "0", admin.stderr
+
+
+def test_the_login_partilha_ssh_uses_is_the_admin_once_root_is_closed(deployed: Deployed) -> None:
+    argv = login_argv(deployed.fleet, "abrantes-portal", ["id", "-un"])
+    assert "-l" in argv and argv[argv.index("-l") + 1] == "partilha"
+    assert {"-oStrictHostKeyChecking=yes", f"-oUserKnownHostsFile={deployed.fleet.known_hosts}"} <= set(argv)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "partilha", done.stderr
 
 
 def test_firewall_drops_ssh_from_a_neighbour_but_not_service_ports(deployed: Deployed) -> None:

@@ -94,7 +94,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory,
         api = ProxmoxAPI("127.0.0.1", port=lab.port, user=creds["username"], password=creds["password"],
                          verify_ssl=str(lab.cert))
         inventory, outputs = realise_guests(api, _one_guest_per_role, key)
-        hosts = build_hosts(inventory, outputs, lab_node_addresses(lab), "lab")
+        hosts = build_hosts(inventory, outputs, lab_node_addresses(lab), "lab", lab=True)
         fleet = Fleet("lab", tuple(hosts), lab.known_hosts, key)
         fleet_file = work / "run" / "fleet.json"
         fleet.save(fleet_file)

@@ -1,10 +1,10 @@
 """End to end: the real `partilha` command, the real program in stacks/, a throwaway lab.
 
 `cli` runs `partilha ...` as an operator would, in a Pulumi project directory of its own: a
-Pulumi.yaml that runs the checkout's program, and copies of the checkout's Pulumi.lab-*.yaml
-without Pulumi's per-machine encryption salt (so the checkout's files and the user's .partilha are
-never touched). Its PARTILHA_HOME is throwaway (state backend, passphrase, token store, operator
-key), and the lab's endpoint and *admin* token are exported, as an operator's shell would have
+Pulumi.yaml that runs the checkout's program, and the lab env's stack config committed there as a
+production env's would be (saying `partilha:lab: "true"` itself), so neither the checkout nor the
+user's .partilha is ever touched. Its PARTILHA_HOME is throwaway (state backend, passphrase, token
+store, operator key), and the lab's endpoint and *admin* token are exported, as an operator's shell would have
 them: municipality stacks must still act with their own tokens only.
 
 The stack config names a copy of inventories/lab whose VNets sit on free subnets: a user's own
@@ -111,11 +111,12 @@ def cli(lab: LabInstance, tmp_path_factory: pytest.TempPathFactory,
     inventory = relocated(source, folder / "inventory",
                           subnet_pool(len(load_inventory(source).networks.vnets)))
     project.write_project(work)
-    for config in ROOT.glob("Pulumi.lab-*.yaml"):
-        settings = yaml.safe_load(config.read_text())
-        settings.pop("encryptionsalt", None)
-        settings["config"]["partilha:inventory"] = str(inventory)
-        (work / config.name).write_text(yaml.safe_dump(settings, sort_keys=False))
+    slugs = [m.slug for m in load_inventory(inventory).municipalities]
+    for word in ("platform", "shared", *slugs):
+        config = {"partilha:env": "lab", "partilha:inventory": str(inventory), "partilha:lab": "true"}
+        if word in slugs:
+            config["partilha:tokenStore"] = f"lab-{word}"
+        (work / f"Pulumi.lab-{word}.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_VE_", "PULUMI_"))}
     env = {**environ, "PARTILHA_HOME": str(home), "NO_COLOR": "1", **lab_env(lab.credentials, lab.cert)}
     # the lab fixture's reset removes whatever the stacks made

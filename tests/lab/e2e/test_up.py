@@ -8,6 +8,7 @@ leaves the lab without a guest. One `up` serves every assertion after it (the te
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -84,9 +85,27 @@ def test_up_realises_every_guest_reachable_with_its_pinned_host_key(
         answered = dict(zip(made, pool.map(hostname, (g["address"] for g in made.values())), strict=True))
     assert all(answered.values()), {n: h for n, h in answered.items() if not h}
     table = first_up.run.stdout
-    for name, guest in made.items():  # the summary shows each guest and how to reach it
-        assert name in table and f"UserKnownHostsFile={lab.known_hosts} " in table
-        assert f"root@{guest['address']}" in table
+    assert "SSH: partilha ssh GUEST [-- COMMAND]" in table  # how to reach one
+    for name, guest in made.items():  # the summary shows each guest and where it is
+        row = rf"^{name}\s+{guest['service']}\s+{guest['node']}\s+{re.escape(str(guest['address']))}\s*$"
+        assert re.search(row, table, re.MULTILINE), name
+
+
+def test_partilha_ssh_logs_into_a_guest_with_the_pinned_host_key(cli: Cli, first_up: Up) -> None:
+    _ok(first_up.run)
+    done = cli("ssh", "abrantes-portal", "--", "hostname")
+    _ok(done)
+    assert done.stdout.strip() == "abrantes-portal"
+    _one_clear_error(cli("ssh", "abrantes-portl"), 1, "no guest 'abrantes-portl' in env lab")
+    known_hosts = cli.lab.known_hosts
+    address = cli.outputs("lab-abrantes")["guests"]["abrantes-portal"]["address"]
+    pinned = known_hosts.read_text()
+    try:  # its key no longer pinned: refused by name, never learnt
+        known_hosts.write_text("".join(line + "\n" for line in pinned.splitlines()
+                                       if line.split()[:1] != [address]))
+        _one_clear_error(cli("ssh", "abrantes-portal", "--", "true"), 1, "no host key pinned for it")
+    finally:
+        known_hosts.write_text(pinned)
 
 
 def test_municipality_guests_are_made_with_their_own_token(
