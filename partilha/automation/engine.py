@@ -46,6 +46,16 @@ def run(stack: auto.Stack, op: Op, on_event: Callable[[auto.EngineEvent], None],
             reader.join()
 
 
+def unprotect_all(stack: auto.Stack) -> None:
+    """Lift `protect` from every resource in the stack's state (what `partilha destroy`, which the
+    operator confirmed, does before the destroy; the next `up` of a program still declaring them
+    protects them again)."""
+    workspace = stack.workspace
+    assert isinstance(workspace, auto.LocalWorkspace)
+    workspace.pulumi_command.run(["state", "unprotect", "--all", "--yes", "--stack", stack.name],
+                                 workspace.work_dir, dict(workspace.env_vars))
+
+
 def _follow(log: Path, on_event: Callable[[auto.EngineEvent], None], ended: threading.Event) -> None:
     """Hand over each complete line until the engine's last event, or the end of a log whose
     writer has exited (a CLI that failed before its engine started writes no last event)."""

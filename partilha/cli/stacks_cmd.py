@@ -17,6 +17,7 @@ from partilha.automation import drift, envs, progress, summary
 from partilha.automation.engine import Op
 from partilha.automation.runner import StackResult, run
 from partilha.errors import UserError
+from partilha.inventory.placement import REBALANCE
 from partilha.workspace import Workspace
 
 EnvOpt = Annotated[str, typer.Option(help="the environment: stacks <env>-platform, <env>-shared and "
@@ -28,6 +29,16 @@ InventoryOpt = Annotated[Path | None, typer.Option(
          "for this inventory (default inventories/<env>)")]
 ParallelOpt = Annotated[int, typer.Option(min=1, max=16, help="municipality stacks run side by side")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="do not ask first")]
+RebalanceOpt = Annotated[bool, typer.Option(
+    "--rebalance", help="move every unpinned guest to its inventory placement (migrations; "
+                        "without it an existing guest stays on its node)")]
+
+
+def _rebalance(asked: bool) -> None:
+    """The stacks' programs read the operator's ask from their environment (as plain
+    `PARTILHA_REBALANCE=1 pulumi up` gives it)."""
+    if asked:
+        os.environ[REBALANCE] = "1"
 
 
 def _console() -> Console:
@@ -75,8 +86,9 @@ def _not_run(stacks: list[envs.StackSpec], results: list[StackResult]) -> str:
 
 
 def up(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
-       parallel: ParallelOpt = 4) -> None:
+       parallel: ParallelOpt = 4, rebalance: RebalanceOpt = False) -> None:
     """Create or update the env's stacks (platform, municipalities, shared), then show their guests."""
+    _rebalance(rebalance)
     console = _console()
     lab_env, results = _run(console, "up", env, only, inventory, parallel)
     rows = summary.guest_rows(r.outputs for r in results if r.outputs)
@@ -87,8 +99,9 @@ def up(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None
 
 
 def preview(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
-            parallel: ParallelOpt = 4) -> None:
+            parallel: ParallelOpt = 4, rebalance: RebalanceOpt = False) -> None:
     """What `up` would change, per resource, without changing anything."""
+    _rebalance(rebalance)
     _run(_console(), "preview", env, only, inventory, parallel)
 
 
@@ -107,10 +120,12 @@ def refresh(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt =
 
 def destroy(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
             parallel: ParallelOpt = 4, yes: YesOpt = False) -> None:
-    """Delete the env's resources, municipalities first and the platform last; asks first."""
+    """Delete the env's resources, municipalities first and the platform last, protected data guests
+    included (their protection is lifted first); asks first."""
     if not yes:
         names = ", ".join(s.name for s in envs.load_env(env, inventory).select(only or []))
         if not sys.stdin.isatty():
             raise UserError(f"destroy deletes every resource of {names}; confirm with --yes")
-        typer.confirm(f"Delete every resource (guests, networks, tokens, ...) of {names}?", abort=True)
+        typer.confirm(f"Delete every resource (guests, networks, tokens, ...) of {names}, the "
+                      "protected data-holding guests too?", abort=True)
     _run(_console(), "destroy", env, only, inventory, parallel)

@@ -27,6 +27,7 @@ class Guest:
     loc: Loc  # where the inventory declares it
     vnet: VNet | None = None  # None when the inventory gives the tenant no VNet (a rule says so)
     number: int = 0  # the service's position in the catalogue
+    pinned: bool = False  # the inventory names its node (else `node` is where a new guest goes)
 
     @property
     def vmid(self) -> int | None:
@@ -82,7 +83,8 @@ def tenant_vnet(inv: Inventory, tenant: Tenant) -> VNet | None:
 
 def guests(inv: Inventory) -> list[Guest]:
     """Every guest, in inventory order; unpinned ones go to the primary site's least-loaded
-    compute node (by memory), so placement is deterministic for a given inventory."""
+    compute node (by memory), so placement is deterministic for a given inventory. The stacks
+    place only new guests so: an existing one stays where it is (partilha.inventory.placement)."""
     nodes = {n.name: n for n in inv.datacentre.nodes}
     primary = next((s.name for s in inv.datacentre.sites if s.role == "primary"), None)
     compute = [n.name for n in inv.datacentre.nodes if n.site == primary and "compute" in n.roles]
@@ -104,5 +106,6 @@ def guests(inv: Inventory) -> list[Guest]:
             load[node] = load.get(node, 0) + spec.memory_mib
             site = nodes[node].site if node in nodes else ""
             out.append(Guest(f"{tenant.slug}-{name}", tenant.slug, tenant is inv.shared, name,
-                             spec, node, site, (*tloc, "services", name), vnet, numbers[name]))
+                             spec, node, site, (*tloc, "services", name), vnet, numbers[name],
+                             pinned=bool(override and override.node)))
     return out
