@@ -26,12 +26,19 @@ ARGS: dict[Op, list[str]] = {"up": ["up", "--yes", "--skip-preview"], "preview":
 POLL = 0.1  # seconds between looks at the event log
 
 
+# What `up` and `preview` do to the stack of a municipality the inventory no longer has: destroy
+# it and remove the stack and its config file, or show that destroy.
+RETIRE: dict[Op, list[str]] = {"up": [*ARGS["destroy"], "--remove"], "preview": ["destroy", "--preview-only"]}
+
+
 def run(stack: auto.Stack, op: Op, on_event: Callable[[auto.EngineEvent], None],
-        refresh: bool = False) -> None:
-    """Run `op` (with a refresh first if asked); auto.CommandError when the CLI fails."""
+        refresh: bool = False, retire: bool = False) -> None:
+    """Run `op` (with a refresh first if asked; what it means for a retired stack if that is
+    one); auto.CommandError when the CLI fails."""
     workspace = stack.workspace
     assert isinstance(workspace, auto.LocalWorkspace)
-    args = [*ARGS[op], "--color", "never", "--stack", stack.name, *(["--refresh"] if refresh else [])]
+    args = [*(RETIRE[op] if retire else ARGS[op]), "--color", "never", "--stack", stack.name,
+            *(["--refresh"] if refresh else [])]
     with tempfile.TemporaryDirectory(prefix="partilha-events-") as folder:
         log = Path(folder) / "events.jsonl"
         log.touch()

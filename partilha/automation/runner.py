@@ -61,9 +61,7 @@ def run(env: Env, op: Op, stacks: list[StackSpec], reporter: Reporter,
     listed = auto.LocalWorkspace(work_dir=str(env.project), env_vars=base, pulumi_command=command)
     holding = frozenset(s.name for s in listed.list_stacks() if s.resource_count)
     this = _Run(env, op, base, command, reporter, holding)
-    ordered = waves(stacks)
-    if op == "destroy":
-        ordered.reverse()
+    ordered = waves(stacks, destroying=op == "destroy")
     results: list[StackResult] = []
     for wave in ordered:
         with ThreadPoolExecutor(max(1, min(parallel, len(wave)))) as pool:
@@ -81,7 +79,7 @@ def _run_one(this: _Run, spec: StackSpec) -> StackResult:
     steps = StackSteps(spec.name)
     reporter.started(spec)
     try:
-        if op in ("refresh", "destroy") and spec.name not in this.holding:
+        if (op in ("refresh", "destroy") or spec.retired) and spec.name not in this.holding:
             result.absent = True  # nothing to read or delete, and maybe no token left to do it with
         else:
             stack = _stack(this, spec)
@@ -122,6 +120,9 @@ def _operate(stack: auto.Stack, spec: StackSpec, op: Op, steps: StackSteps,
             result.steps.append(finished)
         tell(finished)
 
+    if spec.retired and op in ("up", "preview"):  # its protected data guests stay protected
+        engine.run(stack, op, on_event, retire=True)
+        return
     if op == "destroy":
         engine.unprotect_all(stack)  # data guests are protected; destroy was asked for and confirmed
     engine.run(stack, op, on_event, refresh=spec.refreshes_first and op in ("up", "preview"))

@@ -55,9 +55,10 @@ def _run(console: Console, op: Op, env_name: str, only: list[str] | None, invent
     for path in env.write_missing_config():
         note = "" if env.generated else " (new: commit it)"
         console.print(f"[dim]wrote {path}{note}[/]", soft_wrap=True)
-    order = [s.name for wave in envs.waves(stacks) for s in wave]
+    order = [s.name + (" (not in the inventory: destroyed)" if s.retired and op != "destroy" else "")
+             for wave in envs.waves(stacks, destroying=op == "destroy") for s in wave]
     console.print(f"[bold]{op} {env.name}[/] ({env.inventory_path}): "
-                  + ", ".join(reversed(order) if op == "destroy" else order), soft_wrap=True)
+                  + ", ".join(order), soft_wrap=True)
     started = time.monotonic()
     with progress.RichProgress(console, op) as shown:
         results = run(env, op, stacks, shown, parallel)
