@@ -76,7 +76,8 @@ def test_the_task_refuses_live_ct_migration_a_locked_guest_and_an_offline_target
     with Store(lab.db) as store:
         guests.update(store, CTID, lock="backup")
         try:
-            assert _task_error(admin, wait_task, migrate.post(target="pve2", restart=1)) == "CT is locked (backup)"
+            locked = _task_error(admin, wait_task, migrate.post(target="pve2", restart=1))
+            assert locked == "CT is locked (backup)"
         finally:
             guests.update(store, CTID, lock=None)
         cluster.set_online(store, "pve3", False)
