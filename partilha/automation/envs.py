@@ -11,7 +11,7 @@ name the inventory given with --inventory (default inventories/<env>).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -78,13 +78,8 @@ class Env:
     def retired(self) -> tuple[StackSpec, ...]:
         """Municipality stacks of this env (by their config files) the inventory no longer has."""
         slugs = {m.slug for m in self.inventory.municipalities}
-        found = []
-        for path in sorted(self.project.glob(f"Pulumi.{self.name}-*.yaml")):
-            config = _read(path).get("config") or {}
-            slug = path.name.removeprefix(f"Pulumi.{self.name}-").removesuffix(".yaml")
-            if config.get(ENV) == self.name and config.get(TOKEN_STORE) and slug not in slugs:
-                found.append(StackSpec(self.name, "municipality", slug, retired=True))
-        return tuple(found)
+        return tuple(StackSpec(self.name, "municipality", slug, retired=True)
+                     for slug in retired_slugs(self.project, self.name, slugs))
 
     def config_file(self, stack: StackSpec) -> Path:
         return self.project / f"Pulumi.{stack.name}.yaml"
@@ -132,6 +127,18 @@ class Env:
             path.write_text(yaml.safe_dump(settings, sort_keys=False, allow_unicode=True))
             written.append(path)
         return written
+
+
+def retired_slugs(project: Path, env: str, slugs: Collection[str]) -> list[str]:
+    """The municipalities whose stack config (`Pulumi.<env>-<slug>.yaml`, with its token store) is
+    in `project` though `slugs` no longer has them."""
+    found = []
+    for path in sorted(project.glob(f"Pulumi.{env}-*.yaml")):
+        config = _read(path).get("config") or {}
+        slug = path.name.removeprefix(f"Pulumi.{env}-").removesuffix(".yaml")
+        if config.get(ENV) == env and config.get(TOKEN_STORE) and slug not in slugs:
+            found.append(slug)
+    return found
 
 
 def waves(stacks: list[StackSpec], destroying: bool = False) -> list[list[StackSpec]]:

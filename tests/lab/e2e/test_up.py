@@ -11,6 +11,7 @@ every assertion after it (the tests run in order).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ import yaml
 from proxmoxer import ProxmoxAPI
 
 from partilha.automation import project
-from partilha.inventory import Guest, guests
+from partilha.inventory import Guest, guests, load_inventory
 from partilha.lab.instance import LabInstance
 from partilha.lab.realize import guests as lab_guests
 from partilha.workspace import Workspace
@@ -136,13 +137,13 @@ def test_refresh_reports_drift_and_up_puts_it_back(
 
 
 # -- placement and protection: each test changes the inventory copy the stacks read ------------
-def _inventory_file(cli: Cli, name: str) -> Path:
+def _inventory(cli: Cli) -> Path:
     config = yaml.safe_load((cli.project / "Pulumi.lab-platform.yaml").read_text())["config"]
-    return Path(config["partilha:inventory"]) / name
+    return Path(config["partilha:inventory"])
 
 
 def _edit(cli: Cli, name: str, change: Callable[[dict[str, Any]], None]) -> None:
-    path = _inventory_file(cli, name)
+    path = _inventory(cli) / name
     data = yaml.safe_load(path.read_text())
     change(data)
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
@@ -201,6 +202,12 @@ def test_adding_removing_or_resizing_a_service_moves_and_remakes_no_other_guest(
     assert len(after) == len(before)  # gis gone, Ferreira's einvoice made
     assert all(_host_keys(lab)[address] == pins for address, pins in keys.items()
                if address != str(gis.address.ip if gis.address else ""))
+    # the inventory's placement has shifted under guests that stayed: a rebalance would move them
+    moved = {g.name for g in guests(load_inventory(_inventory(cli))) if after[g.vmid or 0] != g.node}
+    assert moved
+    shown = cli("preview", "--env", "lab", "--rebalance")
+    _ok(shown)
+    assert set(re.findall(r"Guest ([a-z0-9-]+)\b[^\n]* to update", shown.stdout)) == moved
 
 
 def test_pinning_another_node_migrates_the_guest_with_its_data_and_host_keys(
@@ -262,6 +269,9 @@ def test_a_municipality_removed_from_the_inventory_goes_guests_first_and_nobody_
     assert "not run: lab-platform" in refused.stderr and _placed(admin_token) == before
     assert [e for e in cli.calls(since) if e.write] == []
     assert admin_token.cluster.sdn.vnets("vcnt").get()  # still under its guests
+    alone = cli("up", "--env", "lab", "--only", "platform")  # the platform's program refuses too
+    _one_clear_error(alone, 1, "constancia is no longer in the inventory, but its stack lab-constancia")
+    assert [e for e in cli.calls(since) if e.write] == []
 
     _unprotect(cli, "lab-constancia", "--all")  # the operator's explicit step
     since = cli.mark()
