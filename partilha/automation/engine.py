@@ -63,6 +63,13 @@ def unprotect_all(stack: auto.Stack) -> None:
                                  workspace.work_dir, dict(workspace.env_vars))
 
 
+def protected_guests(stack: auto.Stack) -> list[str]:
+    """The names of the guests the stack's state holds protected."""
+    resources = (stack.export_stack().deployment or {}).get("resources") or []
+    return sorted(str(r["urn"]).rsplit("::", 1)[1] for r in resources
+                  if r.get("protect") and str(r.get("type", "")).endswith("proxmox:Guest"))
+
+
 def _follow(log: Path, on_event: Callable[[auto.EngineEvent], None], ended: threading.Event) -> None:
     """Hand over each complete line until the engine's last event, or the end of a log whose
     writer has exited (a CLI that failed before its engine started writes no last event)."""

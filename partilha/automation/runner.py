@@ -120,7 +120,13 @@ def _operate(stack: auto.Stack, spec: StackSpec, op: Op, steps: StackSteps,
             result.steps.append(finished)
         tell(finished)
 
-    if spec.retired and op in ("up", "preview"):  # its protected data guests stay protected
+    if spec.retired and op in ("up", "preview"):
+        guarded = engine.protected_guests(stack) if op == "up" else []
+        if guarded:  # refused before anything of the stack is deleted
+            raise UserError(f"{spec.name}: {spec.slug} is no longer in the inventory, but its data "
+                            f"guests are protected ({', '.join(guarded)}); nothing was deleted. To "
+                            f"let them go: `pulumi state unprotect --stack {spec.name} --all`, then "
+                            "`partilha up`")
         engine.run(stack, op, on_event, retire=True)
         return
     if op == "destroy":

@@ -50,7 +50,8 @@ class ServiceGuest(pulumi.ComponentResource):
         GuestFirewall(f"{guest.name}-firewall", node=made.node, vmid=made.vmid, kind=made.kind,
                       enable=True, policy_in="DROP", policy_out="ACCEPT",
                       rules=[{"type": "group", "action": group, "enable": 1} for group in groups],
-                      opts=pulumi.ResourceOptions(parent=self))
+                      # a guest's destroy (purge) takes its firewall: never opened before it goes
+                      opts=pulumi.ResourceOptions(parent=self, deleted_with=made))
         self.vmid, self.address, self.node = made.vmid, made.address, made.node
         self.register_outputs({"vmid": self.vmid, "address": self.address, "node": self.node})
 

@@ -84,7 +84,7 @@ def _converge(pve: Pve, base: str, kind: str, want: Props) -> None:
         pve.run("PUT", f"{base}/resize", disk=gp.disk_key(kind, config), size=f"{want['disk_gib']}G")
 
 
-def _migrate(pve: Pve, entry: dict[str, Any], vmid: int, target: str) -> None:
+def _migrate(pve: Pve, entry: dict[str, Any], vmid: int, target: str, name: str) -> None:
     """Move the guest to `target`; a running one keeps running there. PVE hands an HA-managed
     guest's move to its HA manager (the task only asks for it), hence the wait for its arrival."""
     kind, running = str(entry["type"]), entry.get("status") == "running"
@@ -95,7 +95,8 @@ def _migrate(pve: Pve, entry: dict[str, Any], vmid: int, target: str) -> None:
         if now is not None and now["node"] == target:
             return
         time.sleep(1)
-    raise UserError(f"guest {vmid}: the migration to {target} ended, but the guest is not there")
+    raise UserError(f"guest {name}: its migration to {target} ended, but vmid {vmid} is not there "
+                    f"after {ARRIVAL_POLLS} s")
 
 
 def _destroy(pve: Pve, base: str) -> None:
@@ -178,7 +179,7 @@ class GuestProvider(NormalisedProvider):
             raise UserError(f"guest {news['hostname']}: vmid {vmid} no longer exists "
                             "(`pulumi refresh` forgets it, the next up makes it again)")
         if entry["node"] != news["node"]:
-            _migrate(pve, entry, vmid, news["node"])
+            _migrate(pve, entry, vmid, news["node"], news["hostname"])
             entry = {**entry, "node": news["node"]}
         base = _base(str(entry["node"]), str(entry["type"]), vmid)
         _converge(pve, base, news["kind"], news)

@@ -243,9 +243,11 @@ def test_a_data_guest_dropped_from_the_inventory_stays_until_unprotected(
     crm = expected["abrantes-crm"]  # personal data
     _edit(cli, "municipalities.yaml",
           lambda data: _municipality(data, "abrantes")["services"].pop("crm"))
+    since = cli.mark()
     refused = cli("up", "--env", "lab", "--only", "abrantes")
     _one_clear_error(refused, 1, "abrantes-crm")
     assert "protect" in refused.stderr and crm.vmid in _placed(admin_token)
+    assert [e for e in cli.calls(since) if e.write] == []  # its firewall too is left as it is
     _unprotect(cli, "lab-abrantes", _guest_urn(cli, "lab-abrantes", "abrantes-crm"))
     _ok(cli("up", "--env", "lab", "--only", "abrantes"))
     assert crm.vmid not in _placed(admin_token)
@@ -265,7 +267,7 @@ def test_a_municipality_removed_from_the_inventory_goes_guests_first_and_nobody_
     before = _placed(admin_token)
     since = cli.mark()
     refused = cli("up", "--env", "lab")  # its data guests are protected: nothing else happens
-    _one_clear_error(refused, 1, "protect")
+    _one_clear_error(refused, 1, "its data guests are protected (constancia-dms, constancia-einvoice")
     assert "not run: lab-platform" in refused.stderr and _placed(admin_token) == before
     assert [e for e in cli.calls(since) if e.write] == []
     assert admin_token.cluster.sdn.vnets("vcnt").get()  # still under its guests
