@@ -11,6 +11,12 @@ which `refresh` reads back from PVE) until
   move, `partilha up --rebalance` moves them (with plain Pulumi, `PARTILHA_REBALANCE=1 pulumi
   preview|up`), every unpinned guest to its inventory placement.
 
+Why the recorded node, not a read of PVE or of the other stacks' outputs: it is what the engine
+diffs against anyway, under `partilha up` and plain `pulumi up` alike, with no extra call; a
+municipality's token sees only its own pool, and the other stacks' outputs do not exist on a first
+`up` and are being rewritten while the municipalities run side by side. `refresh` reads each
+guest's node back from PVE, so a guest moved by hand or by HA stays where it went.
+
 A node change is a migration, never a destroy and re-create (partilha.proxmox.resources.guest).
 
 A guest whose service holds personal or internal data is declared with Pulumi's `protect`: no
