@@ -192,10 +192,9 @@ def test_adding_removing_or_resizing_a_service_moves_and_remakes_no_other_guest(
         del data["shared"]["services"]["gis"]  # public data: not protected
 
     _edit(cli, "municipalities.yaml", change)
-    shown = cli("preview", "--env", "lab")
-    _ok(shown)
-    assert "to replace" not in shown.stdout and "ferreira-do-zezere-einvoice" in shown.stdout
-    _ok(cli("up", "--env", "lab"))
+    done = cli("up", "--env", "lab")
+    _ok(done)
+    assert "replaced" not in done.stdout and "Guest ferreira-do-zezere-einvoice created" in done.stdout
     after = _placed(admin_token)
     kept = {vmid: node for vmid, node in before.items() if vmid != gis.vmid}
     assert {vmid: after.get(vmid) for vmid in kept} == kept and gis.vmid not in after
@@ -261,7 +260,7 @@ def test_a_municipality_removed_from_the_inventory_goes_guests_first_and_nobody_
         _municipality(data, "constancia")))
     _edit(cli, "networks.yaml", lambda data: data["networks"].update(vnets=[
         v for v in data["networks"]["vnets"] if v.get("municipality") != "constancia"]))
-    shown = cli("preview", "--env", "lab")
+    shown = cli("preview", "--env", "lab", "--only", "constancia")
     assert "lab-constancia (not in the inventory: destroyed)" in shown.stdout
     assert "constancia-dms" in shown.stdout + shown.stderr
     before = _placed(admin_token)
