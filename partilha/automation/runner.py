@@ -81,6 +81,8 @@ def _run_one(this: _Run, spec: StackSpec) -> StackResult:
     try:
         if (op in ("refresh", "destroy") or spec.retired) and spec.name not in this.holding:
             result.absent = True  # nothing to read or delete, and maybe no token left to do it with
+            if spec.retired and op == "up":  # destroyed already (plain `pulumi destroy`)
+                this.env.config_file(spec).unlink(missing_ok=True)
         else:
             stack = _stack(this, spec)
             _operate(stack, spec, op, steps, lambda step: reporter.event(spec, steps, step), result)

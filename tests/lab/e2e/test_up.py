@@ -275,8 +275,13 @@ def test_a_municipality_removed_from_the_inventory_goes_guests_first_and_nobody_
     assert [e for e in cli.calls(since) if e.write] == []
 
     _unprotect(cli, "lab-constancia", "--all")  # the operator's explicit step
+    # and one destroyed with plain Pulumi already: only its stack config is left, and it goes
+    sardoal = cli.project / "Pulumi.lab-sardoal.yaml"
+    sardoal.write_text(yaml.safe_dump({"config": {
+        "partilha:env": "lab", "partilha:inventory": "x", "partilha:tokenStore": "lab-sardoal"}}))
     since = cli.mark()
     _ok(cli("up", "--env", "lab"))
+    assert not sardoal.exists()
     after = _placed(admin_token)
     assert {vmid: after.get(vmid) for vmid in before if vmid not in theirs} == {
         vmid: node for vmid, node in before.items() if vmid not in theirs}
