@@ -26,12 +26,19 @@ ARGS: dict[Op, list[str]] = {"up": ["up", "--yes", "--skip-preview"], "preview":
 POLL = 0.1  # seconds between looks at the event log
 
 
+# What `up` and `preview` do to the stack of a municipality the inventory no longer has: destroy
+# it and remove the stack and its config file, or show that destroy.
+RETIRE: dict[Op, list[str]] = {"up": [*ARGS["destroy"], "--remove"], "preview": ["destroy", "--preview-only"]}
+
+
 def run(stack: auto.Stack, op: Op, on_event: Callable[[auto.EngineEvent], None],
-        refresh: bool = False) -> None:
-    """Run `op` (with a refresh first if asked); auto.CommandError when the CLI fails."""
+        refresh: bool = False, retire: bool = False) -> None:
+    """Run `op` (with a refresh first if asked; what it means for a retired stack if that is
+    one); auto.CommandError when the CLI fails."""
     workspace = stack.workspace
     assert isinstance(workspace, auto.LocalWorkspace)
-    args = [*ARGS[op], "--color", "never", "--stack", stack.name, *(["--refresh"] if refresh else [])]
+    args = [*(RETIRE[op] if retire else ARGS[op]), "--color", "never", "--stack", stack.name,
+            *(["--refresh"] if refresh else [])]
     with tempfile.TemporaryDirectory(prefix="partilha-events-") as folder:
         log = Path(folder) / "events.jsonl"
         log.touch()
@@ -44,6 +51,23 @@ def run(stack: auto.Stack, op: Op, on_event: Callable[[auto.EngineEvent], None],
         finally:
             ended.set()
             reader.join()
+
+
+def unprotect_all(stack: auto.Stack) -> None:
+    """Lift `protect` from every resource in the stack's state (what `partilha destroy`, which the
+    operator confirmed, does before the destroy; the next `up` of a program still declaring them
+    protects them again)."""
+    workspace = stack.workspace
+    assert isinstance(workspace, auto.LocalWorkspace)
+    workspace.pulumi_command.run(["state", "unprotect", "--all", "--yes", "--stack", stack.name],
+                                 workspace.work_dir, dict(workspace.env_vars))
+
+
+def protected_guests(stack: auto.Stack) -> list[str]:
+    """The names of the guests the stack's state holds protected."""
+    resources = (stack.export_stack().deployment or {}).get("resources") or []
+    return sorted(str(r["urn"]).rsplit("::", 1)[1] for r in resources
+                  if r.get("protect") and str(r.get("type", "")).endswith("proxmox:Guest"))
 
 
 def _follow(log: Path, on_event: Callable[[auto.EngineEvent], None], ended: threading.Event) -> None:

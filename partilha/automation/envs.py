@@ -21,7 +21,7 @@ where the lab's host sits); any other env needs real credentials and gets neithe
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +47,9 @@ class StackSpec:
     env: str
     role: Role
     slug: str = ""  # the municipality's
+    # A municipality no longer in the inventory whose stack config is still in the project: `up`
+    # destroys its stack (guests first) before the platform drops its VNet, token and ACLs.
+    retired: bool = False
 
     @property
     def name(self) -> str:
@@ -126,6 +129,13 @@ class Env:
         return (StackSpec(self.name, "platform"), StackSpec(self.name, "shared"),
                 *(StackSpec(self.name, "municipality", m.slug) for m in self.inventory.municipalities))
 
+    @property
+    def retired(self) -> tuple[StackSpec, ...]:
+        """Municipality stacks of this env (by their config files) the inventory no longer has."""
+        slugs = {m.slug for m in self.inventory.municipalities}
+        return tuple(StackSpec(self.name, "municipality", slug, retired=True)
+                     for slug in retired_slugs(self.project, self.name, slugs))
+
     def config_file(self, stack: StackSpec) -> Path:
         return self.project / f"Pulumi.{stack.name}.yaml"
 
@@ -145,16 +155,17 @@ class Env:
 
     def select(self, only: list[str]) -> list[StackSpec]:
         """The stacks --only names (all without it), in dependency order."""
+        every = (*self.retired, *self.stacks)
         if not only:
-            return list(self.stacks)
-        known = {s.short: s for s in self.stacks} | {s.name: s for s in self.stacks}
+            return list(every)
+        known = {s.short: s for s in every} | {s.name: s for s in every}
         unknown = [word for word in only if word not in known]
         if unknown:
             slugs = ", ".join(m.slug for m in self.inventory.municipalities)
             raise UserError(f"--only {unknown[0]}: env {self.name} has no such stack; choose platform, "
                             f"shared or a municipality of {self.inventory_path} ({slugs})")
         chosen = {known[word] for word in only}
-        return [s for s in self.stacks if s in chosen]
+        return [s for s in every if s in chosen]
 
     def write_missing_config(self) -> list[Path]:
         """Write the stack config files this env lacks (generated envs: keep them in step with
@@ -173,12 +184,31 @@ class Env:
         return written
 
 
-def waves(stacks: list[StackSpec]) -> list[list[StackSpec]]:
+def retired_slugs(project: Path, env: str, slugs: Collection[str]) -> list[str]:
+    """The municipalities whose stack config (`Pulumi.<env>-<slug>.yaml`, with its token store) is
+    in `project` though `slugs` no longer has them."""
+    found = []
+    for path in sorted(project.glob(f"Pulumi.{env}-*.yaml")):
+        config = _read(path).get("config") or {}
+        slug = path.name.removeprefix(f"Pulumi.{env}-").removesuffix(".yaml")
+        if config.get(ENV) == env and config.get(TOKEN_STORE) and slug not in slugs:
+            found.append(slug)
+    return found
+
+
+def waves(stacks: list[StackSpec], destroying: bool = False) -> list[list[StackSpec]]:
     """The platform (networks, pools, tokens), then the municipalities side by side (guests, with
     their own tokens), then shared: the CIM's services, and the HA membership of every tenant's
-    guests, which needs the guests to exist and a privilege no municipality's token may have."""
-    order: tuple[Role, ...] = ("platform", "municipality", "shared")
-    return [wave for role in order if (wave := [s for s in stacks if s.role == role])]
+    guests, which needs the guests to exist and a privilege no municipality's token may have.
+    Retired municipalities' stacks go first, while the platform still has their tokens; a
+    destroy runs the waves in reverse, those with the other municipalities."""
+    if destroying:
+        order: tuple[Role, ...] = ("shared", "municipality", "platform")
+        return [wave for role in order if (wave := [s for s in stacks if s.role == role])]
+    retired = [s for s in stacks if s.retired]
+    ordered = [[s for s in stacks if s.role == role and not s.retired]
+               for role in ("platform", "municipality", "shared")]
+    return [wave for wave in (retired, *ordered) if wave]
 
 
 def load_env(name: str, inventory: Path | None = None, lab: bool = False,

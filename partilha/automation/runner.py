@@ -59,9 +59,7 @@ def run(env: Env, op: Op, stacks: list[StackSpec], reporter: Reporter,
     listed = auto.LocalWorkspace(work_dir=str(env.project), env_vars=base, pulumi_command=command)
     holding = frozenset(s.name for s in listed.list_stacks() if s.resource_count)
     this = _Run(env, op, base, command, reporter, holding)
-    ordered = waves(stacks)
-    if op == "destroy":
-        ordered.reverse()
+    ordered = waves(stacks, destroying=op == "destroy")
     results: list[StackResult] = []
     for wave in ordered:
         with ThreadPoolExecutor(max(1, min(parallel, len(wave)))) as pool:
@@ -79,8 +77,10 @@ def _run_one(this: _Run, spec: StackSpec) -> StackResult:
     steps = StackSteps(spec.name)
     reporter.started(spec)
     try:
-        if op in ("refresh", "destroy") and spec.name not in this.holding:
+        if (op in ("refresh", "destroy") or spec.retired) and spec.name not in this.holding:
             result.absent = True  # nothing to read or delete, and maybe no token left to do it with
+            if spec.retired and op == "up":  # destroyed already (plain `pulumi destroy`)
+                this.env.config_file(spec).unlink(missing_ok=True)
         else:
             stack = _stack(this, spec)
             _operate(stack, spec, op, steps, lambda step: reporter.event(spec, steps, step), result)
@@ -122,6 +122,17 @@ def _operate(stack: auto.Stack, spec: StackSpec, op: Op, steps: StackSteps,
             result.steps.append(finished)
         tell(finished)
 
+    if spec.retired and op in ("up", "preview"):
+        guarded = engine.protected_guests(stack) if op == "up" else []
+        if guarded:  # refused before anything of the stack is deleted
+            raise UserError(f"{spec.name}: {spec.slug} is no longer in the inventory, but its data "
+                            f"guests are protected ({', '.join(guarded)}); nothing was deleted. To "
+                            f"let them go: `pulumi state unprotect --stack {spec.name} --all`, then "
+                            "`partilha up`")
+        engine.run(stack, op, on_event, retire=True)
+        return
+    if op == "destroy":
+        engine.unprotect_all(stack)  # data guests are protected; destroy was asked for and confirmed
     engine.run(stack, op, on_event, refresh=spec.refreshes_first and op in ("up", "preview"))
     if op == "up":
         result.outputs = steps.outputs

@@ -3,6 +3,7 @@ env's stacks in order through the Automation API (partilha.automation)."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections import Counter
@@ -17,6 +18,7 @@ from partilha.automation import drift, envs, progress, summary
 from partilha.automation.engine import Op
 from partilha.automation.runner import StackResult, run
 from partilha.errors import UserError
+from partilha.inventory.placement import REBALANCE
 
 EnvOpt = Annotated[str, typer.Option(help="the environment: stacks <env>-platform, <env>-shared and "
                                           "<env>-<municipality>")]
@@ -30,6 +32,16 @@ LabOpt = Annotated[bool, typer.Option(
                   "generated; `partilha lab up` makes one too)")]
 ParallelOpt = Annotated[int, typer.Option(min=1, max=16, help="municipality stacks run side by side")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="do not ask first")]
+RebalanceOpt = Annotated[bool, typer.Option(
+    "--rebalance", help="move every unpinned guest to its inventory placement (migrations; "
+                        "without it an existing guest stays on its node)")]
+
+
+def _rebalance(asked: bool) -> None:
+    """The stacks' programs read the operator's ask from their environment (as plain
+    `PARTILHA_REBALANCE=1 pulumi up` gives it)."""
+    if asked:
+        os.environ[REBALANCE] = "1"
 
 
 def _console() -> Console:
@@ -46,9 +58,10 @@ def _run(console: Console, op: Op, env_name: str, only: list[str] | None, invent
     for path in env.write_missing_config():
         note = "" if env.generated else " (new: commit it)"
         console.print(f"[dim]wrote {escape(str(path))}{note}[/]", soft_wrap=True)
-    order = [s.name for wave in envs.waves(stacks) for s in wave]
+    order = [s.name + (" (not in the inventory: destroyed)" if s.retired and op != "destroy" else "")
+             for wave in envs.waves(stacks, destroying=op == "destroy") for s in wave]
     console.print(f"[bold]{op} {escape(env.name)}[/] ({escape(str(env.inventory_path))}): "
-                  + ", ".join(reversed(order) if op == "destroy" else order), soft_wrap=True)
+                  + ", ".join(order), soft_wrap=True)
     started = time.monotonic()
     with progress.RichProgress(console, op) as shown:
         results = run(env, op, stacks, shown, parallel)
@@ -77,8 +90,9 @@ def _not_run(stacks: list[envs.StackSpec], results: list[StackResult]) -> str:
 
 
 def up(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
-       lab: LabOpt = False, parallel: ParallelOpt = 4) -> None:
+       lab: LabOpt = False, parallel: ParallelOpt = 4, rebalance: RebalanceOpt = False) -> None:
     """Create or update the env's stacks (platform, municipalities, shared), then show their guests."""
+    _rebalance(rebalance)
     console = _console()
     ran, results = _run(console, "up", env, only, inventory, lab, parallel)
     rows = summary.guest_rows(r.outputs for r in results if r.outputs)
@@ -87,8 +101,9 @@ def up(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None
 
 
 def preview(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
-            lab: LabOpt = False, parallel: ParallelOpt = 4) -> None:
+            lab: LabOpt = False, parallel: ParallelOpt = 4, rebalance: RebalanceOpt = False) -> None:
     """What `up` would change, per resource, without changing anything."""
+    _rebalance(rebalance)
     _run(_console(), "preview", env, only, inventory, lab, parallel)
 
 
@@ -107,10 +122,12 @@ def refresh(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt =
 
 def destroy(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
             lab: LabOpt = False, parallel: ParallelOpt = 4, yes: YesOpt = False) -> None:
-    """Delete the env's resources, municipalities first and the platform last; asks first."""
+    """Delete the env's resources, municipalities first and the platform last, protected data guests
+    included (their protection is lifted first); asks first."""
     if not yes:
         names = ", ".join(s.name for s in envs.load_env(env, inventory, lab).select(only or []))
         if not sys.stdin.isatty():
             raise UserError(f"destroy deletes every resource of {names}; confirm with --yes")
-        typer.confirm(f"Delete every resource (guests, networks, tokens, ...) of {names}?", abort=True)
+        typer.confirm(f"Delete every resource (guests, networks, tokens, ...) of {names}, the "
+                      "protected data-holding guests too?", abort=True)
     _run(_console(), "destroy", env, only, inventory, lab, parallel)

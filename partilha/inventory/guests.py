@@ -30,6 +30,7 @@ class Guest:
     loc: Loc  # where the inventory declares it
     tenant_number: int
     vnet: VNet | None  # None when the inventory gives the tenant no VNet (a rule says so)
+    pinned: bool = False  # the inventory names its node (else `node` is where a new guest goes)
 
     @property
     def number(self) -> int:
@@ -88,7 +89,8 @@ def effective(service: Service, override: ServiceOverride | None) -> Service:
 
 def guests(inv: Inventory) -> list[Guest]:
     """Every guest, in inventory order; unpinned ones go to the primary site's least-loaded
-    compute node (by memory), so placement is deterministic for a given inventory."""
+    compute node (by memory), so placement is deterministic for a given inventory. The stacks
+    place only new guests so: an existing one stays where it is (partilha.inventory.placement)."""
     nodes = {n.name: n for n in inv.datacentre.nodes}
     primary = next((s.name for s in inv.datacentre.sites if s.role == "primary"), None)
     compute = [n.name for n in inv.datacentre.nodes if n.site == primary and "compute" in n.roles]
@@ -124,5 +126,6 @@ def guests(inv: Inventory) -> list[Guest]:
                 heapq.heappush(least, (load[node], position[node], node))
             site = nodes[node].site if node in nodes else ""
             out.append(Guest(f"{tenant.slug}-{name}", tenant.slug, tenant is inv.shared, name,
-                             spec, node, site, (*tloc, "services", name), tenant.number, vnet))
+                             spec, node, site, (*tloc, "services", name), tenant.number, vnet,
+                             pinned=bool(override and override.node)))
     return out

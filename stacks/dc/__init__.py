@@ -1,8 +1,14 @@
 """The platform stack (`<env>-platform`): what the whole data centre shares, made with the
 administrator's token — networks, storages, backup jobs, firewall groups, HA groups, and per
-municipality the user and scoped token its own stack acts with."""
+municipality the user and scoped token its own stack acts with.
+
+A municipality dropped from the inventory loses its VNet, token and ACLs here, so its own stack
+must be destroyed first (`partilha up` does, in order): while its stack config is still in the
+project, `up` refuses and `preview` warns."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pulumi
 
@@ -12,11 +18,25 @@ from dc.firewall import Firewall
 from dc.ha import HighAvailability
 from dc.network import Network
 from dc.storage import Storages
+from partilha.automation.envs import retired_slugs
 from partilha.inventory import Inventory, guests
 from stack_settings import Settings
 
 
+def _retired_first(settings: Settings, inventory: Inventory) -> None:
+    slugs = {m.slug for m in inventory.municipalities}
+    for slug in retired_slugs(Path(pulumi.runtime.get_root_directory()), settings.env, slugs):
+        stack = f"{settings.env}-{slug}"
+        message = (f"{slug} is no longer in the inventory, but its stack {stack} is still here: "
+                   f"destroy it first (`partilha up` does, in order; or `pulumi destroy --stack "
+                   f"{stack} --remove`), or this stack deletes its VNet, token and ACLs under its guests")
+        if not pulumi.runtime.is_dry_run():
+            raise pulumi.RunError(message)
+        pulumi.log.warn(message)
+
+
 def declare(settings: Settings, inventory: Inventory) -> None:
+    _retired_first(settings, inventory)
     placed = guests(inventory)
     network = Network("network", inventory.networks)
     storages = Storages("storage", inventory.storage)

@@ -5,9 +5,10 @@ reads it), granted only what making and running its guests needs, and only where
 Four roles, one per kind of ACL path, shared by every municipality (their privileges are the same;
 what differs is the paths, which is where the isolation lies):
 
-- PartilhaGuests on /pool/<slug>: create its pool (Pool.Allocate), make, configure, start, stop
-  and destroy guests in it (VM.Allocate — on a new guest PVE checks it on the pool the create
-  names —, VM.Config.*, VM.PowerMgmt, VM.Audit), set their firewall (VM.Config.Network);
+- PartilhaGuests on /pool/<slug>: create its pool (Pool.Allocate), make, configure, start, stop,
+  migrate and destroy guests in it (VM.Allocate — on a new guest PVE checks it on the pool the
+  create names —, VM.Config.*, VM.PowerMgmt, VM.Migrate, VM.Audit), set their firewall
+  (VM.Config.Network);
 - PartilhaNetwork on /sdn/zones/<zone>/<vnet>: put a NIC on its own VNet (SDN.Use), no other;
 - PartilhaStorage on /storage/<guest storage>: allocate its guests' disks (Datastore.AllocateSpace);
 - PartilhaTemplates on the template's storage: read the container template (Datastore.Audit,
@@ -33,7 +34,7 @@ from stack_settings import token_store_name
 TOKENID = "partilha"
 GUEST_PRIVS = ["Pool.Allocate", "Pool.Audit", "VM.Allocate", "VM.Audit", "VM.Config.CPU",
                "VM.Config.Disk", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options",
-               "VM.PowerMgmt"]
+               "VM.Migrate", "VM.PowerMgmt"]
 
 
 class TenantRoles(pulumi.ComponentResource):

@@ -16,6 +16,7 @@ import pulumi
 
 from gather import by_key
 from partilha.inventory import Inventory, guests
+from partilha.inventory.placement import rebalancing
 from partilha.proxmox.resources.pool import Pool
 from partilha.proxmox.template import LXC_TEMPLATE
 from partilha.workspace import Workspace
@@ -45,7 +46,7 @@ def declare(settings: Settings, inventory: Inventory) -> None:
             bridge=platform.bridge(guest.vnet.id if guest.vnet else ""),
             groups=[platform.ssh_group, platform.pick(platform.security_groups, "security_groups",
                                                       guest.service)],
-            ssh_public_key=ssh_public_key)
+            ssh_public_key=ssh_public_key, rebalance=rebalancing())
         described[guest.name] = made[guest.name].describe(guest)
     pulumi.export("tenant", tenant.slug)
     pulumi.export("pool", pool.poolid)

@@ -1,7 +1,10 @@
 """One service of a tenant: its guest, sized and placed as the inventory derives it (node, vmid,
 address), tagged, with the operator's SSH key, in the tenant's pool; and the guest's firewall on,
 default-deny inbound, open only through the platform's security groups (SSH from management and
-the service's declared ports)."""
+the service's declared ports).
+
+An existing guest keeps its node unless pinned or rebalancing, and a data-holding guest is
+protected (partilha.inventory.placement says why and how to unprotect one)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import pulumi
 
 from partilha.inventory import Guest as GuestModel
 from partilha.inventory.models import Tenant
+from partilha.inventory.placement import holds_data
 from partilha.proxmox.resources.firewall import GuestFirewall
 from partilha.proxmox.resources.guest import Guest
 
@@ -24,10 +28,11 @@ def tags(guest: GuestModel, owner: str) -> list[str]:
 class ServiceGuest(pulumi.ComponentResource):
     vmid: pulumi.Output[int]
     address: pulumi.Output[str]
+    node: pulumi.Output[str]  # where it runs: for an existing guest not always the inventory's
 
     def __init__(self, name: str, guest: GuestModel, *, tenant: Tenant, stack: str, template: str,
                  storage: str, bridge: pulumi.Input[str], pool: pulumi.Input[str],
-                 groups: list[pulumi.Input[str]], ssh_public_key: str,
+                 groups: list[pulumi.Input[str]], ssh_public_key: str, rebalance: bool = False,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("partilha:tenant:ServiceGuest", name, None, opts)
         if guest.vmid is None or guest.address is None or guest.gateway is None:  # rules forbid it
@@ -39,19 +44,22 @@ class ServiceGuest(pulumi.ComponentResource):
                      tags=tags(guest, tenant.slug), pool=pool, onboot=True, start=True,
                      description=f"{guest.spec.description} ({tenant.name}). Managed by partilha "
                                  f"(stack {stack}).",
-                     opts=pulumi.ResourceOptions(parent=self))
+                     opts=pulumi.ResourceOptions(
+                         parent=self, protect=holds_data(guest.spec),
+                         ignore_changes=[] if guest.pinned or rebalance else ["node"]))
         GuestFirewall(f"{guest.name}-firewall", node=made.node, vmid=made.vmid, kind=made.kind,
                       enable=True, policy_in="DROP", policy_out="ACCEPT",
                       rules=[{"type": "group", "action": group, "enable": 1} for group in groups],
-                      opts=pulumi.ResourceOptions(parent=self))
-        self.vmid, self.address = made.vmid, made.address
-        self.register_outputs({"vmid": self.vmid, "address": self.address})
+                      # a guest's destroy (purge) takes its firewall: never opened before it goes
+                      opts=pulumi.ResourceOptions(parent=self, deleted_with=made))
+        self.vmid, self.address, self.node = made.vmid, made.address, made.node
+        self.register_outputs({"vmid": self.vmid, "address": self.address, "node": self.node})
 
     def describe(self, guest: GuestModel) -> pulumi.Output[dict[str, Any]]:
         """The guest as tenant stacks export it (`guests[name]`)."""
         spec = guest.spec
-        return pulumi.Output.all(self.vmid, self.address).apply(lambda made: {
-            "vmid": int(made[0]), "node": guest.node, "address": made[1],
+        return pulumi.Output.all(self.vmid, self.address, self.node).apply(lambda made: {
+            "vmid": int(made[0]), "node": made[2], "address": made[1],
             "vnet": guest.vnet.id if guest.vnet else None, "tenant": guest.tenant,
             "service": guest.service, "role": spec.role, "kind": spec.kind,
             "data_class": spec.data_class, "ports": list(spec.ports),

@@ -170,3 +170,24 @@ def test_deploy_takes_the_env_up_made_never_a_guessed_inventory(tmp_path: Path) 
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
     assert "inventories/trial" not in run.stderr  # what the guess would have read
     assert "stack trial-shared: cannot read its outputs" in run.stderr  # the env's own stacks
+
+
+def test_a_municipality_gone_from_the_inventory_is_a_stack_to_destroy_first(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    checkout = tmp_path / "checkout"
+    project.write_project(checkout)
+    (checkout / "Pulumi.t-platform.yaml").write_text("config:\n  partilha:inventory: inventories/lab\n")
+    monkeypatch.chdir(checkout)
+    envs.load_env("t").write_missing_config()
+    gone = {"partilha:env": "t", "partilha:inventory": "inventories/lab", "partilha:tokenStore": "t-sardoal"}
+    (checkout / "Pulumi.t-sardoal.yaml").write_text(yaml.safe_dump({"config": gone}))
+    other_env = {**gone, "partilha:env": "t-x", "partilha:tokenStore": "t-x-tomar"}
+    (checkout / "Pulumi.t-x-tomar.yaml").write_text(yaml.safe_dump({"config": other_env}))
+    env = envs.load_env("t")
+    assert env.retired == (envs.StackSpec("t", "municipality", "sardoal", retired=True),)
+    assert [s.name for s in env.select(["sardoal", "platform"])] == ["t-sardoal", "t-platform"]
+    # before the platform, which drops its VNet, token and ACLs; with the municipalities in a destroy
+    assert [[s.short for s in wave] for wave in envs.waves(env.select([]))] == [
+        ["sardoal"], ["platform"], LAB_SLUGS, ["shared"]]
+    assert [[s.short for s in wave] for wave in envs.waves(env.select([]), destroying=True)] == [
+        ["shared"], ["sardoal", *LAB_SLUGS], ["platform"]]

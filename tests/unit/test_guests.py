@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from partilha.inventory import Guest, Inventory, guests, load_inventory
+from partilha.inventory.placement import REBALANCE, holds_data, rebalancing
 from partilha.inventory.rules import check
 
 VALID = Path(__file__).resolve().parents[1] / "data" / "valid"
@@ -100,6 +101,15 @@ def test_a_pinned_node_is_honoured() -> None:
     assert pinned["abrantes-portal"].node == "pve3"
     assert pinned["abrantes-portal"].site == "primary"
     assert pinned["abrantes-dms"].node == "pve1"  # pve3 already carries the portal
+    # only a pin moves an existing guest (partilha.inventory.placement); the rest is for new ones
+    assert [g.name for g in guests(inventory(pin_first_guest_to_pve3)) if g.pinned] == [
+        "abrantes-portal", "ferreira-do-zezere-intranet"]
+
+
+def test_guests_whose_service_holds_data_are_protected_and_rebalancing_is_asked_for() -> None:
+    protected = {g.service for g in guests(inventory()) if holds_data(g.spec)}
+    assert {g.service for g in guests(inventory())} - protected == {"gis"}  # public data only
+    assert rebalancing({REBALANCE: "1"}) and not rebalancing({}) and not rebalancing({REBALANCE: "0"})
 
 
 def test_every_tenant_service_is_one_guest() -> None:

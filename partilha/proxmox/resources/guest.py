@@ -7,15 +7,17 @@ its CPUs, memory, disk, `net0` on a VNet, SSH keys, tags, description, start on 
   If a step after the guest exists fails, the guest is destroyed again: a failed create leaves
   no guest that no stack knows of.
 - Read: where the guest is (`/cluster/resources`: node, pool, running) and its config.
-- Update in place: config options (PUT with the digest), disk growth (resize), pool
-  membership, a guest declared started but found stopped is started.
-- Replace: kind, template, storage, vmid, node (migration is not modelled), a smaller disk
-  (PVE only grows disks), a CT's SSH keys (PVE takes them only at creation).
+- Update in place: another node is a migration (a running CT in restart mode, a running VM
+  online; the guest's disks and files go with it), then config options (PUT with the digest),
+  disk growth (resize), pool membership, a guest declared started but found stopped is started.
+- Replace: kind, template, storage, vmid, a smaller disk (PVE only grows disks), a CT's SSH keys
+  (PVE takes them only at creation).
 - Delete: stopped, then destroyed with `purge` (its firewall, backup job and HA entries too).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pulumi
@@ -29,6 +31,7 @@ from partilha.proxmox.resources.base import Props, put_with_digest
 from partilha.proxmox.resources.normalised import NormalisedProvider
 
 NEXTID_ATTEMPTS = 10
+ARRIVAL_POLLS = 60  # seconds an HA-managed guest may take to reach its target after the task
 
 
 def _words(exc: Exception) -> str:
@@ -81,13 +84,28 @@ def _converge(pve: Pve, base: str, kind: str, want: Props) -> None:
         pve.run("PUT", f"{base}/resize", disk=gp.disk_key(kind, config), size=f"{want['disk_gib']}G")
 
 
+def _migrate(pve: Pve, entry: dict[str, Any], vmid: int, target: str, name: str) -> None:
+    """Move the guest to `target`; a running one keeps running there. PVE hands an HA-managed
+    guest's move to its HA manager (the task only asks for it), hence the wait for its arrival."""
+    kind, running = str(entry["type"]), entry.get("status") == "running"
+    mode = ({"restart": 1} if kind == gp.LXC else {"online": 1}) if running else {}
+    pve.run("POST", f"{_base(str(entry['node']), kind, vmid)}/migrate", target=target, **mode)
+    for _ in range(ARRIVAL_POLLS):
+        now = _locate(pve, vmid)
+        if now is not None and now["node"] == target:
+            return
+        time.sleep(1)
+    raise UserError(f"guest {name}: its migration to {target} ended, but vmid {vmid} is not there "
+                    f"after {ARRIVAL_POLLS} s")
+
+
 def _destroy(pve: Pve, base: str) -> None:
     _power(pve, base, "stop", "not running")
     pve.run("DELETE", base, purge=1, **{"destroy-unreferenced-disks": 1})
 
 
 class GuestProvider(NormalisedProvider):
-    replace_on = frozenset({"kind", "template", "storage", "vmid", "node"})
+    replace_on = frozenset({"kind", "template", "storage", "vmid"})
     computed = frozenset({"address"})
 
     def normalise(self, props: Props) -> Props:
@@ -160,6 +178,9 @@ class GuestProvider(NormalisedProvider):
         if entry is None:
             raise UserError(f"guest {news['hostname']}: vmid {vmid} no longer exists "
                             "(`pulumi refresh` forgets it, the next up makes it again)")
+        if entry["node"] != news["node"]:
+            _migrate(pve, entry, vmid, news["node"], news["hostname"])
+            entry = {**entry, "node": news["node"]}
         base = _base(str(entry["node"]), str(entry["type"]), vmid)
         _converge(pve, base, news["kind"], news)
         if entry.get("pool") != news.get("pool"):

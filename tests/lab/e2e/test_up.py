@@ -1,8 +1,11 @@
 """`partilha up --env lab` end to end on a throwaway lab: bad input stops before any API call;
 `up` realises every guest of the inventory, each answering SSH with its pinned host key, the
 municipalities' guests made with their own tokens; a second `up` changes and writes nothing;
-`refresh` reports a change made behind its back and `up` puts it back; `destroy` asks first, then
-leaves the lab without a guest. One `up` serves every assertion after it (the tests run in order).
+`refresh` reports a change made behind its back and `up` puts it back; adding, removing or
+resizing services moves and re-makes no other guest, a pin migrates a guest with its data, a data
+guest dropped from the inventory (or a whole municipality) stays until unprotected, and then goes
+before its network; `destroy` asks first, then leaves the lab without a guest. One `up` serves
+every assertion after it (the tests run in order).
 """
 
 from __future__ import annotations
@@ -10,17 +13,23 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from proxmoxer import ProxmoxAPI
 
-from partilha.inventory import Guest, guests
+from partilha.automation import project
+from partilha.inventory import Guest, guests, load_inventory
 from partilha.lab.instance import LabInstance
 from partilha.lab.realize import guests as lab_guests
+from partilha.workspace import Workspace
 
-from .conftest import ROOT, Cli, lab_vmids
+from .conftest import GUEST_TYPE, ROOT, Cli, lab_vmids
 
 pytestmark = pytest.mark.lab
 Guests = dict[str, Guest]
@@ -143,6 +152,163 @@ def test_refresh_reports_drift_and_up_puts_it_back(
     assert f"{declared}" in found.stdout and f"{declared + 128}" in found.stdout
     _ok(cli("up", "--env", "lab", "--only", "abrantes"))
     assert int(config.get()["memory"]) == declared
+
+
+# -- placement and protection: each test changes the inventory copy the stacks read ------------
+def _inventory(cli: Cli) -> Path:
+    config = yaml.safe_load((cli.project / "Pulumi.lab-platform.yaml").read_text())["config"]
+    return Path(config["partilha:inventory"])
+
+
+def _edit(cli: Cli, name: str, change: Callable[[dict[str, Any]], None]) -> None:
+    path = _inventory(cli) / name
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+
+
+def _municipality(data: dict[str, Any], slug: str) -> dict[str, Any]:
+    return next(m for m in data["municipalities"] if m["slug"] == slug)
+
+
+def _placed(api: ProxmoxAPI) -> dict[int, str]:
+    """vmid -> node of every guest the lab has."""
+    return {int(r["vmid"]): str(r["node"]) for r in api.cluster.resources.get(type="vm")}
+
+
+def _host_keys(lab: LabInstance) -> dict[str, set[str]]:
+    """address -> the host key lines the lab pinned for it (a re-made guest gets new ones)."""
+    pins: dict[str, set[str]] = {}
+    for line in lab.known_hosts.read_text().splitlines():
+        if line.strip():
+            pins.setdefault(line.split()[0], set()).add(line)
+    return pins
+
+
+def _guest_urn(cli: Cli, stack: str, guest: str) -> str:
+    deployment = cli.pulumi("stack", "export", "--stack", stack)["deployment"]
+    return next(r["urn"] for r in deployment["resources"]
+                if r["type"] == GUEST_TYPE and r["urn"].endswith(f"::{guest}"))
+
+
+def _unprotect(cli: Cli, stack: str, *what: str) -> None:
+    env = {**cli.env, **project.run_env(Workspace(cli.home))}
+    subprocess.run([str(ROOT / ".tools" / "bin" / "pulumi"), "state", "unprotect", "--yes", "--stack",
+                    stack, *what], cwd=cli.project, env=env, capture_output=True, text=True,
+                   timeout=120, check=True)
+
+
+def test_adding_removing_or_resizing_a_service_moves_and_remakes_no_other_guest(
+        cli: Cli, first_up: Up, lab: LabInstance, admin_token: ProxmoxAPI, expected: Guests) -> None:
+    _ok(first_up.run)
+    before, keys = _placed(admin_token), _host_keys(lab)
+    gis = expected["cim-medio-tejo-gis"]
+
+    def change(data: dict[str, Any]) -> None:
+        _municipality(data, "ferreira-do-zezere")["services"]["einvoice"] = None  # upstream of 4 guests
+        _municipality(data, "abrantes")["services"]["dms"]["memory_mib"] = 1280  # the first tenant
+        del data["shared"]["services"]["gis"]  # public data: not protected
+
+    _edit(cli, "municipalities.yaml", change)
+    done = cli("up", "--env", "lab")
+    _ok(done)
+    assert "replaced" not in done.stdout and "Guest ferreira-do-zezere-einvoice created" in done.stdout
+    after = _placed(admin_token)
+    kept = {vmid: node for vmid, node in before.items() if vmid != gis.vmid}
+    assert {vmid: after.get(vmid) for vmid in kept} == kept and gis.vmid not in after
+    assert len(after) == len(before)  # gis gone, Ferreira's einvoice made
+    assert all(_host_keys(lab)[address] == pins for address, pins in keys.items()
+               if address != str(gis.address.ip if gis.address else ""))
+    # the inventory's placement has shifted under guests that stayed: a rebalance would move them
+    moved = {g.name for g in guests(load_inventory(_inventory(cli))) if after[g.vmid or 0] != g.node}
+    assert moved
+    shown = cli("preview", "--env", "lab", "--rebalance")
+    _ok(shown)
+    assert set(re.findall(r"Guest ([a-z0-9-]+)\b[^\n]* to update", shown.stdout)) == moved
+
+
+def test_pinning_another_node_migrates_the_guest_with_its_data_and_host_keys(
+        cli: Cli, first_up: Up, lab: LabInstance, admin_token: ProxmoxAPI, expected: Guests) -> None:
+    _ok(first_up.run)
+    guest = expected["abrantes-einvoice"]  # personal data: protected, and still free to move
+    assert guest.vmid and guest.address
+    address = str(guest.address.ip)
+    source = _placed(admin_token)[guest.vmid]
+    target = next(n for n in ("pve1", "pve2", "pve3") if n != source)
+    ssh = ["ssh", "-F", "/dev/null", "-i", str(cli.home / ".partilha" / "ssh" / "id_ed25519"),
+           "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={lab.known_hosts}",
+           "-o", "GlobalKnownHostsFile=/dev/null", "-o", "BatchMode=yes", f"root@{address}"]
+    wrote = subprocess.run([*ssh, "echo faturas > /root/data"], capture_output=True, text=True, timeout=60)
+    assert wrote.returncode == 0, wrote.stderr
+    keys = _host_keys(lab)[address]
+    _edit(cli, "municipalities.yaml",
+          lambda data: _municipality(data, "abrantes")["services"].update(einvoice={"node": target}))
+    since = cli.mark()
+    _ok(cli("up", "--env", "lab", "--only", "abrantes"))
+    assert _placed(admin_token)[guest.vmid] == target
+    assert cli.outputs("lab-abrantes")["guests"]["abrantes-einvoice"]["node"] == target
+    migrations = [e for e in cli.calls(since) if e.path.endswith(f"/lxc/{guest.vmid}/migrate")]
+    assert [(e.method, e.caller.partition("!")[0]) for e in migrations] == [("POST", "abrantes@pve")]
+    kept = subprocess.run([*ssh, "cat /root/data"], capture_output=True, text=True, timeout=60)
+    assert (kept.returncode, kept.stdout.strip()) == (0, "faturas"), kept.stderr
+    assert _host_keys(lab)[address] == keys
+
+
+def test_a_data_guest_dropped_from_the_inventory_stays_until_unprotected(
+        cli: Cli, first_up: Up, admin_token: ProxmoxAPI, expected: Guests) -> None:
+    _ok(first_up.run)
+    crm = expected["abrantes-crm"]  # personal data
+    _edit(cli, "municipalities.yaml",
+          lambda data: _municipality(data, "abrantes")["services"].pop("crm"))
+    since = cli.mark()
+    refused = cli("up", "--env", "lab", "--only", "abrantes")
+    _one_clear_error(refused, 1, "abrantes-crm")
+    assert "protect" in refused.stderr and crm.vmid in _placed(admin_token)
+    assert [e for e in cli.calls(since) if e.write] == []  # its firewall too is left as it is
+    _unprotect(cli, "lab-abrantes", _guest_urn(cli, "lab-abrantes", "abrantes-crm"))
+    _ok(cli("up", "--env", "lab", "--only", "abrantes"))
+    assert crm.vmid not in _placed(admin_token)
+
+
+def test_a_municipality_removed_from_the_inventory_goes_guests_first_and_nobody_else_moves(
+        cli: Cli, first_up: Up, admin_token: ProxmoxAPI, expected: Guests) -> None:
+    _ok(first_up.run)
+    theirs = {g.vmid for g in expected.values() if g.tenant == "constancia"}
+    _edit(cli, "municipalities.yaml", lambda data: data["municipalities"].remove(
+        _municipality(data, "constancia")))
+    _edit(cli, "networks.yaml", lambda data: data["networks"].update(vnets=[
+        v for v in data["networks"]["vnets"] if v.get("municipality") != "constancia"]))
+    shown = cli("preview", "--env", "lab", "--only", "constancia")
+    assert "lab-constancia (not in the inventory: destroyed)" in shown.stdout
+    assert "constancia-dms" in shown.stdout + shown.stderr
+    before = _placed(admin_token)
+    since = cli.mark()
+    refused = cli("up", "--env", "lab")  # its data guests are protected: nothing else happens
+    _one_clear_error(refused, 1, "its data guests are protected (constancia-dms, constancia-einvoice")
+    assert "not run: lab-platform" in refused.stderr and _placed(admin_token) == before
+    assert [e for e in cli.calls(since) if e.write] == []
+    assert admin_token.cluster.sdn.vnets("vcnt").get()  # still under its guests
+    alone = cli("up", "--env", "lab", "--only", "platform")  # the platform's program refuses too
+    _one_clear_error(alone, 1, "constancia is no longer in the inventory, but its stack lab-constancia")
+    assert [e for e in cli.calls(since) if e.write] == []
+
+    _unprotect(cli, "lab-constancia", "--all")  # the operator's explicit step
+    # and one destroyed with plain Pulumi already: only its stack config is left, and it goes
+    sardoal = cli.project / "Pulumi.lab-sardoal.yaml"
+    sardoal.write_text(yaml.safe_dump({"config": {
+        "partilha:env": "lab", "partilha:inventory": "x", "partilha:tokenStore": "lab-sardoal"}}))
+    since = cli.mark()
+    _ok(cli("up", "--env", "lab"))
+    assert not sardoal.exists()
+    after = _placed(admin_token)
+    assert {vmid: after.get(vmid) for vmid in before if vmid not in theirs} == {
+        vmid: node for vmid, node in before.items() if vmid not in theirs}
+    assert not theirs & set(after)
+    deletes = [e.path for e in cli.calls(since) if e.method == "DELETE"]
+    last_guest = max(i for i, path in enumerate(deletes) if any(f"/lxc/{v}" in path for v in theirs))
+    assert deletes.index("/cluster/sdn/vnets/vcnt") > last_guest  # guests first, then the VNet
+    assert not (cli.project / "Pulumi.lab-constancia.yaml").exists()
+    assert not (cli.home / ".partilha" / "tokens" / "lab-constancia.token").exists()
 
 
 def test_destroy_asks_first_then_leaves_no_guest(

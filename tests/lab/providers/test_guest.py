@@ -17,8 +17,10 @@ import pytest
 from proxmoxer import ProxmoxAPI
 from pulumi import automation as auto
 
+from partilha.automation import engine
 from partilha.lab.instance import LabInstance
 from partilha.proxmox.resources import guest_params as gp
+from partilha.proxmox.resources.firewall import GuestFirewall
 from partilha.proxmox.resources.guest import Guest
 
 from ..api import conftest as api
@@ -234,3 +236,45 @@ def test_guests_without_vmid_race_for_nextid_and_a_taken_vmid_is_named(
     with pytest.raises(auto.CommandError, match=rf"guest g34: vmid {vmids[0]} is taken"):
         stack.up(guests(*racing, spec(34, start=False, vmid=vmids[0])))
     assert made(admin_token) == vmids
+
+
+def protected(each: dict[str, Any]) -> Callable[[], None]:
+    """The guest protected, and its firewall deleted with it (as a tenant stack declares a data
+    guest)."""
+    def program() -> None:
+        made = Guest("g0", **each, opts=pulumi.ResourceOptions(protect=True))
+        GuestFirewall("g0-firewall", node=made.node, vmid=made.vmid, kind=made.kind, enable=True,
+                      policy_in="DROP", policy_out="ACCEPT", rules=[],
+                      opts=pulumi.ResourceOptions(deleted_with=made))
+        pulumi.export("vmid0", made.vmid)
+    return program
+
+
+@pytest.mark.lab
+def test_a_node_change_migrates_the_guest_and_a_protected_one_is_not_deleted(
+        stack: LabStack, admin_token: ProxmoxAPI, lab: LabInstance, guest_ssh: Any,
+        spec: Callable[..., dict[str, Any]]) -> None:
+    first = spec(40)
+    assert stack.up(protected(first)) == {"create": 2}
+    vmid, address = stack.outputs()["vmid0"], first["ip"].split("/")[0]
+    assert guest_ssh(address, "echo kept > /root/data").returncode == 0
+    keys = pinned(lab, address)
+
+    # another node: a migration (restart mode: it runs), never a destroy and re-create
+    assert stack.up(protected({**first, "node": "pve2"})) == {"update": 2}  # the firewall follows
+    assert stack.writes()[0] == f"POST /nodes/pve1/lxc/{vmid}/migrate"
+    where = {r["vmid"]: (r["node"], r["status"]) for r in admin_token.cluster.resources.get(type="vm")}
+    assert where[vmid] == ("pve2", "running")
+    answered = guest_ssh(address, "cat /root/data")  # the same host keys, still pinned
+    assert (answered.returncode, answered.stdout.strip()) == (0, "kept"), answered.stderr
+    assert pinned(lab, address) == keys
+    assert stack.up() == {"same": 2} and stack.writes() == []
+
+    # dropped from the program while protected: refused, the guest and its firewall untouched
+    with pytest.raises(auto.CommandError, match="protected"):
+        stack.up(lambda: None)
+    assert made(admin_token) == [vmid] and stack.writes() == []
+    assert admin_token.nodes("pve2").lxc(vmid).firewall.options.get()["enable"] == 1
+    engine.unprotect_all(stack.stack)  # the explicit step; then it may go
+    assert stack.up(lambda: None) == {"delete": 1}  # the firewall went with it (PVE's purge)
+    assert made(admin_token) == [] and "GuestFirewall" not in stack.state()

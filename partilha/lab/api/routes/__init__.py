@@ -9,6 +9,7 @@ from partilha.lab.api.routes import (
     firewall_cluster,
     firewall_groups,
     firewall_guest,
+    guest_migrate,
     guest_resize,
     ha,
     lxc,
@@ -34,4 +35,4 @@ ROUTERS: tuple[Router, ...] = (access.routes, access_objects.routes, cluster.rou
                                node_storage.routes, vzdump.routes, backup_jobs.routes,
                                lxc_clone.routes, qemu.routes, qemu_status.routes,
                                qemu_clone.routes, ha.routes,
-                               guest_resize.routes)
+                               guest_resize.routes, guest_migrate.routes)
