@@ -17,8 +17,8 @@ from proxmoxer import ProxmoxAPI
 
 from partilha.lab import control
 from partilha.lab.instance import LabInstance
-from partilha.lab.realize import aptcache
-from partilha.lab.storage_content import TEMPLATE_FILE
+from partilha.lab.machine.lxc import aptcache
+from partilha.lab.storage.storage_content import TEMPLATE_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = f"local:vztmpl/{TEMPLATE_FILE}"  # the lab's Debian 12 template, as clients name it

@@ -11,10 +11,10 @@ from rich.table import Table
 
 from partilha.errors import UserError
 from partilha.lab import control
-from partilha.lab.faults import TARGETS, Faults, Target
-from partilha.lab.faults import save as save_faults
 from partilha.lab.instance import LabInstance
-from partilha.lab.state.db import Store
+from partilha.lab.server.faults import TARGETS, Faults, Target
+from partilha.lab.server.faults import save as save_faults
+from partilha.lab.server.store import Store
 from partilha.workspace import Workspace
 
 app = typer.Typer(help="The lab: a local Proxmox VE on this machine.", no_args_is_help=True)

@@ -13,9 +13,9 @@ from partilha.deploy.paths import workdir_for
 from partilha.errors import UserError
 from partilha.inventory import load_inventory
 from partilha.lab import control
+from partilha.lab.cluster import node_hosts
 from partilha.lab.instance import LabInstance
-from partilha.lab.realize import node_hosts
-from partilha.lab.state.db import Store
+from partilha.lab.server.store import Store
 from partilha.workspace import Workspace
 
 

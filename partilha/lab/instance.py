@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from partilha.errors import UserError
-from partilha.lab.realize.aptcache import MAX_PORT
+from partilha.lab.machine.lxc.aptcache import MAX_PORT
 
 # Bridges are <prefix><vnet id>: 6 + 8 characters fit Linux's 15-character interface names.
 PREFIX = re.compile(r"[a-z][a-z0-9]{0,4}-")
@@ -29,7 +29,7 @@ class LabInstance:
     # The guests' package cache (apt-cacher-ng); 0: derived from the API port, so two labs side
     # by side get two caches, and Debian's own apt-cacher-ng service (3142) is left alone.
     cache_port: int = 0
-    # Opt-in: the inventory's PVE nodes as SSH-reachable hosts (partilha.lab.realize.node_hosts)
+    # Opt-in: the inventory's PVE nodes as SSH-reachable hosts (partilha.lab.cluster.node_hosts)
     # whose root trusts this public key file; None: no node hosts (the API alone, as most tests
     # want: they boot in seconds without them).
     node_key: Path | None = None

@@ -30,9 +30,9 @@ from partilha.inventory import Inventory, load_inventory
 from partilha.inventory.guests import Guest
 from partilha.lab import control
 from partilha.lab.instance import LabInstance
-from partilha.lab.realize import aptcache, firewall, guests, network
-from partilha.lab.realize.template import ensure_template
-from partilha.lab.storage_content import TEMPLATE_FILE
+from partilha.lab.machine.lxc import aptcache, containers, network, nftables
+from partilha.lab.machine.lxc.template import ensure_template
+from partilha.lab.storage.storage_content import TEMPLATE_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,8 +104,8 @@ class RealizeLab:
     cache: aptcache.AptCache
     zone: str
     vnets: dict[str, VNet]
-    allow: list[firewall.Rule] = dataclasses.field(default_factory=list)
-    guest_rules: dict[int, firewall.GuestFirewall] = dataclasses.field(default_factory=dict)
+    allow: list[nftables.Rule] = dataclasses.field(default_factory=list)
+    guest_rules: dict[int, nftables.GuestFirewall] = dataclasses.field(default_factory=dict)
 
     @property
     def table(self) -> str:
@@ -118,10 +118,10 @@ class RealizeLab:
     def name(self, vmid: int) -> str:
         return f"{self.prefix}-{vmid}"
 
-    def firewall(self) -> firewall.LabFirewall:
-        return firewall.LabFirewall(
+    def firewall(self) -> nftables.LabFirewall:
+        return nftables.LabFirewall(
             self.table,
-            vnets=tuple(firewall.VNetNet(v.bridge, v.gateway) for v in self.vnets.values()),
+            vnets=tuple(nftables.VNetNet(v.bridge, v.gateway) for v in self.vnets.values()),
             zone_bridges=(self.zone,),
             cache_port=self.cache.port,
             allow=tuple(self.allow),
@@ -129,11 +129,11 @@ class RealizeLab:
         )
 
     def apply_firewall(self) -> None:
-        firewall.apply(self.firewall())
+        nftables.apply(self.firewall())
 
-    def spec(self, vmid: int, vnet: str, host: int, **changes: object) -> guests.GuestSpec:
+    def spec(self, vmid: int, vnet: str, host: int, **changes: object) -> containers.GuestSpec:
         v = self.vnets[vnet]
-        spec = guests.GuestSpec(
+        spec = containers.GuestSpec(
             name=self.name(vmid),
             vmid=vmid,
             hostname=f"ct{vmid}.lab.test",
@@ -174,13 +174,13 @@ class RealizeLab:
         ]
 
     def ssh(
-        self, spec: guests.GuestSpec, *command: str, timeout: float = 120
+        self, spec: containers.GuestSpec, *command: str, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             self.ssh_argv(spec.ip.ip, *command), capture_output=True, text=True, timeout=timeout, check=False
         )
 
-    def listen(self, spec: guests.GuestSpec, port: int) -> None:
+    def listen(self, spec: containers.GuestSpec, port: int) -> None:
         """A TCP listener in the guest (a transient systemd unit, gone with the guest)."""
         result = self.ssh(
             spec, "systemd-run", "--unit", f"listen{port}", "python3", "-c", f'"{_sh(LISTENER)}"', str(port)
@@ -192,7 +192,7 @@ class RealizeLab:
         raise AssertionError(f"listener on {spec.name}:{port} did not come up")
 
     def connect(
-        self, spec: guests.GuestSpec, address: IPv4Address | str, port: int, timeout: float = 2.0
+        self, spec: containers.GuestSpec, address: IPv4Address | str, port: int, timeout: float = 2.0
     ) -> str:
         """'open hello' (our listeners greet), 'open' or 'closed <error>', seen from inside the guest."""
         result = self.ssh(spec, "python3", "-c", f'"{_sh(CONNECT)}"', str(address), str(port), str(timeout))
@@ -216,9 +216,9 @@ def _require_host() -> None:
 def teardown_prefix(prefix: str, guests_root: Path, known_hosts: Path, table: str) -> None:
     """Remove everything of a prefix; every step runs even if an earlier one failed."""
     errors: list[str] = []
-    for name in guests.list_guests(f"{prefix}-"):
+    for name in containers.list_guests(f"{prefix}-"):
         try:
-            guests.destroy(name, guests_root, known_hosts)
+            containers.destroy(name, guests_root, known_hosts)
         except Exception as exc:  # keep cleaning
             errors.append(f"{name}: {exc}")
     try:
@@ -226,7 +226,7 @@ def teardown_prefix(prefix: str, guests_root: Path, known_hosts: Path, table: st
     except Exception as exc:
         errors.append(f"bridges: {exc}")
     try:
-        firewall.remove(table)
+        nftables.remove(table)
     except Exception as exc:
         errors.append(f"table: {exc}")
     if errors:
@@ -363,25 +363,25 @@ def free_subnet(rlab: RealizeLab) -> Callable[[], IPv4Network]:
 
 
 @pytest.fixture
-def guest(rlab: RealizeLab) -> Iterator[Callable[..., guests.GuestSpec]]:
+def guest(rlab: RealizeLab) -> Iterator[Callable[..., containers.GuestSpec]]:
     """`guest(vmid, vnet, host, **spec changes)`: a created, started, SSH-ready guest."""
     made: list[str] = []
 
     def make(
         vmid: int, vnet: str = "a", host: int = 10, *, start: bool = True, **changes: object
-    ) -> guests.GuestSpec:
+    ) -> containers.GuestSpec:
         spec = rlab.spec(vmid, vnet, host, **changes)
         made.append(spec.name)
-        guests.create(spec, rlab.template, rlab.known_hosts)
+        containers.create(spec, rlab.template, rlab.known_hosts)
         if start:
-            guests.start(spec)
+            containers.start(spec)
         return spec
 
     try:
         yield make
     finally:
         for name in made:
-            guests.destroy(name, rlab.guests_root, rlab.known_hosts)
+            containers.destroy(name, rlab.guests_root, rlab.known_hosts)
         if rlab.guest_rules or rlab.allow:
             rlab.guest_rules.clear()
             rlab.allow.clear()

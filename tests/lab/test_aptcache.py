@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from partilha.lab.realize import aptcache, guests
+from partilha.lab.machine.lxc import aptcache, containers
 
 pytestmark = pytest.mark.lab
 
-MakeGuest = Callable[..., guests.GuestSpec]
+MakeGuest = Callable[..., containers.GuestSpec]
 
 
 def test_apt_get_install_works_through_the_cache(rlab, guest: MakeGuest) -> None:

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from partilha.lab.realize import firewall, guests, network
+from partilha.lab.machine.lxc import containers, network, nftables
 
 pytestmark = pytest.mark.lab
 
-MakeGuest = Callable[..., guests.GuestSpec]
+MakeGuest = Callable[..., containers.GuestSpec]
 
 
 def _counter(table: str, comment: str) -> int:
@@ -39,7 +39,7 @@ def test_same_vnet_reaches_other_vnet_does_not_until_allowed(rlab, guest: MakeGu
     assert rlab.connect(neighbour, server.ip.ip, 7000) == "open hello"
     assert rlab.connect(stranger, server.ip.ip, 7000).startswith("closed")
     rlab.allow.append(
-        firewall.Rule(
+        nftables.Rule(
             dst=(IPv4Network(f"{server.ip.ip}/32"),),
             src=(stranger.ip.network,),
             proto="tcp",
@@ -60,13 +60,13 @@ def test_guest_inbound_rules_apply_within_and_across_vnets(rlab, guest: MakeGues
     neighbour = guest(305, "a", 44)
     rlab.listen(server, 7002)
     rlab.listen(server, 7003)
-    rlab.guest_rules[304] = firewall.GuestFirewall(
+    rlab.guest_rules[304] = nftables.GuestFirewall(
         304, server.ip.ip, "DROP",
-        (firewall.Rule(proto="tcp", dport=(22,)), firewall.Rule(proto="tcp", dport=(7002,))),
+        (nftables.Rule(proto="tcp", dport=(22,)), nftables.Rule(proto="tcp", dport=(7002,))),
     )
     rlab.apply_firewall()
     assert rlab.connect(neighbour, server.ip.ip, 7002) == "open hello"
-    assert firewall.bridged_traffic_filtered(rlab.vnets["a"].bridge), "same-VNet filtering unavailable"
+    assert nftables.bridged_traffic_filtered(rlab.vnets["a"].bridge), "same-VNet filtering unavailable"
     assert rlab.connect(neighbour, server.ip.ip, 7003).startswith("closed")
     assert rlab.ssh(server, "true").returncode == 0  # management path from the host
     # policy_in of one guest does not restrict the others
@@ -164,10 +164,10 @@ def test_other_tables_are_never_touched(rlab) -> None:
     subprocess.run(["nft", "add", "table", "inet", other], check=True)
     try:
         rlab.apply_firewall()
-        firewall.apply(rlab.firewall())
-        assert firewall.exists(other)
-        assert firewall.list_tables(rlab.prefix) == [other]
-        assert firewall.exists(rlab.table)
+        nftables.apply(rlab.firewall())
+        assert nftables.exists(other)
+        assert nftables.list_tables(rlab.prefix) == [other]
+        assert nftables.exists(rlab.table)
     finally:
         subprocess.run(["nft", "delete", "table", "inet", other], check=True)
 

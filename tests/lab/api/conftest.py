@@ -20,9 +20,9 @@ import pytest
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
-from partilha.lab.faults import Faults, save
 from partilha.lab.instance import LabInstance
-from partilha.lab.state.db import Store
+from partilha.lab.server.faults import Faults, save
+from partilha.lab.server.store import Store
 
 WaitTask = Callable[..., dict[str, Any]]
 

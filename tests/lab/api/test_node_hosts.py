@@ -22,8 +22,7 @@ from proxmoxer import ProxmoxAPI
 from partilha.errors import UserError
 from partilha.lab import control
 from partilha.lab.instance import LabInstance
-from partilha.lab.realize import aptcache
-from partilha.lab.realize import guests as containers
+from partilha.lab.machine.lxc import aptcache, containers
 
 pytestmark = pytest.mark.lab
 

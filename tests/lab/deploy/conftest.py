@@ -26,7 +26,7 @@ from partilha.deploy.hosts import build_hosts
 from partilha.inventory import Inventory, guests
 from partilha.lab import control
 from partilha.lab.instance import LabInstance
-from partilha.lab.realize import aptcache
+from partilha.lab.machine.lxc import aptcache
 
 ROOT = Path(__file__).resolve().parents[3]
 RealiseGuests = Callable[..., tuple[Inventory, dict[str, dict[str, Any]]]]  # tests/lab/conftest.py

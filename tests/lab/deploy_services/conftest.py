@@ -31,7 +31,7 @@ from partilha.inventory import Inventory, guests
 from partilha.inventory.guests import Guest
 from partilha.lab import control
 from partilha.lab.instance import LabInstance
-from partilha.lab.realize import aptcache
+from partilha.lab.machine.lxc import aptcache
 from partilha.verify.report import Outcomes
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from proxmoxer import ProxmoxAPI
 
-from partilha.lab.storage_content import TEMPLATE_FILE
+from partilha.lab.storage.storage_content import TEMPLATE_FILE
 from partilha.proxmox.resources.ha import HaGroup, HaResource
 
 from .conftest import LabStack

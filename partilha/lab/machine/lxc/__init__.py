@@ -1,0 +1,1 @@
+"""The LXC backend of the lab's machine side."""
