@@ -12,7 +12,7 @@ import argparse
 import up_medio_tejo
 import upbench
 
-from partilha.lab.server import access_log
+from partilha.lab import access_log
 
 TARGET_SECONDS = 60.0
 READS_PER_RESOURCE = 2.0

@@ -14,7 +14,7 @@ import argparse
 import labbench
 import upbench
 
-from partilha.lab.server import access_log
+from partilha.lab import access_log
 
 INVENTORY = labbench.ROOT / "inventories" / "lab"
 

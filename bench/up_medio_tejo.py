@@ -21,7 +21,7 @@ import labbench
 import upbench
 import yaml
 
-from partilha.lab.server import access_log
+from partilha.lab import access_log
 
 TARGET_SECONDS = 15 * 60
 INVENTORY = labbench.ROOT / "inventories" / "medio-tejo"

@@ -17,7 +17,7 @@ from typing import Literal
 import pulumi
 
 from partilha.inventory import Inventory, InventoryError, guests, load_inventory
-from partilha.lab.storage.storage_content import TEMPLATE_FILE
+from partilha.lab import TEMPLATE_FILE
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 # The Debian 12 container template by the volid `pveam download local ...` gives it on PVE (the

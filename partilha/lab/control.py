@@ -25,6 +25,7 @@ from partilha.lab import cluster, lifecycle, storage
 from partilha.lab.access import users
 from partilha.lab.cluster import node_hosts, node_power
 from partilha.lab.instance import LabInstance
+from partilha.lab.server import faults
 from partilha.lab.server.certs import ensure_certificate
 from partilha.lab.server.store import Store
 from partilha.workspace import Workspace
@@ -166,6 +167,23 @@ def status(instance: LabInstance) -> dict[str, Any]:
     return {"pid": server_pid(instance), "answers": answers(instance), "url": instance.url,
             "nodes": nodes, "guests": [dict(g) for g in guests], "node_hosts": node_addresses(instance),
             "state_dir": str(instance.state_dir), "prefix": instance.prefix}
+
+
+def set_faults(instance: LabInstance, setting: faults.Faults) -> None:
+    """`lab faults`: from now on the running API and its tasks fail as `setting` says."""
+    with Store(instance.db) as store:
+        faults.save(store, setting)
+
+
+def node_interfaces(instance: LabInstance) -> dict[str, str]:
+    """Each node host's "address/prefix length" (partilha.lab.cluster.node_hosts); empty without
+    node hosts."""
+    with Store(instance.db) as store:
+        net = node_hosts.node_network(store, instance)
+        addresses = node_hosts.addresses(store, instance)
+    if net is None:
+        return {}
+    return {name: f"{address}/{net.subnet.prefixlen}" for name, address in addresses.items()}
 
 
 def node_addresses(instance: LabInstance) -> dict[str, str]:

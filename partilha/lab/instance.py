@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from partilha.errors import UserError
-from partilha.lab.machine.lxc.aptcache import MAX_PORT
+from partilha.lab.machine import APT_CACHE_MAX_PORT
 
 # Bridges are <prefix><vnet id>: 6 + 8 characters fit Linux's 15-character interface names.
 PREFIX = re.compile(r"[a-z][a-z0-9]{0,4}-")
@@ -42,8 +42,8 @@ class LabInstance:
             raise UserError(f"lab port {self.port} is outside 1..65535")
         if self.cache_port == 0:
             object.__setattr__(self, "cache_port", 10000 + self.port % 20000)
-        if not 1 <= self.cache_port <= MAX_PORT:
-            raise UserError(f"lab package cache port {self.cache_port} is outside 1..{MAX_PORT}")
+        if not 1 <= self.cache_port <= APT_CACHE_MAX_PORT:
+            raise UserError(f"lab package cache port {self.cache_port} is outside 1..{APT_CACHE_MAX_PORT}")
 
     @property
     def node_hosts(self) -> bool:

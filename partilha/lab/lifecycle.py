@@ -13,7 +13,7 @@ from partilha.lab import cluster, guests
 from partilha.lab.guests import guest_apply
 from partilha.lab.guests.state import Guest
 from partilha.lab.instance import LabInstance
-from partilha.lab.machine.lxc import aptcache, containers, host_limits
+from partilha.lab.machine import AptCache, machine
 from partilha.lab.sdn import sdn_apply
 from partilha.lab.server.store import Store
 
@@ -21,15 +21,15 @@ WORKERS = 4
 SHUTDOWN_TIMEOUT = 30.0
 
 
-def package_cache(instance: LabInstance) -> aptcache.AptCache:
-    return aptcache.AptCache(instance.state_dir, port=instance.cache_port)
+def package_cache(instance: LabInstance) -> AptCache:
+    return AptCache(instance.state_dir, port=instance.cache_port)
 
 
 def bring_up(instance: LabInstance) -> list[str]:
     """Kernel limits, cache, network, then the guests the state says were running; what failed,
     in words."""
-    host_limits.ensure()
-    aptcache.start(package_cache(instance))
+    machine.ensure_host_limits()
+    machine.start_apt_cache(package_cache(instance))
     with Store(instance.db) as store:
         sdn_apply.realise(store, instance, lambda line: None)
         online = {n.name for n in cluster.nodes(store) if n.online}
@@ -50,15 +50,15 @@ def bring_up(instance: LabInstance) -> list[str]:
 def stop(instance: LabInstance) -> None:
     """Shut the guests down (the state keeps them `running` for the next `up`), then the
     network and the cache."""
-    running = [n for n in containers.list_guests(instance.prefix) if containers.is_running(n)]
+    running = [n for n in machine.containers(instance.prefix) if machine.is_running(n)]
 
     def halt(name: str) -> None:
-        containers.shutdown(name, timeout=SHUTDOWN_TIMEOUT, force=True)
+        machine.shutdown(name, timeout=SHUTDOWN_TIMEOUT, force=True)
 
     with ThreadPoolExecutor(WORKERS) as pool:
         list(pool.map(halt, running))
     sdn_apply.teardown(instance)
-    aptcache.stop(package_cache(instance))
+    machine.stop_apt_cache(package_cache(instance))
 
 
 def remove(instance: LabInstance) -> list[str]:
@@ -72,8 +72,8 @@ def remove(instance: LabInstance) -> list[str]:
         except Exception as exc:  # keep cleaning
             errors.append(f"{what}: {exc}")
 
-    for name in containers.list_guests(instance.prefix):
-        step(name, partial(containers.destroy, name, instance.guests_root, instance.known_hosts))
+    for name in machine.containers(instance.prefix):
+        step(name, partial(machine.destroy, name, instance.guests_root, instance.known_hosts))
     step("network", lambda: sdn_apply.teardown(instance))
-    step("package cache", lambda: aptcache.stop(package_cache(instance)))
+    step("package cache", lambda: machine.stop_apt_cache(package_cache(instance)))
     return errors

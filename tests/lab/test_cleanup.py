@@ -16,7 +16,7 @@ from partilha.lab.machine.lxc.known_hosts import HostKey
 pytestmark = pytest.mark.lab
 
 
-def test_teardown_leaves_no_container_mount_bridge_or_table(rlab, tmp_path: Path, free_subnet) -> None:
+def test_teardown_leaves_no_container_mount_bridge_or_table(mlab, tmp_path: Path, free_subnet) -> None:
     prefix = f"pt{secrets.token_hex(2)}"
     table = f"partilha_{prefix}"
     subnet = free_subnet()
@@ -25,7 +25,7 @@ def test_teardown_leaves_no_container_mount_bridge_or_table(rlab, tmp_path: Path
     spec = containers.GuestSpec(
         name=f"{prefix}-100", vmid=100, hostname="gone", bridge=bridge,
         ip=IPv4Interface(f"{subnet[2]}/30"), gateway=IPv4Address(subnet[1]), guests_root=tmp_path / "guests",
-        ssh_public_keys=(rlab.key.with_suffix(".pub").read_text(),),
+        ssh_public_keys=(mlab.key.with_suffix(".pub").read_text(),),
     )  # fmt: skip
     try:
         network.ensure_zone(network.bridge_name(prefix, "z"))
@@ -33,7 +33,7 @@ def test_teardown_leaves_no_container_mount_bridge_or_table(rlab, tmp_path: Path
         nftables.apply(
             nftables.LabFirewall(table, (nftables.VNetNet(bridge, IPv4Interface(f"{subnet[1]}/30")),))
         )
-        containers.create(spec, rlab.template, kh)
+        containers.create(spec, mlab.template, kh)
         containers.start(spec)
         assert containers.list_guests(f"{prefix}-") == [spec.name]
     finally:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from partilha.lab.machine.lxc import template
+from partilha.lab.machine import lxc
 
 pytestmark = pytest.mark.lab
 
@@ -33,18 +33,18 @@ def test_useless_units_are_masked(template: Path) -> None:
 
 
 def test_template_is_cached_under_the_recipe_hash(template: Path) -> None:
-    assert template.parent.name == f"debian-12-{template.recipe_hash()}"
-    assert json.loads((template.parent / "recipe.json").read_text()) == template.recipe()
+    assert template.parent.name == f"debian-12-{lxc.template.recipe_hash()}"
+    assert json.loads((template.parent / "recipe.json").read_text()) == lxc.template.recipe()
     started = time.monotonic()
     with ThreadPoolExecutor(4) as pool:
-        paths = set(pool.map(lambda _: template.ensure_template(), range(4)))
+        paths = set(pool.map(lambda _: lxc.template.ensure_template(), range(4)))
     assert paths == {template}
     assert time.monotonic() - started < 5  # cached: no rebuild
 
 
 def test_recipe_change_changes_the_template_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    before = template.template_dir(tmp_path)
-    monkeypatch.setattr(template, "PACKAGES", (*template.PACKAGES, "hello"))
-    assert template.template_dir(tmp_path) != before
+    before = lxc.template.template_dir(tmp_path)
+    monkeypatch.setattr(lxc.template, "PACKAGES", (*lxc.template.PACKAGES, "hello"))
+    assert lxc.template.template_dir(tmp_path) != before
     monkeypatch.setenv("PARTILHA_CACHE", str(tmp_path))
-    assert template.cache_root() == tmp_path
+    assert lxc.template.cache_root() == tmp_path

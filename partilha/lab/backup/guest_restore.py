@@ -15,8 +15,7 @@ from typing import Any
 from partilha.lab.guests import guest_apply, lxc_config
 from partilha.lab.guests.state import Guest
 from partilha.lab.instance import LabInstance
-from partilha.lab.machine.lxc import archive, containers
-from partilha.lab.machine.lxc.commands import RealizeError
+from partilha.lab.machine import ARCHIVE_CONFIG, ARCHIVE_FIREWALL, MachineError, machine
 from partilha.lab.server.store import Store
 
 Log = Callable[[str], None]
@@ -27,8 +26,8 @@ _NOT_RESTORED = re.compile(r"digest|rootfs|snapshots|unprivileged|parent|templat
 def recovered_config(volid: str, path: Path) -> dict[str, Any]:
     """The guest config the archive carries (`recover_config`)."""
     if not path.is_file():
-        raise RealizeError(f"can't find file '{volid}'")
-    return lxc_config.parse_config_text(archive.read_config(path))
+        raise MachineError(f"can't find file '{volid}'")
+    return lxc_config.parse_config_text(machine.archive_config(path))
 
 
 def merged_config(given: Mapping[str, Any], old: Mapping[str, Any], unique: bool) -> dict[str, Any]:
@@ -50,10 +49,10 @@ def restored_rootfs(old: Mapping[str, Any], storage: str, vmid: int) -> tuple[st
     size = lxc_config.parse_rootfs(str(old.get("rootfs", "none"))).get("size")
     gib = lxc_config.parse_size(size or "") / 1024**3
     if not gib:
-        raise RealizeError("unable to detect disk size - please specify rootfs (size)")
+        raise MachineError("unable to detect disk size - please specify rootfs (size)")
     rootfs = lxc_config.new_rootfs(f"{storage}:{gib:g}", storage, vmid)
     if rootfs is None:
-        raise RealizeError(f"invalid storage ID '{storage}'")
+        raise MachineError(f"invalid storage ID '{storage}'")
     return rootfs
 
 
@@ -63,11 +62,11 @@ def restore(store: Store, instance: LabInstance, guest: Guest, path: Path, log: 
 
     def fill(root: Path) -> None:
         log(f"extracting archive '{path}'")
-        totals = archive.extract(path, root)
+        totals = machine.extract_archive(path, root)
         if totals:
             log(totals)
-        for member in (archive.CONFIG_MEMBER, archive.FIREWALL_MEMBER):
+        for member in (ARCHIVE_CONFIG, ARCHIVE_FIREWALL):
             (root / member).unlink(missing_ok=True)  # as PVE removes them after reading
 
-    for key in containers.create_restored(spec, instance.known_hosts, fill):
+    for key in machine.create_restored(spec, instance.known_hosts, fill):
         log(f"SSH host key {key.type} pinned for {spec.ip.ip if spec.ip else 'no address'}")

@@ -27,7 +27,7 @@ from partilha.lab.backup import prune
 from partilha.lab.guests import guest_apply, lxc_config
 from partilha.lab.guests.state import LXC, Guest
 from partilha.lab.instance import LabInstance
-from partilha.lab.machine.lxc import archive, containers
+from partilha.lab.machine import machine
 from partilha.lab.server.store import Store
 from partilha.lab.server.tasks import TaskLog, TaskRunner
 from partilha.lab.storage import storage_content
@@ -190,7 +190,7 @@ def _backup_guest(store: Store, instance: LabInstance, node: str, vmid: int, job
     conf = storages.get(store, job.storage) or {}
     dump = storages.content_dir(instance, job.storage, conf, "backup")
     basename = f"vzdump-lxc-{vmid}-{dt.datetime.fromtimestamp(started):%Y_%m_%d-%H_%M_%S}"
-    ext = ".tar" + (f".{archive.compressor(job.compress, job.zstd)[1]}"
+    ext = ".tar" + (f".{machine.compressor(job.compress, job.zstd)[1]}"
                     if job.compress not in ("0", "") else "")
     target = dump / f"{basename}{ext}"
     partial = target.with_suffix(".dat")
@@ -249,7 +249,7 @@ def _lock(store: Store, vmid: int, lock: str | None) -> Guest:
 def _archive_guest(store: Store, instance: LabInstance, guest: Guest, job: Job,
                    target: Path, partial: Path, log: _GuestLog) -> None:
     vmid, name = guest.vmid, guest_apply.container_name(instance, guest.vmid)
-    running = containers.is_running(name)
+    running = machine.is_running(name)
     log(f"status = {'running' if running else 'stopped'}")
     guest = _lock(store, vmid, "backup")
     restart = resume = False
@@ -273,18 +273,18 @@ def _archive_guest(store: Store, instance: LabInstance, guest: Guest, job: Job,
             restart = True
         elif mode == "suspend":
             log("suspending guest")
-            containers.freeze(name)
+            machine.freeze(name)
             resume = True
-        reader, root = containers.rootfs_reader(name)
+        reader, root = machine.rootfs_reader(name)
         log(f"creating vzdump archive '{target}'")
-        command, _ = archive.compressor(job.compress, job.zstd)
-        totals = archive.write(partial, reader, root, lxc_config.config_text(guest.config), "",
+        command, _ = machine.compressor(job.compress, job.zstd)
+        totals = machine.write_archive(partial, reader, root, lxc_config.config_text(guest.config), "",
                                job.excludes, command, job.bwlimit)
         if totals:
             log(totals)
         if resume:
             log("resuming guest")
-            containers.unfreeze(name)
+            machine.unfreeze(name)
             resume = False
             log(f"guest is online again after {_delay(stopped_at)} seconds")
         partial.rename(target)
@@ -292,7 +292,7 @@ def _archive_guest(store: Store, instance: LabInstance, guest: Guest, job: Job,
     finally:
         if resume:
             log("resume vm")
-            containers.unfreeze(name)
+            machine.unfreeze(name)
         _lock(store, vmid, None)
         if restart:
             log("restarting vm")

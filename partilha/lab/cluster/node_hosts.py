@@ -20,19 +20,14 @@ and the table of the instance's prefix (partilha.lab.lifecycle).
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv4Network
-from pathlib import Path
 
 from partilha.lab import cluster
 from partilha.lab.instance import LabInstance
-from partilha.lab.machine.lxc import containers, network
-from partilha.lab.machine.lxc.commands import RealizeError, run
-from partilha.lab.machine.lxc.nftables import VNetNet
-from partilha.lab.machine.lxc.template import ensure_template
+from partilha.lab.machine import GuestSpec, MachineError, VNetNet, machine
 from partilha.lab.server.store import Store
 
 SUBNET_META = "node_subnet"
@@ -62,14 +57,7 @@ def container_name(instance: LabInstance, node: str) -> str:
 
 def free_subnet() -> IPv4Network:
     """A random /24 of 10.216.0.0/16 that no route of the host overlaps."""
-    routes = run(["ip", "-4", "route", "show", "table", "all"]).stdout.splitlines()
-    used = []
-    for line in routes:
-        words = [w for w in line.split() if w not in ("local", "broadcast", "unreachable")]
-        try:
-            used.append(ipaddress.ip_network(words[0], strict=False))
-        except (ValueError, IndexError):
-            continue
+    used = machine.routed_networks()
     for _ in range(200):
         net = IPv4Network(f"{SUBNET_BASE}.{secrets.randbelow(250) + 1}.0/24")
         if not any(net.overlaps(u) for u in used if u.prefixlen > 0):
@@ -78,7 +66,7 @@ def free_subnet() -> IPv4Network:
 
 
 def _network(instance: LabInstance, subnet: str) -> NodeNetwork:
-    return NodeNetwork(network.bridge_name(instance.prefix, "node-br"), IPv4Network(subnet))
+    return NodeNetwork(machine.bridge_name(instance.prefix, "node-br"), IPv4Network(subnet))
 
 
 def claim_network(store: Store, instance: LabInstance) -> NodeNetwork:
@@ -110,34 +98,33 @@ def addresses(store: Store, instance: LabInstance) -> dict[str, str]:
     return {n.name: str(net.address(i).ip) for i, n in enumerate(cluster.nodes(store), start=1)}
 
 
-def _spec(store: Store, instance: LabInstance, net: NodeNetwork, node: str) -> containers.GuestSpec:
+def _spec(store: Store, instance: LabInstance, net: NodeNetwork, node: str) -> GuestSpec:
     names = [n.name for n in cluster.nodes(store)]
     key = instance.node_key.read_text() if instance.node_key else ""
-    return containers.GuestSpec(
+    return GuestSpec(
         name=container_name(instance, node), vmid=0,  # not a PVE guest: no vmid
         hostname=node, bridge=net.bridge, ip=net.address(names.index(node) + 1),
         gateway=net.gateway.ip, guests_root=instance.guests_root, ssh_public_keys=(key,),
         memory_mib=MEMORY_MIB, swap_mib=MEMORY_MIB // 2, apt_proxy_port=instance.cache_port)
 
 
-def _create(store: Store, instance: LabInstance, net: NodeNetwork, node: str) -> containers.GuestSpec:
+def _create(store: Store, instance: LabInstance, net: NodeNetwork, node: str) -> GuestSpec:
     spec = _spec(store, instance, net, node)
-    if not containers.exists(spec.name):
-        containers.create(spec, ensure_template(), instance.known_hosts)
+    if not machine.container_exists(spec.name):
+        machine.create_container(spec, machine.template(), instance.known_hosts)
     return spec
 
 
 def ensure_network(net: NodeNetwork) -> None:
     # The subnet was free when this lab chose it; another lab may have taken it while this one
     # was down (a stopped lab holds no route). Two bridges on one subnet would break both.
-    users = {line.split()[1] for line in run(["ip", "-4", "-o", "addr", "show", "to", str(net.subnet)])
-             .stdout.splitlines()} - {net.bridge}
+    users = machine.interfaces_in(net.subnet) - {net.bridge}
     if users:
-        raise RealizeError(f"the node network {net.subnet} is in use on {', '.join(sorted(users))}; "
+        raise MachineError(f"the node network {net.subnet} is in use on {', '.join(sorted(users))}; "
                            "reset this lab (`partilha lab reset`) to choose another")
-    network.ensure_vnet(net.bridge, gateway=net.gateway)
+    machine.ensure_vnet(net.bridge, gateway=net.gateway)
     # A segment of its own: nothing arriving on it is routed (the firewall drops it too).
-    Path(f"/proc/sys/net/ipv4/conf/{net.bridge}/forwarding").write_text("0")
+    machine.stop_forwarding(net.bridge)
 
 
 def bring_up(store: Store, instance: LabInstance) -> list[str]:
@@ -146,7 +133,7 @@ def bring_up(store: Store, instance: LabInstance) -> list[str]:
     if instance.node_key is None:
         return []
     if not instance.node_key.is_file():
-        raise RealizeError(f"{instance.node_key}: no such public key for the node hosts' root")
+        raise MachineError(f"{instance.node_key}: no such public key for the node hosts' root")
     net = claim_network(store, instance)
     ensure_network(net)
 
@@ -154,7 +141,7 @@ def bring_up(store: Store, instance: LabInstance) -> list[str]:
         try:
             spec = _create(store, instance, net, node.name)
             if node.online:
-                containers.start(spec)
+                machine.start(spec)
         except Exception as exc:
             return f"node host {node.name} did not start: {exc}"
         return None
@@ -167,10 +154,10 @@ def start(store: Store, instance: LabInstance, node: str) -> None:
     """Boot one node's host (node-up); nothing without node hosts."""
     net = node_network(store, instance)
     if net is not None:
-        containers.start(_create(store, instance, net, node))
+        machine.start(_create(store, instance, net, node))
 
 
 def stop(instance: LabInstance, node: str) -> None:
     """Power one node's host off (node-down: killed, as the node's guests are)."""
     if instance.node_hosts:
-        containers.stop(container_name(instance, node))
+        machine.stop(container_name(instance, node))

@@ -14,7 +14,7 @@ from partilha.lab import cluster, guests
 from partilha.lab.cluster import node_hosts
 from partilha.lab.guests import guest_apply
 from partilha.lab.instance import LabInstance
-from partilha.lab.machine.lxc import containers
+from partilha.lab.machine import machine
 from partilha.lab.server.store import Store
 
 
@@ -26,7 +26,7 @@ def power_off(store: Store, instance: LabInstance, node: str) -> list[int]:
     for guest in guests.every(store):
         if guest.node != node or guest.status != "running":
             continue
-        containers.stop(guest_apply.container_name(instance, guest.vmid))
+        machine.stop(guest_apply.container_name(instance, guest.vmid))
         guests.update(store, guest.vmid, status="stopped")
         killed.append(guest.vmid)
     return killed

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from partilha.lab.firewall import firewall_schema
-from partilha.lab.machine.lxc.commands import RealizeError
+from partilha.lab.machine import MachineError
 from partilha.lab.sdn import sdn_apply
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, assert_if_modified, param_error
@@ -29,7 +29,7 @@ def change(ctx: Ctx) -> Iterator[None]:
             yield
     except firewall_schema.RuleError as exc:
         raise param_error(**{exc.param: exc.message}) from None
-    except RealizeError as exc:
+    except MachineError as exc:
         raise PveError(f"unable to apply the firewall: {exc}") from None
 
 

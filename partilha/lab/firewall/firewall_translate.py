@@ -25,7 +25,7 @@ from partilha.lab.firewall import firewall_schema
 from partilha.lab.firewall.state import ClusterFirewall, GuestFirewall, Rules
 from partilha.lab.guests import lxc_config, qemu_config
 from partilha.lab.guests.state import QEMU, Guest
-from partilha.lab.machine.lxc import nftables
+from partilha.lab.machine import Action, Address, GuestFilter, Policy, Port, Rule
 
 _NFT_PROTOS = ("tcp", "udp", "icmp", "sctp", "dccp", "udplite")
 
@@ -34,12 +34,12 @@ def enabled(conf: ClusterFirewall) -> bool:
     return bool(int(conf.options.get("enable") or 0))
 
 
-def forward_rules(conf: ClusterFirewall) -> tuple[nftables.Rule, ...]:
+def forward_rules(conf: ClusterFirewall) -> tuple[Rule, ...]:
     return tuple(_chain(conf.rules, conf.groups, "forward")) if enabled(conf) else ()
 
 
 def guest_firewalls(conf: ClusterFirewall, guests: Iterable[Guest],
-                    configs: Mapping[int, GuestFirewall]) -> tuple[nftables.GuestFirewall, ...]:
+                    configs: Mapping[int, GuestFirewall]) -> tuple[GuestFilter, ...]:
     if not enabled(conf):
         return ()
     out = []
@@ -50,11 +50,11 @@ def guest_firewalls(conf: ClusterFirewall, guests: Iterable[Guest],
         ip = _firewalled_ip(guest)
         if ip is None:
             continue
-        out.append(nftables.GuestFirewall(
+        out.append(GuestFilter(
             guest.vmid, ip,
-            policy_in=cast(nftables.Policy, fw.options.get("policy_in", "DROP")),
+            policy_in=cast(Policy, fw.options.get("policy_in", "DROP")),
             rules_in=tuple(_chain(fw.rules, conf.groups, "in")),
-            policy_out=cast(nftables.Policy, fw.options.get("policy_out", "ACCEPT")),
+            policy_out=cast(Policy, fw.options.get("policy_out", "ACCEPT")),
             rules_out=tuple(_chain(fw.rules, conf.groups, "out"))))
     return tuple(out)
 
@@ -71,8 +71,8 @@ def _firewalled_ip(guest: Guest) -> IPv4Address | None:
     return IPv4Interface(ip).ip if flagged and ip else None
 
 
-def _chain(rules: Rules, groups: Mapping[str, Rules], direction: str) -> list[nftables.Rule]:
-    out: list[nftables.Rule] = []
+def _chain(rules: Rules, groups: Mapping[str, Rules], direction: str) -> list[Rule]:
+    out: list[Rule] = []
     for rule in rules:
         if not int(rule.get("enable") or 0) or rule.get("iface", "net0") != "net0":
             continue
@@ -84,7 +84,7 @@ def _chain(rules: Rules, groups: Mapping[str, Rules], direction: str) -> list[nf
     return out
 
 
-def realised(rule: Mapping[str, Any]) -> list[nftables.Rule]:
+def realised(rule: Mapping[str, Any]) -> list[Rule]:
     """The nftables rules one PVE rule (in, out or forward) stands for; none when disabled or
     when nothing of it can be realised."""
     if not int(rule.get("enable") or 0) or rule.get("ipversion") == 6:
@@ -99,14 +99,14 @@ def realised(rule: Mapping[str, Any]) -> list[nftables.Rule]:
     return out
 
 
-def _rule(rule: Mapping[str, Any]) -> nftables.Rule:
+def _rule(rule: Mapping[str, Any]) -> Rule:
     proto = str(rule.get("proto") or "") or None
     number = firewall_schema.protocol_number(proto) if proto else None
     if proto is not None and number is None:
         raise ValueError(f"no IPv4 protocol {proto}")
     icmp_type = rule.get("icmp-type") or (rule.get("dport") if proto == "icmp" else None)
-    return nftables.Rule(
-        action=cast(nftables.Action, rule["action"]),
+    return Rule(
+        action=cast(Action, rule["action"]),
         proto=proto if proto in _NFT_PROTOS else number,
         dport=() if proto == "icmp" else _ports(rule.get("dport")),
         sport=_ports(rule.get("sport")),
@@ -120,7 +120,7 @@ def _icmp_type(name: str) -> str | int:
     return int(name) if name.isdigit() else name
 
 
-def _ports(text: Any) -> tuple[nftables.Port, ...]:
+def _ports(text: Any) -> tuple[Port, ...]:
     if not text:
         return ()
     ports = firewall_schema.parse_ports(str(text))
@@ -129,10 +129,10 @@ def _ports(text: Any) -> tuple[nftables.Port, ...]:
     return tuple(p for p in ports if isinstance(p, tuple))
 
 
-def _addresses(text: Any) -> tuple[nftables.Address, ...]:
+def _addresses(text: Any) -> tuple[Address, ...]:
     if not text:
         return ()
-    out: list[nftables.Address] = []
+    out: list[Address] = []
     for first, last in firewall_schema.address_ranges(str(text)):
         if not (isinstance(first, IPv4Address) and isinstance(last, IPv4Address)):
             raise ValueError("IPv6 address")

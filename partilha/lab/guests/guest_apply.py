@@ -21,10 +21,7 @@ from partilha.lab import cluster, sdn
 from partilha.lab.guests import qemu_config
 from partilha.lab.guests.state import QEMU, Guest
 from partilha.lab.instance import LabInstance
-from partilha.lab.machine.lxc import containers, known_hosts
-from partilha.lab.machine.lxc.commands import RealizeError
-from partilha.lab.machine.lxc.known_hosts import HostKey
-from partilha.lab.machine.lxc.template import ensure_template
+from partilha.lab.machine import GuestSpec, HostKey, MachineError, machine
 from partilha.lab.server.store import Store
 
 Log = Callable[[str], None]
@@ -60,7 +57,7 @@ def _address_option(guest: Guest) -> str:
 
 
 def spec_for(store: Store, instance: LabInstance, guest: Guest,
-             keys: tuple[str, ...] = ()) -> containers.GuestSpec:
+             keys: tuple[str, ...] = ()) -> GuestSpec:
     """The container the guest's config describes (a VM's as cloud-init would set it up)."""
     try:
         shape = guest.shape
@@ -79,7 +76,7 @@ def spec_for(store: Store, instance: LabInstance, guest: Guest,
                               "has no subnet gateway")
     node = cluster.node(store, guest.node)
     try:
-        return containers.GuestSpec(
+        return GuestSpec(
             name=container_name(instance, guest.vmid), vmid=guest.vmid, hostname=shape.hostname,
             bridge=vnet.bridge, ip=IPv4Interface(shape.ip) if shape.ip else None,
             gateway=IPv4Address(gateway) if shape.ip and gateway else None,
@@ -90,7 +87,7 @@ def spec_for(store: Store, instance: LabInstance, guest: Guest,
         raise GuestSetupError(str(exc)) from None
 
 
-def _pinned(spec: containers.GuestSpec, keys: list[HostKey], log: Log) -> None:
+def _pinned(spec: GuestSpec, keys: list[HostKey], log: Log) -> None:
     for key in keys:
         where = f"pinned for {spec.ip.ip}" if spec.ip else "made (pinned once it has an address)"
         log(f"SSH host key {key.type} {where}")
@@ -100,9 +97,9 @@ def create(store: Store, instance: LabInstance, guest: Guest, keys: tuple[str, .
            log: Log) -> None:
     """The stopped container, its host keys pinned in the instance's known_hosts."""
     spec = spec_for(store, instance, guest, keys)
-    template = ensure_template()
+    template = machine.template()
     log(f"overlaying the Debian 12 template {template}")
-    _pinned(spec, containers.create(spec, template, instance.known_hosts), log)
+    _pinned(spec, machine.create_container(spec, template, instance.known_hosts), log)
 
 
 def clone(store: Store, instance: LabInstance, source_vmid: int, guest: Guest, log: Log) -> None:
@@ -111,7 +108,7 @@ def clone(store: Store, instance: LabInstance, source_vmid: int, guest: Guest, l
     spec = spec_for(store, instance, guest, _keys(instance, guest, source_vmid))
     source = instance.guests_root / container_name(instance, source_vmid) / "upper"
     log(f"copying the files of {guest.kind} {source_vmid} ({source})")
-    _pinned(spec, containers.create(spec, ensure_template(), instance.known_hosts, seed=source), log)
+    _pinned(spec, machine.create_container(spec, machine.template(), instance.known_hosts, seed=source), log)
 
 
 def start(store: Store, instance: LabInstance, guest: Guest) -> float:
@@ -122,20 +119,20 @@ def start(store: Store, instance: LabInstance, guest: Guest) -> float:
         raise GuestSetupError(f"{_address_option(guest)}: the lab has no DHCP; "
                               "give ip=<address>/<prefix length>")
     # move=False: a guest restored from another's backup shares its keys, and both stay pinned
-    known_hosts.pin(instance.known_hosts, str(spec.ip.ip), containers.guest_host_keys(spec),
+    machine.pin_host_keys(instance.known_hosts, str(spec.ip.ip), machine.host_keys(spec),
                     move=False)
     try:
-        return containers.start(spec)
+        return machine.start(spec)
     except Exception:
-        containers.stop(spec.name)
+        machine.stop(spec.name)
         raise
 
 
 def authorized_keys(instance: LabInstance, vmid: int) -> tuple[str, ...]:
     """The keys root's authorized_keys holds now (so a reconfigure keeps what deploys added)."""
     name = container_name(instance, vmid)
-    if containers.is_running(name):
-        root = Path(f"/proc/{containers.init_pid(name)}/root")
+    if machine.is_running(name):
+        root = Path(f"/proc/{machine.init_pid(name)}/root")
     else:
         root = instance.guests_root / name / "upper"
     path = root / "root/.ssh/authorized_keys"
@@ -159,31 +156,31 @@ def reconfigure(store: Store, instance: LabInstance, guest: Guest) -> None:
     """Apply hostname, net0, cores, memory and swap (and a VM's keys) to the container, live when
     it runs."""
     spec = spec_for(store, instance, guest, _keys(instance, guest, guest.vmid))
-    containers.reconfigure(spec, instance.known_hosts)
+    machine.reconfigure(spec, instance.known_hosts)
 
 
 def destroy(instance: LabInstance, vmid: int) -> None:
-    containers.destroy(container_name(instance, vmid), instance.guests_root, instance.known_hosts)
+    machine.destroy(container_name(instance, vmid), instance.guests_root, instance.known_hosts)
 
 
 def stop(instance: LabInstance, vmid: int) -> None:
     """Hard stop (PVE's `status/stop`)."""
-    containers.stop(container_name(instance, vmid))
+    machine.stop(container_name(instance, vmid))
 
 
 def shutdown(instance: LabInstance, vmid: int, timeout: float, force: bool) -> None:
     """Clean shutdown; on timeout an error, or a hard stop when `force`."""
-    containers.shutdown(container_name(instance, vmid), timeout=timeout, force=force)
+    machine.shutdown(container_name(instance, vmid), timeout=timeout, force=force)
 
 
 def runtime(instance: LabInstance, vmid: int) -> dict[str, int]:
     """pid, uptime (s) and memory in use (bytes) of a running container, as far as known."""
     name = container_name(instance, vmid)
     try:
-        pid = containers.init_pid(name)
+        pid = machine.init_pid(name)
         started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
         boot_seconds = float(Path("/proc/uptime").read_text().split()[0])
-    except (OSError, ValueError, IndexError, RealizeError):
+    except (OSError, ValueError, IndexError, MachineError):
         return {}
     out = {"pid": pid, "uptime": max(0, int(boot_seconds - started / os.sysconf("SC_CLK_TCK")))}
     for usage in (Path(f"/sys/fs/cgroup/memory/lxc.payload.{name}/memory.usage_in_bytes"),

@@ -10,7 +10,7 @@ from partilha.lab import guests
 from partilha.lab.guests import guest_apply
 from partilha.lab.guests.state import Guest
 from partilha.lab.instance import LabInstance
-from partilha.lab.machine.lxc.commands import RealizeError
+from partilha.lab.machine import MachineError
 from partilha.lab.sdn import sdn_apply
 from partilha.lab.server.errors import PveError
 from partilha.lab.server.store import Store
@@ -23,7 +23,7 @@ def save_config(store: Store, instance: LabInstance, guest: Guest, config: dict[
     if changed:
         try:
             guest_apply.reconfigure(store, instance, updated)
-        except (guest_apply.GuestSetupError, RealizeError) as exc:
+        except (guest_apply.GuestSetupError, MachineError) as exc:
             raise PveError(str(exc)) from None
     guests.update(store, guest.vmid, config=config)
     if changed:

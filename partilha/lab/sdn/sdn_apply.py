@@ -15,8 +15,7 @@ from partilha.lab import guests, sdn
 from partilha.lab.cluster import node_hosts
 from partilha.lab.firewall import firewall_translate
 from partilha.lab.instance import LabInstance
-from partilha.lab.machine.lxc import network, nftables
-from partilha.lab.machine.lxc.commands import RealizeError
+from partilha.lab.machine import LabFirewall, MachineError, VNetNet, machine
 from partilha.lab.server.store import Store
 
 Log = Callable[[str], None]
@@ -24,12 +23,12 @@ _REALISING = threading.Lock()  # one reload at a time per process
 
 
 def lab_firewall(store: Store, instance: LabInstance, vnets: list[sdn.AppliedVNet],
-                 zone_bridges: list[str]) -> nftables.LabFirewall:
+                 zone_bridges: list[str]) -> LabFirewall:
     """The table for the running SDN config and the firewall config in the state."""
-    with_gateway = tuple(nftables.VNetNet(v.bridge, v.gateway) for v in vnets if v.gateway)
+    with_gateway = tuple(VNetNet(v.bridge, v.gateway) for v in vnets if v.gateway)
     others = tuple(zone_bridges) + tuple(v.bridge for v in vnets if v.gateway is None)
     cluster_fw = fw_state.cluster(store)
-    return nftables.LabFirewall(
+    return LabFirewall(
         instance.nft_table, vnets=with_gateway, zone_bridges=others,
         cache_port=instance.cache_port, allow=firewall_translate.forward_rules(cluster_fw),
         guests=firewall_translate.guest_firewalls(cluster_fw, guests.every(store),
@@ -39,7 +38,7 @@ def lab_firewall(store: Store, instance: LabInstance, vnets: list[sdn.AppliedVNe
 
 def _zone_bridges(store: Store, instance: LabInstance) -> list[str]:
     zones = sdn.objects(store, "zones", running=True)
-    return sorted({network.bridge_name(instance.prefix, str(z["bridge"]))
+    return sorted({machine.bridge_name(instance.prefix, str(z["bridge"]))
                    for z in zones.values() if z["type"] == "vlan" and z.get("bridge")})
 
 
@@ -50,7 +49,7 @@ def firewall_change(store: Store, instance: LabInstance) -> Iterator[None]:
     with _REALISING, store.tx():
         yield
         vnets = sdn.applied_vnets(store, instance.prefix)
-        nftables.apply(lab_firewall(store, instance, vnets, _zone_bridges(store, instance)))
+        machine.apply_firewall(lab_firewall(store, instance, vnets, _zone_bridges(store, instance)))
 
 
 def guest_changed(store: Store, instance: LabInstance, vmid: int, destroyed: bool = False) -> None:
@@ -75,29 +74,29 @@ def _realise(store: Store, instance: LabInstance, log: Log) -> None:
     zone_bridges = _zone_bridges(store, instance)
     clash = sorted({v.bridge for v in vnets} & set(zone_bridges))
     if clash:
-        raise RealizeError(f"bridge {clash[0]} would be both a VNet and a zone's trunk")
+        raise MachineError(f"bridge {clash[0]} would be both a VNet and a zone's trunk")
     vlan_layer = True
     for bridge in zone_bridges:
-        vlan_layer = network.ensure_zone(bridge, vlan_aware=True) and vlan_layer
+        vlan_layer = machine.ensure_zone(bridge, vlan_aware=True) and vlan_layer
     if zone_bridges and not vlan_layer:
         log("note: this kernel has no bridge VLAN filtering; each VNet stays its own segment")
     for v in vnets:
         trunk = v.zone_bridge if v.zone_bridge and v.tag is not None else None
-        network.ensure_vnet(v.bridge, gateway=v.gateway, zone=trunk,
+        machine.ensure_vnet(v.bridge, gateway=v.gateway, zone=trunk,
                             tag=v.tag if trunk else None)
         where = f" gateway {v.gateway}" if v.gateway else " (no IPv4 gateway)"
         log(f"vnet {v.vnet}: bridge {v.bridge}{where}")
     nodes = node_hosts.node_network(store, instance)  # not SDN's, but of the prefix
     wanted = {v.bridge for v in vnets} | set(zone_bridges) | ({nodes.bridge} if nodes else set())
-    for bridge in network.list_bridges(instance.prefix):
+    for bridge in machine.bridges(instance.prefix):
         if bridge not in wanted:
-            network.remove_vnet(bridge)
+            machine.remove_vnet(bridge)
             log(f"removed bridge {bridge}")
-    nftables.apply(lab_firewall(store, instance, vnets, zone_bridges))
+    machine.apply_firewall(lab_firewall(store, instance, vnets, zone_bridges))
     log(f"firewall: nftables table inet {instance.nft_table} applied")
 
 
 def teardown(instance: LabInstance) -> None:
     """Remove the instance's bridges and nftables table. Idempotent."""
-    nftables.remove(instance.nft_table)
-    network.remove_all(instance.prefix)
+    machine.remove_firewall(instance.nft_table)
+    machine.remove_bridges(instance.prefix)

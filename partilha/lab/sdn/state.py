@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv4Network, ip_network
 from typing import Any
 
-from partilha.lab.machine.lxc.network import bridge_name
+from partilha.lab.machine import machine
 from partilha.lab.sdn import sdn_schema
 from partilha.lab.server.store import Store
 
@@ -85,10 +85,10 @@ def applied_vnets(store: Store, prefix: str) -> list[AppliedVNet]:
         if zone is None:
             continue
         gateway, network = _ipv4_subnet(vid, subnets)
-        zone_bridge = (bridge_name(prefix, str(zone["bridge"]))
+        zone_bridge = (machine.bridge_name(prefix, str(zone["bridge"]))
                        if zone["type"] == "vlan" and zone.get("bridge") else None)
         tag = vnet.get("tag")
-        out.append(AppliedVNet(vid, str(vnet["zone"]), str(zone["type"]), bridge_name(prefix, vid),
+        out.append(AppliedVNet(vid, str(vnet["zone"]), str(zone["type"]), machine.bridge_name(prefix, vid),
                                zone_bridge, int(tag) if tag is not None else None, gateway,
                                network))
     return out

@@ -22,7 +22,7 @@ from partilha.lab import guests
 from partilha.lab import storage as storages
 from partilha.lab.guests import lxc_config
 from partilha.lab.instance import LabInstance
-from partilha.lab.machine.lxc.template import template_dir
+from partilha.lab.machine import machine
 from partilha.lab.server.store import Store
 
 TEMPLATE_FILE = "debian-12-standard_12.7-1_amd64.tar.zst"
@@ -120,7 +120,7 @@ def volumes(store: Store, instance: LabInstance, sid: str, conf: Mapping[str, An
     if "backup" in wanted:
         dump = storages.content_dir(instance, sid, conf, "backup")
         out += [_backup_entry(sid, b) for b in backups(dump, vmid)]
-    rootfs = template_dir() / "rootfs"
+    rootfs = machine.template_dir() / "rootfs"
     if "vztmpl" in wanted and vmid is None and rootfs.is_dir():
         out.append({"volid": f"{sid}:vztmpl/{TEMPLATE_FILE}", "format": "tzst",
                     "content": "vztmpl", "size": _template_size(rootfs)})

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from partilha.lab.machine.lxc.commands import RealizeError
+from partilha.lab.machine.lxc.commands import MachineError
 from partilha.lab.machine.lxc.template import cache_root
 
 DEFAULT_PORT = 3142
@@ -128,7 +128,7 @@ def _lock_cache_dir(cache: AptCache) -> tuple[Path, int]:
             os.close(fd)
             continue
         return candidate, fd
-    raise RealizeError(f"{base}: package cache locked by other lab instances")
+    raise MachineError(f"{base}: package cache locked by other lab instances")
 
 
 def start(cache: AptCache, *, timeout: float = 15.0) -> None:
@@ -154,14 +154,14 @@ def start(cache: AptCache, *, timeout: float = 15.0) -> None:
     finally:
         os.close(lock_fd)  # the daemon keeps its inherited copy of the lock
     if proc.returncode != 0:
-        raise RealizeError(f"apt-cacher-ng failed to start: see {cache.home / 'log'}")
+        raise MachineError(f"apt-cacher-ng failed to start: see {cache.home / 'log'}")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if is_running(cache) and _answers(cache):
             return
         time.sleep(0.05)
     stop(cache)
-    raise RealizeError(f"apt-cacher-ng on port {cache.port} did not answer within {timeout:g} s")
+    raise MachineError(f"apt-cacher-ng on port {cache.port} did not answer within {timeout:g} s")
 
 
 def stop(cache: AptCache, *, timeout: float = 10.0) -> None:
@@ -188,4 +188,4 @@ def free_port(low: int = 20000) -> int:
             except OSError:
                 continue
             return port
-    raise RealizeError("no free port for apt-cacher-ng")
+    raise MachineError("no free port for apt-cacher-ng")

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from partilha.lab.machine.lxc.commands import RealizeError, run
+from partilha.lab.machine.lxc.commands import MachineError, run
 
 COMMON_TAR_FLAGS = ("--one-file-system", "-p", "--sparse", "--numeric-owner", "--acls", "--xattrs",
                     "--xattrs-include=user.*", "--xattrs-include=security.capability",
@@ -116,22 +116,22 @@ def _wait(procs: list[tuple[subprocess.Popen[bytes], IO[bytes]]], timeout: float
         try:
             code = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            raise RealizeError(f"{argv[0]}: no answer within {timeout:g} s") from None
+            raise MachineError(f"{argv[0]}: no answer within {timeout:g} s") from None
         if code != 0:
             err.seek(0)
             detail = err.read().decode(errors="replace").strip()
-            raise RealizeError(f"command '{' '.join(argv)}' failed: exit code {code}"
+            raise MachineError(f"command '{' '.join(argv)}' failed: exit code {code}"
                                + (f": {detail}" if detail else ""))
 
 
 def _decompress_flag(archive: Path) -> list[str]:
     match = re.search(r"\.tar(\.[^.]+)?$", archive.name)
     if match is None:
-        raise RealizeError(f"file does not look like a template archive: {archive}")
+        raise MachineError(f"file does not look like a template archive: {archive}")
     if match.group(1) is None:
         return []
     if match.group(1) not in _TAR_DECOMPRESS:
-        raise RealizeError(f"unrecognized compression format: {match.group(1)}")
+        raise MachineError(f"unrecognized compression format: {match.group(1)}")
     return [_TAR_DECOMPRESS[match.group(1)]]
 
 
@@ -140,7 +140,7 @@ def read_config(archive: Path) -> str:
     proc = run(["tar", "-x", "-O", *_decompress_flag(archive), "-f", str(archive), "--occurrence=1",
                 CONFIG_MEMBER], timeout=120, check=False)
     if proc.returncode != 0 or not proc.stdout:
-        raise RealizeError("ERROR: archive contains no configuration file")
+        raise MachineError("ERROR: archive contains no configuration file")
     return proc.stdout
 
 
@@ -154,8 +154,8 @@ def extract(archive: Path, root: Path, timeout: float = ARCHIVE_TIMEOUT) -> str:
                                   stdin=source, capture_output=True, text=True, timeout=timeout,
                                   check=False)
         except subprocess.TimeoutExpired:
-            raise RealizeError(f"tar: extracting '{archive}' took over {timeout:g} s") from None
+            raise MachineError(f"tar: extracting '{archive}' took over {timeout:g} s") from None
     if proc.returncode != 0:
-        raise RealizeError(f"command 'tar xpf - ... -C {root}' failed: exit code {proc.returncode}: "
+        raise MachineError(f"command 'tar xpf - ... -C {root}' failed: exit code {proc.returncode}: "
                            f"{proc.stderr.strip()}")
     return next((line for line in proc.stderr.splitlines() if line.startswith("Total bytes")), "")

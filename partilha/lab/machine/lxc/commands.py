@@ -6,7 +6,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 
 
-class RealizeError(RuntimeError):
+class MachineError(RuntimeError):
     """A host tool failed; the message names the command and carries its stderr."""
 
 
@@ -18,7 +18,7 @@ def run(
     check: bool = True,
     env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `argv` (never through a shell), capture its output, raise RealizeError on failure."""
+    """Run `argv` (never through a shell), capture its output, raise MachineError on failure."""
     try:
         proc = subprocess.run(
             list(argv),
@@ -30,10 +30,10 @@ def run(
             env=dict(env) if env is not None else None,
         )
     except subprocess.TimeoutExpired as exc:
-        raise RealizeError(f"{' '.join(argv)}: no answer within {timeout:g} s") from exc
+        raise MachineError(f"{' '.join(argv)}: no answer within {timeout:g} s") from exc
     except FileNotFoundError as exc:
-        raise RealizeError(f"{argv[0]}: not installed (see scripts/debian-packages.txt)") from exc
+        raise MachineError(f"{argv[0]}: not installed (see scripts/debian-packages.txt)") from exc
     if check and proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip()
-        raise RealizeError(f"{' '.join(argv)} exited {proc.returncode}: {detail}")
+        raise MachineError(f"{' '.join(argv)} exited {proc.returncode}: {detail}")
     return proc

@@ -35,7 +35,7 @@ from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 
 from partilha.lab.machine.lxc import known_hosts, network
-from partilha.lab.machine.lxc.commands import RealizeError, run
+from partilha.lab.machine.lxc.commands import MachineError, run
 from partilha.lab.machine.lxc.known_hosts import HostKey
 from partilha.lab.machine.lxc.ssh_ready import wait_for_ssh
 
@@ -122,14 +122,14 @@ def create(spec: GuestSpec, template: Path, known_hosts_file: Path, *,
     an address). With `seed` (another guest's stopped upper directory) its writable layer starts
     as a copy of that one, a clone: same files, but its own machine-id and SSH host keys."""
     if exists(spec.name):
-        raise RealizeError(f"CT {spec.vmid}: container {spec.name} already exists")
+        raise MachineError(f"CT {spec.vmid}: container {spec.name} already exists")
     if not (template / "etc/os-release").is_file():
-        raise RealizeError(f"{template}: not a template root filesystem")
+        raise MachineError(f"{template}: not a template root filesystem")
     spec.dir.parent.mkdir(parents=True, exist_ok=True)
     try:
         spec.dir.mkdir()  # atomic claim: a concurrent create of the same name fails here
     except FileExistsError:
-        raise RealizeError(f"CT {spec.vmid}: {spec.dir} already exists") from None
+        raise MachineError(f"CT {spec.vmid}: {spec.dir} already exists") from None
     try:
         spec.upper.mkdir()
         if seed is not None:
@@ -154,12 +154,12 @@ def create_restored(spec: GuestSpec, known_hosts_file: Path, fill: Callable[[Pat
     It keeps the SSH host keys it was given (new ones only if it has none), pinned for its
     address alongside any other guest holding the same keys."""
     if exists(spec.name):
-        raise RealizeError(f"CT {spec.vmid}: container {spec.name} already exists")
+        raise MachineError(f"CT {spec.vmid}: container {spec.name} already exists")
     spec.dir.parent.mkdir(parents=True, exist_ok=True)
     try:
         spec.dir.mkdir()
     except FileExistsError:
-        raise RealizeError(f"CT {spec.vmid}: {spec.dir} already exists") from None
+        raise MachineError(f"CT {spec.vmid}: {spec.dir} already exists") from None
     try:
         lower = spec.dir / "lower"
         lower.mkdir()
@@ -317,7 +317,7 @@ def overlay_layers(name: str) -> tuple[Path, Path]:
     """(lower, upper) of the guest's overlay root filesystem."""
     rootfs = _config_value(name, "lxc.rootfs.path")
     if rootfs is None or rootfs.count(":") != 2:
-        raise RealizeError(f"{config_path(name)}: no overlay rootfs")
+        raise MachineError(f"{config_path(name)}: no overlay rootfs")
     _, lower, upper = rootfs.split(":")
     return Path(lower), Path(upper)
 
@@ -343,22 +343,22 @@ def is_running(name: str) -> bool:
 def init_pid(name: str) -> int:
     out = run(["lxc-info", "-n", name, "-p", "-H"], timeout=15).stdout.strip()
     if not out.isdigit():
-        raise RealizeError(f"{name}: not running")
+        raise MachineError(f"{name}: not running")
     return int(out)
 
 
 def start(spec: GuestSpec, *, ssh_timeout: float = 30.0) -> float:
     """Start the guest and wait until sshd answers with its pinned host key; returns seconds."""
     if spec.ip is None:
-        raise RealizeError(f"{spec.name}: no static address to start it with")
+        raise MachineError(f"{spec.name}: no static address to start it with")
     if not is_running(spec.name):
         run(["lxc-start", "-n", spec.name, "-d"], timeout=60)
     network.forget_neighbour(spec.bridge, spec.ip.ip)
     keys = guest_host_keys(spec)
     try:
         return wait_for_ssh(str(spec.ip.ip), keys, timeout=ssh_timeout)
-    except RealizeError as exc:
-        raise RealizeError(f"{exc}; see {spec.dir / 'console.log'}") from exc
+    except MachineError as exc:
+        raise MachineError(f"{exc}; see {spec.dir / 'console.log'}") from exc
 
 
 def freeze(name: str) -> None:
@@ -402,7 +402,7 @@ def shutdown(name: str, *, timeout: float = 60.0, force: bool = False) -> None:
     if force:
         stop(name)
         return
-    raise RealizeError(f"{name}: did not shut down within {seconds} s")
+    raise MachineError(f"{name}: did not shut down within {seconds} s")
 
 
 # ---- reconfigure ----------------------------------------------------------------------------
@@ -415,7 +415,7 @@ def reconfigure(spec: GuestSpec, known_hosts_file: Path) -> None:
     route inside it, its veth moved to another bridge, cgroup limits rewritten.
     """
     if not exists(spec.name):
-        raise RealizeError(f"CT {spec.vmid}: container {spec.name} does not exist")
+        raise MachineError(f"CT {spec.vmid}: container {spec.name} does not exist")
     template = _template_of(spec.name)
     running = is_running(spec.name)
     pid = init_pid(spec.name) if running else 0

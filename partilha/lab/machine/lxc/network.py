@@ -24,12 +24,13 @@ the caller's prefix.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
 from pathlib import Path
 
-from partilha.lab.machine.lxc.commands import RealizeError, run
+from partilha.lab.machine.lxc.commands import MachineError, run
 
 IFNAME_MAX = 15
 _IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
@@ -63,7 +64,7 @@ def _ensure_bridge(name: str, *, vlan_filtering: bool) -> None:
     if not _IFNAME.match(name):
         raise ValueError(f"invalid interface name {name!r}")
     if exists(name) and not Path(f"/sys/class/net/{name}/bridge").is_dir():
-        raise RealizeError(f"{name}: exists and is not a bridge")
+        raise MachineError(f"{name}: exists and is not a bridge")
     if not exists(name):
         run(["ip", "link", "add", "name", name, "type", "bridge", "stp_state", "0", "forward_delay", "0"])
     if vlan_filtering_supported(name):
@@ -118,7 +119,7 @@ def ensure_vnet(
     _sysctl(f"net/ipv4/conf/{name}/forwarding", "1" if gateway is not None else "0")
     vnet_end, zone_end = trunk_names(name)
     if zone is not None and not exists(zone):
-        raise RealizeError(f"{name}: zone bridge {zone} does not exist")
+        raise MachineError(f"{name}: zone bridge {zone} does not exist")
     if zone is None or tag is None or not _vlan_aware(zone):
         if exists(vnet_end):
             run(["ip", "link", "del", "dev", vnet_end])
@@ -201,3 +202,26 @@ def remove_all(prefix: str) -> list[str]:
 def bridge_of(ifname: str) -> str | None:
     master = Path(f"/sys/class/net/{ifname}/master")
     return master.resolve().name if master.exists() else None
+
+
+def routed_networks() -> list[IPv4Network | IPv6Network]:
+    """Every network a route of the host (any table) covers."""
+    used: list[IPv4Network | IPv6Network] = []
+    for line in run(["ip", "-4", "route", "show", "table", "all"]).stdout.splitlines():
+        words = [w for w in line.split() if w not in ("local", "broadcast", "unreachable")]
+        try:
+            used.append(ipaddress.ip_network(words[0], strict=False))
+        except (ValueError, IndexError):
+            continue
+    return used
+
+
+def interfaces_in(subnet: IPv4Network) -> set[str]:
+    """The interfaces with an IPv4 address in `subnet`."""
+    out = run(["ip", "-4", "-o", "addr", "show", "to", str(subnet)]).stdout
+    return {line.split()[1] for line in out.splitlines()}
+
+
+def stop_forwarding(bridge: str) -> None:
+    """The host routes nothing that arrives on `bridge`."""
+    Path(f"/proc/sys/net/ipv4/conf/{bridge}/forwarding").write_text("0")

@@ -143,7 +143,7 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class GuestFirewall:
+class GuestFilter:
     """A guest's firewall (PVE guest `firewall/options` policies + `firewall/rules`, groups
     expanded), enforced on what is forwarded to (`in`) and from (`out`) the guest's address."""
 
@@ -170,7 +170,7 @@ class LabFirewall:
     zone_bridges: tuple[str, ...] = ()
     cache_port: int | None = 3142
     allow: tuple[Rule, ...] = ()  # PVE cluster `forward` rules: routed traffic between VNets
-    guests: tuple[GuestFirewall, ...] = field(default=())
+    guests: tuple[GuestFilter, ...] = field(default=())
     nodes: VNetNet | None = None  # the node hosts' network, when the instance has one
 
     def __post_init__(self) -> None:

@@ -13,18 +13,18 @@ from collections.abc import Sequence
 
 import paramiko
 
-from partilha.lab.machine.lxc.commands import RealizeError
+from partilha.lab.machine.lxc.commands import MachineError
 from partilha.lab.machine.lxc.known_hosts import HostKey
 
 
-class HostKeyMismatchError(RealizeError):
+class HostKeyMismatchError(MachineError):
     """The guest answered with a host key that is not pinned for it."""
 
 
 def wait_for_ssh(address: str, keys: Sequence[HostKey], *, timeout: float = 30.0, port: int = 22) -> float:
     """Seconds until `address:port` completed an SSH key exchange with one of `keys`."""
     if not keys:
-        raise RealizeError(f"{address}: no pinned host key to verify")
+        raise MachineError(f"{address}: no pinned host key to verify")
     started = time.monotonic()
     deadline = started + timeout
     last_error = "no answer"
@@ -51,7 +51,7 @@ def wait_for_ssh(address: str, keys: Sequence[HostKey], *, timeout: float = 30.0
                 f"{address}: host key {offered.type} {offered.base64[:24]}... is not the pinned one"
             )
         return time.monotonic() - started
-    raise RealizeError(f"{address}:{port}: SSH not ready within {timeout:g} s ({last_error})")
+    raise MachineError(f"{address}:{port}: SSH not ready within {timeout:g} s ({last_error})")
 
 
 def _server_key(sock: socket.socket, *, timeout: float, keys: Sequence[HostKey]) -> HostKey:

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from partilha.lab.machine.lxc.commands import RealizeError, run
+from partilha.lab.machine.lxc.commands import MachineError, run
 
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
@@ -134,7 +134,7 @@ def _locked(path: Path, timeout: float) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise RealizeError(f"{path}: another build held the lock for {timeout:g} s") from None
+                    raise MachineError(f"{path}: another build held the lock for {timeout:g} s") from None
                 time.sleep(0.5)
         try:
             yield
