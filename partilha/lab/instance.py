@@ -76,7 +76,7 @@ class LabInstance:
 
     @property
     def guests_root(self) -> Path:
-        """Where each guest keeps its writable layer and logs (realize.guests)."""
+        """Where each guest keeps its writable layer and logs (partilha.lab.machine)."""
         return self.state_dir / "guests"
 
     @property

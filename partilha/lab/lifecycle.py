@@ -11,7 +11,7 @@ from functools import partial
 
 from partilha.lab import cluster, guests
 from partilha.lab.guests import guest_apply
-from partilha.lab.guests.state import Guest
+from partilha.lab.guests.state import GuestRow
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import AptCache, machine
 from partilha.lab.sdn import sdn_apply
@@ -35,7 +35,7 @@ def bring_up(instance: LabInstance) -> list[str]:
         online = {n.name for n in cluster.nodes(store) if n.online}
         wanted = [g for g in guests.every(store) if g.status == "running" and g.node in online]
 
-        def start(guest: Guest) -> str | None:
+        def start(guest: GuestRow) -> str | None:
             try:
                 guest_apply.start(store, instance, guest)
             except Exception as exc:

@@ -11,8 +11,8 @@ import pytest
 
 from partilha.lab.firewall import firewall_schema, firewall_translate
 from partilha.lab.firewall.firewall_schema import RuleError
-from partilha.lab.firewall.state import ClusterFirewall, GuestFirewall
-from partilha.lab.guests.state import LXC, Guest
+from partilha.lab.firewall.state import ClusterFirewallConfig, GuestFirewallConfig
+from partilha.lab.guests.state import LXC, GuestRow
 from partilha.lab.machine.lxc import nftables
 
 
@@ -99,8 +99,8 @@ def test_copy_and_delete_follow_pve() -> None:
         firewall_schema.delete_rule_properties(rule, ["colour"])
 
 
-def ct(vmid: int, net0: str) -> Guest:
-    return Guest(vmid, LXC, "pve1", {"net0": net0, "rootfs": "lab-guests:4"}, None, "running", None)
+def ct(vmid: int, net0: str) -> GuestRow:
+    return GuestRow(vmid, LXC, "pve1", {"net0": net0, "rootfs": "lab-guests:4"}, None, "running", None)
 
 
 def test_translation_follows_pves_switches_and_groups() -> None:
@@ -114,8 +114,8 @@ def test_translation_follows_pves_switches_and_groups() -> None:
              {"type": "in", "action": "REJECT", "proto": "icmp", "icmp-type": "echo-request",
               "enable": 1},
              {"type": "group", "action": "gone", "enable": 1}]
-    configs = {101: GuestFirewall({"enable": 1}, rules), 102: GuestFirewall({"enable": 1}, rules)}
-    cluster = ClusterFirewall({"enable": 0}, groups={"web": web})
+    configs = {101: GuestFirewallConfig({"enable": 1}, rules), 102: GuestFirewallConfig({"enable": 1}, rules)}
+    cluster = ClusterFirewallConfig({"enable": 0}, groups={"web": web})
     assert firewall_translate.guest_firewalls(cluster, guests, configs) == ()  # datacenter off
     cluster.options["enable"] = 1
     [fw] = firewall_translate.guest_firewalls(cluster, guests, configs)
@@ -128,7 +128,7 @@ def test_translation_follows_pves_switches_and_groups() -> None:
 
 
 def test_cluster_forward_rules_become_the_allow_list_in_order() -> None:
-    cluster = ClusterFirewall({"enable": 1}, rules=[
+    cluster = ClusterFirewallConfig({"enable": 1}, rules=[
         {"type": "forward", "action": "DROP", "proto": "tcp", "dport": "25", "enable": 1},
         {"type": "forward", "action": "ACCEPT", "source": "10.1.0.0/24", "dest": "10.2.0.7",
          "proto": "tcp", "dport": "8080:8090,443", "enable": 1, "comment": "portal"},

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from partilha.lab.guests import guest_apply, lxc_config
-from partilha.lab.guests.state import Guest
+from partilha.lab.guests.state import GuestRow
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import ARCHIVE_CONFIG, ARCHIVE_FIREWALL, MachineError, machine
 from partilha.lab.server.store import Store
@@ -56,7 +56,7 @@ def restored_rootfs(old: Mapping[str, Any], storage: str, vmid: int) -> tuple[st
     return rootfs
 
 
-def restore(store: Store, instance: LabInstance, guest: Guest, path: Path, log: Log) -> None:
+def restore(store: Store, instance: LabInstance, guest: GuestRow, path: Path, log: Log) -> None:
     """The container of `guest` (its merged config) with the archive as its root filesystem."""
     spec = guest_apply.spec_for(store, instance, guest)
 

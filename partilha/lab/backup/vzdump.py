@@ -25,7 +25,7 @@ from partilha.lab import storage as storages
 from partilha.lab.access.roles import split_list
 from partilha.lab.backup import prune
 from partilha.lab.guests import guest_apply, lxc_config
-from partilha.lab.guests.state import LXC, Guest
+from partilha.lab.guests.state import LXC, GuestRow
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import machine
 from partilha.lab.server.store import Store
@@ -234,7 +234,7 @@ def _check_limit(dump: Path, vmid: int, job: Job) -> None:
                           "delete old backups.")
 
 
-def _lock(store: Store, vmid: int, lock: str | None) -> Guest:
+def _lock(store: Store, vmid: int, lock: str | None) -> GuestRow:
     """`set_lock`/`remove_lock` under the guest's config lock."""
     with guest_apply.config_lock(vmid):
         guest = guests.get(store, vmid)
@@ -246,7 +246,7 @@ def _lock(store: Store, vmid: int, lock: str | None) -> Guest:
         return guest
 
 
-def _archive_guest(store: Store, instance: LabInstance, guest: Guest, job: Job,
+def _archive_guest(store: Store, instance: LabInstance, guest: GuestRow, job: Job,
                    target: Path, partial: Path, log: _GuestLog) -> None:
     vmid, name = guest.vmid, guest_apply.container_name(instance, guest.vmid)
     running = machine.is_running(name)
@@ -301,7 +301,7 @@ def _archive_guest(store: Store, instance: LabInstance, guest: Guest, job: Job,
             log(f"guest is online again after {_delay(stopped_at)} seconds")
 
 
-def _finish(job: Job, target: Path, guest: Guest, node: str, store: Store, dump: Path,
+def _finish(job: Job, target: Path, guest: GuestRow, node: str, store: Store, dump: Path,
             log: _GuestLog) -> None:
     """Notes, protection, then retention (`prune_backups`)."""
     if job.notes_template:
@@ -330,7 +330,7 @@ def _finish(job: Job, target: Path, guest: Guest, node: str, store: Store, dump:
     log(f"pruned {pruned} backup(s){extra}")
 
 
-def _notes(template: str, guest: Guest, node: str, cluster_name: str) -> str:
+def _notes(template: str, guest: GuestRow, node: str, cluster_name: str) -> str:
     """`$generate_notes`: `\\n` and `\\\\` escapes, then {{cluster}} {{guestname}} {{node}}
     {{vmid}}; any other {{variable}} is an error."""
     def unescape(match: re.Match[str]) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from partilha.inventory import Inventory
 from partilha.lab import guests, ha
 from partilha.lab.access.stored import POOL
-from partilha.lab.guests.state import LXC, Guest
+from partilha.lab.guests.state import LXC, GuestRow
 from partilha.lab.server.store import Store
 
 USAGE = {"uptime": 0, "cpu": 0, "mem": 0, "disk": 0, "netin": 0, "netout": 0, "diskread": 0,
@@ -83,7 +83,7 @@ def acl_path(resource: dict[str, Any]) -> str:
     return f"/sdn/zones/{resource['sdn']}"
 
 
-def guest_figures(store: Store, guest: Guest) -> dict[str, Any]:
+def guest_figures(store: Store, guest: GuestRow) -> dict[str, Any]:
     """The sizes PVE's `vmstatus` and `cluster/resources` report of a guest, and the usage
     counters the lab does not measure (0)."""
     shape, host = guest.shape, node(store, guest.node)

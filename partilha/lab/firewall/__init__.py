@@ -3,8 +3,8 @@
 
 from partilha.lab.firewall.state import (
     KIND,
-    ClusterFirewall,
-    GuestFirewall,
+    ClusterFirewallConfig,
+    GuestFirewallConfig,
     Rules,
     cluster,
     every_guest,
@@ -16,8 +16,8 @@ from partilha.lab.firewall.state import (
 
 __all__ = [
     "KIND",
-    "ClusterFirewall",
-    "GuestFirewall",
+    "ClusterFirewallConfig",
+    "GuestFirewallConfig",
     "Rules",
     "cluster",
     "every_guest",

@@ -22,24 +22,24 @@ from ipaddress import IPv4Address, IPv4Interface
 from typing import Any, cast
 
 from partilha.lab.firewall import firewall_schema
-from partilha.lab.firewall.state import ClusterFirewall, GuestFirewall, Rules
+from partilha.lab.firewall.state import ClusterFirewallConfig, GuestFirewallConfig, Rules
 from partilha.lab.guests import lxc_config, qemu_config
-from partilha.lab.guests.state import QEMU, Guest
+from partilha.lab.guests.state import QEMU, GuestRow
 from partilha.lab.machine import Action, Address, GuestFilter, Policy, Port, Rule
 
 _NFT_PROTOS = ("tcp", "udp", "icmp", "sctp", "dccp", "udplite")
 
 
-def enabled(conf: ClusterFirewall) -> bool:
+def enabled(conf: ClusterFirewallConfig) -> bool:
     return bool(int(conf.options.get("enable") or 0))
 
 
-def forward_rules(conf: ClusterFirewall) -> tuple[Rule, ...]:
+def forward_rules(conf: ClusterFirewallConfig) -> tuple[Rule, ...]:
     return tuple(_chain(conf.rules, conf.groups, "forward")) if enabled(conf) else ()
 
 
-def guest_firewalls(conf: ClusterFirewall, guests: Iterable[Guest],
-                    configs: Mapping[int, GuestFirewall]) -> tuple[GuestFilter, ...]:
+def guest_firewalls(conf: ClusterFirewallConfig, guests: Iterable[GuestRow],
+                    configs: Mapping[int, GuestFirewallConfig]) -> tuple[GuestFilter, ...]:
     if not enabled(conf):
         return ()
     out = []
@@ -59,7 +59,7 @@ def guest_firewalls(conf: ClusterFirewall, guests: Iterable[Guest],
     return tuple(out)
 
 
-def _firewalled_ip(guest: Guest) -> IPv4Address | None:
+def _firewalled_ip(guest: GuestRow) -> IPv4Address | None:
     """net0's static IPv4 address, when net0 has the firewall flag."""
     if not guest.config.get("net0"):
         return None

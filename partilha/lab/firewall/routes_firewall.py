@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from partilha.lab import firewall as fw_state
+from partilha.lab import firewall
 from partilha.lab.access.roles import split_list
 from partilha.lab.firewall.firewall_macros import MACROS
 from partilha.lab.firewall.firewall_options import (
@@ -44,16 +44,16 @@ def index(ctx: Ctx, p: dict[str, Any]) -> Any:
 @routes.route("GET", "/cluster/firewall/options")
 def get_options(ctx: Ctx, p: dict[str, Any]) -> Any:
     audit(ctx, p)
-    return options_out(fw_state.cluster(ctx.store).options)
+    return options_out(firewall.cluster(ctx.store).options)
 
 
 @routes.route("PUT", "/cluster/firewall/options", {**OPTIONS, "delete": DELETE, "digest": DIGEST})
 def put_options(ctx: Ctx, p: dict[str, Any]) -> Any:
     modify(ctx, p)
     with change(ctx):
-        conf = fw_state.cluster(ctx.store)
+        conf = firewall.cluster(ctx.store)
         set_options(conf.options, OPTIONS, p, split_list(p.get("delete", "")), p.get("digest"))
-        fw_state.save_cluster(ctx.store, conf)
+        firewall.save_cluster(ctx.store, conf)
 
 
 @routes.route("GET", "/cluster/firewall/macros")
@@ -62,11 +62,11 @@ def get_macros(ctx: Ctx, p: dict[str, Any]) -> Any:
 
 
 def _save_rules(ctx: Ctx, p: dict[str, Any], rules: Rules) -> None:
-    conf = fw_state.cluster(ctx.store)
+    conf = firewall.cluster(ctx.store)
     conf.rules = rules
-    fw_state.save_cluster(ctx.store, conf)
+    firewall.save_cluster(ctx.store, conf)
 
 
 register(routes, "/cluster/firewall/rules", {}, RuleList(
     env="cluster", read=audit, write=modify,
-    load=lambda ctx, p: fw_state.cluster(ctx.store).rules, save=_save_rules))
+    load=lambda ctx, p: firewall.cluster(ctx.store).rules, save=_save_rules))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from partilha.lab import firewall as fw_state
+from partilha.lab import firewall
 from partilha.lab.access.roles import split_list
 from partilha.lab.cluster.node_guard import online_node
 from partilha.lab.firewall.firewall_options import (
@@ -50,9 +50,9 @@ def _register(kind: str) -> None:
         return check
 
     def save_rules(ctx: Ctx, p: dict[str, Any], rules: Rules) -> None:
-        conf = fw_state.guest(ctx.store, int(p["vmid"]))
+        conf = firewall.guest(ctx.store, int(p["vmid"]))
         conf.rules = rules
-        fw_state.save_guest(ctx.store, int(p["vmid"]), conf)
+        firewall.save_guest(ctx.store, int(p["vmid"]), conf)
 
     @routes.route("GET", base, GUEST)
     def index(ctx: Ctx, p: dict[str, Any]) -> Any:
@@ -62,20 +62,20 @@ def _register(kind: str) -> None:
     @routes.route("GET", f"{base}/options", GUEST)
     def get_options(ctx: Ctx, p: dict[str, Any]) -> Any:
         allowed("VM.Audit")(ctx, p)
-        return options_out(fw_state.guest(ctx.store, int(p["vmid"])).options)
+        return options_out(firewall.guest(ctx.store, int(p["vmid"])).options)
 
     @routes.route("PUT", f"{base}/options", {**GUEST, **OPTIONS, "delete": DELETE, "digest": DIGEST})
     def put_options(ctx: Ctx, p: dict[str, Any]) -> Any:
         allowed("VM.Config.Network")(ctx, p)
         with change(ctx):
-            conf = fw_state.guest(ctx.store, int(p["vmid"]))
+            conf = firewall.guest(ctx.store, int(p["vmid"]))
             set_options(conf.options, OPTIONS, p, split_list(p.get("delete", "")), p.get("digest"))
-            fw_state.save_guest(ctx.store, int(p["vmid"]), conf)
+            firewall.save_guest(ctx.store, int(p["vmid"]), conf)
 
     register(routes, f"{base}/rules", GUEST, RuleList(
         env=RULE_ENV[kind],
         read=allowed("VM.Audit"), write=allowed("VM.Config.Network"),
-        load=lambda ctx, p: fw_state.guest(ctx.store, int(p["vmid"])).rules,
+        load=lambda ctx, p: firewall.guest(ctx.store, int(p["vmid"])).rules,
         save=save_rules))
 
 

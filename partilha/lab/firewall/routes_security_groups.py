@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from partilha.lab import firewall as fw_state
+from partilha.lab import firewall
 from partilha.lab.firewall import firewall_schema
 from partilha.lab.firewall.firewall_options import DIGEST, audit, change, modify
 from partilha.lab.firewall.rule_endpoints import RuleList, register
-from partilha.lab.firewall.state import ClusterFirewall, Rules
+from partilha.lab.firewall.state import ClusterFirewallConfig, Rules
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, assert_if_modified, param_error
 from partilha.lab.server.params import Param
@@ -25,7 +25,7 @@ GROUP = {"group": Param(optional=False, pattern=firewall_schema.GROUP_NAME, min_
                         max_length=18)}
 
 
-def _group_list(conf: ClusterFirewall) -> list[dict[str, Any]]:
+def _group_list(conf: ClusterFirewallConfig) -> list[dict[str, Any]]:
     """`$get_security_group_list` (without its digest): by name, with the comment."""
     return [{"group": name, **({"comment": conf.group_comments[name]}
                                if conf.group_comments.get(name) else {})}
@@ -34,7 +34,7 @@ def _group_list(conf: ClusterFirewall) -> list[dict[str, Any]]:
 
 @routes.route("GET", "/cluster/firewall/groups")
 def list_groups(ctx: Ctx, p: dict[str, Any]) -> Any:
-    items = _group_list(fw_state.cluster(ctx.store))
+    items = _group_list(firewall.cluster(ctx.store))
     digest = firewall_schema.list_digest(items)
     return [{**item, "digest": digest} for item in items]
 
@@ -45,15 +45,15 @@ def _renamed(rules: Rules, old: str, new: str) -> None:
             rule["action"] = new
 
 
-def _rename(ctx: Ctx, conf: ClusterFirewall, old: str, new: str) -> None:
+def _rename(ctx: Ctx, conf: ClusterFirewallConfig, old: str, new: str) -> None:
     """Move the group and every reference to it (PVE's `$rename_fw_rules` over all configs)."""
     conf.groups[new] = conf.groups.pop(old)
     if old in conf.group_comments:
         conf.group_comments[new] = conf.group_comments.pop(old)
     _renamed(conf.rules, old, new)
-    for vmid, guest in fw_state.every_guest(ctx.store).items():
+    for vmid, guest in firewall.every_guest(ctx.store).items():
         _renamed(guest.rules, old, new)
-        fw_state.save_guest(ctx.store, vmid, guest)
+        firewall.save_guest(ctx.store, vmid, guest)
 
 
 @routes.route("POST", "/cluster/firewall/groups", {
@@ -62,7 +62,7 @@ def create_group(ctx: Ctx, p: dict[str, Any]) -> Any:
     modify(ctx, p)
     group, rename, comment = p["group"], p.get("rename"), p.get("comment")
     with change(ctx):
-        conf = fw_state.cluster(ctx.store)
+        conf = firewall.cluster(ctx.store)
         if rename:
             assert_if_modified(firewall_schema.list_digest(_group_list(conf)), p.get("digest"))
             if rename not in conf.groups:
@@ -77,20 +77,20 @@ def create_group(ctx: Ctx, p: dict[str, Any]) -> Any:
             conf.groups[group] = []
         if comment is not None:
             conf.group_comments[group] = comment
-        fw_state.save_cluster(ctx.store, conf)
+        firewall.save_cluster(ctx.store, conf)
 
 
 def _group_rules(ctx: Ctx, p: dict[str, Any]) -> Rules:
-    rules = fw_state.cluster(ctx.store).groups.get(p["group"])
+    rules = firewall.cluster(ctx.store).groups.get(p["group"])
     if rules is None:
         raise PveError(f"no such security group '{p['group']}'")
     return rules
 
 
 def _save_group_rules(ctx: Ctx, p: dict[str, Any], rules: Rules) -> None:
-    conf = fw_state.cluster(ctx.store)
+    conf = firewall.cluster(ctx.store)
     conf.groups[p["group"]] = rules
-    fw_state.save_cluster(ctx.store, conf)
+    firewall.save_cluster(ctx.store, conf)
 
 
 @routes.route("DELETE", "/cluster/firewall/groups/{group}", GROUP)
@@ -99,10 +99,10 @@ def delete_group(ctx: Ctx, p: dict[str, Any]) -> Any:
     with change(ctx):
         if _group_rules(ctx, p):
             raise PveError(f"Security group '{p['group']}' is not empty")
-        conf = fw_state.cluster(ctx.store)
+        conf = firewall.cluster(ctx.store)
         del conf.groups[p["group"]]
         conf.group_comments.pop(p["group"], None)
-        fw_state.save_cluster(ctx.store, conf)
+        firewall.save_cluster(ctx.store, conf)
 
 
 register(routes, "/cluster/firewall/groups/{group}", GROUP, RuleList(

@@ -17,7 +17,7 @@ Rules = list[dict[str, Any]]
 
 
 @dataclass
-class ClusterFirewall:
+class ClusterFirewallConfig:
     options: dict[str, Any] = field(default_factory=dict)
     rules: Rules = field(default_factory=list)
     groups: dict[str, Rules] = field(default_factory=dict)
@@ -25,30 +25,30 @@ class ClusterFirewall:
 
 
 @dataclass
-class GuestFirewall:
+class GuestFirewallConfig:
     options: dict[str, Any] = field(default_factory=dict)
     rules: Rules = field(default_factory=list)
 
 
-def cluster(store: Store) -> ClusterFirewall:
-    return ClusterFirewall(**(store.get_object(KIND, "cluster") or {}))
+def cluster(store: Store) -> ClusterFirewallConfig:
+    return ClusterFirewallConfig(**(store.get_object(KIND, "cluster") or {}))
 
 
-def save_cluster(store: Store, conf: ClusterFirewall) -> None:
+def save_cluster(store: Store, conf: ClusterFirewallConfig) -> None:
     store.put_object(KIND, "cluster", asdict(conf))
 
 
-def guest(store: Store, vmid: int) -> GuestFirewall:
+def guest(store: Store, vmid: int) -> GuestFirewallConfig:
     """The guest's firewall config (empty when it never had one, as a missing `.fw` file)."""
-    return GuestFirewall(**(store.get_object(KIND, str(vmid)) or {}))
+    return GuestFirewallConfig(**(store.get_object(KIND, str(vmid)) or {}))
 
 
-def save_guest(store: Store, vmid: int, conf: GuestFirewall) -> None:
+def save_guest(store: Store, vmid: int, conf: GuestFirewallConfig) -> None:
     store.put_object(KIND, str(vmid), asdict(conf))
 
 
-def every_guest(store: Store) -> dict[int, GuestFirewall]:
-    return {int(oid): GuestFirewall(**data) for oid, data in store.objects(KIND).items()
+def every_guest(store: Store) -> dict[int, GuestFirewallConfig]:
+    return {int(oid): GuestFirewallConfig(**data) for oid, data in store.objects(KIND).items()
             if oid != "cluster"}
 
 

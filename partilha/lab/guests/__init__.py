@@ -4,7 +4,7 @@ re-exports its state (`state.py`), which callers use as `guests.<function>(store
 from partilha.lab.guests.state import (
     LXC,
     QEMU,
-    Guest,
+    GuestRow,
     every,
     get,
     on_node,
@@ -16,7 +16,7 @@ from partilha.lab.guests.state import (
 __all__ = [
     "LXC",
     "QEMU",
-    "Guest",
+    "GuestRow",
     "every",
     "get",
     "on_node",

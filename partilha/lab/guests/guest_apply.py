@@ -19,7 +19,7 @@ from pathlib import Path
 
 from partilha.lab import cluster, sdn
 from partilha.lab.guests import qemu_config
-from partilha.lab.guests.state import QEMU, Guest
+from partilha.lab.guests.state import QEMU, GuestRow
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import GuestSpec, HostKey, MachineError, machine
 from partilha.lab.server.store import Store
@@ -51,12 +51,12 @@ def container_name(instance: LabInstance, vmid: int) -> str:
     return f"{instance.prefix}{vmid}"
 
 
-def _address_option(guest: Guest) -> str:
+def _address_option(guest: GuestRow) -> str:
     """Where the guest's address is configured: a CT's net0, a VM's ipconfig0 (cloud-init)."""
     return "ipconfig0" if guest.type == QEMU else "net0"
 
 
-def spec_for(store: Store, instance: LabInstance, guest: Guest,
+def spec_for(store: Store, instance: LabInstance, guest: GuestRow,
              keys: tuple[str, ...] = ()) -> GuestSpec:
     """The container the guest's config describes (a VM's as cloud-init would set it up)."""
     try:
@@ -93,7 +93,7 @@ def _pinned(spec: GuestSpec, keys: list[HostKey], log: Log) -> None:
         log(f"SSH host key {key.type} {where}")
 
 
-def create(store: Store, instance: LabInstance, guest: Guest, keys: tuple[str, ...],
+def create(store: Store, instance: LabInstance, guest: GuestRow, keys: tuple[str, ...],
            log: Log) -> None:
     """The stopped container, its host keys pinned in the instance's known_hosts."""
     spec = spec_for(store, instance, guest, keys)
@@ -102,7 +102,7 @@ def create(store: Store, instance: LabInstance, guest: Guest, keys: tuple[str, .
     _pinned(spec, machine.create_container(spec, template, instance.known_hosts), log)
 
 
-def clone(store: Store, instance: LabInstance, source_vmid: int, guest: Guest, log: Log) -> None:
+def clone(store: Store, instance: LabInstance, source_vmid: int, guest: GuestRow, log: Log) -> None:
     """The clone's container: a copy of the source's files with its own machine-id and host
     keys; a VM clone also gets the `sshkeys` of its config, as cloud-init would add them."""
     spec = spec_for(store, instance, guest, _keys(instance, guest, source_vmid))
@@ -111,7 +111,7 @@ def clone(store: Store, instance: LabInstance, source_vmid: int, guest: Guest, l
     _pinned(spec, machine.create_container(spec, machine.template(), instance.known_hosts, seed=source), log)
 
 
-def start(store: Store, instance: LabInstance, guest: Guest) -> float:
+def start(store: Store, instance: LabInstance, guest: GuestRow) -> float:
     """Start the container; seconds until sshd answered with the pinned host key. The pin is
     renewed first: a clone created with its source's address took that address's pin."""
     spec = spec_for(store, instance, guest)
@@ -139,7 +139,7 @@ def authorized_keys(instance: LabInstance, vmid: int) -> tuple[str, ...]:
     return tuple(line for line in path.read_text().splitlines() if line.strip()) if path.is_file() else ()
 
 
-def _keys(instance: LabInstance, guest: Guest, files_of: int) -> tuple[str, ...]:
+def _keys(instance: LabInstance, guest: GuestRow, files_of: int) -> tuple[str, ...]:
     """root's keys: those in the files of guest `files_of`, plus a VM's `sshkeys` (cloud-init
     adds them, it never removes keys)."""
     keys = authorized_keys(instance, files_of)
@@ -147,12 +147,12 @@ def _keys(instance: LabInstance, guest: Guest, files_of: int) -> tuple[str, ...]
     return tuple(dict.fromkeys(keys + cloud))
 
 
-def realised_changed(old: Guest, new: Guest) -> bool:
+def realised_changed(old: GuestRow, new: GuestRow) -> bool:
     """Whether the container must follow a config change (identity, network, limits, keys)."""
     return (old.shape, qemu_config.ssh_keys(old.config)) != (new.shape, qemu_config.ssh_keys(new.config))
 
 
-def reconfigure(store: Store, instance: LabInstance, guest: Guest) -> None:
+def reconfigure(store: Store, instance: LabInstance, guest: GuestRow) -> None:
     """Apply hostname, net0, cores, memory and swap (and a VM's keys) to the container, live when
     it runs."""
     spec = spec_for(store, instance, guest, _keys(instance, guest, guest.vmid))

@@ -22,13 +22,13 @@ from partilha.lab import cluster, guests
 from partilha.lab import storage as storages
 from partilha.lab.guests import guest_apply, guest_create, lxc_config
 from partilha.lab.guests.guest_guard import check_lock, load_guest
-from partilha.lab.guests.state import LXC, Guest
+from partilha.lab.guests.state import LXC, GuestRow
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError
 from partilha.lab.server.tasks import TaskLog
 
 
-def template_config(guest: Guest, disk_keys: list[str]) -> dict[str, Any]:
+def template_config(guest: GuestRow, disk_keys: list[str]) -> dict[str, Any]:
     """`template: 1`, and each disk's volume renamed `base-...` (CD-ROMs stay as they are)."""
     config = dict(guest.config, template=1)
     for key in disk_keys:
@@ -40,7 +40,7 @@ def template_config(guest: Guest, disk_keys: list[str]) -> dict[str, Any]:
 
 
 def convert_to_template(ctx: Ctx, node: str, vmid: int, kind: str, task_type: str,
-                        check: Callable[[Guest], None], disk_keys: Callable[[Guest], list[str]]) -> str:
+                        check: Callable[[GuestRow], None], disk_keys: Callable[[GuestRow], list[str]]) -> str:
     """Check at once (`check`: PVE's refusals for the type), convert in a task; its UPID."""
     check(load_guest(ctx.store, node, vmid, kind))
     store = ctx.store
@@ -81,7 +81,7 @@ def target_node(ctx: Ctx, node: str, p: dict[str, Any]) -> str:
     return target
 
 
-def check_target(ctx: Ctx, source: Guest, target: str, disk_storages: list[str]) -> None:
+def check_target(ctx: Ctx, source: GuestRow, target: str, disk_storages: list[str]) -> None:
     """A clone to another node needs shared storage: PVE's words otherwise."""
     if target == source.node:
         return
@@ -96,7 +96,7 @@ def check_target(ctx: Ctx, source: Guest, target: str, disk_storages: list[str])
 
 @dataclass(frozen=True)
 class Clone:
-    source: Guest
+    source: GuestRow
     newid: int
     config: dict[str, Any]  # the new guest's, as the type's clone_vm computes it
     target: str  # the node the new guest lives on
@@ -112,7 +112,7 @@ def start(ctx: Ctx, clone: Clone) -> str:
     runs), copy in the task; a failure removes the new guest and unlocks the source."""
     source, newid, store, instance = clone.source, clone.newid, ctx.store, ctx.instance
     kind = source.kind
-    new = Guest(newid, source.type, clone.target, clone.config, clone.new_lock, "stopped", None)
+    new = GuestRow(newid, source.type, clone.target, clone.config, clone.new_lock, "stopped", None)
     with guest_apply.config_lock(source.vmid):
         current = load_guest(store, source.node, source.vmid, source.type)
         check_lock(current)

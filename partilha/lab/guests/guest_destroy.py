@@ -12,7 +12,7 @@ from __future__ import annotations
 from partilha.lab import guests, ha
 from partilha.lab.guests import guest_apply
 from partilha.lab.guests.guest_guard import check_lock, load_guest
-from partilha.lab.guests.state import LXC, Guest
+from partilha.lab.guests.state import LXC, GuestRow
 from partilha.lab.sdn import sdn_apply
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError
@@ -29,7 +29,7 @@ def destroy(ctx: Ctx, node: str, vmid: int, kind: str, *, purge: bool, force: bo
     sid = ha.sid_of(kind, vmid)
     store, instance = ctx.store, ctx.instance
 
-    def early_checks(guest: Guest, in_task: bool) -> None:
+    def early_checks(guest: GuestRow, in_task: bool) -> None:
         if guest.config.get("protection"):
             raise PveError(f"can't remove {word} {vmid} - protection mode enabled")
         if kind == LXC or (in_task and not skiplock):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from partilha.lab import guests
-from partilha.lab.guests.state import LXC, QEMU, Guest
+from partilha.lab.guests.state import LXC, QEMU, GuestRow
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, param_error
 from partilha.lab.server.store import Store
@@ -15,7 +15,7 @@ from partilha.lab.server.store import Store
 CONFIG_DIR = {LXC: "lxc", QEMU: "qemu-server"}
 
 
-def load_guest(store: Store, node: str, vmid: int, kind: str) -> Guest:
+def load_guest(store: Store, node: str, vmid: int, kind: str) -> GuestRow:
     """The guest's config on `node`, or PVE's error naming the file it looked for."""
     guest = guests.get(store, vmid)
     if guest is None or guest.node != node or guest.type != kind:
@@ -24,7 +24,7 @@ def load_guest(store: Store, node: str, vmid: int, kind: str) -> Guest:
     return guest
 
 
-def check_lock(guest: Guest) -> None:
+def check_lock(guest: GuestRow) -> None:
     """`CT is locked (<lock>)` / `VM is locked (<lock>)` (PVE names no vmid)."""
     if guest.lock:
         raise PveError(f"{guest.kind} is locked ({guest.lock})")

@@ -11,20 +11,20 @@ from __future__ import annotations
 from partilha.lab import guests
 from partilha.lab.guests import guest_apply
 from partilha.lab.guests.guest_guard import check_lock, load_guest
-from partilha.lab.guests.state import QEMU, Guest
+from partilha.lab.guests.state import QEMU, GuestRow
 from partilha.lab.instance import LabInstance
 from partilha.lab.server.errors import PveError
 from partilha.lab.server.store import Store
 from partilha.lab.server.tasks import TaskLog
 
 
-def _unlocked(guest: Guest, skiplock: bool) -> Guest:
+def _unlocked(guest: GuestRow, skiplock: bool) -> GuestRow:
     if not skiplock and guest.lock != "mounted":  # `mounted`: pct mount, not a change in flight
         check_lock(guest)
     return guest
 
 
-def _checked(store: Store, node: str, vmid: int, kind: str, skiplock: bool) -> Guest:
+def _checked(store: Store, node: str, vmid: int, kind: str, skiplock: bool) -> GuestRow:
     return _unlocked(load_guest(store, node, vmid, kind), skiplock)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from partilha.lab import guests
 from partilha.lab.guests import guest_apply
-from partilha.lab.guests.state import Guest
+from partilha.lab.guests.state import GuestRow
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import MachineError
 from partilha.lab.sdn import sdn_apply
@@ -16,7 +16,7 @@ from partilha.lab.server.errors import PveError
 from partilha.lab.server.store import Store
 
 
-def save_config(store: Store, instance: LabInstance, guest: Guest, config: dict[str, Any]) -> None:
+def save_config(store: Store, instance: LabInstance, guest: GuestRow, config: dict[str, Any]) -> None:
     """Call under the guest's config lock, after the digest and lock checks."""
     updated = dataclasses.replace(guest, config=config)
     changed = guest_apply.realised_changed(guest, updated)

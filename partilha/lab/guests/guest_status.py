@@ -10,13 +10,13 @@ from typing import Any
 from partilha.lab import cluster, guests, ha
 from partilha.lab.cluster.node_guard import online_node
 from partilha.lab.guests import guest_apply
-from partilha.lab.guests.state import Guest
+from partilha.lab.guests.state import GuestRow
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, param_error
 from partilha.lab.server.store import Store
 
 
-def power_target(ctx: Ctx, p: dict[str, Any], kind: str) -> tuple[str, int, Guest | None]:
+def power_target(ctx: Ctx, p: dict[str, Any], kind: str) -> tuple[str, int, GuestRow | None]:
     """(node, vmid, the guest if it is one of `kind` on that node)."""
     node = online_node(ctx, p["node"]).name
     vmid = int(p["vmid"])
@@ -27,13 +27,13 @@ def power_target(ctx: Ctx, p: dict[str, Any], kind: str) -> tuple[str, int, Gues
     return node, vmid, guest if guest is not None and guest.node == node and guest.type == kind else None
 
 
-def running(guest: Guest | None, vmid: int, word: str) -> Guest:
+def running(guest: GuestRow | None, vmid: int, word: str) -> GuestRow:
     if guest is None or guest.status != "running":
         raise PveError(f"{word} {vmid} not running")
     return guest
 
 
-def vmstatus_entry(guest: Guest, fields: dict[str, Any]) -> dict[str, Any]:
+def vmstatus_entry(guest: GuestRow, fields: dict[str, Any]) -> dict[str, Any]:
     """One entry of a `vmstatus`: the type's `fields`, then `lock`, `tags` and `template` where
     the guest has them (pve-container and qemu-server report these alike)."""
     out = dict(fields)
@@ -46,7 +46,7 @@ def vmstatus_entry(guest: Guest, fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def current(ctx: Ctx, guest: Guest, status: dict[str, Any]) -> dict[str, Any]:
+def current(ctx: Ctx, guest: GuestRow, status: dict[str, Any]) -> dict[str, Any]:
     """`status` plus what only a running guest has, and `ha` (`get_service_status`)."""
     out = dict(status)
     if guest.status == "running":
@@ -58,7 +58,7 @@ def current(ctx: Ctx, guest: Guest, status: dict[str, Any]) -> dict[str, Any]:
 MIB = 1024 * 1024
 
 
-def lxc_status_entry(store: Store, guest: Guest) -> dict[str, Any]:
+def lxc_status_entry(store: Store, guest: GuestRow) -> dict[str, Any]:
     """One entry of pve-container's `vmstatus`."""
     figures = cluster.guest_figures(store, guest)
     return vmstatus_entry(guest, {
@@ -67,7 +67,7 @@ def lxc_status_entry(store: Store, guest: Guest) -> dict[str, Any]:
         **figures})
 
 
-def qemu_status_entry(store: Store, guest: Guest) -> dict[str, Any]:
+def qemu_status_entry(store: Store, guest: GuestRow) -> dict[str, Any]:
     """One entry of qemu-server's `vmstatus`."""
     figures = cluster.guest_figures(store, guest)
     return vmstatus_entry(guest, {"vmid": guest.vmid, "status": guest.status,

@@ -207,7 +207,7 @@ def ssh_public_keys_valid(raw: str) -> bool:
     return True
 
 
-def ct_shape(conf: Mapping[str, Any], vmid: int) -> Shape:
+def lxc_shape(conf: Mapping[str, Any], vmid: int) -> Shape:
     """What the lab realises of a container's config (net0 as PVE's `net[n]`, ip on the CT)."""
     net = parse_net(str(conf["net0"])) if conf.get("net0") else {}
     ip = net.get("ip", "")

@@ -21,7 +21,7 @@ from partilha.lab.backup import guest_restore
 from partilha.lab.cluster.node_guard import online_node, require_quorum
 from partilha.lab.guests import guest_apply, guest_create, guest_power, lxc_config, lxc_options
 from partilha.lab.guests.lxc_guard import check_lock, load_ct
-from partilha.lab.guests.state import LXC, Guest
+from partilha.lab.guests.state import LXC, GuestRow
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, param_error
 from partilha.lab.server.tasks import TaskLog
@@ -29,7 +29,7 @@ from partilha.lab.storage.storage_content import backup_volume
 from partilha.lab.storage.volume_access import check_volume_access
 
 
-def _existing(ctx: Ctx, node: str, vmid: int, force: bool) -> Guest | None:
+def _existing(ctx: Ctx, node: str, vmid: int, force: bool) -> GuestRow | None:
     holder = guests.get(ctx.store, vmid)
     if holder is None:
         return None
@@ -88,7 +88,7 @@ def restore_ct(ctx: Ctx, p: dict[str, Any], node_name: str, vmid: int) -> Any:
         raise param_error(rootfs="the lab restores the archive's root disk: leave rootfs out")
     _target_storage(ctx, storage)
     if existing is None:
-        holder = guests.reserve(ctx.store, Guest(vmid, LXC, node, given, "create", "stopped", None))
+        holder = guests.reserve(ctx.store, GuestRow(vmid, LXC, node, given, "create", "stopped", None))
         if holder is not None:
             raise PveError(f"unable to restore CT {vmid} - {holder.kind} {vmid} already exists on "
                            f"node '{holder.node}'")
@@ -110,7 +110,7 @@ def restore_ct(ctx: Ctx, p: dict[str, Any], node_name: str, vmid: int) -> Any:
                 conf.setdefault("hostname", f"CT{vmid}")
                 conf.setdefault("memory", 512)
                 conf.setdefault("swap", 512)
-                restored = Guest(vmid, LXC, node, conf, "create", "stopped", None)
+                restored = GuestRow(vmid, LXC, node, conf, "create", "stopped", None)
                 guest_apply.spec_for(store, instance, restored)  # realisable, before replacing
                 if existing is not None:
                     guest_apply.destroy(instance, vmid)

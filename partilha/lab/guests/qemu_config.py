@@ -6,7 +6,7 @@ disks (`scsi0: <storage>:<GiB>` becomes `<storage>:<vmid>/vm-<vmid>-disk-<n>.raw
 default `boot` order, ported from qemu-server's PVE/QemuServer.pm, Drive.pm and Cloudinit.pm.
 
 The lab has no QEMU (hardware virtualisation is not available to it): a VM is realised by the
-same LXC system container as a CT. `vm_shape` reads what that container gets from the config as
+same LXC system container as a CT. `qemu_shape` reads what that container gets from the config as
 cloud-init would apply it inside a VM: hostname from `name`, the address from `ipconfig0` on
 `net0`'s bridge, `sockets` x `cores` CPUs and `memory`.
 """
@@ -203,7 +203,7 @@ def boot_disk_bytes(conf: Mapping[str, Any]) -> int:
     return 0
 
 
-def vm_shape(conf: Mapping[str, Any], vmid: int) -> Shape:
+def qemu_shape(conf: Mapping[str, Any], vmid: int) -> Shape:
     """What the lab's container realises of a VM's config, as cloud-init would apply it."""
     net = parse_net(str(conf["net0"])) if conf.get("net0") else {}
     ipconfig = parse_ipconfig(str(conf["ipconfig0"])) if conf.get("ipconfig0") else {}

@@ -21,7 +21,7 @@ from partilha.lab.guests.guest_status import lxc_status_entry
 from partilha.lab.guests.lxc_guard import check_lock, load_ct
 from partilha.lab.guests.lxc_options import CT_OPTIONS, VM_CONFIG_PRIVS
 from partilha.lab.guests.lxc_restore import restore_ct
-from partilha.lab.guests.state import LXC, Guest
+from partilha.lab.guests.state import LXC, GuestRow
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, assert_if_modified, param_error
 from partilha.lab.server.params import BOOL, NODE, VMID, Param
@@ -112,7 +112,7 @@ def create_ct(ctx: Ctx, p: dict[str, Any]) -> Any:
     ctx.require(f"/storage/{rootfs_storage}", ["Datastore.AllocateSpace"])
     if unprivileged:
         config["unprivileged"] = 1
-    holder = guests.reserve(ctx.store, Guest(vmid, LXC, node, config, "create", "stopped", None))
+    holder = guests.reserve(ctx.store, GuestRow(vmid, LXC, node, config, "create", "stopped", None))
     if holder is not None:
         raise PveError(f"unable to create CT {vmid} - {holder.kind} {vmid} already exists on node "
                        f"'{holder.node}'")
@@ -144,7 +144,7 @@ def _check_lists(p: dict[str, Any], delete: list[str], revert: list[str]) -> Non
             raise param_error(delete=f"you can't use '-delete {opt}' and '-revert {opt}' at the same time")
 
 
-def _changed(guest: Guest, p: dict[str, Any], delete: list[str]) -> dict[str, Any]:
+def _changed(guest: GuestRow, p: dict[str, Any], delete: list[str]) -> dict[str, Any]:
     """The config after the update (pve-container's update_pct_config, all or nothing)."""
     config = dict(guest.config)
     _only_net0(p)

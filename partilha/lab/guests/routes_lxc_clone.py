@@ -17,7 +17,7 @@ from partilha.lab.cluster.node_guard import online_node, require_quorum
 from partilha.lab.guests import guest_clone, lxc_config
 from partilha.lab.guests.lxc_guard import check_lock, load_ct
 from partilha.lab.guests.lxc_options import check_bridge_access
-from partilha.lab.guests.state import LXC, Guest
+from partilha.lab.guests.state import LXC, GuestRow
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError
 from partilha.lab.server.params import BOOL, NODE, VMID, Param
@@ -29,11 +29,11 @@ TEMPLATE_WAIT = 60.0  # seconds the call waits for its vztemplate task (PVE retu
 _DISK = re.compile(r"rootfs|mp\d+")
 
 
-def _disks(guest: Guest) -> list[str]:
+def _disks(guest: GuestRow) -> list[str]:
     return sorted(k for k in guest.config if _DISK.fullmatch(k))
 
 
-def _can_become_template(guest: Guest) -> None:
+def _can_become_template(guest: GuestRow) -> None:
     check_lock(guest)
     if guest.template:
         raise PveError("you can't convert a template to a template")
@@ -52,7 +52,7 @@ def template(ctx: Ctx, p: dict[str, Any]) -> Any:
     return None
 
 
-def _new_config(ctx: Ctx, source: Guest, p: dict[str, Any], newid: int, full: bool) -> dict[str, Any]:
+def _new_config(ctx: Ctx, source: GuestRow, p: dict[str, Any], newid: int, full: bool) -> dict[str, Any]:
     """pve-container's copy of the config: disks on the new vmid, a new hwaddr per net[n], no
     template flag, hostname and description from the call."""
     storage = p.get("storage")

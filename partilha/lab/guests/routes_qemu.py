@@ -27,7 +27,7 @@ from partilha.lab.guests.guest_guard import check_lock, load_guest, read_config
 from partilha.lab.guests.guest_save import save_config
 from partilha.lab.guests.guest_status import qemu_status_entry
 from partilha.lab.guests.qemu_options import VM_CONFIG_PRIVS, VM_OPTIONS
-from partilha.lab.guests.state import QEMU, Guest
+from partilha.lab.guests.state import QEMU, GuestRow
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, param_error
 from partilha.lab.server.params import BOOL, NODE, VMID, Param
@@ -39,7 +39,7 @@ routes = Router()
 VM = {"node": NODE, "vmid": VMID}
 
 
-def load_vm(store: Store, node: str, vmid: int) -> Guest:
+def load_vm(store: Store, node: str, vmid: int) -> GuestRow:
     return load_guest(store, node, vmid, QEMU)
 
 
@@ -107,7 +107,7 @@ def create_vm(ctx: Ctx, p: dict[str, Any]) -> Any:
                                                        if not qemu_config.DISK.fullmatch(k)}, [])
     config.setdefault("boot", qemu_config.default_boot(config))
     qemu_config.new_identity(config)
-    holder = guests.reserve(ctx.store, Guest(vmid, QEMU, node, config, "create", "stopped", None))
+    holder = guests.reserve(ctx.store, GuestRow(vmid, QEMU, node, config, "create", "stopped", None))
     if holder is not None:
         raise PveError(f"unable to create VM {vmid} - {holder.kind} {vmid} already exists on node "
                        f"'{holder.node}'")
@@ -145,7 +145,7 @@ def _unused_key(config: dict[str, Any]) -> str:
     return next(f"unused{n}" for n in range(256) if f"unused{n}" not in config)
 
 
-def _changed(guest: Guest, options: dict[str, Any], delete: list[str]) -> dict[str, Any]:
+def _changed(guest: GuestRow, options: dict[str, Any], delete: list[str]) -> dict[str, Any]:
     """The config after the update; a deleted disk stays as `unused<n>` (its volume kept)."""
     config = dict(guest.config)
     for opt in delete:
@@ -181,7 +181,7 @@ def _update(ctx: Ctx, p: dict[str, Any], sync: bool) -> Any:
         described = f"{described} -delete {','.join(delete)}".strip()
     store, instance = ctx.store, ctx.instance
 
-    def apply(guest: Guest) -> None:
+    def apply(guest: GuestRow) -> None:
         save_config(store, instance, guest, _changed(guest, options, delete))
 
     with guest_apply.config_lock(vmid):

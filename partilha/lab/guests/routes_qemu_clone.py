@@ -17,7 +17,7 @@ from typing import Any
 from partilha.lab.cluster.node_guard import online_node, require_quorum
 from partilha.lab.guests import guest_clone, qemu_config
 from partilha.lab.guests.guest_guard import check_lock, load_guest
-from partilha.lab.guests.state import QEMU, Guest
+from partilha.lab.guests.state import QEMU, GuestRow
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError
 from partilha.lab.server.params import BOOL, NODE, VMID, Param
@@ -28,7 +28,7 @@ VM = {"node": NODE, "vmid": VMID}
 _SNAPSHOT_KEYS = ("snapshots", "parent", "snaptime", "vmstate", "snapstate", "pending")
 
 
-def _disks(guest: Guest) -> list[str]:
+def _disks(guest: GuestRow) -> list[str]:
     return qemu_config.disks(guest.config)
 
 
@@ -39,7 +39,7 @@ def template(ctx: Ctx, p: dict[str, Any]) -> Any:
     vmid, disk = int(p["vmid"]), p.get("disk")
     ctx.require(f"/vms/{vmid}", ["VM.Allocate"])
 
-    def check(guest: Guest) -> None:
+    def check(guest: GuestRow) -> None:
         check_lock(guest)
         if guest.template and not disk:
             raise PveError("you can't convert a template to a template")
@@ -51,7 +51,7 @@ def template(ctx: Ctx, p: dict[str, Any]) -> Any:
         lambda guest: [disk] if disk else _disks(guest))
 
 
-def _new_config(ctx: Ctx, source: Guest, p: dict[str, Any], newid: int, full: bool) -> dict[str, Any]:
+def _new_config(ctx: Ctx, source: GuestRow, p: dict[str, Any], newid: int, full: bool) -> dict[str, Any]:
     """qemu-server's copy: disks on the new vmid (CD-ROMs as they are, a cloud-init drive
     anew), a new MAC per NIC, a new SMBIOS UUID and VM generation ID, no template flag."""
     storage = p.get("storage")

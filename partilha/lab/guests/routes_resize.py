@@ -16,7 +16,7 @@ from partilha.lab import guests
 from partilha.lab.cluster.node_guard import online_node
 from partilha.lab.guests import guest_apply, lxc_config, qemu_config
 from partilha.lab.guests.guest_guard import check_lock, load_guest
-from partilha.lab.guests.state import LXC, QEMU, Guest
+from partilha.lab.guests.state import LXC, QEMU, GuestRow
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import MODIFIED, PveError, param_error
 from partilha.lab.server.params import NODE, VMID, Param
@@ -69,7 +69,7 @@ def _register(kind: str) -> None:
 
         def work(log: TaskLog) -> None:
             with guest_apply.config_lock(vmid):
-                now: Guest = load_guest(store, node, vmid, kind)
+                now: GuestRow = load_guest(store, node, vmid, kind)
                 config = dict(now.config, **{disk: _with_size(str(now.config[disk]), wanted)})
                 guests.update(store, vmid, config=config)
             log(f"{disk}: resized to {lxc_config.format_size(wanted)} (the lab records the size)")

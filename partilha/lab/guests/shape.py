@@ -1,9 +1,9 @@
 """What the lab realises of a guest, whatever its type: one shape for containers and VMs.
 
 A CT's shape comes from its `hostname`, `net0` (`ip=`/`gw=` on the interface), `cores`, `memory`
-and `rootfs` (partilha.lab.guests.lxc_config.ct_shape); a VM's from `name`, `net0` with `ipconfig0`
+and `rootfs` (partilha.lab.guests.lxc_config.lxc_shape); a VM's from `name`, `net0` with `ipconfig0`
 (as cloud-init would configure it), `sockets` x `cores`, `memory` and its boot disk
-(partilha.lab.guests.qemu_config.vm_shape). Both are realised by the same container code.
+(partilha.lab.guests.qemu_config.qemu_shape). Both are realised by the same container code.
 """
 
 from __future__ import annotations

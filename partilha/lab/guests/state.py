@@ -20,7 +20,7 @@ _FIELDS = frozenset({"config", "lock", "status", "pool", "node"})
 
 
 @dataclass(frozen=True)
-class Guest:
+class GuestRow:
     vmid: int
     type: str
     node: str
@@ -42,8 +42,8 @@ class Guest:
     def shape(self) -> Shape:
         """What the lab realises of the config (ValueError if a property string is bad)."""
         if self.type == QEMU:
-            return qemu_config.vm_shape(self.config, self.vmid)
-        return lxc_config.ct_shape(self.config, self.vmid)
+            return qemu_config.qemu_shape(self.config, self.vmid)
+        return lxc_config.lxc_shape(self.config, self.vmid)
 
     @property
     def template(self) -> bool:
@@ -55,26 +55,26 @@ class Guest:
         return "VM" if self.type == QEMU else "CT"
 
 
-def _guest(row: Row) -> Guest:
-    return Guest(row["vmid"], row["type"], row["node"], json.loads(row["config"]), row["lock"],
+def _guest(row: Row) -> GuestRow:
+    return GuestRow(row["vmid"], row["type"], row["node"], json.loads(row["config"]), row["lock"],
                  row["status"], row["pool"])
 
 
-def get(store: Store, vmid: int) -> Guest | None:
+def get(store: Store, vmid: int) -> GuestRow | None:
     rows = store.query("SELECT * FROM guests WHERE vmid = ?", vmid)
     return _guest(rows[0]) if rows else None
 
 
-def on_node(store: Store, node: str, kind: str) -> list[Guest]:
+def on_node(store: Store, node: str, kind: str) -> list[GuestRow]:
     return [_guest(r) for r in store.query("SELECT * FROM guests WHERE node = ? AND type = ? "
                                            "ORDER BY vmid", node, kind)]
 
 
-def every(store: Store) -> list[Guest]:
+def every(store: Store) -> list[GuestRow]:
     return [_guest(r) for r in store.query("SELECT * FROM guests ORDER BY vmid")]
 
 
-def reserve(store: Store, guest: Guest) -> Guest | None:
+def reserve(store: Store, guest: GuestRow) -> GuestRow | None:
     """Insert `guest` unless its vmid is taken; returns the guest holding the vmid if it is."""
     with store.tx() as db:
         row = db.execute("SELECT * FROM guests WHERE vmid = ?", (guest.vmid,)).fetchone()

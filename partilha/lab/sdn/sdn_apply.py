@@ -10,8 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from partilha.lab import firewall as fw_state
-from partilha.lab import guests, sdn
+from partilha.lab import firewall, guests, sdn
 from partilha.lab.cluster import node_hosts
 from partilha.lab.firewall import firewall_translate
 from partilha.lab.instance import LabInstance
@@ -27,12 +26,12 @@ def lab_firewall(store: Store, instance: LabInstance, vnets: list[sdn.AppliedVNe
     """The table for the running SDN config and the firewall config in the state."""
     with_gateway = tuple(VNetNet(v.bridge, v.gateway) for v in vnets if v.gateway)
     others = tuple(zone_bridges) + tuple(v.bridge for v in vnets if v.gateway is None)
-    cluster_fw = fw_state.cluster(store)
+    cluster_fw = firewall.cluster(store)
     return LabFirewall(
         instance.nft_table, vnets=with_gateway, zone_bridges=others,
         cache_port=instance.cache_port, allow=firewall_translate.forward_rules(cluster_fw),
         guests=firewall_translate.guest_firewalls(cluster_fw, guests.every(store),
-                                            fw_state.every_guest(store)),
+                                            firewall.every_guest(store)),
         nodes=node_hosts.firewall_net(store, instance))
 
 
@@ -56,11 +55,11 @@ def guest_changed(store: Store, instance: LabInstance, vmid: int, destroyed: boo
     """Guest rules match on the guest's net0 address: re-apply the table when a guest with a
     firewall config changed its address or was destroyed (its `.fw` goes with it, as PVE's
     `remove_vmfw_conf`)."""
-    if vmid not in fw_state.every_guest(store):
+    if vmid not in firewall.every_guest(store):
         return
     with firewall_change(store, instance):
         if destroyed:
-            fw_state.remove_guest(store, vmid)
+            firewall.remove_guest(store, vmid)
 
 
 def realise(store: Store, instance: LabInstance, log: Log) -> None:
