@@ -389,6 +389,14 @@ def guest(mlab: MachineLab) -> Iterator[Callable[..., containers.GuestSpec]]:
 
 
 
+@pytest.fixture(scope="session")
+def ssh_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private key for root in the guests; its public half is `.with_suffix(".pub")`."""
+    path = tmp_path_factory.mktemp("ssh") / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return path
+
+
 # A throwaway lab API instance per test module (own state directory, port and prefix), and
 # proxmoxer clients of its administrator: the tests under api/ and providers/ share them.
 @pytest.fixture(scope="module")

@@ -80,11 +80,9 @@ def _one_guest_per_role(inventory: Inventory) -> list[Guest]:
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory: pytest.TempPathFactory,
-             realise_guests: RealiseGuests) -> Iterator[Deployed]:
-    work = tmp_path_factory.mktemp("services")
-    key = work / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+def deployed(tmp_path_factory: pytest.TempPathFactory, realise_guests: RealiseGuests,
+             ssh_key: Path) -> Iterator[Deployed]:
+    work, key = tmp_path_factory.mktemp("services"), ssh_key
     with throwaway(work / "lab", ROOT / "inventories" / "lab", "s",
                    node_key=key.with_suffix(".pub")) as (lab, creds):
         api = ProxmoxAPI("127.0.0.1", port=lab.port, user=creds["username"], password=creds["password"],
