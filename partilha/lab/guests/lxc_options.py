@@ -17,7 +17,7 @@ from partilha.lab.guests import lxc_config
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.params import BOOL, Param
 
-CT_OPTIONS: dict[str, Param] = {
+LXC_OPTIONS: dict[str, Param] = {
     "hostname": Param(format="dns-name", max_length=255),
     "description": Param(max_length=8192),
     "tags": Param(format="pve-tag-list"),
@@ -47,7 +47,7 @@ VM_CONFIG_PRIVS = ["VM.Config.Disk", "VM.Config.CPU", "VM.Config.Memory", "VM.Co
 
 
 def option_exists(name: str) -> bool:
-    return name in CT_OPTIONS or re.fullmatch(r"net\d+", name) is not None
+    return name in LXC_OPTIONS or re.fullmatch(r"net\d+", name) is not None
 
 
 def stored(name: str, value: Any) -> Any:

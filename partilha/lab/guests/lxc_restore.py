@@ -20,7 +20,7 @@ from partilha.lab import storage as storages
 from partilha.lab.backup import guest_restore
 from partilha.lab.cluster.node_guard import online_node, require_quorum
 from partilha.lab.guests import guest_apply, guest_create, guest_power, lxc_config, lxc_options
-from partilha.lab.guests.lxc_guard import check_lock, load_ct
+from partilha.lab.guests.lxc_guard import check_lock, load_lxc
 from partilha.lab.guests.state import LXC, GuestRow
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, param_error
@@ -35,7 +35,7 @@ def _existing(ctx: Ctx, node: str, vmid: int, force: bool) -> GuestRow | None:
         return None
     if not force:
         raise PveError(f"{holder.kind} {vmid} already exists on node '{holder.node}'")
-    guest = load_ct(ctx.store, node, vmid)
+    guest = load_lxc(ctx.store, node, vmid)
     if guest.config.get("protection"):
         raise PveError(f"unable to restore CT {vmid} - protection mode enabled")
     check_lock(guest)
@@ -64,7 +64,7 @@ def _target_storage(ctx: Ctx, sid: str) -> None:
     ctx.require(f"/storage/{sid}", ["Datastore.AllocateSpace"])
 
 
-def restore_ct(ctx: Ctx, p: dict[str, Any], node_name: str, vmid: int) -> Any:
+def restore_lxc(ctx: Ctx, p: dict[str, Any], node_name: str, vmid: int) -> Any:
     node = online_node(ctx, node_name).name
     require_quorum(ctx)
     force, unique, start = bool(p.pop("force", False)), bool(p.pop("unique", False)), p.pop("start")

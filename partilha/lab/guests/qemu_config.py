@@ -28,13 +28,13 @@ from partilha.lab.server.property_string import Check, anything, boolean, enum, 
 NIC_MODELS = ("e1000", "e1000-82540em", "e1000-82544gc", "e1000-82545em", "e1000e", "i82551",
               "i82557b", "i82559er", "ne2k_isa", "ne2k_pci", "pcnet", "rtl8139", "virtio",
               "vmxnet3")
-_CT_NET = lxc_config.NET_KEYS  # the keys both NIC formats share are checked alike
+_LXC_NET = lxc_config.NET_KEYS  # the keys both NIC formats share are checked alike
 NET_KEYS: dict[str, Check] = {
     "model": enum(*NIC_MODELS),
-    "macaddr": _CT_NET["hwaddr"],
+    "macaddr": _LXC_NET["hwaddr"],
     "mtu": integer(1, 65520),
     "queues": integer(0, 64),
-    **{k: _CT_NET[k] for k in ("bridge", "firewall", "link_down", "rate", "tag", "trunks")},
+    **{k: _LXC_NET[k] for k in ("bridge", "firewall", "link_down", "rate", "tag", "trunks")},
 }
 
 
@@ -45,7 +45,7 @@ def _ipv4_config(value: str) -> str | None:
 
 IPCONFIG_KEYS: dict[str, Check] = {
     "ip": _ipv4_config,
-    **{k: _CT_NET[k] for k in ("gw", "ip6", "gw6")},
+    **{k: _LXC_NET[k] for k in ("gw", "ip6", "gw6")},
 }
 DRIVE_KEYS: dict[str, Check] = {
     "file": anything, "media": enum("cdrom", "disk"), "size": anything,

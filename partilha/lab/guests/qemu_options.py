@@ -19,7 +19,7 @@ from partilha.lab.server.errors import PveError
 from partilha.lab.server.params import BOOL, Param
 
 _DRIVE = Param(format="pve-qm-drive")
-VM_OPTIONS: dict[str, Param] = {
+QEMU_OPTIONS: dict[str, Param] = {
     "name": Param(format="dns-name"),
     "description": Param(max_length=8192),
     "tags": Param(format="pve-tag-list"),
@@ -73,7 +73,7 @@ _CLOUDINIT = frozenset({"cicustom", "cipassword", "citype", "ciupgrade", "ciuser
 
 
 def option_exists(name: str) -> bool:
-    return name in VM_OPTIONS or re.fullmatch(r"(net|ipconfig|scsi|virtio|sata|ide|serial|unused)\d+",
+    return name in QEMU_OPTIONS or re.fullmatch(r"(net|ipconfig|scsi|virtio|sata|ide|serial|unused)\d+",
                                               name) is not None
 
 

@@ -18,9 +18,9 @@ from partilha.lab.guests import guest_apply, guest_create, guest_destroy, lxc_co
 from partilha.lab.guests.guest_guard import read_config
 from partilha.lab.guests.guest_save import save_config
 from partilha.lab.guests.guest_status import lxc_status_entry
-from partilha.lab.guests.lxc_guard import check_lock, load_ct
-from partilha.lab.guests.lxc_options import CT_OPTIONS, VM_CONFIG_PRIVS
-from partilha.lab.guests.lxc_restore import restore_ct
+from partilha.lab.guests.lxc_guard import check_lock, load_lxc
+from partilha.lab.guests.lxc_options import LXC_OPTIONS, VM_CONFIG_PRIVS
+from partilha.lab.guests.lxc_restore import restore_lxc
 from partilha.lab.guests.state import LXC, GuestRow
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, assert_if_modified, param_error
@@ -33,16 +33,16 @@ _UNDELETABLE = ("memory", "rootfs", "unprivileged", "arch", "ostype")
 
 
 @routes.route("GET", "/nodes/{node}/lxc", {"node": NODE})
-def list_cts(ctx: Ctx, p: dict[str, Any]) -> Any:
+def list_lxc(ctx: Ctx, p: dict[str, Any]) -> Any:
     online_node(ctx, p["node"])
     return [lxc_status_entry(ctx.store, g) for g in guests.on_node(ctx.store, p["node"], LXC)
             if ctx.allowed(f"/vms/{g.vmid}", ["VM.Audit"])]
 
 
 @routes.route("GET", "/nodes/{node}/lxc/{vmid}", CT)
-def ct_index(ctx: Ctx, p: dict[str, Any]) -> Any:
+def lxc_index(ctx: Ctx, p: dict[str, Any]) -> Any:
     online_node(ctx, p["node"])
-    load_ct(ctx.store, p["node"], int(p["vmid"]))
+    load_lxc(ctx.store, p["node"], int(p["vmid"]))
     return [{"subdir": "config"}, {"subdir": "status"}]
 
 
@@ -85,10 +85,10 @@ def _new_config(vmid: int, p: dict[str, Any], storage: str) -> tuple[str, dict[s
     **CT, "ostemplate": Param(optional=False, max_length=255),
     "storage": Param(format="pve-storage-id", default="local"), "pool": Param(format="pve-poolid"),
     "ssh-public-keys": Param(), "start": Param("boolean", default=False),
-    "restore": BOOL, "force": BOOL, "unique": BOOL, **CT_OPTIONS})
-def create_ct(ctx: Ctx, p: dict[str, Any]) -> Any:
+    "restore": BOOL, "force": BOOL, "unique": BOOL, **LXC_OPTIONS})
+def create_lxc(ctx: Ctx, p: dict[str, Any]) -> Any:
     if p.pop("restore", False):
-        return restore_ct(ctx, p, p.pop("node"), int(p.pop("vmid")))
+        return restore_lxc(ctx, p, p.pop("node"), int(p.pop("vmid")))
     p.pop("force", None)
     p.pop("unique", None)
     node = online_node(ctx, p.pop("node")).name
@@ -168,7 +168,7 @@ def _changed(guest: GuestRow, p: dict[str, Any], delete: list[str]) -> dict[str,
 
 @routes.route("PUT", "/nodes/{node}/lxc/{vmid}/config", {
     **CT, "delete": Param(format="pve-configid-list"), "revert": Param(format="pve-configid-list"),
-    "digest": Param(max_length=40), **CT_OPTIONS})
+    "digest": Param(max_length=40), **LXC_OPTIONS})
 def update_config(ctx: Ctx, p: dict[str, Any]) -> Any:
     """Synchronous, as PVE's: changes to a running container are applied to it live."""
     node = online_node(ctx, p.pop("node")).name
@@ -179,9 +179,9 @@ def update_config(ctx: Ctx, p: dict[str, Any]) -> Any:
         raise PveError("no options specified")
     delete, revert = split_list(p.pop("delete", "")), split_list(p.pop("revert", ""))
     _check_lists(p, delete, revert)
-    lxc_options.check_modify_perm(ctx, vmid, None, load_ct(ctx.store, node, vmid).config, p, delete)
+    lxc_options.check_modify_perm(ctx, vmid, None, load_lxc(ctx.store, node, vmid).config, p, delete)
     with guest_apply.config_lock(vmid):
-        guest = load_ct(ctx.store, node, vmid)
+        guest = load_lxc(ctx.store, node, vmid)
         check_lock(guest)
         assert_if_modified(guest.digest, digest)
         save_config(ctx.store, ctx.instance, guest, _changed(guest, p, delete))
@@ -190,7 +190,7 @@ def update_config(ctx: Ctx, p: dict[str, Any]) -> Any:
 
 @routes.route("DELETE", "/nodes/{node}/lxc/{vmid}", {
     **CT, "force": BOOL, "purge": BOOL, "destroy-unreferenced-disks": BOOL})
-def destroy_ct(ctx: Ctx, p: dict[str, Any]) -> Any:
+def destroy_lxc(ctx: Ctx, p: dict[str, Any]) -> Any:
     node = online_node(ctx, p["node"]).name
     return guest_destroy.destroy(ctx, node, int(p["vmid"]), LXC, purge=bool(p.get("purge")),
                                  force=bool(p.get("force")))

@@ -15,7 +15,7 @@ from typing import Any
 
 from partilha.lab.cluster.node_guard import online_node, require_quorum
 from partilha.lab.guests import guest_clone, lxc_config
-from partilha.lab.guests.lxc_guard import check_lock, load_ct
+from partilha.lab.guests.lxc_guard import check_lock, load_lxc
 from partilha.lab.guests.lxc_options import check_bridge_access
 from partilha.lab.guests.state import LXC, GuestRow
 from partilha.lab.server.context import Ctx
@@ -88,7 +88,7 @@ def clone(ctx: Ctx, p: dict[str, Any]) -> Any:
     target = guest_clone.target_node(ctx, node, p)
     require_quorum(ctx)
     vmid, newid, pool = int(p["vmid"]), int(p["newid"]), p.get("pool")
-    source = load_ct(ctx.store, node, vmid)
+    source = load_lxc(ctx.store, node, vmid)
     full = bool(p["full"]) if "full" in p else not source.template
     if p.get("storage") and not full:
         raise PveError("parameter 'storage' not allowed for linked clones")

@@ -13,7 +13,7 @@ from partilha.lab.cluster.node_guard import online_node, require_quorum
 from partilha.lab.guests import guest_power
 from partilha.lab.guests.guest_status import current as current_status
 from partilha.lab.guests.guest_status import lxc_status_entry, power_target, running
-from partilha.lab.guests.lxc_guard import load_ct
+from partilha.lab.guests.lxc_guard import load_lxc
 from partilha.lab.guests.state import LXC
 from partilha.lab.instance import LabInstance
 from partilha.lab.server.context import Ctx
@@ -30,7 +30,7 @@ CT = {"node": NODE, "vmid": VMID}
 @routes.route("GET", "/nodes/{node}/lxc/{vmid}/status", CT)
 def status_index(ctx: Ctx, p: dict[str, Any]) -> Any:
     online_node(ctx, p["node"])
-    load_ct(ctx.store, p["node"], int(p["vmid"]))
+    load_lxc(ctx.store, p["node"], int(p["vmid"]))
     return [{"subdir": s} for s in ("current", "start", "stop", "shutdown", "reboot")]
 
 
@@ -38,7 +38,7 @@ def status_index(ctx: Ctx, p: dict[str, Any]) -> Any:
 def current(ctx: Ctx, p: dict[str, Any]) -> Any:
     online_node(ctx, p["node"])
     ctx.require(f"/vms/{p['vmid']}", ["VM.Audit"])
-    guest = load_ct(ctx.store, p["node"], int(p["vmid"]))
+    guest = load_lxc(ctx.store, p["node"], int(p["vmid"]))
     return current_status(ctx, guest, lxc_status_entry(ctx.store, guest))
 
 

@@ -26,7 +26,7 @@ from partilha.lab.guests import guest_apply, guest_create, guest_destroy, qemu_c
 from partilha.lab.guests.guest_guard import check_lock, load_guest, read_config
 from partilha.lab.guests.guest_save import save_config
 from partilha.lab.guests.guest_status import qemu_status_entry
-from partilha.lab.guests.qemu_options import VM_CONFIG_PRIVS, VM_OPTIONS
+from partilha.lab.guests.qemu_options import QEMU_OPTIONS, VM_CONFIG_PRIVS
 from partilha.lab.guests.state import QEMU, GuestRow
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, param_error
@@ -39,12 +39,12 @@ routes = Router()
 VM = {"node": NODE, "vmid": VMID}
 
 
-def load_vm(store: Store, node: str, vmid: int) -> GuestRow:
+def load_qemu(store: Store, node: str, vmid: int) -> GuestRow:
     return load_guest(store, node, vmid, QEMU)
 
 
 @routes.route("GET", "/nodes/{node}/qemu", {"node": NODE, "full": BOOL})
-def list_vms(ctx: Ctx, p: dict[str, Any]) -> Any:
+def list_qemu(ctx: Ctx, p: dict[str, Any]) -> Any:
     online_node(ctx, p["node"])
     return [qemu_status_entry(ctx.store, g) for g in guests.on_node(ctx.store, p["node"], QEMU)
             if ctx.allowed(f"/vms/{g.vmid}", ["VM.Audit"])]
@@ -53,7 +53,7 @@ def list_vms(ctx: Ctx, p: dict[str, Any]) -> Any:
 @routes.route("GET", "/nodes/{node}/qemu/{vmid}", VM)
 def vm_index(ctx: Ctx, p: dict[str, Any]) -> Any:
     online_node(ctx, p["node"])
-    load_vm(ctx.store, p["node"], int(p["vmid"]))
+    load_qemu(ctx.store, p["node"], int(p["vmid"]))
     return [{"subdir": s} for s in ("config", "pending", "status", "clone", "template")]
 
 
@@ -88,7 +88,7 @@ def _allocate(ctx: Ctx, config: dict[str, Any], vmid: int, storage: str | None) 
 
 @routes.route("POST", "/nodes/{node}/qemu", {
     **VM, "storage": Param(format="pve-storage-id"), "pool": Param(format="pve-poolid"),
-    "bwlimit": Param("integer", minimum=0), "start": Param("boolean", default=False), **VM_OPTIONS})
+    "bwlimit": Param("integer", minimum=0), "start": Param("boolean", default=False), **QEMU_OPTIONS})
 def create_vm(ctx: Ctx, p: dict[str, Any]) -> Any:
     node = online_node(ctx, p.pop("node")).name
     vmid = int(p.pop("vmid"))
@@ -175,7 +175,7 @@ def _update(ctx: Ctx, p: dict[str, Any], sync: bool) -> Any:
     _only_net0(p)
     options = _options(p)
     _allocate(ctx, options, vmid, None)
-    qemu_options.check_modify_perm(ctx, vmid, None, load_vm(ctx.store, node, vmid).config, options, delete)
+    qemu_options.check_modify_perm(ctx, vmid, None, load_qemu(ctx.store, node, vmid).config, options, delete)
     described = " ".join(f"-{k} {v}" for k, v in p.items())
     if delete:
         described = f"{described} -delete {','.join(delete)}".strip()
@@ -185,7 +185,7 @@ def _update(ctx: Ctx, p: dict[str, Any], sync: bool) -> Any:
         save_config(store, instance, guest, _changed(guest, options, delete))
 
     with guest_apply.config_lock(vmid):
-        guest = load_vm(ctx.store, node, vmid)
+        guest = load_qemu(ctx.store, node, vmid)
         if digest and digest != guest.digest:
             raise PveError(qemu_config.CHECKSUM_MISMATCH)
         if not skiplock:
@@ -197,14 +197,14 @@ def _update(ctx: Ctx, p: dict[str, Any], sync: bool) -> Any:
     def work(log: TaskLog) -> None:
         log(f"update VM {vmid}: {described}")
         with guest_apply.config_lock(vmid):
-            apply(load_vm(store, node, vmid))
+            apply(load_qemu(store, node, vmid))
 
     return ctx.tasks.start(node, "qmconfig", str(vmid), ctx.authid, work)
 
 
 _UPDATE_SCHEMA = {**VM, "delete": Param(format="pve-configid-list"),
                   "revert": Param(format="pve-configid-list"), "digest": Param(max_length=40),
-                  "skiplock": BOOL, "force": BOOL, **VM_OPTIONS}
+                  "skiplock": BOOL, "force": BOOL, **QEMU_OPTIONS}
 
 
 @routes.route("POST", "/nodes/{node}/qemu/{vmid}/config", {
