@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from partilha.lab import cluster, guests
-from partilha.lab import storage as storages
+from partilha.lab import cluster, guests, storage
 from partilha.lab.access.roles import split_list
 from partilha.lab.backup import prune
 from partilha.lab.guests import guest_apply, lxc_config
@@ -107,13 +106,13 @@ def resolve(store: Store, p: Mapping[str, Any]) -> Job:
     """The job's options: the call's, else the storage's retention, else vzdump's defaults;
     a storage that cannot take backups fails as `PVE::VZDump->new` does."""
     sid = str(p.get("storage") or "local")
-    conf = storages.get(store, sid)
+    conf = storage.get(store, sid)
     if conf is None:
         raise BackupError(f"could not get storage information for '{sid}': storage '{sid}' does "
                           "not exist")
     if conf.get("disable"):
         raise BackupError(f"could not activate storage '{sid}': storage '{sid}' is disabled")
-    if "backup" not in storages.contents(conf):
+    if "backup" not in storage.contents(conf):
         raise BackupError(f"could not get storage information for '{sid}': can't use storage "
                           f"'{sid}' for backups - wrong content type")
     if "prune-backups" in p:
@@ -187,8 +186,8 @@ def _backup_guest(store: Store, instance: LabInstance, node: str, vmid: int, job
     """`exec_backup_task` for one guest; True when it succeeded."""
     log = _GuestLog(task_log)
     started = time.time()
-    conf = storages.get(store, job.storage) or {}
-    dump = storages.content_dir(instance, job.storage, conf, "backup")
+    conf = storage.get(store, job.storage) or {}
+    dump = storage.content_dir(instance, job.storage, conf, "backup")
     basename = f"vzdump-lxc-{vmid}-{dt.datetime.fromtimestamp(started):%Y_%m_%d-%H_%M_%S}"
     ext = ".tar" + (f".{machine.compressor(job.compress, job.zstd)[1]}"
                     if job.compress not in ("0", "") else "")

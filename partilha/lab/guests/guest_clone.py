@@ -18,8 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from partilha.lab import cluster, guests
-from partilha.lab import storage as storages
+from partilha.lab import cluster, guests, storage
 from partilha.lab.guests import guest_apply, guest_create, lxc_config
 from partilha.lab.guests.guest_guard import check_lock, load_guest
 from partilha.lab.guests.state import LXC, GuestRow
@@ -86,7 +85,7 @@ def check_target(ctx: Ctx, source: GuestRow, target: str, disk_storages: list[st
     if target == source.node:
         return
     for sid in disk_storages:
-        conf = storages.get(ctx.store, sid)
+        conf = storage.get(ctx.store, sid)
         if conf is None:
             raise PveError(f"storage '{sid}' does not exist")
         if not conf.get("shared"):

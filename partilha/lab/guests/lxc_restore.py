@@ -15,8 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from partilha.lab import guests
-from partilha.lab import storage as storages
+from partilha.lab import guests, storage
 from partilha.lab.backup import guest_restore
 from partilha.lab.cluster.node_guard import online_node, require_quorum
 from partilha.lab.guests import guest_apply, guest_create, guest_power, lxc_config, lxc_options
@@ -56,10 +55,10 @@ def _archive(ctx: Ctx, vmid: int, volid: str) -> tuple[str, Path]:
 
 def _target_storage(ctx: Ctx, sid: str) -> None:
     """The storage the restored disk goes to: one for containers, with space for the caller."""
-    conf = storages.get(ctx.store, sid)
+    conf = storage.get(ctx.store, sid)
     if conf is None:
         raise PveError(f"storage '{sid}' does not exist")
-    if "rootdir" not in storages.contents(conf):
+    if "rootdir" not in storage.contents(conf):
         raise param_error(storage=f"storage '{sid}' does not support container directories")
     ctx.require(f"/storage/{sid}", ["Datastore.AllocateSpace"])
 

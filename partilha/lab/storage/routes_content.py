@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from partilha.lab import storage as storages
+from partilha.lab import storage
 from partilha.lab.cluster.node_guard import online_node
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, param_error
@@ -28,7 +28,7 @@ def _status(ctx: Ctx, sid: str, conf: dict[str, Any]) -> dict[str, Any]:
                              "enabled": int(not conf.get("disable")), "active": 0}
     if conf.get("disable"):
         return entry
-    root = storages.realised_dir(ctx.instance, sid, conf)
+    root = storage.realised_dir(ctx.instance, sid, conf)
     root.mkdir(parents=True, exist_ok=True)
     usage = shutil.disk_usage(root)
     entry.update(active=1, total=usage.total, used=usage.used, avail=usage.free,
@@ -37,8 +37,8 @@ def _status(ctx: Ctx, sid: str, conf: dict[str, Any]) -> dict[str, Any]:
 
 
 def _on_node(ctx: Ctx, node: str, sid: str) -> dict[str, Any]:
-    conf = storages.get(ctx.store, sid)
-    if conf is None or not storages.available_on(conf, node):
+    conf = storage.get(ctx.store, sid)
+    if conf is None or not storage.available_on(conf, node):
         raise param_error(storage="No such storage.")
     return conf
 
@@ -49,8 +49,8 @@ def _on_node(ctx: Ctx, node: str, sid: str) -> dict[str, Any]:
     "target": Param(format="pve-node"), "format": BOOL})
 def index(ctx: Ctx, p: dict[str, Any]) -> Any:
     node = online_node(ctx, p["node"]).name
-    every = {sid: conf for sid, conf in storages.every(ctx.store).items()
-             if storages.available_on(conf, node)}
+    every = {sid: conf for sid, conf in storage.every(ctx.store).items()
+             if storage.available_on(conf, node)}
     if p.get("storage") and p["storage"] not in every:
         raise param_error(storage="No such storage.")
     wanted = set(str(p.get("content", "")).split(",")) - {""}
@@ -59,9 +59,9 @@ def index(ctx: Ctx, p: dict[str, Any]) -> Any:
     for sid, conf in every.items():
         if p.get("storage") not in (None, sid) or (p.get("enabled") and conf.get("disable")):
             continue
-        if wanted and not wanted & set(storages.contents(conf)):
+        if wanted and not wanted & set(storage.contents(conf)):
             continue
-        if target and not (conf.get("shared") and storages.available_on(conf, target)):
+        if target and not (conf.get("shared") and storage.available_on(conf, target)):
             continue
         if ctx.allowed(f"/storage/{sid}", _READ, any_=True):
             out.append(_status(ctx, sid, conf))
@@ -85,7 +85,7 @@ def read_status(ctx: Ctx, p: dict[str, Any]) -> Any:
 
 
 @routes.route("GET", "/nodes/{node}/storage/{storage}/content", {
-    **STORAGE, "content": Param(enum=storages.DIR_CONTENT),
+    **STORAGE, "content": Param(enum=storage.DIR_CONTENT),
     "vmid": Param("integer", minimum=100, maximum=999_999_999)})
 def content(ctx: Ctx, p: dict[str, Any]) -> Any:
     ctx.require(f"/storage/{p['storage']}", _READ, any_=True)

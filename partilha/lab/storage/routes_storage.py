@@ -10,7 +10,7 @@ import re
 import threading
 from typing import Any
 
-from partilha.lab import storage as storages
+from partilha.lab import storage
 from partilha.lab.access.roles import split_list
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import MODIFIED, PveError, param_error
@@ -51,11 +51,11 @@ def _stored(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def _api_config(ctx: Ctx, sid: str, conf: dict[str, Any]) -> dict[str, Any]:
-    return {"storage": sid, **conf, "digest": storages.digest(ctx.store)}
+    return {"storage": sid, **conf, "digest": storage.digest(ctx.store)}
 
 
 def _existing(ctx: Ctx, sid: str) -> dict[str, Any]:
-    conf = storages.get(ctx.store, sid)
+    conf = storage.get(ctx.store, sid)
     if conf is None:
         raise PveError(f"storage '{sid}' does not exist")
     return conf
@@ -63,7 +63,7 @@ def _existing(ctx: Ctx, sid: str) -> dict[str, Any]:
 
 @routes.route("GET", "/storage", {"type": Param(enum=TYPES)})
 def index(ctx: Ctx, p: dict[str, Any]) -> Any:
-    return [_api_config(ctx, sid, conf) for sid, conf in storages.every(ctx.store).items()
+    return [_api_config(ctx, sid, conf) for sid, conf in storage.every(ctx.store).items()
             if p.get("type") in (None, conf["type"])
             and ctx.allowed(f"/storage/{sid}", ["Datastore.Audit", "Datastore.AllocateSpace"],
                             any_=True)]
@@ -90,10 +90,10 @@ def create(ctx: Ctx, p: dict[str, Any]) -> Any:
     conf = {"type": kind, **_stored(p)}
     conf.setdefault("content", "images,rootdir")
     with _lock:
-        if storages.get(ctx.store, sid) is not None:
+        if storage.get(ctx.store, sid) is not None:
             raise PveError(f"create storage failed: storage ID '{sid}' already defined")
-        storages.realised_dir(ctx.instance, sid, conf).mkdir(parents=True, exist_ok=True)
-        ctx.store.put_object(storages.STORAGE, sid, conf)
+        storage.realised_dir(ctx.instance, sid, conf).mkdir(parents=True, exist_ok=True)
+        ctx.store.put_object(storage.STORAGE, sid, conf)
     return {"storage": sid, "type": kind}
 
 
@@ -106,7 +106,7 @@ def update(ctx: Ctx, p: dict[str, Any]) -> Any:
     delete = split_list(p.pop("delete", ""))
     with _lock:
         try:
-            if digest and digest != storages.digest(ctx.store):
+            if digest and digest != storage.digest(ctx.store):
                 raise PveError(MODIFIED)
             conf = _existing(ctx, sid)
             for key in delete:
@@ -119,7 +119,7 @@ def update(ctx: Ctx, p: dict[str, Any]) -> Any:
             conf.update(_stored(p))
         except PveError as exc:
             raise PveError(f"update storage failed: {exc.message}") from None
-        ctx.store.put_object(storages.STORAGE, sid, conf)
+        ctx.store.put_object(storage.STORAGE, sid, conf)
     return {"storage": sid, "type": conf["type"]}
 
 
@@ -133,7 +133,7 @@ def delete(ctx: Ctx, p: dict[str, Any]) -> Any:
             _existing(ctx, sid)
         except PveError as exc:
             raise PveError(f"delete storage failed: {exc.message}") from None
-        ctx.store.delete_object(storages.STORAGE, sid)
+        ctx.store.delete_object(storage.STORAGE, sid)
         with ctx.store.tx() as db:
             db.execute("DELETE FROM acl WHERE path = ?", (f"/storage/{sid}",))
     return None

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from partilha.lab import guests
-from partilha.lab import storage as storages
+from partilha.lab import guests, storage
 from partilha.lab.guests import lxc_config
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import machine
@@ -115,10 +114,10 @@ def _backup_entry(sid: str, backup: Backup) -> dict[str, Any]:
 def volumes(store: Store, instance: LabInstance, sid: str, conf: Mapping[str, Any],
             content: str | None = None, vmid: int | None = None) -> list[dict[str, Any]]:
     """`volume_list`: the storage's volumes of one content type (or all it holds)."""
-    wanted = [c for c in storages.contents(conf) if content in (None, c)]
+    wanted = [c for c in storage.contents(conf) if content in (None, c)]
     out: list[dict[str, Any]] = []
     if "backup" in wanted:
-        dump = storages.content_dir(instance, sid, conf, "backup")
+        dump = storage.content_dir(instance, sid, conf, "backup")
         out += [_backup_entry(sid, b) for b in backups(dump, vmid)]
     rootfs = machine.template_dir() / "rootfs"
     if "vztmpl" in wanted and vmid is None and rootfs.is_dir():
@@ -140,11 +139,11 @@ def backup_volume(store: Store, instance: LabInstance, volid: str) -> tuple[str,
     """(storage, path, archive info) of a `<storage>:backup/<file>` volume; ValueError with
     PVE's words when the volume ID or its storage is not one."""
     sid, volname = parse_volid(volid)
-    conf = storages.get(store, sid)
+    conf = storage.get(store, sid)
     if conf is None:
         raise ValueError(f"storage '{sid}' does not exist")
     kind, _, name = volname.partition("/")
     if kind != "backup" or not name or "/" in name:
         raise ValueError(f"unable to parse directory volume name '{volname}'")
-    path = storages.content_dir(instance, sid, conf, "backup") / name
+    path = storage.content_dir(instance, sid, conf, "backup") / name
     return sid, path, archive_info(path)
