@@ -22,9 +22,9 @@ from pathlib import Path
 
 import labbench
 
-from partilha.lab.realize import firewall, guests, known_hosts, network
-from partilha.lab.realize.ssh_ready import wait_for_ssh
-from partilha.lab.realize.template import ensure_template
+from partilha.lab.machine.lxc import containers, known_hosts, network, nftables
+from partilha.lab.machine.lxc.ssh_ready import wait_for_ssh
+from partilha.lab.machine.lxc.template import ensure_template
 
 TARGET_P50 = 2.0  # seconds, issue 3: "Create + start + SSH-ready of one guest, template cached"
 
@@ -63,18 +63,18 @@ def main() -> int:
     total_s: list[float] = []
     try:
         network.ensure_vnet(bridge, gateway=gateway)
-        firewall.apply(firewall.LabFirewall(table, (firewall.VNetNet(bridge, gateway),), cache_port=None))
+        nftables.apply(nftables.LabFirewall(table, (nftables.VNetNet(bridge, gateway),), cache_port=None))
         for i in range(args.guests):
-            spec = guests.GuestSpec(
+            spec = containers.GuestSpec(
                 name=f"{prefix}-{100 + i}", vmid=100 + i, hostname=f"bench{i}", bridge=bridge,
                 ip=IPv4Interface(f"{subnet[10 + i]}/24"), gateway=IPv4Address(subnet[1]), guests_root=work,
                 memory_mib=512, swap_mib=0, apt_proxy_port=None,
             )  # fmt: skip
             names.append(spec.name)
             t0 = time.monotonic()
-            guests.create(spec, template, kh)
+            containers.create(spec, template, kh)
             t1 = time.monotonic()
-            guests.start(spec)
+            containers.start(spec)
             t2 = time.monotonic()
             create_s.append(t1 - t0)
             ready_s.append(t2 - t1)
@@ -109,9 +109,9 @@ def main() -> int:
         print(f"projected for 60 guests: {60 * statistics.mean(usage) / mib / 1024:.2f} GiB (target < 3 GiB)")
     finally:
         for name in names:
-            guests.destroy(name, work, kh)
+            containers.destroy(name, work, kh)
         network.remove_all(prefix)
-        firewall.remove(table)
+        nftables.remove(table)
         subprocess.run(["rm", "-rf", str(work)], check=False)
     return 0
 

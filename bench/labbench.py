@@ -1,10 +1,9 @@
-"""What the lab benchmarks share: a throwaway lab instance, free ports and subnets, task waits and
+"""What the lab benchmarks share: a throwaway lab instance, free subnets, task waits and
 quantiles. Imported by the scripts next to it (`python bench/<name>.py` puts bench/ on sys.path)."""
 
 from __future__ import annotations
 
 import secrets
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,19 +14,11 @@ from typing import Any
 
 from proxmoxer import ProxmoxAPI
 
-from partilha.lab import control
-from partilha.lab.instance import LabInstance
-from partilha.lab.realize import aptcache
-from partilha.lab.storage_content import TEMPLATE_FILE
+from partilha.lab import LabInstance, throwaway
+from partilha.proxmox.template import TEMPLATE_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = f"local:vztmpl/{TEMPLATE_FILE}"  # the lab's Debian 12 template, as clients name it
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def free_subnets(count: int, base: str) -> list[IPv4Network]:
@@ -52,16 +43,14 @@ def quantile(values: list[float], q: float) -> float:
 @contextmanager
 def throwaway_lab(state_dir: Path, inventory: Path = ROOT / "inventories" / "lab",
                   ) -> Iterator[tuple[LabInstance, dict[str, Any]]]:
-    """A lab instance of `inventory` with its own state, port, prefix and cache port, up;
-    reset (nothing of it left) afterwards. Yields it and its admin credentials."""
-    instance = LabInstance(state_dir, inventory, free_port(), f"b{secrets.token_hex(2)}-",
-                           aptcache.free_port())
-    try:
-        yield instance, control.up(instance)
-    finally:
-        started = time.monotonic()
-        control.reset(instance)
-        print(f"lab reset: {time.monotonic() - started:.1f} s")
+    """The lab's throwaway instance of `inventory` (partilha.lab.throwaway), and how long its
+    reset took."""
+    with throwaway(state_dir, inventory, "b") as lab:
+        try:
+            yield lab
+        finally:
+            started = time.monotonic()
+    print(f"lab reset: {time.monotonic() - started:.1f} s")
 
 
 def finished(api: ProxmoxAPI, upid: str, timeout: float = 600.0, poll: float = 0.05) -> dict[str, Any]:

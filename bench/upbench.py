@@ -26,8 +26,7 @@ import labbench
 
 from partilha.automation import project
 from partilha.inventory import load_inventory
-from partilha.lab import access_log
-from partilha.lab.instance import LabInstance
+from partilha.lab import LabInstance, access_log
 from partilha.proxmox.endpoint import lab_env
 from partilha.workspace import Workspace
 

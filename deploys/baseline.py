@@ -25,17 +25,12 @@ from pyinfra.facts.server import Command, Sysctl
 from pyinfra.operations import apt, files, server, systemd
 
 from deploys import controls as c
-from partilha.deploy.facts import Container, FileState, FileStates
+from partilha.deploy.facts import FileState, FileStates
 from partilha.deploy.firewall import accepts, expected_accepts, input_policy, ruleset
-from partilha.deploy.hosts import Host
+from partilha.deploy.this_host import applies, this_host
 
 HERE = Path(__file__).resolve().parent
-me = Host.from_json(host.data.partilha)
-in_container = bool(host.get_fact(Container))
-
-
-def applies(control_id: str) -> bool:
-    return c.BY_ID[control_id].not_applicable(me.kind, in_container) is None
+me = this_host()
 
 
 # ---- what the host looks like now ------------------------------------------------------------
@@ -76,8 +71,8 @@ def own(name: str, path: str, owner: str, group: str, mode: int) -> None:
 # ---- packages (PTL-SVC-01/02 and what the other controls need) ---------------------------------
 
 wanted = ["openssh-server", "sudo", "nftables", "libpam-pwquality", "unattended-upgrades"]
-wanted += ["chrony"] if applies("PTL-TIME-01") else []
-wanted += ["auditd"] if applies("PTL-AUD-01") else []
+wanted += ["chrony"] if applies(c.BY_ID["PTL-TIME-01"]) else []
+wanted += ["auditd"] if applies(c.BY_ID["PTL-AUD-01"]) else []
 installed = host.get_fact(DebPackages)
 apt.packages(
     name="Baseline packages",
@@ -97,7 +92,7 @@ apt.packages(
 
 # ---- the guests' admin (PTL-ACC-01) and sudo (PTL-ACC-02) --------------------------------------
 
-if me.admin_user and applies("PTL-ACC-01"):
+if me.admin_user and applies(c.BY_ID["PTL-ACC-01"]):
     # server.user's own key handling reads every account; one getent says enough.
     passwd = host.get_fact(Command, command=f"getent passwd {me.admin_user} || true") or ""
     if passwd.split(":")[5:] != [home, "/bin/bash"]:
@@ -158,8 +153,8 @@ for path, mode, owner, group in c.ACCOUNT_FILES:
 # ---- kernel and network stack (PTL-NET-01/02, PTL-KRN-01) ---------------------------------------
 
 sysctls = dict(c.SYSCTL_NET)
-sysctls |= c.SYSCTL_NO_FORWARDING if applies("PTL-NET-02") else {}
-sysctls |= c.SYSCTL_KERNEL if applies("PTL-KRN-01") else {}
+sysctls |= c.SYSCTL_NO_FORWARDING if applies(c.BY_ID["PTL-NET-02"]) else {}
+sysctls |= c.SYSCTL_KERNEL if applies(c.BY_ID["PTL-KRN-01"]) else {}
 put("PTL-NET-01/02, PTL-KRN-01: sysctl settings for boot",
     "# partilha baseline\n" + "".join(f"{k} = {v}\n" for k, v in sysctls.items()), c.SYSCTL_FILE, 0o644)
 live = host.get_fact(Sysctl)
@@ -170,9 +165,9 @@ if drifted:
 
 # ---- time (PTL-TIME-01) and audit (PTL-AUD-01/02) ---------------------------------------------
 
-if applies("PTL-TIME-01"):
+if applies(c.BY_ID["PTL-TIME-01"]):
     systemd.service(name="PTL-TIME-01: chrony", service="chrony", running=True, enabled=True)
-if applies("PTL-AUD-01"):
+if applies(c.BY_ID["PTL-AUD-01"]):
     rules = put("PTL-AUD-02: audit rules", (HERE / "files" / "audit.rules").read_text(), c.AUDIT_RULES, 0o640)
     if rules:
         server.shell(name="PTL-AUD-02: load the audit rules", commands=["augenrules --load"])

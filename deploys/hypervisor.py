@@ -36,19 +36,14 @@ from pyinfra.facts.server import Command
 from pyinfra.operations import apt, files, server, systemd
 
 from deploys import hypervisor_controls as hv
-from partilha.deploy.facts import Container
 from partilha.deploy.hosts import Host
+from partilha.deploy.this_host import applies, this_host
 
-me = Host.from_json(host.data.partilha)
+me = this_host()
 if me.kind != "node":
     raise OperationError(f"{me.name} is a {me.kind}: deploys/hypervisor.py is for Proxmox VE nodes")
-in_container = bool(host.get_fact(Container))
 nodes = sorted((Host.from_json(h.data.partilha) for h in inventory.get_group("nodes")),
                key=lambda n: n.name)
-
-
-def applies(control_id: str) -> bool:
-    return hv.BY_ID[control_id].not_applicable(me.kind, in_container) is None
 
 
 def text(content: str) -> StringIO:
@@ -114,7 +109,7 @@ files.put(
 
 # ---- time (PTL-HV-02/03) ---------------------------------------------------------------------
 
-wanted = ["chrony", *(["ksmtuned"] if applies("PTL-HV-09") else [])]
+wanted = ["chrony", *(["ksmtuned"] if applies(hv.BY_ID["PTL-HV-09"]) else [])]
 installed = host.get_fact(DebPackages)
 # Refresh the lists only to install, and not again if another deploy of this run just did.
 apt.packages(name="PTL-HV-02/09: chrony and ksmtuned", packages=wanted, no_recommends=True,
@@ -127,7 +122,7 @@ chrony = files.put(
                "leapsectz right/UTC\nlogdir /var/log/chrony\n"),
     dest=hv.CHRONY_CONF, user="root", group="root", mode="644",
 )
-if applies("PTL-HV-03"):
+if applies(hv.BY_ID["PTL-HV-03"]):
     systemd.service(name="PTL-HV-03: chronyd", service="chrony", running=True, enabled=True)
     systemd.service(name="PTL-HV-03: chronyd takes the new sources", service="chrony",
                     restarted=True, _if=chrony.did_change)
@@ -176,7 +171,7 @@ files.put(
 # ---- time zone (PTL-HV-08) and memory (PTL-HV-09) ---------------------------------------------
 
 server.timezone(name=f"PTL-HV-08: time zone {hv.TIMEZONE}", timezone=hv.TIMEZONE)
-if applies("PTL-HV-09"):
+if applies(hv.BY_ID["PTL-HV-09"]):
     for key, value in hv.SYSCTL_MEMORY.items():
         server.sysctl(name=f"PTL-HV-09: {key}", key=key, value=value, persist=True,
                       persist_file=hv.SYSCTL_FILE)

@@ -28,6 +28,7 @@ from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from partilha.deploy.hosts import Host
+from partilha.deploy.this_host import this_host
 
 HERE = Path(__file__).resolve().parent
 CERTIFICATE = "/etc/ssl/certs/ssl-cert-snakeoil.pem"
@@ -76,10 +77,6 @@ class Service:
 def deploying(service: Service) -> bool:
     """Whether pyinfra is deploying to a host of this service's role now."""
     return ctx_host.isset() and this_host().role == service.role
-
-
-def this_host() -> Host:
-    return Host.from_json(host.data.partilha)
 
 
 def tenant_database(me: Host) -> str:

@@ -3,7 +3,8 @@ the service's own role, reached over the local socket (peer authentication, no p
 
 from pyinfra.operations import postgres, systemd
 
-from deploys.services._common import App, Service, deploying, install, serve, tenant_database, this_host
+from deploys.services._common import App, Service, deploying, install, serve, tenant_database
+from partilha.deploy.this_host import this_host
 
 SERVICE = Service(
     role="dms",

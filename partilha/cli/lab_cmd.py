@@ -11,11 +11,7 @@ from rich.table import Table
 
 from partilha.automation import envs
 from partilha.errors import UserError
-from partilha.lab import control
-from partilha.lab.faults import TARGETS, Faults, Target
-from partilha.lab.faults import save as save_faults
-from partilha.lab.instance import LabInstance
-from partilha.lab.state.db import Store
+from partilha.lab import TARGETS, Faults, LabInstance, Target, control
 from partilha.workspace import Workspace
 
 app = typer.Typer(help="The lab: a local Proxmox VE on this machine.", no_args_is_help=True)
@@ -104,10 +100,6 @@ def faults(rate: Annotated[float, typer.Option(help="fraction of API calls and t
         setting = Faults(rate, seed, (only,) if only else TARGETS)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    store = Store(instance.db)
-    try:
-        save_faults(store, setting)
-    finally:
-        store.close()
+    control.set_faults(instance, setting)
     what = " and ".join("API calls" if t == "calls" else "tasks" for t in setting.targets)
     console.print(f"lab faults: {rate:.0%} of {what} fail" if rate else "lab faults: off")

@@ -12,9 +12,7 @@ from partilha.deploy import stack_outputs
 from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import build_hosts
 from partilha.errors import UserError
-from partilha.lab.instance import LabInstance
-from partilha.lab.realize import node_hosts
-from partilha.lab.state.db import Store
+from partilha.lab import LabInstance, control
 
 
 def fleet_for(env: Env, nodes_file: Path | None = None) -> Fleet:
@@ -36,12 +34,7 @@ def lab_node_addresses(lab: LabInstance) -> dict[str, str]:
     """Node name -> "address/prefix length" of the lab's node hosts (none without them)."""
     if not lab.db.is_file():
         raise UserError(f"no lab in {lab.state_dir} (run `partilha lab up` first)")
-    with Store(lab.db) as store:
-        net = node_hosts.node_network(store, lab)
-        addresses = node_hosts.addresses(store, lab)
-    if net is None:
-        return {}
-    return {name: f"{address}/{net.subnet.prefixlen}" for name, address in addresses.items()}
+    return control.node_interfaces(lab)
 
 
 def _read_nodes(path: Path) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """Bringing a lab instance up and down: state, credentials, certificate, the API server process,
-and (partilha.lab.machine) its package cache, network and guests on this machine."""
+and (partilha.lab.lifecycle) its package cache, network and guests on this machine."""
 
 from __future__ import annotations
 
@@ -21,12 +21,13 @@ from typing import Any
 
 from partilha.errors import UserError
 from partilha.inventory import load_inventory
-from partilha.lab import machine, node_power, server_process
-from partilha.lab.certs import ensure_certificate
+from partilha.lab import cluster, lifecycle, server_process, storage
+from partilha.lab.access import users
+from partilha.lab.cluster import node_hosts, node_power
 from partilha.lab.instance import LabInstance
-from partilha.lab.realize import node_hosts
-from partilha.lab.state import cluster, storage, users
-from partilha.lab.state.db import Store
+from partilha.lab.server import faults
+from partilha.lab.server.certs import ensure_certificate
+from partilha.lab.server.store import Store
 from partilha.workspace import Workspace
 
 ADMIN = "root@pam"
@@ -89,7 +90,7 @@ def up(instance: LabInstance) -> dict[str, Any]:
     credentials = initialise(instance)
     if server_pid(instance) is None:
         try:
-            problems = machine.bring_up(instance)
+            problems = lifecycle.bring_up(instance)
             with Store(instance.db) as store:
                 problems += node_hosts.bring_up(store, instance)
         except Exception as exc:
@@ -127,20 +128,20 @@ def down(instance: LabInstance) -> None:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # reap it if it was our child and has exited
     instance.pid_file.unlink(missing_ok=True)
-    machine.stop(instance)
+    lifecycle.stop(instance)
 
 
 def reset(instance: LabInstance) -> None:
     """Remove everything the lab created: containers, bridges, nftables table, cache, state."""
     down(instance)
-    errors = machine.remove(instance)
+    errors = lifecycle.remove(instance)
     shutil.rmtree(instance.state_dir, ignore_errors=True)
     if errors:
         raise UserError("lab reset could not remove " + "; ".join(errors))
 
 
 def set_node_online(instance: LabInstance, node: str, online: bool) -> list[str]:
-    """`node-down` / `node-up` (partilha.lab.node_power); what failed to start, in words."""
+    """`node-down` / `node-up` (partilha.lab.cluster.node_power); what failed to start, in words."""
     store = Store(instance.db)
     try:
         if cluster.node(store, node) is None:
@@ -166,8 +167,25 @@ def status(instance: LabInstance) -> dict[str, Any]:
             "state_dir": str(instance.state_dir), "prefix": instance.prefix}
 
 
+def set_faults(instance: LabInstance, setting: faults.Faults) -> None:
+    """`lab faults`: from now on the running API and its tasks fail as `setting` says."""
+    with Store(instance.db) as store:
+        faults.save(store, setting)
+
+
+def node_interfaces(instance: LabInstance) -> dict[str, str]:
+    """Each node host's "address/prefix length" (partilha.lab.cluster.node_hosts); empty without
+    node hosts."""
+    with Store(instance.db) as store:
+        net = node_hosts.node_network(store, instance)
+        addresses = node_hosts.addresses(store, instance)
+    if net is None:
+        return {}
+    return {name: f"{address}/{net.subnet.prefixlen}" for name, address in addresses.items()}
+
+
 def node_addresses(instance: LabInstance) -> dict[str, str]:
-    """Each node's host address (partilha.lab.realize.node_hosts); empty without node hosts."""
+    """Each node's host address (partilha.lab.cluster.node_hosts); empty without node hosts."""
     with Store(instance.db) as store:
         return node_hosts.addresses(store, instance)
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from partilha.errors import UserError
-from partilha.lab.realize.aptcache import MAX_PORT
+from partilha.lab.machine import APT_CACHE_MAX_PORT
 
 # Bridges are <prefix><vnet id>: 6 + 8 characters fit Linux's 15-character interface names.
 PREFIX = re.compile(r"[a-z][a-z0-9]{0,4}-")
@@ -29,7 +29,7 @@ class LabInstance:
     # The guests' package cache (apt-cacher-ng); 0: derived from the API port, so two labs side
     # by side get two caches, and Debian's own apt-cacher-ng service (3142) is left alone.
     cache_port: int = 0
-    # Opt-in: the inventory's PVE nodes as SSH-reachable hosts (partilha.lab.realize.node_hosts)
+    # Opt-in: the inventory's PVE nodes as SSH-reachable hosts (partilha.lab.cluster.node_hosts)
     # whose root trusts this public key file; None: no node hosts (the API alone, as most tests
     # want: they boot in seconds without them).
     node_key: Path | None = None
@@ -42,8 +42,8 @@ class LabInstance:
             raise UserError(f"lab port {self.port} is outside 1..65535")
         if self.cache_port == 0:
             object.__setattr__(self, "cache_port", 10000 + self.port % 20000)
-        if not 1 <= self.cache_port <= MAX_PORT:
-            raise UserError(f"lab package cache port {self.cache_port} is outside 1..{MAX_PORT}")
+        if not 1 <= self.cache_port <= APT_CACHE_MAX_PORT:
+            raise UserError(f"lab package cache port {self.cache_port} is outside 1..{APT_CACHE_MAX_PORT}")
 
     @property
     def node_hosts(self) -> bool:
@@ -76,7 +76,7 @@ class LabInstance:
 
     @property
     def guests_root(self) -> Path:
-        """Where each guest keeps its writable layer and logs (realize.guests)."""
+        """Where each guest keeps its writable layer and logs (partilha.lab.machine)."""
         return self.state_dir / "guests"
 
     @property

@@ -1,6 +1,6 @@
 """Fixtures for the realisation layer's tests: a throwaway lab instance on this machine.
 
-`rlab` (one per test session) owns a random prefix (containers `<prefix>-<vmid>`, bridges
+`mlab` (one per test session) owns a random prefix (containers `<prefix>-<vmid>`, bridges
 `<prefix><id>`, nftables table `partilha_<prefix>`), a state directory, a known_hosts file, an
 SSH key for root in the guests, an apt-cacher-ng on a free port, one vlan zone and two VNets on
 subnets no route of the host uses. Its finalizer removes all of it, whatever the tests did.
@@ -15,7 +15,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -28,11 +27,11 @@ from proxmoxer import ProxmoxAPI
 
 from partilha.inventory import Inventory, load_inventory
 from partilha.inventory.guests import Guest
-from partilha.lab import control
+from partilha.lab import throwaway
 from partilha.lab.instance import LabInstance
-from partilha.lab.realize import aptcache, firewall, guests, network
-from partilha.lab.realize.template import ensure_template
-from partilha.lab.storage_content import TEMPLATE_FILE
+from partilha.lab.machine.lxc import aptcache, containers, network, nftables
+from partilha.lab.machine.lxc.template import ensure_template
+from partilha.proxmox.template import TEMPLATE_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,7 +94,7 @@ class VNet:
 
 
 @dataclasses.dataclass
-class RealizeLab:
+class MachineLab:
     prefix: str
     state: Path
     template: Path
@@ -104,8 +103,8 @@ class RealizeLab:
     cache: aptcache.AptCache
     zone: str
     vnets: dict[str, VNet]
-    allow: list[firewall.Rule] = dataclasses.field(default_factory=list)
-    guest_rules: dict[int, firewall.GuestFirewall] = dataclasses.field(default_factory=dict)
+    allow: list[nftables.Rule] = dataclasses.field(default_factory=list)
+    guest_rules: dict[int, nftables.GuestFilter] = dataclasses.field(default_factory=dict)
 
     @property
     def table(self) -> str:
@@ -118,10 +117,10 @@ class RealizeLab:
     def name(self, vmid: int) -> str:
         return f"{self.prefix}-{vmid}"
 
-    def firewall(self) -> firewall.LabFirewall:
-        return firewall.LabFirewall(
+    def firewall(self) -> nftables.LabFirewall:
+        return nftables.LabFirewall(
             self.table,
-            vnets=tuple(firewall.VNetNet(v.bridge, v.gateway) for v in self.vnets.values()),
+            vnets=tuple(nftables.VNetNet(v.bridge, v.gateway) for v in self.vnets.values()),
             zone_bridges=(self.zone,),
             cache_port=self.cache.port,
             allow=tuple(self.allow),
@@ -129,11 +128,11 @@ class RealizeLab:
         )
 
     def apply_firewall(self) -> None:
-        firewall.apply(self.firewall())
+        nftables.apply(self.firewall())
 
-    def spec(self, vmid: int, vnet: str, host: int, **changes: object) -> guests.GuestSpec:
+    def spec(self, vmid: int, vnet: str, host: int, **changes: object) -> containers.GuestSpec:
         v = self.vnets[vnet]
-        spec = guests.GuestSpec(
+        spec = containers.GuestSpec(
             name=self.name(vmid),
             vmid=vmid,
             hostname=f"ct{vmid}.lab.test",
@@ -174,13 +173,13 @@ class RealizeLab:
         ]
 
     def ssh(
-        self, spec: guests.GuestSpec, *command: str, timeout: float = 120
+        self, spec: containers.GuestSpec, *command: str, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             self.ssh_argv(spec.ip.ip, *command), capture_output=True, text=True, timeout=timeout, check=False
         )
 
-    def listen(self, spec: guests.GuestSpec, port: int) -> None:
+    def listen(self, spec: containers.GuestSpec, port: int) -> None:
         """A TCP listener in the guest (a transient systemd unit, gone with the guest)."""
         result = self.ssh(
             spec, "systemd-run", "--unit", f"listen{port}", "python3", "-c", f'"{_sh(LISTENER)}"', str(port)
@@ -192,7 +191,7 @@ class RealizeLab:
         raise AssertionError(f"listener on {spec.name}:{port} did not come up")
 
     def connect(
-        self, spec: guests.GuestSpec, address: IPv4Address | str, port: int, timeout: float = 2.0
+        self, spec: containers.GuestSpec, address: IPv4Address | str, port: int, timeout: float = 2.0
     ) -> str:
         """'open hello' (our listeners greet), 'open' or 'closed <error>', seen from inside the guest."""
         result = self.ssh(spec, "python3", "-c", f'"{_sh(CONNECT)}"', str(address), str(port), str(timeout))
@@ -216,9 +215,9 @@ def _require_host() -> None:
 def teardown_prefix(prefix: str, guests_root: Path, known_hosts: Path, table: str) -> None:
     """Remove everything of a prefix; every step runs even if an earlier one failed."""
     errors: list[str] = []
-    for name in guests.list_guests(f"{prefix}-"):
+    for name in containers.list_guests(f"{prefix}-"):
         try:
-            guests.destroy(name, guests_root, known_hosts)
+            containers.destroy(name, guests_root, known_hosts)
         except Exception as exc:  # keep cleaning
             errors.append(f"{name}: {exc}")
     try:
@@ -226,7 +225,7 @@ def teardown_prefix(prefix: str, guests_root: Path, known_hosts: Path, table: st
     except Exception as exc:
         errors.append(f"bridges: {exc}")
     try:
-        firewall.remove(table)
+        nftables.remove(table)
     except Exception as exc:
         errors.append(f"table: {exc}")
     if errors:
@@ -235,7 +234,7 @@ def teardown_prefix(prefix: str, guests_root: Path, known_hosts: Path, table: st
 
 @pytest.fixture(scope="session")
 def subnet_pool() -> Callable[[int], list[IPv4Network]]:
-    """`take(n)`: n /24s (in 10.214.0.0/16, apart from rlab's) no route uses, never the same twice."""
+    """`take(n)`: n /24s (in 10.214.0.0/16, apart from mlab's) no route uses, never the same twice."""
     handed: list[IPv4Network] = []
 
     def take(count: int) -> list[IPv4Network]:
@@ -316,13 +315,13 @@ def template() -> Path:
 
 
 @pytest.fixture(scope="session")
-def rlab(tmp_path_factory: pytest.TempPathFactory, template: Path) -> Iterator[RealizeLab]:
+def mlab(tmp_path_factory: pytest.TempPathFactory, template: Path) -> Iterator[MachineLab]:
     prefix = f"pt{secrets.token_hex(2)}"
-    state = tmp_path_factory.mktemp("realize")
+    state = tmp_path_factory.mktemp("machine")
     key = state / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     subnets = _free_subnets(2)
-    lab = RealizeLab(
+    lab = MachineLab(
         prefix=prefix,
         state=state,
         template=template,
@@ -350,12 +349,12 @@ def rlab(tmp_path_factory: pytest.TempPathFactory, template: Path) -> Iterator[R
 
 
 @pytest.fixture
-def free_subnet(rlab: RealizeLab) -> Callable[[], IPv4Network]:
+def free_subnet(mlab: MachineLab) -> Callable[[], IPv4Network]:
     """A /30 no route of the host (nor the lab's VNets) uses, for throwaway interfaces."""
 
     def pick() -> IPv4Network:
         for net in _free_subnets(8):
-            if not any(net.overlaps(v.subnet) for v in rlab.vnets.values()):
+            if not any(net.overlaps(v.subnet) for v in mlab.vnets.values()):
                 return IPv4Network(f"{net.network_address}/30")
         raise RuntimeError("no free subnet")
 
@@ -363,55 +362,47 @@ def free_subnet(rlab: RealizeLab) -> Callable[[], IPv4Network]:
 
 
 @pytest.fixture
-def guest(rlab: RealizeLab) -> Iterator[Callable[..., guests.GuestSpec]]:
+def guest(mlab: MachineLab) -> Iterator[Callable[..., containers.GuestSpec]]:
     """`guest(vmid, vnet, host, **spec changes)`: a created, started, SSH-ready guest."""
     made: list[str] = []
 
     def make(
         vmid: int, vnet: str = "a", host: int = 10, *, start: bool = True, **changes: object
-    ) -> guests.GuestSpec:
-        spec = rlab.spec(vmid, vnet, host, **changes)
+    ) -> containers.GuestSpec:
+        spec = mlab.spec(vmid, vnet, host, **changes)
         made.append(spec.name)
-        guests.create(spec, rlab.template, rlab.known_hosts)
+        containers.create(spec, mlab.template, mlab.known_hosts)
         if start:
-            guests.start(spec)
+            containers.start(spec)
         return spec
 
     try:
         yield make
     finally:
         for name in made:
-            guests.destroy(name, rlab.guests_root, rlab.known_hosts)
-        if rlab.guest_rules or rlab.allow:
-            rlab.guest_rules.clear()
-            rlab.allow.clear()
-            rlab.apply_firewall()
+            containers.destroy(name, mlab.guests_root, mlab.known_hosts)
+        if mlab.guest_rules or mlab.allow:
+            mlab.guest_rules.clear()
+            mlab.allow.clear()
+            mlab.apply_firewall()
+
+
+
+
+@pytest.fixture(scope="session")
+def ssh_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private key for root in the guests; its public half is `.with_suffix(".pub")`."""
+    path = tmp_path_factory.mktemp("ssh") / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return path
 
 
 # A throwaway lab API instance per test module (own state directory, port and prefix), and
 # proxmoxer clients of its administrator: the tests under api/ and providers/ share them.
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabInstance]:
-    instance = LabInstance(
-        tmp_path_factory.mktemp("lab"),
-        ROOT / "inventories" / "lab",
-        free_port(),
-        f"t{secrets.token_hex(2)}-",
-        aptcache.free_port(),
-    )
-    control.up(instance)
-    try:
+    with throwaway(tmp_path_factory.mktemp("lab"), ROOT / "inventories" / "lab", "t") as (instance, _):
         yield instance
-    finally:
-        control.reset(instance)
 
 
 @pytest.fixture(scope="module")

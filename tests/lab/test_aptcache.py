@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from partilha.lab.realize import aptcache, guests
+from partilha.lab.machine.lxc import aptcache, containers
 
 pytestmark = pytest.mark.lab
 
-MakeGuest = Callable[..., guests.GuestSpec]
+MakeGuest = Callable[..., containers.GuestSpec]
 
 
-def test_apt_get_install_works_through_the_cache(rlab, guest: MakeGuest) -> None:
+def test_apt_get_install_works_through_the_cache(mlab, guest: MakeGuest) -> None:
     spec = guest(401, "b", 50)
-    assert rlab.ssh(spec, "command", "-v", "hello").returncode != 0  # not in the template
-    result = rlab.ssh(
+    assert mlab.ssh(spec, "command", "-v", "hello").returncode != 0  # not in the template
+    result = mlab.ssh(
         spec,
         "DEBIAN_FRONTEND=noninteractive",
         "apt-get", "-q", "-o", "Acquire::Retries=3", "update",
@@ -30,26 +30,26 @@ def test_apt_get_install_works_through_the_cache(rlab, guest: MakeGuest) -> None
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "Hello, world!" in result.stdout
-    cache_dir = Path((rlab.cache.home / "acng.conf").read_text().split("CacheDir: ")[1].split("\n")[0])
+    cache_dir = Path((mlab.cache.home / "acng.conf").read_text().split("CacheDir: ")[1].split("\n")[0])
     assert list(cache_dir.rglob("hello_*.deb")), "the package did not go through the lab's cache"
 
 
-def test_the_cache_serves_only_debian(rlab, guest: MakeGuest) -> None:
+def test_the_cache_serves_only_debian(mlab, guest: MakeGuest) -> None:
     spec = guest(402, "a", 51)
-    other = rlab.vnets["b"].gateway.ip  # a lab address: nothing leaves the machine
+    other = mlab.vnets["b"].gateway.ip  # a lab address: nothing leaves the machine
     request = f"GET http://{other}:9/x HTTP/1.0\\r\\n\\r\\n"
     code = (
         "import socket;"
-        f"s=socket.create_connection(('{spec.gateway}',{rlab.cache.port}),timeout=5);"
+        f"s=socket.create_connection(('{spec.gateway}',{mlab.cache.port}),timeout=5);"
         f"s.sendall(b'{request}');print(s.recv(200).decode().splitlines()[0])"
     )
-    result = rlab.ssh(spec, "python3", "-c", f'"{code}"')
+    result = mlab.ssh(spec, "python3", "-c", f'"{code}"')
     assert result.returncode == 0, result.stderr
     assert " 403 " in result.stdout, result.stdout
 
 
-def test_start_stop_are_idempotent(tmp_path: Path, rlab) -> None:
-    port = next(p for p in range(rlab.cache.port + 1, aptcache.MAX_PORT) if _free(p))
+def test_start_stop_are_idempotent(tmp_path: Path, mlab) -> None:
+    port = next(p for p in range(mlab.cache.port + 1, aptcache.MAX_PORT) if _free(p))
     cache = aptcache.AptCache(tmp_path, port=port)
     try:
         aptcache.start(cache)

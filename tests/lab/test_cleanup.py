@@ -10,37 +10,37 @@ from pathlib import Path
 
 import pytest
 
-from partilha.lab.realize import firewall, guests, known_hosts, network
-from partilha.lab.realize.known_hosts import HostKey
+from partilha.lab.machine.lxc import containers, known_hosts, network, nftables
+from partilha.lab.machine.lxc.known_hosts import HostKey
 
 pytestmark = pytest.mark.lab
 
 
-def test_teardown_leaves_no_container_mount_bridge_or_table(rlab, tmp_path: Path, free_subnet) -> None:
+def test_teardown_leaves_no_container_mount_bridge_or_table(mlab, tmp_path: Path, free_subnet) -> None:
     prefix = f"pt{secrets.token_hex(2)}"
     table = f"partilha_{prefix}"
     subnet = free_subnet()
     bridge = network.bridge_name(prefix, "v1")
     kh = tmp_path / "known_hosts"
-    spec = guests.GuestSpec(
+    spec = containers.GuestSpec(
         name=f"{prefix}-100", vmid=100, hostname="gone", bridge=bridge,
         ip=IPv4Interface(f"{subnet[2]}/30"), gateway=IPv4Address(subnet[1]), guests_root=tmp_path / "guests",
-        ssh_public_keys=(rlab.key.with_suffix(".pub").read_text(),),
+        ssh_public_keys=(mlab.key.with_suffix(".pub").read_text(),),
     )  # fmt: skip
     try:
         network.ensure_zone(network.bridge_name(prefix, "z"))
         network.ensure_vnet(bridge, gateway=IPv4Interface(f"{subnet[1]}/30"), zone=f"{prefix}z", tag=5)
-        firewall.apply(
-            firewall.LabFirewall(table, (firewall.VNetNet(bridge, IPv4Interface(f"{subnet[1]}/30")),))
+        nftables.apply(
+            nftables.LabFirewall(table, (nftables.VNetNet(bridge, IPv4Interface(f"{subnet[1]}/30")),))
         )
-        guests.create(spec, rlab.template, kh)
-        guests.start(spec)
-        assert guests.list_guests(f"{prefix}-") == [spec.name]
+        containers.create(spec, mlab.template, kh)
+        containers.start(spec)
+        assert containers.list_guests(f"{prefix}-") == [spec.name]
     finally:
-        for name in guests.list_guests(f"{prefix}-"):
-            guests.destroy(name, tmp_path / "guests", kh)
+        for name in containers.list_guests(f"{prefix}-"):
+            containers.destroy(name, tmp_path / "guests", kh)
         network.remove_all(prefix)
-        firewall.remove(table)
+        nftables.remove(table)
     assert spec.name not in subprocess.run(["lxc-ls", "-1"], capture_output=True, text=True).stdout.split()
     links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
     assert prefix not in links and spec.veth not in links

@@ -10,44 +10,44 @@ from pathlib import Path
 
 import pytest
 
-from partilha.lab.realize import guests, known_hosts
-from partilha.lab.realize._cmd import RealizeError
-from partilha.lab.realize.known_hosts import HostKey
-from partilha.lab.realize.ssh_ready import HostKeyMismatchError, wait_for_ssh
+from partilha.lab.machine.lxc import containers, known_hosts
+from partilha.lab.machine.lxc.commands import MachineError
+from partilha.lab.machine.lxc.known_hosts import HostKey
+from partilha.lab.machine.lxc.ssh_ready import HostKeyMismatchError, wait_for_ssh
 
 pytestmark = pytest.mark.lab
 
-MakeGuest = Callable[..., guests.GuestSpec]
+MakeGuest = Callable[..., containers.GuestSpec]
 
 
-def test_guest_answers_ssh_as_root_with_its_pinned_host_key(rlab, guest: MakeGuest) -> None:
+def test_guest_answers_ssh_as_root_with_its_pinned_host_key(mlab, guest: MakeGuest) -> None:
     spec = guest(201)
-    assert guests.is_running(spec.name)
+    assert containers.is_running(spec.name)
     assert spec.name in subprocess.run(["lxc-ls", "-1"], capture_output=True, text=True).stdout.split()
-    pinned = known_hosts.pinned(rlab.known_hosts, str(spec.ip.ip))
+    pinned = known_hosts.pinned(mlab.known_hosts, str(spec.ip.ip))
     assert {k.type for k in pinned} == {"ssh-ed25519", "ecdsa-sha2-nistp256"}
-    result = rlab.ssh(spec, "id", "-un", ";", "cat", "/etc/ssh/ssh_host_ed25519_key.pub")
+    result = mlab.ssh(spec, "id", "-un", ";", "cat", "/etc/ssh/ssh_host_ed25519_key.pub")
     assert result.returncode == 0, result.stderr
     user, key_line = result.stdout.splitlines()
     assert user == "root"
     assert HostKey.parse(key_line) in pinned
 
 
-def test_each_guest_gets_its_own_host_keys_and_machine_id(rlab, guest: MakeGuest) -> None:
+def test_each_guest_gets_its_own_host_keys_and_machine_id(mlab, guest: MakeGuest) -> None:
     one, two = guest(202, host=21), guest(203, host=22)
-    assert not set(guests.guest_host_keys(one)) & set(guests.guest_host_keys(two))
-    ids = {rlab.ssh(s, "cat", "/etc/machine-id").stdout.strip() for s in (one, two)}
+    assert not set(containers.guest_host_keys(one)) & set(containers.guest_host_keys(two))
+    ids = {mlab.ssh(s, "cat", "/etc/machine-id").stdout.strip() for s in (one, two)}
     assert len(ids) == 2 and all(len(i) == 32 for i in ids)
 
 
-def test_a_changed_host_key_is_refused(rlab, guest: MakeGuest, tmp_path: Path) -> None:
+def test_a_changed_host_key_is_refused(mlab, guest: MakeGuest, tmp_path: Path) -> None:
     spec = guest(204, host=23)
     other = tmp_path / "other"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
     forged = tmp_path / "known_hosts"
     known_hosts.pin(forged, str(spec.ip.ip), [HostKey.parse(other.with_suffix(".pub").read_text())])
     result = subprocess.run(
-        rlab.ssh_argv(spec.ip.ip, "true", known_hosts=forged), capture_output=True, text=True, timeout=30
+        mlab.ssh_argv(spec.ip.ip, "true", known_hosts=forged), capture_output=True, text=True, timeout=30
     )
     assert result.returncode != 0
     assert "host key" in result.stderr.lower()
@@ -55,9 +55,9 @@ def test_a_changed_host_key_is_refused(rlab, guest: MakeGuest, tmp_path: Path) -
         wait_for_ssh(str(spec.ip.ip), known_hosts.pinned(forged, str(spec.ip.ip)), timeout=10)
 
 
-def test_hostname_address_route_and_apt_proxy_are_applied(rlab, guest: MakeGuest) -> None:
+def test_hostname_address_route_and_apt_proxy_are_applied(mlab, guest: MakeGuest) -> None:
     spec = guest(205, host=24)
-    out = rlab.ssh(
+    out = mlab.ssh(
         spec,
         "hostname",
         ";",
@@ -84,36 +84,36 @@ def test_hostname_address_route_and_apt_proxy_are_applied(rlab, guest: MakeGuest
     assert lines[1] == spec.hostname
     assert spec.ip.with_prefixlen in lines[2]
     assert lines[3].startswith(f"default via {spec.gateway} dev eth0")
-    assert f"http://{spec.gateway}:{rlab.cache.port}/" in lines[4]
+    assert f"http://{spec.gateway}:{mlab.cache.port}/" in lines[4]
 
 
-def test_systemd_is_init_and_the_guest_is_healthy(rlab, guest: MakeGuest) -> None:
+def test_systemd_is_init_and_the_guest_is_healthy(mlab, guest: MakeGuest) -> None:
     spec = guest(206, host=25)
-    out = rlab.ssh(spec, "systemctl", "is-system-running", "--wait", ";", "systemctl", "is-active", "ssh")
+    out = mlab.ssh(spec, "systemctl", "is-system-running", "--wait", ";", "systemctl", "is-active", "ssh")
     assert out.stdout.split() == ["running", "active"], out.stdout + out.stderr
 
 
-def test_memory_and_cpu_limits_reach_the_cgroups(rlab, guest: MakeGuest) -> None:
+def test_memory_and_cpu_limits_reach_the_cgroups(mlab, guest: MakeGuest) -> None:
     spec = guest(207, host=26, memory_mib=192, swap_mib=32, cores=2)
-    inside = rlab.ssh(spec, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes").stdout.strip()
+    inside = mlab.ssh(spec, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes").stdout.strip()
     assert int(inside) == 192 * 1024 * 1024
     host = Path(f"/sys/fs/cgroup/memory/lxc.payload.{spec.name}")
     assert int((host / "memory.limit_in_bytes").read_text()) == 192 * 1024 * 1024
     assert int((host / "memory.memsw.limit_in_bytes").read_text()) == (192 + 32) * 1024 * 1024
     quota = Path(f"/sys/fs/cgroup/cpu/lxc.payload.{spec.name}/cpu.cfs_quota_us").read_text()
-    assert int(quota) == 2 * guests.CFS_PERIOD_US
+    assert int(quota) == 2 * containers.CFS_PERIOD_US
 
 
-def test_reconfigure_changes_a_running_guest_live(rlab, guest: MakeGuest) -> None:
+def test_reconfigure_changes_a_running_guest_live(mlab, guest: MakeGuest) -> None:
     spec = guest(208, host=27)
     old_ip = str(spec.ip.ip)
     new = dataclasses.replace(
-        spec, hostname="renamed.lab.test", ip=rlab.vnets["a"].address(28), memory_mib=160, swap_mib=0
+        spec, hostname="renamed.lab.test", ip=mlab.vnets["a"].address(28), memory_mib=160, swap_mib=0
     )
-    guests.reconfigure(new, rlab.known_hosts)
-    assert known_hosts.pinned(rlab.known_hosts, old_ip) == []
-    wait_for_ssh(str(new.ip.ip), known_hosts.pinned(rlab.known_hosts, str(new.ip.ip)), timeout=10)
-    out = rlab.ssh(
+    containers.reconfigure(new, mlab.known_hosts)
+    assert known_hosts.pinned(mlab.known_hosts, old_ip) == []
+    wait_for_ssh(str(new.ip.ip), known_hosts.pinned(mlab.known_hosts, str(new.ip.ip)), timeout=10)
+    out = mlab.ssh(
         new,
         "hostname",
         ";",
@@ -125,60 +125,60 @@ def test_reconfigure_changes_a_running_guest_live(rlab, guest: MakeGuest) -> Non
     )
     assert out.stdout.split() == ["renamed.lab.test", "renamed.lab.test", str(160 * 1024 * 1024)]
     # the change survives a restart: it was written into the config and the guest's files
-    guests.shutdown(new.name, timeout=20)
-    assert not guests.is_running(new.name)
-    guests.start(new)
-    assert rlab.ssh(new, "hostname").stdout.strip() == "renamed.lab.test"
+    containers.shutdown(new.name, timeout=20)
+    assert not containers.is_running(new.name)
+    containers.start(new)
+    assert mlab.ssh(new, "hostname").stdout.strip() == "renamed.lab.test"
 
 
-def test_reconfigure_of_a_stopped_guest_moves_it_to_another_vnet(rlab, guest: MakeGuest) -> None:
+def test_reconfigure_of_a_stopped_guest_moves_it_to_another_vnet(mlab, guest: MakeGuest) -> None:
     spec = guest(209, host=29, start=False)
     moved = dataclasses.replace(
         spec,
-        bridge=rlab.vnets["b"].bridge,
-        ip=rlab.vnets["b"].address(29),
-        gateway=rlab.vnets["b"].gateway.ip,
+        bridge=mlab.vnets["b"].bridge,
+        ip=mlab.vnets["b"].address(29),
+        gateway=mlab.vnets["b"].gateway.ip,
     )
-    guests.reconfigure(moved, rlab.known_hosts)
-    guests.start(moved)
-    out = rlab.ssh(moved, "ip", "route", "show", "default")
+    containers.reconfigure(moved, mlab.known_hosts)
+    containers.start(moved)
+    out = mlab.ssh(moved, "ip", "route", "show", "default")
     assert f"via {moved.gateway}" in out.stdout
     assert Path(f"/sys/class/net/{moved.veth}/master").resolve().name == moved.bridge
 
 
-def test_stop_shutdown_and_state(rlab, guest: MakeGuest) -> None:
+def test_stop_shutdown_and_state(mlab, guest: MakeGuest) -> None:
     spec = guest(210, host=30)
-    guests.stop(spec.name)
-    assert guests.state(spec.name) == "STOPPED"
-    guests.start(spec)
-    guests.shutdown(spec.name, timeout=20)
-    assert guests.state(spec.name) == "STOPPED"
-    guests.shutdown(spec.name)  # idempotent
-    guests.stop(spec.name)
+    containers.stop(spec.name)
+    assert containers.state(spec.name) == "STOPPED"
+    containers.start(spec)
+    containers.shutdown(spec.name, timeout=20)
+    assert containers.state(spec.name) == "STOPPED"
+    containers.shutdown(spec.name)  # idempotent
+    containers.stop(spec.name)
 
 
-def test_create_refuses_an_existing_guest(rlab, guest: MakeGuest) -> None:
+def test_create_refuses_an_existing_guest(mlab, guest: MakeGuest) -> None:
     spec = guest(211, host=31, start=False)
-    with pytest.raises(RealizeError, match="already exists"):
-        guests.create(spec, rlab.template, rlab.known_hosts)
+    with pytest.raises(MachineError, match="already exists"):
+        containers.create(spec, mlab.template, mlab.known_hosts)
 
 
-def test_destroy_leaves_nothing(rlab, guest: MakeGuest) -> None:
+def test_destroy_leaves_nothing(mlab, guest: MakeGuest) -> None:
     spec = guest(212, host=32)
-    keys = guests.guest_host_keys(spec)
-    guests.destroy(spec.name, rlab.guests_root, rlab.known_hosts)
-    assert not guests.exists(spec.name)
+    keys = containers.guest_host_keys(spec)
+    containers.destroy(spec.name, mlab.guests_root, mlab.known_hosts)
+    assert not containers.exists(spec.name)
     assert spec.name not in subprocess.run(["lxc-ls", "-1"], capture_output=True, text=True).stdout.split()
     assert not spec.dir.exists()
     assert not Path(f"/sys/class/net/{spec.veth}").exists()
     assert str(spec.dir) not in Path("/proc/self/mountinfo").read_text()
-    text = rlab.known_hosts.read_text()
+    text = mlab.known_hosts.read_text()
     assert not any(k.base64 in text for k in keys)
-    guests.destroy(spec.name, rlab.guests_root, rlab.known_hosts)  # idempotent
+    containers.destroy(spec.name, mlab.guests_root, mlab.known_hosts)  # idempotent
 
 
-def test_spec_validation(rlab) -> None:
+def test_spec_validation(mlab) -> None:
     with pytest.raises(ValueError, match="gateway"):
-        rlab.spec(299, "a", 10, gateway=IPv4Address("192.0.2.1"))
-    assert guests.host_veth("pt1a2b-100") != guests.host_veth("pt3c4d-100")
-    assert len(guests.host_veth("x" * 64)) <= 15
+        mlab.spec(299, "a", 10, gateway=IPv4Address("192.0.2.1"))
+    assert containers.host_veth("pt1a2b-100") != containers.host_veth("pt3c4d-100")
+    assert len(containers.host_veth("x" * 64)) <= 15

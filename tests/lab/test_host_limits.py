@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from partilha.lab.realize import host_limits
+from partilha.lab.machine.lxc import host_limits
 
 pytestmark = pytest.mark.lab
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from partilha.lab.realize import firewall, guests, network
+from partilha.lab.machine.lxc import containers, network, nftables
 
 pytestmark = pytest.mark.lab
 
-MakeGuest = Callable[..., guests.GuestSpec]
+MakeGuest = Callable[..., containers.GuestSpec]
 
 
 def _counter(table: str, comment: str) -> int:
@@ -31,15 +31,15 @@ def _counter(table: str, comment: str) -> int:
     raise AssertionError(f"no rule with comment {comment!r} in {table}")
 
 
-def test_same_vnet_reaches_other_vnet_does_not_until_allowed(rlab, guest: MakeGuest) -> None:
+def test_same_vnet_reaches_other_vnet_does_not_until_allowed(mlab, guest: MakeGuest) -> None:
     server = guest(301, "b", 40)
     neighbour = guest(302, "b", 41)
     stranger = guest(303, "a", 42)
-    rlab.listen(server, 7000)
-    assert rlab.connect(neighbour, server.ip.ip, 7000) == "open hello"
-    assert rlab.connect(stranger, server.ip.ip, 7000).startswith("closed")
-    rlab.allow.append(
-        firewall.Rule(
+    mlab.listen(server, 7000)
+    assert mlab.connect(neighbour, server.ip.ip, 7000) == "open hello"
+    assert mlab.connect(stranger, server.ip.ip, 7000).startswith("closed")
+    mlab.allow.append(
+        nftables.Rule(
             dst=(IPv4Network(f"{server.ip.ip}/32"),),
             src=(stranger.ip.network,),
             proto="tcp",
@@ -47,41 +47,41 @@ def test_same_vnet_reaches_other_vnet_does_not_until_allowed(rlab, guest: MakeGu
             comment="a to b web",
         )
     )
-    rlab.apply_firewall()
-    assert rlab.connect(stranger, server.ip.ip, 7000) == "open hello"
+    mlab.apply_firewall()
+    assert mlab.connect(stranger, server.ip.ip, 7000) == "open hello"
     # the rule is for that port only
-    rlab.listen(server, 7001)
-    assert rlab.connect(stranger, server.ip.ip, 7001).startswith("closed")
-    assert rlab.connect(neighbour, server.ip.ip, 7001) == "open hello"
+    mlab.listen(server, 7001)
+    assert mlab.connect(stranger, server.ip.ip, 7001).startswith("closed")
+    assert mlab.connect(neighbour, server.ip.ip, 7001) == "open hello"
 
 
-def test_guest_inbound_rules_apply_within_and_across_vnets(rlab, guest: MakeGuest) -> None:
+def test_guest_inbound_rules_apply_within_and_across_vnets(mlab, guest: MakeGuest) -> None:
     server = guest(304, "a", 43)
     neighbour = guest(305, "a", 44)
-    rlab.listen(server, 7002)
-    rlab.listen(server, 7003)
-    rlab.guest_rules[304] = firewall.GuestFirewall(
+    mlab.listen(server, 7002)
+    mlab.listen(server, 7003)
+    mlab.guest_rules[304] = nftables.GuestFilter(
         304, server.ip.ip, "DROP",
-        (firewall.Rule(proto="tcp", dport=(22,)), firewall.Rule(proto="tcp", dport=(7002,))),
+        (nftables.Rule(proto="tcp", dport=(22,)), nftables.Rule(proto="tcp", dport=(7002,))),
     )
-    rlab.apply_firewall()
-    assert rlab.connect(neighbour, server.ip.ip, 7002) == "open hello"
-    assert firewall.bridged_traffic_filtered(rlab.vnets["a"].bridge), "same-VNet filtering unavailable"
-    assert rlab.connect(neighbour, server.ip.ip, 7003).startswith("closed")
-    assert rlab.ssh(server, "true").returncode == 0  # management path from the host
+    mlab.apply_firewall()
+    assert mlab.connect(neighbour, server.ip.ip, 7002) == "open hello"
+    assert nftables.bridged_traffic_filtered(mlab.vnets["a"].bridge), "same-VNet filtering unavailable"
+    assert mlab.connect(neighbour, server.ip.ip, 7003).startswith("closed")
+    assert mlab.ssh(server, "true").returncode == 0  # management path from the host
     # policy_in of one guest does not restrict the others
-    assert rlab.connect(server, neighbour.ip.ip, 22).startswith("open")
+    assert mlab.connect(server, neighbour.ip.ip, 22).startswith("open")
 
 
-def test_guest_reaches_the_host_only_at_its_gateway_cache(rlab, guest: MakeGuest) -> None:
+def test_guest_reaches_the_host_only_at_its_gateway_cache(mlab, guest: MakeGuest) -> None:
     spec = guest(306, "a", 45)
-    own_gw, other_gw = rlab.vnets["a"].gateway.ip, rlab.vnets["b"].gateway.ip
+    own_gw, other_gw = mlab.vnets["a"].gateway.ip, mlab.vnets["b"].gateway.ip
     with _host_listener(own_gw) as port:
         assert _host_connect(own_gw, port)  # the port is really open on the host
-        assert rlab.connect(spec, own_gw, port).startswith("closed")
-    assert rlab.connect(spec, own_gw, rlab.cache.port).startswith("open")
-    assert rlab.connect(spec, other_gw, rlab.cache.port).startswith("closed")
-    ping = rlab.ssh(spec, "ping", "-c", "1", "-W", "2", str(own_gw))
+        assert mlab.connect(spec, own_gw, port).startswith("closed")
+    assert mlab.connect(spec, own_gw, mlab.cache.port).startswith("open")
+    assert mlab.connect(spec, other_gw, mlab.cache.port).startswith("closed")
+    ping = mlab.ssh(spec, "ping", "-c", "1", "-W", "2", str(own_gw))
     assert ping.returncode == 0, ping.stdout + ping.stderr
 
 
@@ -103,13 +103,13 @@ def _host_connect(address: IPv4Address, port: int) -> bool:
 
 
 @pytest.fixture
-def outside_host(rlab, free_subnet: Callable[[], IPv4Network]) -> Iterator[tuple[IPv4Address, int]]:
+def outside_host(mlab, free_subnet: Callable[[], IPv4Network]) -> Iterator[tuple[IPv4Address, int]]:
     """A host beyond the lab: a netns behind a veth of the host that is NOT a lab bridge.
 
     Its address is on a subnet no route of the machine used; nothing is sent anywhere else.
     """
     subnet = free_subnet()
-    host_end, ns_end, ns = f"{rlab.prefix}o0", f"{rlab.prefix}o1", f"{rlab.prefix}out"
+    host_end, ns_end, ns = f"{mlab.prefix}o0", f"{mlab.prefix}o1", f"{mlab.prefix}out"
     host_ip, ns_ip = IPv4Interface(f"{subnet[1]}/30"), IPv4Interface(f"{subnet[2]}/30")
     port = 7100
     listener: subprocess.Popen[bytes] | None = None
@@ -142,58 +142,58 @@ def outside_host(rlab, free_subnet: Callable[[], IPv4Network]) -> Iterator[tuple
         subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
 
 
-def test_nothing_leaves_the_machine(rlab, guest: MakeGuest, outside_host: tuple[IPv4Address, int]) -> None:
+def test_nothing_leaves_the_machine(mlab, guest: MakeGuest, outside_host: tuple[IPv4Address, int]) -> None:
     spec = guest(307, "a", 46)
     address, port = outside_host
     # the guest's only route is the lab gateway
-    route = rlab.ssh(spec, "ip", "-4", "route", "get", "192.0.2.10")
+    route = mlab.ssh(spec, "ip", "-4", "route", "get", "192.0.2.10")
     assert f"via {spec.gateway} dev eth0" in route.stdout
     ruleset = subprocess.run(
-        ["nft", "list", "table", "inet", rlab.table], capture_output=True, text=True
+        ["nft", "list", "table", "inet", mlab.table], capture_output=True, text=True
     ).stdout
     assert "oifname != @lab_ifs counter packets" in ruleset
     # a real listener outside the lab: reachable from the host, not from the guest
     assert _host_connect(address, port)
-    before = _counter(rlab.table, "off the machine")
-    assert rlab.connect(spec, address, port).startswith("closed")
-    assert _counter(rlab.table, "off the machine") > before
+    before = _counter(mlab.table, "off the machine")
+    assert mlab.connect(spec, address, port).startswith("closed")
+    assert _counter(mlab.table, "off the machine") > before
 
 
-def test_other_tables_are_never_touched(rlab) -> None:
-    other = f"{rlab.prefix}_other"
+def test_other_tables_are_never_touched(mlab) -> None:
+    other = f"{mlab.prefix}_other"
     subprocess.run(["nft", "add", "table", "inet", other], check=True)
     try:
-        rlab.apply_firewall()
-        firewall.apply(rlab.firewall())
-        assert firewall.exists(other)
-        assert firewall.list_tables(rlab.prefix) == [other]
-        assert firewall.exists(rlab.table)
+        mlab.apply_firewall()
+        nftables.apply(mlab.firewall())
+        assert nftables.exists(other)
+        assert nftables.list_tables(mlab.prefix) == [other]
+        assert nftables.exists(mlab.table)
     finally:
         subprocess.run(["nft", "delete", "table", "inet", other], check=True)
 
 
-def test_ensure_is_idempotent_and_names_are_checked(rlab) -> None:
-    vnet = rlab.vnets["a"]
+def test_ensure_is_idempotent_and_names_are_checked(mlab) -> None:
+    vnet = mlab.vnets["a"]
     before = subprocess.run(
         ["ip", "-br", "addr", "show", "dev", vnet.bridge], capture_output=True, text=True
     ).stdout
-    network.ensure_vnet(vnet.bridge, gateway=vnet.gateway, zone=rlab.zone, tag=11)
+    network.ensure_vnet(vnet.bridge, gateway=vnet.gateway, zone=mlab.zone, tag=11)
     after = subprocess.run(
         ["ip", "-br", "addr", "show", "dev", vnet.bridge], capture_output=True, text=True
     ).stdout
     assert before == after
-    assert set(network.list_bridges(rlab.prefix)) == {rlab.zone, *(v.bridge for v in rlab.vnets.values())}
+    assert set(network.list_bridges(mlab.prefix)) == {mlab.zone, *(v.bridge for v in mlab.vnets.values())}
     assert Path(f"/proc/sys/net/ipv4/conf/{vnet.bridge}/forwarding").read_text().strip() == "1"
     with pytest.raises(ValueError, match="15"):
-        network.bridge_name(rlab.prefix, "a-much-too-long-vnet")
+        network.bridge_name(mlab.prefix, "a-much-too-long-vnet")
 
 
-def test_vlan_zone_trunk_when_the_kernel_can(rlab) -> None:
-    vnet = rlab.vnets["a"]
+def test_vlan_zone_trunk_when_the_kernel_can(mlab) -> None:
+    vnet = mlab.vnets["a"]
     vnet_end, zone_end = network.trunk_names(vnet.bridge)
-    if network.vlan_filtering_supported(rlab.zone):
+    if network.vlan_filtering_supported(mlab.zone):
         assert network.bridge_of(vnet_end) == vnet.bridge
-        assert network.bridge_of(zone_end) == rlab.zone
+        assert network.bridge_of(zone_end) == mlab.zone
         vlans = subprocess.run(
             ["bridge", "vlan", "show", "dev", zone_end], capture_output=True, text=True
         ).stdout
@@ -204,13 +204,13 @@ def test_vlan_zone_trunk_when_the_kernel_can(rlab) -> None:
         assert not network.exists(zone_end)
 
 
-def test_temporary_vnet_is_removed_cleanly(rlab, free_subnet: Callable[[], IPv4Network]) -> None:
-    name = network.bridge_name(rlab.prefix, "vt")
+def test_temporary_vnet_is_removed_cleanly(mlab, free_subnet: Callable[[], IPv4Network]) -> None:
+    name = network.bridge_name(mlab.prefix, "vt")
     subnet = free_subnet()
     try:
-        network.ensure_vnet(name, gateway=IPv4Interface(f"{subnet[1]}/30"), zone=rlab.zone, tag=99)
-        assert name in network.list_bridges(rlab.prefix)
+        network.ensure_vnet(name, gateway=IPv4Interface(f"{subnet[1]}/30"), zone=mlab.zone, tag=99)
+        assert name in network.list_bridges(mlab.prefix)
     finally:
         network.remove_vnet(name)
-    assert name not in network.list_bridges(rlab.prefix)
+    assert name not in network.list_bridges(mlab.prefix)
     assert not any(network.exists(end) for end in network.trunk_names(name))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from partilha.lab.realize import template as tpl
+from partilha.lab.machine import lxc
 
 pytestmark = pytest.mark.lab
 
@@ -33,18 +33,18 @@ def test_useless_units_are_masked(template: Path) -> None:
 
 
 def test_template_is_cached_under_the_recipe_hash(template: Path) -> None:
-    assert template.parent.name == f"debian-12-{tpl.recipe_hash()}"
-    assert json.loads((template.parent / "recipe.json").read_text()) == tpl.recipe()
+    assert template.parent.name == f"debian-12-{lxc.template.recipe_hash()}"
+    assert json.loads((template.parent / "recipe.json").read_text()) == lxc.template.recipe()
     started = time.monotonic()
     with ThreadPoolExecutor(4) as pool:
-        paths = set(pool.map(lambda _: tpl.ensure_template(), range(4)))
+        paths = set(pool.map(lambda _: lxc.template.ensure_template(), range(4)))
     assert paths == {template}
     assert time.monotonic() - started < 5  # cached: no rebuild
 
 
 def test_recipe_change_changes_the_template_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    before = tpl.template_dir(tmp_path)
-    monkeypatch.setattr(tpl, "PACKAGES", (*tpl.PACKAGES, "hello"))
-    assert tpl.template_dir(tmp_path) != before
+    before = lxc.template.template_dir(tmp_path)
+    monkeypatch.setattr(lxc.template, "PACKAGES", (*lxc.template.PACKAGES, "hello"))
+    assert lxc.template.template_dir(tmp_path) != before
     monkeypatch.setenv("PARTILHA_CACHE", str(tmp_path))
-    assert tpl.cache_root() == tmp_path
+    assert lxc.template.cache_root() == tmp_path

@@ -9,19 +9,19 @@ from typing import Any
 
 import pytest
 
-from partilha.lab import fw_schema, fw_translate
-from partilha.lab.fw_schema import RuleError
-from partilha.lab.realize import firewall as nft
-from partilha.lab.state.firewall import ClusterFirewall, GuestFirewall
-from partilha.lab.state.guests import LXC, Guest
+from partilha.lab.firewall import firewall_schema, firewall_translate
+from partilha.lab.firewall.firewall_schema import RuleError
+from partilha.lab.firewall.state import ClusterFirewallConfig, GuestFirewallConfig
+from partilha.lab.guests.state import LXC, GuestRow
+from partilha.lab.machine.lxc import nftables
 
 
 def test_digests_are_pves_sha1_over_sorted_key_value_lines() -> None:
     rules = [{"type": "in", "action": "ACCEPT", "enable": 1}, {"type": "out", "action": "DROP"}]
     text = "action:ACCEPT\nenable:1\ntype:in\naction:DROP\ntype:out\n"
-    assert fw_schema.list_digest(rules) == hashlib.sha1(text.encode()).hexdigest()  # noqa: S324
-    assert fw_schema.object_digest({"enable": 1}) == fw_schema.list_digest([{"enable": 1}])
-    assert fw_schema.list_digest([{"comment": None}]) == fw_schema.list_digest([])
+    assert firewall_schema.list_digest(rules) == hashlib.sha1(text.encode()).hexdigest()  # noqa: S324
+    assert firewall_schema.object_digest({"enable": 1}) == firewall_schema.list_digest([{"enable": 1}])
+    assert firewall_schema.list_digest([{"comment": None}]) == firewall_schema.list_digest([])
 
 
 @pytest.mark.parametrize(("text", "parsed"), [
@@ -31,7 +31,7 @@ def test_digests_are_pves_sha1_over_sorted_key_value_lines() -> None:
     ("echo-request", ["echo-request"]),
 ])
 def test_ports_parse_as_pve_reads_them(text: str, parsed: list[Any]) -> None:
-    assert fw_schema.parse_ports(text) == parsed
+    assert firewall_schema.parse_ports(text) == parsed
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -43,21 +43,21 @@ def test_ports_parse_as_pve_reads_them(text: str, parsed: list[Any]) -> None:
 ])
 def test_bad_ports_fail_with_pves_words(text: str, message: str) -> None:
     with pytest.raises(ValueError) as err:
-        fw_schema.parse_ports(text)
+        firewall_schema.parse_ports(text)
     assert str(err.value) == message
 
 
 def test_address_lists() -> None:
-    assert fw_schema.parse_address_list("10.0.0.0/24,10.1.0.1") == 4
-    assert fw_schema.parse_address_list("+trusted") is None  # an IP set reference
+    assert firewall_schema.parse_address_list("10.0.0.0/24,10.1.0.1") == 4
+    assert firewall_schema.parse_address_list("+trusted") is None  # an IP set reference
     with pytest.raises(ValueError, match="you can't use a range in a list"):
-        fw_schema.parse_address_list("10.0.0.1-10.0.0.9,10.1.0.1")
+        firewall_schema.parse_address_list("10.0.0.1-10.0.0.9,10.1.0.1")
     with pytest.raises(ValueError, match="detected mixed ipv4/ipv6 addresses"):
-        fw_schema.parse_address_list("10.0.0.1,fd00::1")
+        firewall_schema.parse_address_list("10.0.0.1,fd00::1")
 
 
 def verified(env: str = "ct", **rule: Any) -> dict[str, Any]:
-    fw_schema.verify_rule(rule, env)
+    firewall_schema.verify_rule(rule, env)
     return rule
 
 
@@ -78,7 +78,7 @@ def verified(env: str = "ct", **rule: Any) -> dict[str, Any]:
 def test_verify_rule_refuses_with_pves_words(env: str, rule: dict[str, Any], param: str,
                                              message: str) -> None:
     with pytest.raises(RuleError) as err:
-        fw_schema.verify_rule(rule, env)
+        firewall_schema.verify_rule(rule, env)
     assert (err.value.param, err.value.message) == (param, message)
 
 
@@ -86,21 +86,21 @@ def test_verify_rule_spells_macros_and_derives_the_ip_version() -> None:
     rule = verified(type="in", action="ACCEPT", macro="postgresql", source="10.2.0.0/16")
     assert (rule["macro"], rule["ipversion"]) == ("PostgreSQL", 4)
     assert "ipversion" not in verified(type="in", action="DROP", proto="tcp", dport="5432")
-    assert fw_schema.expand_macro(verified(type="in", action="ACCEPT", macro="DNS")) == [
+    assert firewall_schema.expand_macro(verified(type="in", action="ACCEPT", macro="DNS")) == [
         {"type": "in", "action": "ACCEPT", "proto": "udp", "dport": "53"},
         {"type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "53"}]
 
 
 def test_copy_and_delete_follow_pve() -> None:
     rule: dict[str, Any] = {"type": "in", "action": "ACCEPT", "comment": "x"}
-    fw_schema.copy_rule_data(rule, {"comment": "-", "enable": 7, "pos": 3, "digest": "d"})
+    firewall_schema.copy_rule_data(rule, {"comment": "-", "enable": 7, "pos": 3, "digest": "d"})
     assert rule == {"type": "in", "action": "ACCEPT", "enable": 1}  # `pos`, `digest` not kept
     with pytest.raises(RuleError, match=r"no such property \('colour'\)"):
-        fw_schema.delete_rule_properties(rule, ["colour"])
+        firewall_schema.delete_rule_properties(rule, ["colour"])
 
 
-def ct(vmid: int, net0: str) -> Guest:
-    return Guest(vmid, LXC, "pve1", {"net0": net0, "rootfs": "lab-guests:4"}, None, "running", None)
+def ct(vmid: int, net0: str) -> GuestRow:
+    return GuestRow(vmid, LXC, "pve1", {"net0": net0, "rootfs": "lab-guests:4"}, None, "running", None)
 
 
 def test_translation_follows_pves_switches_and_groups() -> None:
@@ -114,34 +114,34 @@ def test_translation_follows_pves_switches_and_groups() -> None:
              {"type": "in", "action": "REJECT", "proto": "icmp", "icmp-type": "echo-request",
               "enable": 1},
              {"type": "group", "action": "gone", "enable": 1}]
-    configs = {101: GuestFirewall({"enable": 1}, rules), 102: GuestFirewall({"enable": 1}, rules)}
-    cluster = ClusterFirewall({"enable": 0}, groups={"web": web})
-    assert fw_translate.guest_firewalls(cluster, guests, configs) == ()  # datacenter off
+    configs = {101: GuestFirewallConfig({"enable": 1}, rules), 102: GuestFirewallConfig({"enable": 1}, rules)}
+    cluster = ClusterFirewallConfig({"enable": 0}, groups={"web": web})
+    assert firewall_translate.guest_firewalls(cluster, guests, configs) == ()  # datacenter off
     cluster.options["enable"] = 1
-    [fw] = fw_translate.guest_firewalls(cluster, guests, configs)
+    [fw] = firewall_translate.guest_firewalls(cluster, guests, configs)
     assert (fw.vmid, fw.ip, fw.policy_in, fw.policy_out) == (101, IPv4Address("10.1.0.5"), "DROP",
                                                              "ACCEPT")
-    assert fw.rules_in == (nft.Rule(proto="tcp", dport=((80, 80),)),
-                           nft.Rule(proto="tcp", dport=((443, 443),)),
-                           nft.Rule("REJECT", proto="icmp", icmp_type="echo-request"))
-    assert fw.rules_out == (nft.Rule("DROP", proto="udp"),)
+    assert fw.rules_in == (nftables.Rule(proto="tcp", dport=((80, 80),)),
+                           nftables.Rule(proto="tcp", dport=((443, 443),)),
+                           nftables.Rule("REJECT", proto="icmp", icmp_type="echo-request"))
+    assert fw.rules_out == (nftables.Rule("DROP", proto="udp"),)
 
 
 def test_cluster_forward_rules_become_the_allow_list_in_order() -> None:
-    cluster = ClusterFirewall({"enable": 1}, rules=[
+    cluster = ClusterFirewallConfig({"enable": 1}, rules=[
         {"type": "forward", "action": "DROP", "proto": "tcp", "dport": "25", "enable": 1},
         {"type": "forward", "action": "ACCEPT", "source": "10.1.0.0/24", "dest": "10.2.0.7",
          "proto": "tcp", "dport": "8080:8090,443", "enable": 1, "comment": "portal"},
         {"type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "8006", "enable": 1}])
-    drop, accept = fw_translate.forward_rules(cluster)
+    drop, accept = firewall_translate.forward_rules(cluster)
     assert drop.render("accept") == "tcp dport 25 drop"
     assert accept.render("accept") == ('ip saddr 10.1.0.0-10.1.0.255 ip daddr 10.2.0.7 '
                                        'tcp dport { 443, 8080-8090 } accept comment "portal"')
 
 
 def test_rendered_sets_merge_what_nft_would_refuse_as_overlapping() -> None:
-    rule = nft.Rule(proto="tcp", dport=(80, (79, 85), 86, 22),
+    rule = nftables.Rule(proto="tcp", dport=(80, (79, 85), 86, 22),
                     src=(IPv4Network("10.0.0.0/30"), (IPv4Address("10.0.0.2"), IPv4Address("10.0.0.9"))))
     assert rule.render("return") == "ip saddr 10.0.0.0-10.0.0.9 tcp dport { 22, 79-86 } return"
     with pytest.raises(ValueError, match="ports need a protocol"):
-        nft.Rule(proto=47, dport=(80,))
+        nftables.Rule(proto=47, dport=(80,))

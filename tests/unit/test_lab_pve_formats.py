@@ -9,17 +9,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from partilha.lab import guest_config, sdn_schema
-from partilha.lab.sdn_schema import SdnConfigError
+from partilha.lab.guests import lxc_config
+from partilha.lab.sdn import sdn_schema
+from partilha.lab.sdn.sdn_schema import SdnConfigError
 
 
 def test_net_is_printed_as_pve_writes_it() -> None:
-    net = guest_config.parse_net("bridge=vabt,name=eth0,ip=10.1.0.5/24,gw=10.1.0.1,firewall=yes")
+    net = lxc_config.parse_net("bridge=vabt,name=eth0,ip=10.1.0.5/24,gw=10.1.0.1,firewall=yes")
     assert net["firewall"] == "1"
-    printed = guest_config.print_net({**net, "hwaddr": "BC:24:11:00:00:01", "type": "veth"})
+    printed = lxc_config.print_net({**net, "hwaddr": "BC:24:11:00:00:01", "type": "veth"})
     assert printed == ("name=eth0,bridge=vabt,firewall=1,gw=10.1.0.1,hwaddr=BC:24:11:00:00:01,"
                        "ip=10.1.0.5/24,type=veth")
-    assert guest_config.parse_net(printed)["hwaddr"] == "BC:24:11:00:00:01"
+    assert lxc_config.parse_net(printed)["hwaddr"] == "BC:24:11:00:00:01"
 
 
 @pytest.mark.parametrize(("value", "message"), [
@@ -33,30 +34,30 @@ def test_net_is_printed_as_pve_writes_it() -> None:
 ])
 def test_bad_net_values_fail_with_pves_words(value: str, message: str) -> None:
     with pytest.raises(ValueError) as err:
-        guest_config.parse_net(value)
+        lxc_config.parse_net(value)
     assert str(err.value) == message
 
 
 def test_config_text_and_digest() -> None:
     conf = {"hostname": "ct1", "memory": 512, "lock": "create", "digest": "ignored",
             "description": "Câmara: portal\nsegunda linha\n"}
-    text = guest_config.config_text(conf)
+    text = lxc_config.config_text(conf)
     assert text == ("#C%C3%A2mara%3A portal\n#segunda linha\nhostname: ct1\nlock: create\n"
                     "memory: 512\n")
-    assert guest_config.digest(conf) == hashlib.sha1(text.encode()).hexdigest()  # noqa: S324
-    assert guest_config.digest({**conf, "memory": 256}) != guest_config.digest(conf)
+    assert lxc_config.digest(conf) == hashlib.sha1(text.encode()).hexdigest()  # noqa: S324
+    assert lxc_config.digest({**conf, "memory": 256}) != lxc_config.digest(conf)
 
 
 def test_a_new_root_disk_is_a_dir_storage_volume() -> None:
-    assert guest_config.new_rootfs("lab-guests:8", "local", 100) == (
+    assert lxc_config.new_rootfs("lab-guests:8", "local", 100) == (
         "lab-guests", "lab-guests:100/vm-100-disk-0.raw,size=8G")
-    assert guest_config.new_rootfs("0.5", "local", 101) == ("local", "local:101/vm-101-disk-0.raw,size=512M")
-    assert guest_config.new_rootfs("local:100/vm-100-disk-0.raw,size=8G", "local", 100) is None
+    assert lxc_config.new_rootfs("0.5", "local", 101) == ("local", "local:101/vm-101-disk-0.raw,size=512M")
+    assert lxc_config.new_rootfs("local:100/vm-100-disk-0.raw,size=8G", "local", 100) is None
 
 
 @given(st.integers(min_value=1, max_value=2**45))
 def test_format_size_and_parse_size_agree(size: int) -> None:
-    assert guest_config.parse_size(guest_config.format_size(size)) == size
+    assert lxc_config.parse_size(lxc_config.format_size(size)) == size
 
 
 def test_sdn_ids_and_section_checks() -> None:

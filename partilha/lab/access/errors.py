@@ -1,6 +1,6 @@
 """Failures of the access-control model, carrying PVE's wording and the HTTP status PVE uses.
 
-The attributes (``message``, ``status``) match ``partilha.lab.api.errors.PveError`` so the HTTP
+The attributes (``message``, ``status``) match ``partilha.lab.server.errors.PveError`` so the HTTP
 layer can turn any of them into PVE's response without knowing the subclass. ``param`` names the
 API parameter for 400s (PVE's ``{"errors": {param: text}}``).
 """

@@ -13,20 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-from proxmoxer.core import ResourceException
 from pulumi.dynamic import Resource
 
 from partilha.proxmox.client import Pve
-from partilha.proxmox.resources.base import Props, gone
+from partilha.proxmox.resources.base import Props, unless_gone
 from partilha.proxmox.resources.normalised import NormalisedProvider
 
 _OPTIONAL = {"comment": "comment", "node": "node", "prune_backups": "prune-backups"}
-
-
-def _no_such_job(exc: Exception) -> bool:
-    """PVE says a job is missing as a 400 on the `id` parameter: "No such job 'x'"."""
-    return gone(exc) or (isinstance(exc, ResourceException)
-                         and "no such job" in str(exc.errors or "").lower())
 
 
 def vmid_list(value: str | list[Any] | None) -> list[int]:
@@ -82,12 +75,9 @@ class BackupJobProvider(NormalisedProvider):
         return job["jobid"], job
 
     def read_live(self, pve: Pve, id_: str, props: Props) -> Props | None:
-        try:
-            live = pve.get(f"/cluster/backup/{id_}")
-        except ResourceException as exc:
-            if _no_such_job(exc):
-                return None
-            raise
+        live = unless_gone(lambda: pve.get(f"/cluster/backup/{id_}"))
+        if live is None:
+            return None
         return normalised({
             "jobid": id_, "schedule": live.get("schedule", ""), "storage": live.get("storage", ""),
             "vmids": live.get("vmid"), "mode": live.get("mode"),
@@ -105,11 +95,7 @@ class BackupJobProvider(NormalisedProvider):
         return job
 
     def delete_live(self, pve: Pve, id_: str, props: Props) -> None:
-        try:
-            pve.call("DELETE", f"/cluster/backup/{id_}")
-        except ResourceException as exc:
-            if not _no_such_job(exc):
-                raise
+        unless_gone(lambda: pve.call("DELETE", f"/cluster/backup/{id_}"))
 
 
 class BackupJob(Resource, module="proxmox", name="BackupJob"):

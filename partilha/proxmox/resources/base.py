@@ -36,10 +36,11 @@ _CONFIG_KEYS = (*credentials.CONFIG.values(), credentials.LAB, credentials.TOKEN
 
 
 def gone(exc: Exception) -> bool:
-    """PVE's ways of saying the object does not exist (404s, and 500s with these words)."""
+    """PVE's ways of saying the object does not exist (404s, and 500s, or 400s on the id parameter
+    as a missing backup job's "No such job 'x'", with these words)."""
     if not isinstance(exc, ResourceException):
         return False
-    text = f"{exc.status_message} {exc.content}".lower()
+    text = f"{exc.status_message} {exc.content} {exc.errors or ''}".lower()
     return exc.status_code == 404 or any(words in text for words in (
         "does not exist", "no such", "not found", "doesn't exist", "unable to find"))
 

@@ -16,17 +16,8 @@ from proxmoxer.core import ResourceException
 from pulumi.dynamic import Resource
 
 from partilha.proxmox.client import Pve
-from partilha.proxmox.resources.base import Props, gone
+from partilha.proxmox.resources.base import Props, unless_gone
 from partilha.proxmox.resources.normalised import NormalisedProvider
-
-
-def _read(pve: Pve, path: str) -> dict[str, Any] | None:
-    try:
-        return dict(pve.get(path))
-    except ResourceException as exc:
-        if gone(exc):
-            return None
-        raise
 
 
 def node_priorities(value: object) -> dict[str, int]:
@@ -66,7 +57,7 @@ class HaGroupProvider(NormalisedProvider):
         return group["group"], group
 
     def read_live(self, pve: Pve, id_: str, props: Props) -> Props | None:
-        live = _read(pve, f"/cluster/ha/groups/{id_}")
+        live = unless_gone(lambda: pve.get(f"/cluster/ha/groups/{id_}"))
         return None if live is None else _group({**live, "group": id_})
 
     def update_live(self, pve: Pve, id_: str, olds: Props, news: Props) -> Props:
@@ -123,7 +114,7 @@ class HaResourceProvider(NormalisedProvider):
         return resource["sid"], resource
 
     def read_live(self, pve: Pve, id_: str, props: Props) -> Props | None:
-        live = _read(pve, f"/cluster/ha/resources/{id_}")
+        live = unless_gone(lambda: pve.get(f"/cluster/ha/resources/{id_}"))
         return None if live is None else _resource({**live, "sid": id_})
 
     def update_live(self, pve: Pve, id_: str, olds: Props, news: Props) -> Props:

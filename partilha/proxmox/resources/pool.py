@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pulumi
-from proxmoxer.core import ResourceException
 from pulumi.dynamic import Resource
 
 from partilha.proxmox.client import Pve
-from partilha.proxmox.resources.base import Props, PveProvider, gone
+from partilha.proxmox.resources.base import Props, PveProvider, unless_gone
 
 
 class PoolProvider(PveProvider):
@@ -18,12 +17,9 @@ class PoolProvider(PveProvider):
         return inputs["poolid"], {}
 
     def read_live(self, pve: Pve, id_: str, props: Props) -> Props | None:
-        try:
-            pool = pve.get(f"/pools/{id_}")
-        except ResourceException as exc:
-            if gone(exc):
-                return None
-            raise
+        pool = unless_gone(lambda: pve.get(f"/pools/{id_}"))
+        if pool is None:
+            return None
         return {"poolid": id_, "comment": pool.get("comment", "")}
 
     def update_live(self, pve: Pve, id_: str, olds: Props, news: Props) -> Props:

@@ -1,8 +1,7 @@
-"""A throwaway lab API instance per test module: own state directory, port and prefix.
-
-Also what several modules' tests share: PVE's words and the lab's template (`modified`,
-`ostemplate`), `fails` for a refused call, an SSH key for the guests (`ssh_key`) and SSH into them
-against the host keys the lab pinned (`guest_ssh`), SDN VNets on free subnets (`make_vnets`),
+"""What several modules' tests of the lab API share (the throwaway lab itself, `lab`, and the
+guests' SSH key, `ssh_key`, are tests/lab/conftest.py's): PVE's words and the lab's template
+(`modified`, `ostemplate`), `fails` for a refused call, SSH into guests against the host keys
+the lab pinned (`guest_ssh`), SDN VNets on free subnets (`make_vnets`),
 containers on them (`create_ct`) and the faults setting put back after a test (`faults`).
 """
 
@@ -20,9 +19,9 @@ import pytest
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
-from partilha.lab.faults import Faults, save
 from partilha.lab.instance import LabInstance
-from partilha.lab.state.db import Store
+from partilha.lab.server.faults import Faults, save
+from partilha.lab.server.store import Store
 
 WaitTask = Callable[..., dict[str, Any]]
 
@@ -66,14 +65,6 @@ def fails() -> Callable[[Callable[[], Any]], ResourceException]:
         return err.value
 
     return refused
-
-
-@pytest.fixture(scope="session")
-def ssh_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private key for root in the guests; its public half is `.with_suffix(".pub")`."""
-    path = tmp_path_factory.mktemp("ssh") / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
-    return path
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,8 +14,9 @@ import pytest
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import AuthenticationError, ResourceException
 
-from partilha.lab import access_log, control
+from partilha.lab import control
 from partilha.lab.instance import LabInstance
+from partilha.lab.server import access_log
 
 
 def raw(

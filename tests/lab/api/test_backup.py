@@ -20,7 +20,7 @@ from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
 from partilha.lab.instance import LabInstance
-from partilha.lab.realize import known_hosts
+from partilha.lab.machine.lxc import known_hosts
 
 pytestmark = pytest.mark.lab
 

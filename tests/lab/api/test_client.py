@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from partilha.lab.faults import Faults, save
 from partilha.lab.instance import LabInstance
-from partilha.lab.state.db import Store
+from partilha.lab.server.faults import Faults, save
+from partilha.lab.server.store import Store
 from partilha.proxmox.client import Pve
 from partilha.proxmox.endpoint import from_env, lab_env
 from partilha.proxmox.retry import Backoff, DeadlineError

@@ -11,9 +11,9 @@ import pytest
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
-from partilha.lab.faults import Faults, Injector, save
 from partilha.lab.instance import LabInstance
-from partilha.lab.state.db import Store
+from partilha.lab.server.faults import Faults, Injector, save
+from partilha.lab.server.store import Store
 
 
 def test_every_call_fails_at_rate_one_and_nothing_changes(

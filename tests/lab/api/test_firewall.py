@@ -3,7 +3,7 @@ options and rules (positions, `moveto`, digests, PVE's error words, permissions)
 lab's one nftables table then enforces between real guests.
 
 Guests: a1 and a2 in municipality A's VNet, b1 in B's, every net0 with `firewall=1`. The lab's
-model (partilha.lab.fw_translate): VNets are isolated; with the datacenter firewall enabled,
+model (partilha.lab.firewall.firewall_translate): VNets are isolated; with the datacenter firewall enabled,
 cluster `forward` rules open routed traffic between VNets, and a guest's own firewall (enable,
 policy_in, in/out rules, security groups) filters what reaches it, also from its own VNet.
 """
@@ -23,9 +23,9 @@ from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 from proxmoxer_types import v8, v9
 
-from partilha.lab import sdn_apply
 from partilha.lab.instance import LabInstance
-from partilha.lab.state.db import Store
+from partilha.lab.sdn import sdn_apply
+from partilha.lab.server.store import Store
 
 pytestmark = pytest.mark.lab
 

@@ -16,9 +16,9 @@ import pytest
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
+from partilha.lab import cluster, guests
 from partilha.lab.instance import LabInstance
-from partilha.lab.state import cluster, guests
-from partilha.lab.state.db import Store
+from partilha.lab.server.store import Store
 
 from .conftest import CT, GuestSSH
 

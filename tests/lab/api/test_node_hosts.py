@@ -20,10 +20,9 @@ import pytest
 from proxmoxer import ProxmoxAPI
 
 from partilha.errors import UserError
-from partilha.lab import control
+from partilha.lab import control, throwaway
 from partilha.lab.instance import LabInstance
-from partilha.lab.realize import aptcache
-from partilha.lab.realize import guests as containers
+from partilha.lab.machine.lxc import containers
 
 pytestmark = pytest.mark.lab
 
@@ -33,14 +32,9 @@ NODES = ["pve1", "pve2", "pve3", "pve-dr1"]  # inventories/lab, in order
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, ssh_key: Path) -> Iterator[LabInstance]:
-    instance = LabInstance(tmp_path_factory.mktemp("lab"), ROOT / "inventories" / "lab",
-                           aptcache.free_port(), f"t{secrets.token_hex(2)}-", aptcache.free_port(),
-                           node_key=ssh_key.with_suffix(".pub"))
-    control.up(instance)
-    try:
+    with throwaway(tmp_path_factory.mktemp("lab"), ROOT / "inventories" / "lab", "t",
+                   node_key=ssh_key.with_suffix(".pub")) as (instance, _):
         yield instance
-    finally:
-        control.reset(instance)
 
 
 @pytest.fixture(scope="module")

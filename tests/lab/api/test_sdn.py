@@ -14,9 +14,9 @@ from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 from proxmoxer_types import v8, v9
 
+from partilha.lab import sdn
 from partilha.lab.instance import LabInstance
-from partilha.lab.state import sdn
-from partilha.lab.state.db import Store
+from partilha.lab.server.store import Store
 
 pytestmark = pytest.mark.lab
 

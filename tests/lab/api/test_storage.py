@@ -14,7 +14,7 @@ from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
 from partilha.lab.instance import LabInstance
-from partilha.lab.realize.template import ensure_template
+from partilha.lab.machine.lxc.template import ensure_template
 
 pytestmark = pytest.mark.lab
 

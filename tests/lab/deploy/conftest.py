@@ -9,7 +9,6 @@ host model is built from that copy with the same pure function `partilha deploy`
 
 from __future__ import annotations
 
-import secrets
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -24,9 +23,8 @@ from partilha.deploy import Result, deploy_path, run
 from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import build_hosts
 from partilha.inventory import Inventory, guests
-from partilha.lab import control
+from partilha.lab import throwaway
 from partilha.lab.instance import LabInstance
-from partilha.lab.realize import aptcache
 
 ROOT = Path(__file__).resolve().parents[3]
 RealiseGuests = Callable[..., tuple[Inventory, dict[str, dict[str, Any]]]]  # tests/lab/conftest.py
@@ -65,15 +63,10 @@ class Deployed:
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory: pytest.TempPathFactory,
-             realise_guests: RealiseGuests) -> Iterator[Deployed]:
-    work = tmp_path_factory.mktemp("deploy")
-    key = work / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    lab = LabInstance(work / "lab", ROOT / "inventories" / "lab", aptcache.free_port(),
-                      f"d{secrets.token_hex(2)}-", aptcache.free_port())
-    creds = control.up(lab)
-    try:
+def deployed(tmp_path_factory: pytest.TempPathFactory, realise_guests: RealiseGuests,
+             ssh_key: Path) -> Iterator[Deployed]:
+    work, key = tmp_path_factory.mktemp("deploy"), ssh_key
+    with throwaway(work / "lab", ROOT / "inventories" / "lab", "d") as (lab, creds):
         api = ProxmoxAPI("127.0.0.1", port=lab.port, user=creds["username"], password=creds["password"],
                          verify_ssl=str(lab.cert))
         inventory, outputs = realise_guests(
@@ -84,5 +77,3 @@ def deployed(tmp_path_factory: pytest.TempPathFactory,
         fleet.save(fleet_file)
         first = run([deploy_path("baseline")], fleet, fleet_file.parent)
         yield Deployed(lab, fleet, fleet_file, work / "reports", first)
-    finally:
-        control.reset(lab)

@@ -11,7 +11,6 @@ cover it), so these hosts are reached as root.
 
 from __future__ import annotations
 
-import secrets
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -29,9 +28,8 @@ from partilha.deploy.plan import plan
 from partilha.deploy.sources import lab_node_addresses
 from partilha.inventory import Inventory, guests
 from partilha.inventory.guests import Guest
-from partilha.lab import control
+from partilha.lab import throwaway
 from partilha.lab.instance import LabInstance
-from partilha.lab.realize import aptcache
 from partilha.verify.report import Outcomes
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -82,15 +80,11 @@ def _one_guest_per_role(inventory: Inventory) -> list[Guest]:
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory: pytest.TempPathFactory,
-             realise_guests: RealiseGuests) -> Iterator[Deployed]:
-    work = tmp_path_factory.mktemp("services")
-    key = work / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    lab = LabInstance(work / "lab", ROOT / "inventories" / "lab", aptcache.free_port(),
-                      f"s{secrets.token_hex(2)}-", aptcache.free_port(), node_key=key.with_suffix(".pub"))
-    creds = control.up(lab)
-    try:
+def deployed(tmp_path_factory: pytest.TempPathFactory, realise_guests: RealiseGuests,
+             ssh_key: Path) -> Iterator[Deployed]:
+    work, key = tmp_path_factory.mktemp("services"), ssh_key
+    with throwaway(work / "lab", ROOT / "inventories" / "lab", "s",
+                   node_key=key.with_suffix(".pub")) as (lab, creds):
         api = ProxmoxAPI("127.0.0.1", port=lab.port, user=creds["username"], password=creds["password"],
                          verify_ssl=str(lab.cert))
         inventory, outputs = realise_guests(api, _one_guest_per_role, key)
@@ -99,5 +93,3 @@ def deployed(tmp_path_factory: pytest.TempPathFactory,
         fleet_file = work / "run" / "fleet.json"
         fleet.save(fleet_file)
         yield Deployed(lab, fleet, fleet_file, deploy_roles(fleet, fleet_file.parent))
-    finally:
-        control.reset(lab)

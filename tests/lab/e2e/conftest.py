@@ -30,10 +30,10 @@ from proxmoxer import ProxmoxAPI
 
 from partilha.automation import project
 from partilha.inventory import Inventory, load_inventory
-from partilha.lab import access_log
-from partilha.lab.faults import Faults, save
 from partilha.lab.instance import LabInstance
-from partilha.lab.state.db import Store
+from partilha.lab.server import access_log
+from partilha.lab.server.faults import Faults, save
+from partilha.lab.server.store import Store
 from partilha.proxmox.endpoint import lab_env
 from partilha.workspace import Workspace
 

@@ -26,7 +26,7 @@ from proxmoxer import ProxmoxAPI
 from partilha.automation import project
 from partilha.inventory import Guest, guests, load_inventory
 from partilha.lab.instance import LabInstance
-from partilha.lab.realize import guests as lab_guests
+from partilha.lab.machine.lxc import containers
 from partilha.workspace import Workspace
 
 from .conftest import GUEST_TYPE, ROOT, Cli, lab_vmids
@@ -320,5 +320,5 @@ def test_destroy_asks_first_then_leaves_no_guest(
     assert cli.calls(since) == []
     _ok(cli("destroy", "--env", "lab", "--yes"))
     assert lab_vmids(admin_token) == set()
-    assert lab_guests.list_guests(lab.prefix) == []
+    assert containers.list_guests(lab.prefix) == []
     assert not list((cli.home / ".partilha" / "tokens").glob("lab-*.token"))  # the tokens went too

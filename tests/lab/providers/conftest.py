@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
-from partilha.lab import access_log
 from partilha.lab.instance import LabInstance
+from partilha.lab.server import access_log
 from partilha.proxmox.endpoint import lab_env
 from partilha.workspace import Workspace
 

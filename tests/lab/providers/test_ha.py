@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from proxmoxer import ProxmoxAPI
 
-from partilha.lab.storage_content import TEMPLATE_FILE
 from partilha.proxmox.resources.ha import HaGroup, HaResource
+from partilha.proxmox.template import TEMPLATE_FILE
 
 from .conftest import LabStack
 

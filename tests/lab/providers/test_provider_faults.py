@@ -13,10 +13,10 @@ import pytest
 from proxmoxer import ProxmoxAPI
 from pulumi import automation as auto
 
-from partilha.lab import access_log
-from partilha.lab.faults import Faults, save
 from partilha.lab.instance import LabInstance
-from partilha.lab.state.db import Store
+from partilha.lab.server import access_log
+from partilha.lab.server.faults import Faults, save
+from partilha.lab.server.store import Store
 from partilha.proxmox.resources.firewall import GuestFirewall, SecurityGroup
 from partilha.proxmox.resources.guest import Guest
 

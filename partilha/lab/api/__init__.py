@@ -1,1 +1,0 @@
-"""The lab's PVE HTTP API: routes and formats, apart from state and realisation."""

@@ -1,0 +1,1 @@
+"""Backups: vzdump archives, restores, prune, backup jobs (`/cluster/backup`) and their scheduler."""

@@ -1,0 +1,34 @@
+"""Nodes, quorum and node power (`/nodes`, `/cluster/status`). The package re-exports its state
+(`state.py`), which callers use as `cluster.<function>(store, ...)`."""
+
+from partilha.lab.cluster.state import (
+    USAGE,
+    NodeRow,
+    acl_path,
+    first_free_vmid,
+    guest_figures,
+    name,
+    node,
+    nodes,
+    quorate,
+    resources,
+    seed,
+    set_online,
+    vmid_taken,
+)
+
+__all__ = [
+    "USAGE",
+    "NodeRow",
+    "acl_path",
+    "first_free_vmid",
+    "guest_figures",
+    "name",
+    "node",
+    "nodes",
+    "quorate",
+    "resources",
+    "seed",
+    "set_online",
+    "vmid_taken",
+]

@@ -1,0 +1,28 @@
+"""PVE's firewall (`/cluster/firewall`, guest firewalls) as nftables rules. The package re-exports its state
+(`state.py`), which callers use as `firewall.<function>(store, ...)`."""
+
+from partilha.lab.firewall.state import (
+    KIND,
+    ClusterFirewallConfig,
+    GuestFirewallConfig,
+    Rules,
+    cluster,
+    every_guest,
+    guest,
+    remove_guest,
+    save_cluster,
+    save_guest,
+)
+
+__all__ = [
+    "KIND",
+    "ClusterFirewallConfig",
+    "GuestFirewallConfig",
+    "Rules",
+    "cluster",
+    "every_guest",
+    "guest",
+    "remove_guest",
+    "save_cluster",
+    "save_guest",
+]

@@ -1,0 +1,191 @@
+"""The lab instance's package cache: an apt-cacher-ng process guests use as their apt proxy.
+
+Guests have no route off the machine; their apt goes to `http://<gateway>:<port>/` (written by
+partilha.lab.machine.lxc.containers), and this process fetches from Debian's archive on the host's
+behalf. It only serves Debian's archive (`ForceManaged`: requests for any other site are refused),
+so it is not a general-purpose way out of the lab.
+
+Everything of one instance lives under the caller's state directory (config, pid file, logs,
+control socket); the downloaded packages go to `<cache>/apt-cacher-ng` ($PARTILHA_CACHE or
+~/.cache/partilha), shared by instances one at a time: the running process inherits an exclusive
+lock on it, and a second concurrent instance falls back to a cache directory of its own.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from partilha.lab.machine.lxc.commands import MachineError
+from partilha.lab.machine.lxc.template import cache_root
+
+DEFAULT_PORT = 3142
+MAX_PORT = 32767  # apt-cacher-ng 3.7 cannot bind above it ("Error resolving address")
+ANY = "0.0.0.0"  # noqa: S104 - see AptCache.bind
+MIRROR = "http://deb.debian.org/debian/"
+SECURITY = "http://deb.debian.org/debian-security/"
+
+
+@dataclass(frozen=True)
+class AptCache:
+    state_dir: Path  # the lab instance's state directory; ours is state_dir / "apt-cacher-ng"
+    port: int = DEFAULT_PORT
+    # All addresses, so guests of VNets made later reach it at their gateway; the lab's
+    # firewall closes the port to every non-lab interface but lo.
+    bind: tuple[str, ...] = (ANY,)
+    cache_dir: Path | None = None  # default: <cache>/apt-cacher-ng
+
+    def __post_init__(self) -> None:
+        # apt-cacher-ng 3.7 (bookworm) fails with "Error resolving address for binding" on
+        # ports above 32767.
+        if not 1 <= self.port <= MAX_PORT:
+            raise ValueError(f"apt-cacher-ng port {self.port}: must be within 1..{MAX_PORT}")
+
+    @property
+    def home(self) -> Path:
+        return self.state_dir / "apt-cacher-ng"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "apt-cacher-ng.pid"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.local_address}:{self.port}/"
+
+    @property
+    def local_address(self) -> str:
+        """Where the host itself reaches the cache."""
+        return "127.0.0.1" if ANY in self.bind else self.bind[0]
+
+
+def _config(cache: AptCache, cache_dir: Path) -> str:
+    return "\n".join(
+        [
+            "# written by partilha.lab.machine.lxc.aptcache for one lab instance",
+            f"CacheDir: {cache_dir}",
+            f"LogDir: {cache.home / 'log'}",
+            "SupportDir: /usr/lib/apt-cacher-ng",
+            f"Port: {cache.port}",
+            f"BindAddress: {' '.join(cache.bind)}",
+            f"PidFile: {cache.pid_file}",
+            f"SocketPath: {cache.home / 'socket'}",
+            "ForeGround: 0",
+            f"Remap-debrep: deb.debian.org/debian ftp.debian.org/debian /debian ; {MIRROR}",
+            f"Remap-secdeb: deb.debian.org/debian-security security.debian.org/debian-security ; {SECURITY}",
+            "ForceManaged: 1",
+            "ReportPage: acng-report.html",
+            "ExThreshold: 4",
+            "VerboseLog: 1",
+            "",
+        ]
+    )
+
+
+def _pid(cache: AptCache) -> int | None:
+    try:
+        pid = int(cache.pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    ours = any(b"apt-cacher-ng" in arg for arg in cmdline[:1]) and str(cache.home).encode() in cmdline
+    return pid if ours else None
+
+
+def is_running(cache: AptCache) -> bool:
+    return _pid(cache) is not None
+
+
+def _answers(cache: AptCache) -> bool:
+    try:
+        with socket.create_connection((cache.local_address, cache.port), timeout=0.5) as sock:
+            sock.sendall(b"GET /acng-report.html HTTP/1.0\r\n\r\n")
+            return sock.recv(12).startswith(b"HTTP/1.")
+    except OSError:
+        return False
+
+
+def _lock_cache_dir(cache: AptCache) -> tuple[Path, int]:
+    """The cache directory to use and an fd holding its lock (inherited by apt-cacher-ng)."""
+    base = cache.cache_dir or (cache_root() / "apt-cacher-ng")
+    candidates = [base, base.with_name(f"{base.name}-{abs(hash(str(cache.home))) % 10**8}")]
+    for candidate in candidates:
+        candidate.mkdir(parents=True, exist_ok=True)
+        fd = os.open(candidate / ".partilha.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return candidate, fd
+    raise MachineError(f"{base}: package cache locked by other lab instances")
+
+
+def start(cache: AptCache, *, timeout: float = 15.0) -> None:
+    """Start the instance's apt-cacher-ng (no-op if it runs) and wait until it answers."""
+    if is_running(cache):
+        return
+    (cache.home / "log").mkdir(parents=True, exist_ok=True)
+    cache.pid_file.unlink(missing_ok=True)
+    cache_dir, lock_fd = _lock_cache_dir(cache)
+    try:
+        (cache.home / "acng.conf").write_text(_config(cache, cache_dir))
+        log = (cache.home / "log" / "start.log").open("w")
+        with log:
+            proc = subprocess.run(
+                ["apt-cacher-ng", "-c", str(cache.home)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(lock_fd,),
+                timeout=timeout,
+                check=False,
+            )
+    finally:
+        os.close(lock_fd)  # the daemon keeps its inherited copy of the lock
+    if proc.returncode != 0:
+        raise MachineError(f"apt-cacher-ng failed to start: see {cache.home / 'log'}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if is_running(cache) and _answers(cache):
+            return
+        time.sleep(0.05)
+    stop(cache)
+    raise MachineError(f"apt-cacher-ng on port {cache.port} did not answer within {timeout:g} s")
+
+
+def stop(cache: AptCache, *, timeout: float = 10.0) -> None:
+    """Stop the instance's apt-cacher-ng (TERM, then KILL after `timeout`). Idempotent."""
+    pid = _pid(cache)
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _pid(cache) == pid and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _pid(cache) == pid:
+            os.kill(pid, signal.SIGKILL)
+            time.sleep(0.1)
+    cache.pid_file.unlink(missing_ok=True)
+
+
+def free_port(low: int = 20000) -> int:
+    """A port in low..MAX_PORT that nothing listens on now, for a new cache."""
+    for _ in range(100):
+        port = low + secrets.randbelow(MAX_PORT - low)
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))  # noqa: S104 - where apt-cacher-ng will bind
+            except OSError:
+                continue
+            return port
+    raise MachineError("no free port for apt-cacher-ng")

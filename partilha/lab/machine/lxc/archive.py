@@ -1,0 +1,161 @@
+"""vzdump's container archives: a tar of the guest's whole root filesystem with its config first
+(`./etc/vzdump/pct.conf`, `./etc/vzdump/pct.fw`), piped through the compressor, and the way
+pve-container reads them back (the config alone; the whole tree into a new root).
+
+The tar flags are pve-storage's `COMMON_TAR_FLAGS` (numeric owners, ACLs, `user.*` and
+`security.capability` xattrs, sparse files, one file system) plus what PVE::VZDump::LXC and
+PVE::LXC::Create add; tar keeps hard links as links within one archive by itself.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+from partilha.lab.machine.lxc.commands import MachineError, run
+
+COMMON_TAR_FLAGS = ("--one-file-system", "-p", "--sparse", "--numeric-owner", "--acls", "--xattrs",
+                    "--xattrs-include=user.*", "--xattrs-include=security.capability",
+                    "--warning=no-file-ignored", "--warning=no-xattr-write")
+CONFIG_MEMBER, FIREWALL_MEMBER = "./etc/vzdump/pct.conf", "./etc/vzdump/pct.fw"
+# GNU tar's options for the compressed archives vzdump writes (`decompressor_info`).
+_TAR_DECOMPRESS = {".zst": "--zstd", ".gz": "-z", ".lzo": "--lzop", ".bz2": "-j"}
+ARCHIVE_TIMEOUT = 3600.0
+_CHUNK = 1 << 20
+
+
+def compressor(compress: str, zstd_threads: int) -> tuple[list[str], str]:
+    """PVE::VZDump `compressor_info`: (command, extension); no compression: ([], "")."""
+    if compress in ("", "0"):
+        return [], ""
+    if compress in ("1", "lzo"):
+        return ["lzop"], "lzo"
+    if compress == "gzip":
+        return ["gzip", "--rsyncable"], "gz"
+    return ["zstd", "--rsyncable", f"--threads={zstd_threads}"], "zst"
+
+
+def _pump(source: IO[bytes], sink: IO[bytes], kib_per_s: int) -> None:
+    """Copy at no more than `kib_per_s` (vzdump's `bwlimit`, which PVE applies with cstream)."""
+    started, sent = time.monotonic(), 0
+    while chunk := source.read(min(_CHUNK, kib_per_s * 1024)):
+        sink.write(chunk)
+        sent += len(chunk)
+        ahead = sent / (kib_per_s * 1024) - (time.monotonic() - started)
+        if ahead > 0:
+            time.sleep(ahead)
+    sink.close()
+
+
+def write(target: Path, reader: Sequence[str], root: Path, config: str, firewall: str,
+          excludes: Sequence[str], compress_cmd: Sequence[str], bwlimit_kib: int = 0,
+          timeout: float = ARCHIVE_TIMEOUT) -> str:
+    """Write the archive of `root` (as seen by a process started with the `reader` argv
+    prefix) to `target`, leaving out `excludes`; returns tar's totals line."""
+    with tempfile.TemporaryDirectory(prefix="vzdumptmp") as tmp, target.open("wb") as out, \
+            tempfile.TemporaryFile() as tar_err, tempfile.TemporaryFile() as comp_err:
+        conf_dir = Path(tmp) / "etc/vzdump"
+        conf_dir.mkdir(parents=True)
+        (conf_dir / "pct.conf").write_text(config)
+        (conf_dir / "pct.fw").write_text(firewall)
+        tar = [*reader, "tar", "cpf", "-", "--totals", *COMMON_TAR_FLAGS, f"--directory={tmp}",
+               CONFIG_MEMBER, FIREWALL_MEMBER, f"--directory={root}", *_exclusions(excludes), "."]
+        piped = bool(compress_cmd) or bwlimit_kib > 0
+        tar_proc = subprocess.Popen(tar, stdout=subprocess.PIPE if piped else out, stderr=tar_err)
+        procs: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = [(tar_proc, tar_err)]
+        pump = None
+        try:
+            source: IO[bytes] | None = tar_proc.stdout
+            if compress_cmd:
+                comp = subprocess.Popen(list(compress_cmd), stdin=subprocess.PIPE if bwlimit_kib
+                                        else source, stdout=out, stderr=comp_err)
+                procs.append((comp, comp_err))
+                sink: IO[bytes] | None = comp.stdin
+            else:
+                sink = out
+            if bwlimit_kib and source is not None and sink is not None:
+                pump = threading.Thread(target=_pump, args=(source, sink, bwlimit_kib), daemon=True)
+                pump.start()
+            elif source is not None:
+                source.close()  # the compressor holds it now
+            _wait(procs, timeout)
+        finally:
+            for proc, _ in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            if pump is not None:
+                pump.join(timeout=10)
+        tar_err.seek(0)
+        totals = [line for line in tar_err.read().decode(errors="replace").splitlines()
+                  if line.startswith("Total bytes written")]
+    return totals[-1] if totals else ""
+
+
+def _exclusions(paths: Sequence[str]) -> list[str]:
+    """vzdump's `exclude-path` globs: `/...` anchored at the root, others matching anywhere."""
+    args: list[str] = []
+    for path in paths:
+        if path.startswith("/"):
+            args += ["--anchored", f"--exclude=.{path}"]
+        else:
+            args += ["--no-anchored", f"--exclude={path}"]
+    return [*args, "--anchored"]
+
+
+def _wait(procs: list[tuple[subprocess.Popen[bytes], IO[bytes]]], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for proc, err in procs:
+        argv = [str(a) for a in proc.args] if isinstance(proc.args, list) else [str(proc.args)]
+        try:
+            code = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise MachineError(f"{argv[0]}: no answer within {timeout:g} s") from None
+        if code != 0:
+            err.seek(0)
+            detail = err.read().decode(errors="replace").strip()
+            raise MachineError(f"command '{' '.join(argv)}' failed: exit code {code}"
+                               + (f": {detail}" if detail else ""))
+
+
+def _decompress_flag(archive: Path) -> list[str]:
+    match = re.search(r"\.tar(\.[^.]+)?$", archive.name)
+    if match is None:
+        raise MachineError(f"file does not look like a template archive: {archive}")
+    if match.group(1) is None:
+        return []
+    if match.group(1) not in _TAR_DECOMPRESS:
+        raise MachineError(f"unrecognized compression format: {match.group(1)}")
+    return [_TAR_DECOMPRESS[match.group(1)]]
+
+
+def read_config(archive: Path) -> str:
+    """`recover_config_from_tar`: the pct.conf at the head of the archive."""
+    proc = run(["tar", "-x", "-O", *_decompress_flag(archive), "-f", str(archive), "--occurrence=1",
+                CONFIG_MEMBER], timeout=120, check=False)
+    if proc.returncode != 0 or not proc.stdout:
+        raise MachineError("ERROR: archive contains no configuration file")
+    return proc.stdout
+
+
+def extract(archive: Path, root: Path, timeout: float = ARCHIVE_TIMEOUT) -> str:
+    """`restore_tar_archive` into `root`; returns tar's totals line."""
+    with archive.open("rb") as source:
+        try:
+            proc = subprocess.run(["tar", "xpf", "-", *_decompress_flag(archive), "--totals",
+                                   *COMMON_TAR_FLAGS, "-C", str(root), "--skip-old-files",
+                                   "--anchored", "--exclude", "./dev/*"],
+                                  stdin=source, capture_output=True, text=True, timeout=timeout,
+                                  check=False)
+        except subprocess.TimeoutExpired:
+            raise MachineError(f"tar: extracting '{archive}' took over {timeout:g} s") from None
+    if proc.returncode != 0:
+        raise MachineError(f"command 'tar xpf - ... -C {root}' failed: exit code {proc.returncode}: "
+                           f"{proc.stderr.strip()}")
+    return next((line for line in proc.stderr.splitlines() if line.startswith("Total bytes")), "")

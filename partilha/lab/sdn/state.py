@@ -1,0 +1,121 @@
+"""SDN state: the edited section configs and the applied (running) ones.
+
+Like PVE, the API edits zones.cfg, vnets.cfg and subnets.cfg (kinds `sdn-zone`, `sdn-vnet`,
+`sdn-subnet`); `PUT /cluster/sdn` copies them into the running config (kinds `sdn-running-*`,
+PVE's `.running-config`) and only that is realised. `applied_vnet` tells guests which host bridge,
+gateway and prefix an applied VNet has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Interface, IPv4Network, ip_network
+from typing import Any
+
+from partilha.lab.machine import machine
+from partilha.lab.sdn import sdn_schema
+from partilha.lab.server.store import Store
+
+CONFIG_KIND = {"zones": "sdn-zone", "vnets": "sdn-vnet", "subnets": "sdn-subnet"}
+RUNNING_KIND = {"zones": "sdn-running-zone", "vnets": "sdn-running-vnet",
+                "subnets": "sdn-running-subnet"}
+
+
+def objects(store: Store, section: str, running: bool = False) -> dict[str, dict[str, Any]]:
+    """One section's objects in file order (edited config, or the applied one)."""
+    return store.objects((RUNNING_KIND if running else CONFIG_KIND)[section])
+
+
+def put(store: Store, section: str, oid: str, data: dict[str, Any]) -> None:
+    store.put_object(CONFIG_KIND[section], oid, data)
+
+
+def remove(store: Store, section: str, oid: str) -> None:
+    store.delete_object(CONFIG_KIND[section], oid)
+
+
+def digest(store: Store, section: str) -> str:
+    """SHA1 of the section's config file as PVE would write it."""
+    return sdn_schema.digest(sdn_schema.section_text(section, objects(store, section)))
+
+
+def _copy(store: Store, source: dict[str, str], target: dict[str, str]) -> None:
+    with store.tx() as db:
+        for section in sdn_schema.SECTIONS:
+            db.execute("DELETE FROM objects WHERE kind = ?", (target[section],))
+            db.execute("INSERT INTO objects (kind, id, data, ord) SELECT ?, id, data, ord "
+                       "FROM objects WHERE kind = ?", (target[section], source[section]))
+
+
+def commit(store: Store) -> int:
+    """Make the edited config the running one (PVE's `commit_config`); returns its version."""
+    with store.tx():
+        _copy(store, CONFIG_KIND, RUNNING_KIND)
+        version = int(store.meta("sdn_version") or 0) + 1
+        store.set_meta("sdn_version", str(version))
+    return version
+
+
+def rollback(store: Store) -> None:
+    """Drop every pending edit: the config becomes the running one again."""
+    _copy(store, RUNNING_KIND, CONFIG_KIND)
+
+
+@dataclass(frozen=True)
+class AppliedVNet:
+    """An applied VNet as the host realises it."""
+
+    vnet: str
+    zone: str
+    zone_type: str
+    bridge: str  # the host bridge, <instance prefix><vnet>
+    zone_bridge: str | None  # a vlan zone's trunk bridge, <instance prefix><zone's bridge>
+    tag: int | None
+    gateway: IPv4Interface | None  # the first IPv4 subnet's gateway, on the host side
+    prefix: IPv4Network | None  # that subnet
+
+
+def applied_vnets(store: Store, prefix: str) -> list[AppliedVNet]:
+    """Every VNet of the running config whose zone is there too (PVE skips the others)."""
+    zones = objects(store, "zones", running=True)
+    subnets = objects(store, "subnets", running=True)
+    out = []
+    for vid, vnet in objects(store, "vnets", running=True).items():
+        zone = zones.get(str(vnet.get("zone")))
+        if zone is None:
+            continue
+        gateway, network = _ipv4_subnet(vid, subnets)
+        zone_bridge = (machine.bridge_name(prefix, str(zone["bridge"]))
+                       if zone["type"] == "vlan" and zone.get("bridge") else None)
+        tag = vnet.get("tag")
+        out.append(AppliedVNet(vid, str(vnet["zone"]), str(zone["type"]), machine.bridge_name(prefix, vid),
+                               zone_bridge, int(tag) if tag is not None else None, gateway,
+                               network))
+    return out
+
+
+def applied_vnet(store: Store, prefix: str, vnet: str) -> AppliedVNet | None:
+    """The host bridge, gateway and prefix of an APPLIED VNet (None if not applied)."""
+    return next((v for v in applied_vnets(store, prefix) if v.vnet == vnet), None)
+
+
+def running_zone_of(store: Store, vnet: str) -> str | None:
+    """The zone of `vnet` in the running config (PVE's check_vnet_access reads that one)."""
+    obj = objects(store, "vnets", running=True).get(vnet)
+    return str(obj["zone"]) if obj and obj.get("zone") else None
+
+
+def _ipv4_subnet(vnet: str, subnets: dict[str, dict[str, Any]]
+                 ) -> tuple[IPv4Interface | None, IPv4Network | None]:
+    first: tuple[IPv4Interface | None, IPv4Network | None] = (None, None)
+    for sid, subnet in subnets.items():
+        if subnet.get("vnet") != vnet:
+            continue
+        network = ip_network(sdn_schema.subnet_fields(sid)["cidr"], strict=False)
+        if not isinstance(network, IPv4Network):
+            continue
+        if subnet.get("gateway"):
+            return IPv4Interface(f"{subnet['gateway']}/{network.prefixlen}"), network
+        if first == (None, None):
+            first = (None, network)
+    return first

@@ -1,1 +1,0 @@
-"""The lab's state: one SQLite file per instance."""

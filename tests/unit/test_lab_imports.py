@@ -1,0 +1,106 @@
+"""The lab's import rules, read from the source (ast), so the tree keeps the shape it shows:
+
+- outside the lab, code imports only the lab's public entry point (`from partilha.lab import
+  <a name in partilha.lab.__all__>`); tests are the exception: they test the lab's internals and
+  may import its area packages (the shared throwaway lab is the public `throwaway`), and so may
+  bench/lab_guest_ready.py, which measures the LXC backend alone;
+- the machine backend (partilha/lab/machine/lxc/) imports nothing of the lab outside itself: no
+  state, no routes, no area;
+- in the lab, only the machine interface (partilha.lab.machine) imports the backend;
+- a route module (`routes_*.py`) never imports another route module.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import partilha.lab
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = ROOT / "partilha" / "lab"
+BACKEND = "partilha.lab.machine.lxc"
+INTERFACE = "partilha.lab.machine"
+OUTSIDE = ("partilha", "stacks", "deploys", "bench", "backup", "policies")
+READS_INTERNALS = {ROOT / "bench" / "lab_guest_ready.py"}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def is_module(name: str) -> bool:
+    path = ROOT.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def lab_imports(path: Path) -> Iterator[tuple[int, str, str | None]]:
+    """(line, module, name) of each import of the lab in `path`; `name` is None when the import
+    names a module (a submodule imported by `from package import module` counts as one)."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("partilha.lab"):
+                    yield node.lineno, alias.name, None
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module \
+                and node.module.startswith("partilha.lab"):
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                if node.module != "partilha.lab" and is_module(sub):
+                    yield node.lineno, sub, None
+                else:
+                    yield node.lineno, node.module, alias.name
+
+
+def sources(*folders: str) -> list[Path]:
+    return sorted(p for folder in folders for p in (ROOT / folder).rglob("*.py")
+                  if ".venv" not in p.parts and "__pycache__" not in p.parts)
+
+
+def is_route_module(module: str) -> bool:
+    return module.startswith("partilha.lab.") and module.rsplit(".", 1)[-1].startswith("routes_")
+
+
+def test_outside_the_lab_only_its_public_entry_point_is_imported() -> None:
+    public = set(partilha.lab.__all__)
+    bad = [f"{p.relative_to(ROOT)}:{line}: {module}" + (f".{name}" if name else "")
+           for p in sources(*OUTSIDE) if not p.is_relative_to(LAB) and p not in READS_INTERNALS
+           for line, module, name in lab_imports(p)
+           if module != "partilha.lab" or name not in public]
+    assert bad == []
+
+
+def test_the_machine_backend_imports_nothing_of_the_lab_but_itself() -> None:
+    bad = [f"{p.relative_to(ROOT)}:{line}: {module}"
+           for p in sources("partilha/lab/machine/lxc") for line, module, _ in lab_imports(p)
+           if not module.startswith(BACKEND)]
+    assert bad == []
+
+
+def test_only_the_machine_interface_imports_the_backend() -> None:
+    bad = [f"{p.relative_to(ROOT)}:{line}: {module}"
+           for p in sources("partilha/lab") if not module_name(p).startswith(INTERFACE)
+           for line, module, _ in lab_imports(p) if module.startswith(BACKEND)]
+    assert bad == []
+
+
+def test_a_route_module_imports_no_other_route_module() -> None:
+    routes = [p for p in sources("partilha/lab") if is_route_module(module_name(p))]
+    assert len(routes) > 20  # the rule reads something
+    bad = [f"{p.relative_to(ROOT)}:{line}: {module}"
+           for p in routes for line, module, _ in lab_imports(p) if is_route_module(module)]
+    assert bad == []
+
+
+@pytest.mark.parametrize("source, edge", [
+    ("from partilha.lab.guests import routes_qemu\n", "routes_qemu"),
+    ("from partilha.lab.machine.lxc.containers import GuestSpec\n", BACKEND),
+])
+def test_the_rules_see_a_forbidden_edge(tmp_path: Path, source: str, edge: str) -> None:
+    path = tmp_path / "module.py"
+    path.write_text(source)
+    assert any(edge in module for _, module, _ in lab_imports(path))
