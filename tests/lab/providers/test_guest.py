@@ -27,8 +27,8 @@ from ..api import conftest as api
 from .conftest import LabStack
 
 # the API tests' fixtures: SSH into guests against the lab's known_hosts, VNets, task waits
-ssh_key, guest_ssh, make_vnets, wait_task, ostemplate = (
-    api.ssh_key, api.guest_ssh, api.make_vnets, api.wait_task, api.ostemplate)
+guest_ssh, make_vnets, wait_task, ostemplate = (
+    api.guest_ssh, api.make_vnets, api.wait_task, api.ostemplate)
 TEMPLATE_VM = 9900
 
 

@@ -24,8 +24,8 @@ from ..api import conftest as api
 from .conftest import LabStack
 
 pytestmark = pytest.mark.lab
-ssh_key, make_vnets, wait_task, ostemplate, faults = (
-    api.ssh_key, api.make_vnets, api.wait_task, api.ostemplate, api.faults)
+make_vnets, wait_task, ostemplate, faults = (
+    api.make_vnets, api.wait_task, api.ostemplate, api.faults)
 HOSTS = (10, 11, 12)
 
 

@@ -25,7 +25,7 @@ from proxmoxer import ProxmoxAPI
 from ..api import conftest as api
 from .conftest import ROOT, LabStack
 
-make_vnets, wait_task, ssh_key, ostemplate = api.make_vnets, api.wait_task, api.ssh_key, api.ostemplate
+make_vnets, wait_task, ostemplate = api.make_vnets, api.wait_task, api.ostemplate
 pytestmark = pytest.mark.lab
 
 BASELINE = "4d0da583886aaef700558cbff327e2a221ffad50"
