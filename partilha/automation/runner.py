@@ -11,12 +11,12 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from pulumi import automation as auto
 
-from partilha.automation import engine, preflight, project
+from partilha.automation import engine, policy_gate, preflight, project
 from partilha.automation.engine import Op
 from partilha.automation.envs import Env, StackSpec, waves
 from partilha.automation.steps import StackSteps, Step
@@ -34,6 +34,7 @@ class StackResult:
     outputs: dict[str, Any] | None = None
     error: str | None = None
     absent: bool = False  # refresh/destroy of a stack that holds nothing
+    policy: list[policy_gate.PolicyResult] = field(default_factory=list)  # the pack's results
 
 
 class Reporter(Protocol):
@@ -65,13 +66,36 @@ def run(env: Env, op: Op, stacks: list[StackSpec], reporter: Reporter,
     if op == "destroy":
         ordered.reverse()
     results: list[StackResult] = []
+    checked = _policy_gate(this, stacks, parallel) if op == "up" else {}
     for wave in ordered:
+        if op == "up" and (unchecked := [s for s in wave if s not in checked]):
+            checked |= _policy_gate(this, unchecked, parallel, last_chance=True)
         with ThreadPoolExecutor(max(1, min(parallel, len(wave)))) as pool:
             done = list(pool.map(lambda s: _run_one(this, s), wave))
+        for r in done:
+            r.policy = checked[r.stack].policy
         results += done
         if any(r.error for r in done):
             break  # later waves depend on this one
     return results
+
+
+def _policy_gate(this: _Run, stacks: list[StackSpec], parallel: int,
+                 last_chance: bool = False) -> dict[StackSpec, StackResult]:
+    """Preview `stacks` with the policy pack before `up` writes anything (policy_gate); the
+    previews that cannot run before their platform stack exists, unless `last_chance`, are left
+    for right before their wave."""
+    policy_gate.check_inputs(this.env)
+    preview = replace(this, op="preview")
+    with ThreadPoolExecutor(max(1, min(parallel, len(stacks)))) as pool:
+        previews = list(pool.map(lambda s: _run_one(preview, s), stacks))
+    policy_gate.blocking([p for r in previews for p in r.policy])
+    platform_pending = any(s.role == "platform" and s.name not in this.holding for s in stacks)
+    waiting = [r for r in previews if r.error and platform_pending and r.stack.role != "platform"]
+    failed = [r for r in previews if r.error and (last_chance or r not in waiting)]
+    if failed:
+        raise UserError("; ".join(f"{r.stack.name}: {r.error}" for r in failed))
+    return {r.stack: r for r in previews if r not in waiting}
 
 
 def _run_one(this: _Run, spec: StackSpec) -> StackResult:
@@ -104,6 +128,7 @@ def _stack(this: _Run, spec: StackSpec) -> auto.Stack:
 
     def check(config: dict[str, str]) -> None:
         preflight.check(spec, config, {**os.environ, **run_env})
+        policy_gate.check_root(spec, config, {**os.environ, **run_env})
 
     config = this.env.plain_config(spec)
     if config is not None:
@@ -117,12 +142,15 @@ def _stack(this: _Run, spec: StackSpec) -> auto.Stack:
 def _operate(stack: auto.Stack, spec: StackSpec, op: Op, steps: StackSteps,
              tell: Callable[[Step | None], None], result: StackResult) -> None:
     def on_event(event: auto.EngineEvent) -> None:
+        if (found := policy_gate.result(spec.name, event)) is not None:
+            result.policy.append(found)
         finished = steps.feed(event)
         if finished is not None:
             result.steps.append(finished)
         tell(finished)
 
-    engine.run(stack, op, on_event, refresh=spec.refreshes_first and op in ("up", "preview"))
+    engine.run(stack, op, on_event, refresh=spec.refreshes_first and op in ("up", "preview"),
+               policy_packs=[policy_gate.PACK] if op in ("up", "preview") else [])
     if op == "up":
         result.outputs = steps.outputs
 
