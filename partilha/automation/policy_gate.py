@@ -81,8 +81,9 @@ def load_rules(pack: Path = PACK) -> list[Rule]:
         where = where or (f"{frame.filename}:{frame.lineno}" if frame else str(pack))
         raise UserError(f"{where}: the policy pack does not load: {type(exc).__name__}: "
                         f"{getattr(exc, 'msg', None) or exc}") from None
-    finally:
-        sys.modules.pop(name, None)
+    finally:  # imported afresh each time: the pack is content a user edits
+        for loaded in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
+            del sys.modules[loaded]
 
 
 def check_inputs(env: Env) -> None:

@@ -3,8 +3,8 @@ with a compliant and a violating resource, through one real preview per case."""
 
 from __future__ import annotations
 
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 Preview = Callable[..., list[Any]]
 
@@ -58,7 +58,8 @@ def test_a_waiver_lets_its_finding_through_and_is_reported_an_expired_one_does_n
         preview: Preview, inventory_copy: Any) -> None:
     folder = inventory_copy(
         "waivers:\n"
-        "  - { rule: PTL-POL-NET-02, resource: abrantes-dms, who: Ana Costa (DPO), why: migration, until: 2999-01-31 }\n"
+        "  - { rule: PTL-POL-NET-02, resource: abrantes-dms, who: Ana Costa (DPO), why: migration,\n"
+        "      until: 2999-01-31 }\n"
         "  - { rule: PTL-POL-TAG-01, resource: abrantes-crm, who: Rui Sá, why: legacy, until: 2020-01-31 }\n")
     case = [c for c in CASE if c["name"] in ("pool", "abrantes-dms", "abrantes-crm")]
     results = preview("t-abrantes", case, inventory=folder)
