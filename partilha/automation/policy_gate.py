@@ -29,7 +29,6 @@ from partilha.policy.pack import WAIVED
 from partilha.policy.rule import Rule
 from partilha.policy.waivers import unknown_rules
 from partilha.proxmox import credentials
-from partilha.proxmox.endpoint import ENDPOINT
 
 PACK = CHECKOUT / "policies"
 ROOT = "root@pam"
@@ -96,8 +95,9 @@ def check_inputs(env: Env) -> None:
 
 
 def check_root(stack: StackSpec, config: Mapping[str, str], env: Mapping[str, str]) -> None:
-    """PTL-POL-IAM-03: outside the lab, a stack's credentials are not root@pam's."""
-    if str(config.get(LAB, "")).lower() == "true" and not env.get(ENDPOINT):
+    """PTL-POL-IAM-03: outside the lab (an env whose stack config says `partilha:lab`), a
+    stack's credentials are not root@pam's."""
+    if str(config.get(LAB, "")).lower() == "true":
         return
     if credentials.resolve(config, env).user == ROOT:
         raise UserError(f"PTL-POL-IAM-03: {stack.name} would act as {ROOT}; use a named, revocable "
