@@ -45,6 +45,14 @@ class Reporter(Protocol):
     def finished(self, result: StackResult) -> None: ...
 
 
+class _Unshown:
+    """The gate's previews before `up`: their steps are not what `up` will do, so not shown."""
+
+    def started(self, stack: StackSpec) -> None: ...
+    def event(self, stack: StackSpec, steps: StackSteps, finished: Step | None) -> None: ...
+    def finished(self, result: StackResult) -> None: ...
+
+
 @dataclass(frozen=True)
 class _Run:
     env: Env
@@ -72,8 +80,8 @@ def run(env: Env, op: Op, stacks: list[StackSpec], reporter: Reporter,
             checked |= _policy_gate(this, unchecked, parallel, last_chance=True)
         with ThreadPoolExecutor(max(1, min(parallel, len(wave)))) as pool:
             done = list(pool.map(lambda s: _run_one(this, s), wave))
-        for r in done:
-            r.policy = checked[r.stack].policy
+        for r in done:  # up reports what its gate's preview found
+            r.policy = checked[r.stack].policy if op == "up" else r.policy
         results += done
         if any(r.error for r in done):
             break  # later waves depend on this one
@@ -86,7 +94,7 @@ def _policy_gate(this: _Run, stacks: list[StackSpec], parallel: int,
     previews that cannot run before their platform stack exists, unless `last_chance`, are left
     for right before their wave."""
     policy_gate.check_inputs(this.env)
-    preview = replace(this, op="preview")
+    preview = replace(this, op="preview", reporter=_Unshown())
     with ThreadPoolExecutor(max(1, min(parallel, len(stacks)))) as pool:
         previews = list(pool.map(lambda s: _run_one(preview, s), stacks))
     policy_gate.blocking([p for r in previews for p in r.policy])

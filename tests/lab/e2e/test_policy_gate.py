@@ -1,7 +1,8 @@
 """The policy pack stops `partilha up` before any write, on a throwaway lab: a municipality's
 guest put on another municipality's VNet (a test-only override of the real program, moved_guest/)
 stops `up` with 0 API writes, naming rule, stack, resource and why; an expired waiver does not
-change that; a valid one lets it through and is reported."""
+change that; valid ones (the guest's VNet, and its municipality's grants on that VNet) let it
+through and are reported."""
 
 from __future__ import annotations
 
@@ -24,9 +25,8 @@ from .conftest import ROOT, Cli, relocated
 pytestmark = pytest.mark.lab
 PROGRAM = Path(__file__).parent / "moved_guest"
 MOVE = {"PARTILHA_TEST_MOVE": "abrantes-intranet=vcnt"}
-WAIVER = ("waivers:\n  - {{ rule: PTL-POL-NET-02, resource: abrantes-intranet, stack: lab-abrantes,\n"
-          "      who: Ana Costa (CISO), why: moving to Constância's network (change 114),\n"
-          "      until: {until} }}\n")
+WAIVED = [("PTL-POL-NET-02", "abrantes-intranet"), ("PTL-POL-IAM-02", "abrantes-user-vnet-vcnt"),
+          ("PTL-POL-IAM-02", "abrantes-token-vnet-vcnt")]
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,11 @@ def small(lab: LabInstance, tmp_path_factory: pytest.TempPathFactory,
 
 def _waivers(cli: Cli, until: str) -> None:
     config = yaml.safe_load((cli.project / "Pulumi.lab-abrantes.yaml").read_text())["config"]
-    (Path(config["partilha:inventory"]) / "waivers.yaml").write_text(WAIVER.format(until=until))
+    waivers = [{"rule": rule, "resource": resource, "who": "Ana Costa (CISO)",
+                "why": "moving to Constância's network (change 114)", "until": until}
+               for rule, resource in WAIVED]
+    (Path(config["partilha:inventory"]) / "waivers.yaml").write_text(
+        yaml.safe_dump({"waivers": waivers}, allow_unicode=True))
 
 
 def _stopped(cli: Cli, run: subprocess.CompletedProcess[str], since: int) -> None:
@@ -87,8 +91,10 @@ def test_an_expired_waiver_does_not_count(small: Cli) -> None:
 
 def test_a_valid_waiver_lets_it_through_and_is_reported(small: Cli) -> None:
     _waivers(small, "2999-01-31")
-    run = small("up", "--only", "abrantes", **MOVE)
+    run = small("up", "--only", "platform", "--only", "abrantes", **MOVE)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "PTL-POL-WAIVED" in run.stdout and "abrantes-intranet" in run.stdout
+    rows = [line for line in run.stdout.splitlines() if "PTL-POL-WAIVED" in line]
+    for rule, resource in WAIVED:
+        assert any(f" {resource} " in row and f" {rule}: " in row for row in rows), run.stdout
     assert "waived by Ana Costa (CISO) until 2999-01-31" in " ".join(run.stdout.split())
     assert small.outputs("lab-abrantes")["guests"]["abrantes-intranet"]["vnet"] == "vcnt"

@@ -1,5 +1,6 @@
 """The real program (stacks/) with one test-only override, as a bad change would make it:
-PARTILHA_TEST_MOVE=<guest>=<VNet id> puts that guest of a tenant stack on another VNet."""
+PARTILHA_TEST_MOVE=<guest>=<VNet id> puts that guest on another VNet, in its tenant's stack and
+in the platform's (which then grants its municipality's token that VNet)."""
 
 import dataclasses
 import os
@@ -12,7 +13,8 @@ from partilha.inventory import Guest, Inventory, guests
 STACKS = Path(__file__).resolve().parents[4] / "stacks"
 sys.path.insert(0, str(STACKS))
 
-import tenants  # noqa: E402  (from stacks/, on the path only now)
+import dc  # noqa: E402  (from stacks/, on the path only now)
+import tenants  # noqa: E402
 
 moved_name, _, vnet_id = os.environ.get("PARTILHA_TEST_MOVE", "").partition("=")
 
@@ -23,5 +25,6 @@ def moved(inventory: Inventory) -> list[Guest]:
             for g in guests(inventory)]
 
 
+dc.guests = moved  # type: ignore[attr-defined]
 tenants.guests = moved  # type: ignore[attr-defined]
 runpy.run_path(str(STACKS / "__main__.py"), run_name="__main__")
