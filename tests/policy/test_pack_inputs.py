@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from partilha.automation import policy_gate
+from partilha.automation.envs import StackSpec
 from partilha.errors import UserError
 from partilha.inventory import load_inventory
 from partilha.policy.waivers import unknown_rules
@@ -52,3 +53,14 @@ def test_a_waiver_missing_its_reason_is_refused_by_the_inventory(tmp_path: Path)
         "waivers:\n  - { rule: PTL-POL-NET-02, resource: x, who: Ana, until: 2999-01-01 }\n")
     with pytest.raises(Exception, match=r"waivers.yaml:2: waivers\[0\]\.why: missing"):
         load_inventory(folder)
+
+
+def test_no_stack_acts_as_root_at_pam_outside_the_lab() -> None:
+    stack = StackSpec("prod", "platform")
+    root = {"PROXMOX_VE_ENDPOINT": "https://pve.cim.example:8006",
+            "PROXMOX_VE_API_TOKEN": "root@pam!ops=00000000-0000-0000-0000-000000000000"}
+    with pytest.raises(UserError, match=r"^PTL-POL-IAM-03: prod-platform would act as root@pam"):
+        policy_gate.check_root(stack, {}, root)
+    named = {**root, "PROXMOX_VE_API_TOKEN": "partilha@pve!ops=00000000-0000-0000-0000-000000000000"}
+    policy_gate.check_root(stack, {}, named)
+    policy_gate.check_root(StackSpec("lab", "platform"), {"partilha:lab": "true"}, root)

@@ -19,6 +19,7 @@ from partilha.automation import project
 from partilha.inventory import load_inventory
 from partilha.lab.instance import LabInstance
 from partilha.proxmox.endpoint import lab_env
+from partilha.workspace import Workspace
 
 from .conftest import ROOT, Cli, relocated
 
@@ -79,6 +80,16 @@ def test_a_guest_on_another_municipalitys_vnet_stops_up_before_any_write(small: 
     assert platform.returncode == 0, platform.stdout + platform.stderr
     since = small.mark()
     _stopped(small, small("up", "--only", "abrantes", **MOVE), since)
+    shown = small("preview", "--only", "abrantes", **MOVE)  # shows the results, changes nothing
+    assert shown.returncode == 1 and "Traceback" not in shown.stdout + shown.stderr
+    assert any("PTL-POL-NET-02" in row and "mandatory" in row and "abrantes-intranet" in row
+               for row in shown.stdout.splitlines()), shown.stdout
+    env = {**small.env, **project.run_env(Workspace(small.home)), **MOVE}
+    plain = subprocess.run([str(ROOT / ".tools" / "bin" / "pulumi"), "preview", "--stack", "lab-abrantes",
+                            "--policy-pack", str(ROOT / "policies"), "--color", "never"], cwd=small.project,
+                           env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert plain.returncode != 0 and "[mandatory]  PTL-POL-NET-02" in plain.stdout, plain.stdout
+    assert [f"{e.method} {e.path}" for e in small.calls(since) if e.write] == []
 
 
 def test_an_expired_waiver_does_not_count(small: Cli) -> None:
