@@ -63,7 +63,7 @@ def _follow(log: Path, on_event: Callable[[auto.EngineEvent], None], ended: thre
                 continue
             data = json.loads(partial + line)
             event = auto.EngineEvent.from_json(data)
-            if event.policy_event is not None:  # the SDK reads it as `resource_urn`, the CLI writes
+            if event.policy_event is not None:  # the SDK reads `resource_urn`; the CLI writes resourceUrn
                 event.policy_event.resource_urn = data["policyEvent"].get("resourceUrn")
             partial = ""
             on_event(event)

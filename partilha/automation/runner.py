@@ -61,6 +61,7 @@ class _Run:
     command: auto.PulumiCommand
     reporter: Reporter
     holding: frozenset[str]  # stacks with resources in their state: refresh and destroy need one
+    gating: bool = False  # the policy pack's previews before `up`: no refresh (policies read inputs)
 
 
 def run(env: Env, op: Op, stacks: list[StackSpec], reporter: Reporter,
@@ -80,8 +81,8 @@ def run(env: Env, op: Op, stacks: list[StackSpec], reporter: Reporter,
             checked |= _policy_gate(this, unchecked, parallel, last_chance=True)
         with ThreadPoolExecutor(max(1, min(parallel, len(wave)))) as pool:
             done = list(pool.map(lambda s: _run_one(this, s), wave))
-        for r in done:  # up reports what its gate's preview found
-            r.policy = checked[r.stack].policy if op == "up" else r.policy
+        for r in done if op == "up" else ():  # what its gate's preview found
+            r.policy = checked[r.stack].policy
         results += done
         if any(r.error for r in done):
             break  # later waves depend on this one
@@ -94,7 +95,7 @@ def _policy_gate(this: _Run, stacks: list[StackSpec], parallel: int,
     previews that cannot run before their platform stack exists, unless `last_chance`, are left
     for right before their wave."""
     policy_gate.check_inputs(this.env)
-    preview = replace(this, op="preview", reporter=_Unshown())
+    preview = replace(this, op="preview", reporter=_Unshown(), gating=True)
     with ThreadPoolExecutor(max(1, min(parallel, len(stacks)))) as pool:
         previews = list(pool.map(lambda s: _run_one(preview, s), stacks))
     policy_gate.blocking([p for r in previews for p in r.policy])
@@ -117,7 +118,8 @@ def _run_one(this: _Run, spec: StackSpec) -> StackResult:
             result.absent = True  # nothing to read or delete, and maybe no token left to do it with
         else:
             stack = _stack(this, spec)
-            _operate(stack, spec, op, steps, lambda step: reporter.event(spec, steps, step), result)
+            _operate(stack, spec, op, steps, lambda step: reporter.event(spec, steps, step), result,
+                     refresh=spec.refreshes_first and op in ("up", "preview") and not this.gating)
     except UserError as exc:
         result.error = str(exc)
     except auto.CommandError as exc:
@@ -148,7 +150,7 @@ def _stack(this: _Run, spec: StackSpec) -> auto.Stack:
 
 
 def _operate(stack: auto.Stack, spec: StackSpec, op: Op, steps: StackSteps,
-             tell: Callable[[Step | None], None], result: StackResult) -> None:
+             tell: Callable[[Step | None], None], result: StackResult, refresh: bool) -> None:
     def on_event(event: auto.EngineEvent) -> None:
         if (found := policy_gate.result(spec.name, event)) is not None:
             result.policy.append(found)
@@ -157,8 +159,9 @@ def _operate(stack: auto.Stack, spec: StackSpec, op: Op, steps: StackSteps,
             result.steps.append(finished)
         tell(finished)
 
-    engine.run(stack, op, on_event, refresh=spec.refreshes_first and op in ("up", "preview"),
-               policy_packs=[policy_gate.PACK] if op in ("up", "preview") else [])
+    # `up` runs what its gate's previews checked with the pack: the engine need not run it again
+    engine.run(stack, op, on_event, refresh=refresh,
+               policy_packs=[policy_gate.PACK] if op == "preview" else [])
     if op == "up":
         result.outputs = steps.outputs
 
