@@ -75,6 +75,8 @@ def run(env: Env, op: Op, stacks: list[StackSpec], reporter: Reporter,
     if op == "destroy":
         ordered.reverse()
     results: list[StackResult] = []
+    if op in ("up", "preview"):
+        policy_gate.check_inputs(env)
     checked = _policy_gate(this, stacks, parallel) if op == "up" else {}
     for wave in ordered:
         if op == "up" and (unchecked := [s for s in wave if s not in checked]):
@@ -94,7 +96,6 @@ def _policy_gate(this: _Run, stacks: list[StackSpec], parallel: int,
     """Preview `stacks` with the policy pack before `up` writes anything (policy_gate); the
     previews that cannot run before their platform stack exists, unless `last_chance`, are left
     for right before their wave."""
-    policy_gate.check_inputs(this.env)
     preview = replace(this, op="preview", reporter=_Unshown(), gating=True)
     with ThreadPoolExecutor(max(1, min(parallel, len(stacks)))) as pool:
         previews = list(pool.map(lambda s: _run_one(preview, s), stacks))

@@ -100,6 +100,19 @@ def test_an_expired_waiver_does_not_count(small: Cli) -> None:
     assert "(waiver expired 2020-01-31)" in run.stderr
 
 
+def test_a_waiver_naming_no_rule_is_one_line_before_any_call(small: Cli) -> None:
+    config = yaml.safe_load((small.project / "Pulumi.lab-abrantes.yaml").read_text())["config"]
+    waivers = Path(config["partilha:inventory"]) / "waivers.yaml"
+    waivers.write_text("waivers:\n  - { rule: PTL-POL-NOPE-01, resource: abrantes-intranet, who: Ana,\n"
+                       "      why: test, until: 2999-01-31 }\n")
+    since = small.mark()
+    run = small("up", "--only", "abrantes", **MOVE)
+    assert run.returncode == 1 and "Traceback" not in run.stdout + run.stderr
+    [line] = run.stderr.strip().splitlines()
+    assert f"{waivers}:2: waivers[0].rule: PTL-POL-NOPE-01 is not a rule of the policy pack" in line
+    assert small.calls(since) == []
+
+
 def test_a_valid_waiver_lets_it_through_and_is_reported(small: Cli) -> None:
     _waivers(small, "2999-01-31")
     run = small("up", "--only", "platform", "--only", "abrantes", **MOVE)
