@@ -21,6 +21,7 @@ demo: setup  ## the main job against the lab: provisioned, hardened and configur
 lint: setup
 	$(BIN)/ruff check partilha stacks tests bench deploys policies
 	$(BIN)/mypy
+	$(BIN)/mypy policies/rules
 
 unit: setup
 	$(BIN)/pytest

@@ -33,7 +33,7 @@ def _scoped(acl: Resource, facts: Facts) -> Iterable[str]:
                "and storages")
 
 
-_SCOPE = dict(controls=(NIS2_ACCESS, ISO_ACCESS_RIGHTS, ISO_ACCESS, ISO_PRIVILEGED, RGPD_CIA))
+CONTROLS = (NIS2_ACCESS, ISO_ACCESS_RIGHTS, ISO_ACCESS, ISO_PRIVILEGED, RGPD_CIA)
 
 ACCESS_RULES = [
     ResourceRule(
@@ -44,7 +44,7 @@ ACCESS_RULES = [
         rationale="A token without privilege separation holds all its user's rights; a stolen "
                   "municipality token must reach no more than that municipality's pool.",
         remediation="Keep `privsep=True` on ApiToken (stacks/dc/access.py).",
-        roles=frozenset({"platform"}), kind="ApiToken", check=_privsep, **_SCOPE),  # type: ignore[arg-type]
+        roles=frozenset({"platform"}), kind="ApiToken", check=_privsep, controls=CONTROLS),
     ResourceRule(
         id="PTL-POL-IAM-02", title="Municipality grants are scoped to their own pool, VNet and storages",
         description="Every ACL entry of a municipality's user or token is on its own pool, its own "
@@ -54,7 +54,7 @@ ACCESS_RULES = [
                   "shared). Checked in the platform stack, which makes them, against the plan.",
         remediation="Grant only on the paths stacks/dc/access.py derives; anything cluster-wide stays "
                     "with the administrator's stacks.",
-        roles=frozenset({"platform"}), kind="Acl", check=_scoped, **_SCOPE),  # type: ignore[arg-type]
+        roles=frozenset({"platform"}), kind="Acl", check=_scoped, controls=CONTROLS),
     Rule(
         id="PTL-POL-IAM-03", title="No stack acts as root@pam outside the lab",
         description="Before any stack runs, `partilha up` refuses credentials of root@pam for an "
@@ -65,5 +65,5 @@ ACCESS_RULES = [
                   "of the credentials, not of a resource, so it is a preflight check of `up`.",
         remediation="Make an administrator user and API token (e.g. partilha@pve!admin with the "
                     "Administrator role on /) and export it as PROXMOX_VE_API_TOKEN.",
-        roles=frozenset(), **_SCOPE),  # type: ignore[arg-type]
+        roles=frozenset(), controls=CONTROLS),
 ]

@@ -52,9 +52,7 @@ def _own_pool(pool: Resource, facts: Facts) -> Iterable[str]:
         yield f"pool {pool.props.get('poolid')} is not tenant {facts.tenant}'s own pool"
 
 
-_SEPARATION = dict(
-    severity="critical", enforcement="mandatory",
-    controls=(NIS2_RISK, ISO_SEGREGATION, ISO_NETWORKS, ISO_ACCESS, RGPD_CIA))
+CONTROLS = (NIS2_RISK, ISO_SEGREGATION, ISO_NETWORKS, ISO_ACCESS, RGPD_CIA)
 
 TENANCY_RULES = [
     StackRule(
@@ -66,7 +64,8 @@ TENANCY_RULES = [
                   "the VNets) against the plan's tenants.",
         remediation="Give the municipality its own VNet with an unused tag in networks.yaml "
                     "(`purpose: municipality`, `municipality: <slug>`).",
-        roles=frozenset({"platform"}), check=_own_vnets, **_SEPARATION),  # type: ignore[arg-type]
+        severity="critical", enforcement="mandatory", controls=CONTROLS,
+        roles=frozenset({"platform"}), check=_own_vnets),
     ResourceRule(
         id="PTL-POL-NET-02", title="A tenant's guests are only on its own VNet and in its own pool",
         description="Every guest of a tenant stack is on the VNet and in the pool the plan gives that "
@@ -76,14 +75,14 @@ TENANCY_RULES = [
                   "from the platform's outputs).",
         remediation="Do not override a guest's bridge or pool: the tenant stacks take them from the "
                     "plan.",
-        roles=frozenset({"municipality", "shared"}), kind="Guest", check=_own_network,
-        **_SEPARATION),  # type: ignore[arg-type]
+        severity="critical", enforcement="mandatory", controls=CONTROLS,
+        roles=frozenset({"municipality", "shared"}), kind="Guest", check=_own_network),
     ResourceRule(
         id="PTL-POL-NET-03", title="A tenant stack makes only its own pool",
         description="The pool of a tenant stack is named after that tenant.",
         rationale="Pools scope a municipality's token (its ACLs are on /pool/<slug>): a stack making "
                   "another's pool would share it.",
         remediation="Do not override the pool's id: the tenant stacks take it from the platform.",
-        roles=frozenset({"municipality", "shared"}), kind="Pool", check=_own_pool,
-        **_SEPARATION),  # type: ignore[arg-type]
+        severity="critical", enforcement="mandatory", controls=CONTROLS,
+        roles=frozenset({"municipality", "shared"}), kind="Pool", check=_own_pool),
 ]
