@@ -35,7 +35,7 @@ def _metadata(policy: type, rule: Rule) -> dict[str, Any]:
         "framework": lambda: pp.PolicyComplianceFramework(  # type: ignore[attr-defined]
             name=rule.primary.framework, reference=rule.primary.ref,
             specification=rule.primary.title),
-        "tags": lambda: [c.tag for c in rule.controls],
+        "tags": lambda: [c.tag for c in rule.controls[1:]],  # the primary one is the framework
         "remediation_steps": lambda: rule.remediation}
     return {key: make() for key, make in wanted.items() if key in accepted}
 
