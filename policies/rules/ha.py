@@ -30,10 +30,11 @@ HA_RULES = [
         id="PTL-POL-HA-01", title="Gold-tier services are highly available",
         description="Every guest of the `gold` backup tier is marked `ha` and is an HA resource of its "
                     "site's HA group.",
-        severity="high", enforcement="advisory",  # the catalogue's gold `dms` is not HA yet
+        severity="high", enforcement="advisory",
         rationale="Gold is the tier whose RTO a restore from backup cannot meet: a node failure must "
                   "restart the guest elsewhere. Checked in the shared stack, which holds every "
-                  "tenant's HA resources, against the plan.",
+                  "tenant's HA resources, against the plan. Advisory until the catalogue's gold `dms` "
+                  "is made HA: as mandatory it would stop every `up` of the reference inventories.",
         remediation="Set `ha: true` on the service (catalogue or services.yaml) and give its site two "
                     "compute nodes and shared guest storage.",
         controls=(NIS2_CONTINUITY, ISO_REDUNDANCY, RGPD_CIA),

@@ -12,6 +12,7 @@ from partilha.automation import policy_gate
 from partilha.automation.envs import StackSpec
 from partilha.errors import UserError
 from partilha.inventory import load_inventory
+from partilha.policy import catalogue
 from partilha.policy.waivers import unknown_rules
 
 
@@ -64,3 +65,9 @@ def test_no_stack_acts_as_root_at_pam_outside_the_lab() -> None:
     named = {**root, "PROXMOX_VE_API_TOKEN": "partilha@pve!ops=00000000-0000-0000-0000-000000000000"}
     policy_gate.check_root(stack, {}, named)
     policy_gate.check_root(StackSpec("lab", "platform"), {"partilha:lab": "true"}, root)
+
+
+def test_the_readme_describes_the_rules_as_generated() -> None:
+    committed = catalogue.committed((policy_gate.PACK / "README.md").read_text())
+    assert committed == catalogue.markdown(policy_gate.load_rules()), (
+        "policies/README.md is stale: regenerate its rules with `partilha policy rules --markdown`")
