@@ -19,8 +19,9 @@ demo: setup  ## the main job against the lab: provisioned, hardened and configur
 	$(BIN)/partilha verify all --env lab
 
 lint: setup
-	$(BIN)/ruff check partilha stacks tests bench deploys
+	$(BIN)/ruff check partilha stacks tests bench deploys policies
 	$(BIN)/mypy
+	$(BIN)/mypy policies/rules
 
 unit: setup
 	$(BIN)/pytest

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -32,13 +32,14 @@ RETIRE: dict[Op, list[str]] = {"up": [*ARGS["destroy"], "--remove"], "preview": 
 
 
 def run(stack: auto.Stack, op: Op, on_event: Callable[[auto.EngineEvent], None],
-        refresh: bool = False, retire: bool = False) -> None:
+        refresh: bool = False, retire: bool = False, policy_packs: Sequence[Path] = ()) -> None:
     """Run `op` (with a refresh first if asked; what it means for a retired stack if that is
-    one); auto.CommandError when the CLI fails."""
+    one; analysed by the policy packs given); auto.CommandError when the CLI fails."""
     workspace = stack.workspace
     assert isinstance(workspace, auto.LocalWorkspace)
     args = [*(RETIRE[op] if retire else ARGS[op]), "--color", "never", "--stack", stack.name,
-            *(["--refresh"] if refresh else [])]
+            *(["--refresh"] if refresh else []),
+            *(arg for pack in policy_packs for arg in ("--policy-pack", str(pack)))]
     with tempfile.TemporaryDirectory(prefix="partilha-events-") as folder:
         log = Path(folder) / "events.jsonl"
         log.touch()
@@ -83,7 +84,10 @@ def _follow(log: Path, on_event: Callable[[auto.EngineEvent], None], ended: thre
                     return
                 ended.wait(POLL)
                 continue
-            event = auto.EngineEvent.from_json(json.loads(partial + line))
+            data = json.loads(partial + line)
+            event = auto.EngineEvent.from_json(data)
+            if event.policy_event is not None:  # the SDK reads `resource_urn`; the CLI writes resourceUrn
+                event.policy_event.resource_urn = data["policyEvent"].get("resourceUrn")
             partial = ""
             on_event(event)
             if event.cancel_event is not None:

@@ -11,12 +11,12 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from pulumi import automation as auto
 
-from partilha.automation import engine, preflight, project
+from partilha.automation import engine, policy_gate, preflight, project
 from partilha.automation.engine import Op
 from partilha.automation.envs import Env, StackSpec, waves
 from partilha.automation.steps import StackSteps, Step
@@ -33,10 +33,19 @@ class StackResult:
     outputs: dict[str, Any] | None = None
     error: str | None = None
     absent: bool = False  # refresh/destroy of a stack that holds nothing
+    policy: list[policy_gate.PolicyResult] = field(default_factory=list)  # the pack's results
 
 
 class Reporter(Protocol):
     """Shows a run as it happens (partilha.automation.progress)."""
+
+    def started(self, stack: StackSpec) -> None: ...
+    def event(self, stack: StackSpec, steps: StackSteps, finished: Step | None) -> None: ...
+    def finished(self, result: StackResult) -> None: ...
+
+
+class _Unshown:
+    """The gate's previews before `up`: their steps are not what `up` will do, so not shown."""
 
     def started(self, stack: StackSpec) -> None: ...
     def event(self, stack: StackSpec, steps: StackSteps, finished: Step | None) -> None: ...
@@ -51,6 +60,7 @@ class _Run:
     command: auto.PulumiCommand
     reporter: Reporter
     holding: frozenset[str]  # stacks with resources in their state: refresh and destroy need one
+    gating: bool = False  # the policy pack's previews before `up`: no refresh (policies read inputs)
 
 
 def run(env: Env, op: Op, stacks: list[StackSpec], reporter: Reporter,
@@ -61,13 +71,37 @@ def run(env: Env, op: Op, stacks: list[StackSpec], reporter: Reporter,
     this = _Run(env, op, base, command, reporter, holding)
     ordered = waves(stacks, destroying=op == "destroy")
     results: list[StackResult] = []
+    if op in ("up", "preview"):
+        policy_gate.check_inputs(env)
+    checked = _policy_gate(this, stacks, parallel) if op == "up" else {}
     for wave in ordered:
+        if op == "up" and (unchecked := [s for s in wave if s not in checked]):
+            checked |= _policy_gate(this, unchecked, parallel, last_chance=True)
         with ThreadPoolExecutor(max(1, min(parallel, len(wave)))) as pool:
             done = list(pool.map(lambda s: _run_one(this, s), wave))
+        for r in done if op == "up" else ():  # what its gate's preview found
+            r.policy = checked[r.stack].policy
         results += done
         if any(r.error for r in done):
             break  # later waves depend on this one
     return results
+
+
+def _policy_gate(this: _Run, stacks: list[StackSpec], parallel: int,
+                 last_chance: bool = False) -> dict[StackSpec, StackResult]:
+    """Preview `stacks` with the policy pack before `up` writes anything (policy_gate); the
+    previews that cannot run before their platform stack exists, unless `last_chance`, are left
+    for right before their wave."""
+    preview = replace(this, op="preview", reporter=_Unshown(), gating=True)
+    with ThreadPoolExecutor(max(1, min(parallel, len(stacks)))) as pool:
+        previews = list(pool.map(lambda s: _run_one(preview, s), stacks))
+    policy_gate.blocking([p for r in previews for p in r.policy])
+    platform_pending = any(s.role == "platform" and s.name not in this.holding for s in stacks)
+    waiting = [r for r in previews if r.error and platform_pending and r.stack.role != "platform"]
+    failed = [r for r in previews if r.error and (last_chance or r not in waiting)]
+    if failed:
+        raise UserError("; ".join(f"{r.stack.name}: {r.error}" for r in failed))
+    return {r.stack: r for r in previews if r not in waiting}
 
 
 def _run_one(this: _Run, spec: StackSpec) -> StackResult:
@@ -83,7 +117,8 @@ def _run_one(this: _Run, spec: StackSpec) -> StackResult:
                 this.env.config_file(spec).unlink(missing_ok=True)
         else:
             stack = _stack(this, spec)
-            _operate(stack, spec, op, steps, lambda step: reporter.event(spec, steps, step), result)
+            _operate(stack, spec, op, steps, lambda step: reporter.event(spec, steps, step), result,
+                     refresh=spec.refreshes_first and op in ("up", "preview") and not this.gating)
     except UserError as exc:
         result.error = str(exc)
     except auto.CommandError as exc:
@@ -102,6 +137,7 @@ def _stack(this: _Run, spec: StackSpec) -> auto.Stack:
 
     def check(config: dict[str, str]) -> None:
         preflight.check(this.env, spec, config, {**os.environ, **this.base})
+        policy_gate.check_root(this.env, spec, config, {**os.environ, **this.base})
 
     config = this.env.plain_config(spec)
     if config is not None:
@@ -115,8 +151,10 @@ def _stack(this: _Run, spec: StackSpec) -> auto.Stack:
 
 
 def _operate(stack: auto.Stack, spec: StackSpec, op: Op, steps: StackSteps,
-             tell: Callable[[Step | None], None], result: StackResult) -> None:
+             tell: Callable[[Step | None], None], result: StackResult, refresh: bool) -> None:
     def on_event(event: auto.EngineEvent) -> None:
+        if (found := policy_gate.result(spec.name, event)) is not None:
+            result.policy.append(found)
         finished = steps.feed(event)
         if finished is not None:
             result.steps.append(finished)
@@ -133,7 +171,9 @@ def _operate(stack: auto.Stack, spec: StackSpec, op: Op, steps: StackSteps,
         return
     if op == "destroy":
         engine.unprotect_all(stack)  # data guests are protected; destroy was asked for and confirmed
-    engine.run(stack, op, on_event, refresh=spec.refreshes_first and op in ("up", "preview"))
+    # `up` runs what its gate's previews checked with the pack: the engine need not run it again
+    engine.run(stack, op, on_event, refresh=refresh,
+               policy_packs=[policy_gate.PACK] if op == "preview" else [])
     if op == "up":
         result.outputs = steps.outputs
 

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from partilha.cli import deploy_cmd, inventory_cmd, lab_cmd, ssh_cmd, stacks_cmd, workspace_cmd
+from partilha.cli import deploy_cmd, inventory_cmd, lab_cmd, policy_cmd, ssh_cmd, stacks_cmd, workspace_cmd
 from partilha.errors import UserError
 from partilha.inventory import InventoryError
 
@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(inventory_cmd.app, name="inventory")
 app.add_typer(lab_cmd.app, name="lab")
+app.add_typer(policy_cmd.app, name="policy")
 app.command("env")(workspace_cmd.env)
 for _command in (stacks_cmd.up, stacks_cmd.preview, stacks_cmd.refresh, stacks_cmd.destroy):
     app.command()(_command)

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from partilha.automation import drift, envs, progress, summary
+from partilha.automation import drift, envs, policy_gate, progress, summary
 from partilha.automation.engine import Op
 from partilha.automation.runner import StackResult, run
 from partilha.errors import UserError
@@ -72,6 +72,8 @@ def _run(console: Console, op: Op, env_name: str, only: list[str] | None, invent
     ran = sum(1 for r in results if not r.absent)
     console.print(f"[bold]{op} {escape(env.name)}[/]: {ran} stacks in {time.monotonic() - started:.0f} s — "
                   f"{changed} changes ({progress.tally(op, counts)})", soft_wrap=True)
+    if policy := [p for r in results for p in r.policy]:
+        console.print(policy_gate.table(policy))
     failed = [r for r in results if r.error]
     if failed:
         raise UserError("; ".join(_failure(r) for r in failed) + _not_run(stacks, results))

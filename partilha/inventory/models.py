@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from partilha.calendar_event import CalendarEvent, CalendarEventError
+from partilha.inventory.waivers import Waiver
 
 
 def _matches(pattern: str, what: str) -> AfterValidator:
@@ -215,3 +216,4 @@ class Inventory(Model):
     services: dict[Slug, Service] = Field(min_length=1)
     municipalities: list[Tenant] = Field(min_length=1)
     shared: Tenant
+    waivers: list[Waiver] = Field(default_factory=list)  # exceptions to policy rules

@@ -10,26 +10,13 @@ hypervisor deploy, and turning the firewall on must not cut them off.
 
 from __future__ import annotations
 
-import hashlib
-
 import pulumi
 
 from gather import by_key
 from partilha.inventory import Inventory
 from partilha.proxmox.resources.cluster_firewall import ClusterFirewall
 from partilha.proxmox.resources.firewall import SecurityGroup
-
-GROUP_NAME_MAX = 18  # PVE's limit for a security group name
-SSH_GROUP = "partilha-ssh"
-
-
-def group_name(service: str) -> str:
-    """`svc-<service>`, shortened with a digest when PVE's 18 characters do not hold it."""
-    name = f"svc-{service}"
-    if len(name) <= GROUP_NAME_MAX:
-        return name
-    digest = hashlib.sha256(service.encode()).hexdigest()[:4]
-    return f"{name[:GROUP_NAME_MAX - 5]}-{digest}"
+from partilha.proxmox.security_groups import SSH_GROUP, group_name
 
 
 class Firewall(pulumi.ComponentResource):
