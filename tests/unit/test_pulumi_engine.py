@@ -38,10 +38,16 @@ def test_built_cli_reports_the_pin() -> None:
 
 
 def test_language_host_and_helpers_sit_beside_the_cli() -> None:
-    for name in ("pulumi-language-python", "pulumi-language-python-exec",
-                 "pulumi-resource-pulumi-python", "pulumi-analyzer-policy-python"):
+    for name in ("pulumi-language-python", "pulumi-language-python-exec", "pulumi-resource-pulumi-python"):
         assert (PULUMI.parent / name).is_file(), name
         assert (PULUMI.parent / name).stat().st_mode & 0o111, f"{name} is not executable"
+
+
+def test_built_cli_analyzes_policy_packs_against_state() -> None:
+    """`pulumi policy analyze` (v3.229 on) checks a stack's state without running the program."""
+    out = subprocess.run([str(PULUMI), "policy", "analyze", "--help"], capture_output=True, text=True,
+                         check=True)
+    assert "--policy-pack" in out.stdout
 
 
 @pytest.fixture
