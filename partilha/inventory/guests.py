@@ -80,6 +80,18 @@ def tenants(inv: Inventory) -> list[tuple[Tenant, Loc]]:
             (inv.shared, ("shared",))]
 
 
+def tenant_vnets(inv: Inventory) -> dict[str, VNet]:
+    """Each tenant's VNet: a municipality's own (the first naming it), the CIM's `shared`."""
+    out: dict[str, VNet] = {}
+    for vnet in inv.networks.vnets:
+        if vnet.municipality is not None:
+            out.setdefault(vnet.municipality, vnet)
+    shared = next((v for v in inv.networks.vnets if v.purpose == "shared"), None)
+    if shared is not None:
+        out[inv.shared.slug] = shared
+    return out
+
+
 def effective(service: Service, override: ServiceOverride | None) -> Service:
     if override is None:
         return service
@@ -99,15 +111,10 @@ def guests(inv: Inventory) -> list[Guest]:
     # when it comes up, so each placement costs log(nodes), not nodes
     least = [(0, i, name) for i, name in enumerate(compute)]
     position = {name: i for i, name in enumerate(compute)}
-    # a municipality's own VNet (the first naming it); the CIM's shared services use `shared`
-    vnets: dict[str, VNet] = {}
-    for v in reversed(inv.networks.vnets):
-        if v.municipality is not None:
-            vnets[v.municipality] = v
-    shared = next((v for v in inv.networks.vnets if v.purpose == "shared"), None)
+    vnets = tenant_vnets(inv)
     out: list[Guest] = []
     for tenant, tloc in tenants(inv):
-        vnet = shared if tenant is inv.shared else vnets.get(tenant.slug)
+        vnet = vnets.get(tenant.slug)
         for name, override in tenant.services.items():
             service = inv.services.get(name)
             if service is None:

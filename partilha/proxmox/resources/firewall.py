@@ -36,7 +36,7 @@ def rule(props: dict[str, Any], *, enable: int) -> Rule:
     return out
 
 
-def _listed(pve: Pve, path: str, declared: list[Rule]) -> list[Rule]:
+def listed_rules(pve: Pve, path: str, declared: list[Rule]) -> list[Rule]:
     """The live rules, a macro spelt as declared where PVE changed only its case ("http")."""
     live = [rule(r, enable=0) for r in pve.get(path)]  # PVE's default: disabled
     for have, want in zip(live, declared, strict=False):
@@ -47,7 +47,7 @@ def _listed(pve: Pve, path: str, declared: list[Rule]) -> list[Rule]:
 
 def sync_rules(pve: Pve, path: str, declared: list[Rule]) -> None:
     """Make the rule list at `path` the declared one, in order."""
-    live = _listed(pve, path, declared)
+    live = listed_rules(pve, path, declared)
     for pos, (have, want) in enumerate(zip(live, declared, strict=False)):
         if have != want:
             removed = sorted(set(have) - set(want))
@@ -62,7 +62,7 @@ def sync_rules(pve: Pve, path: str, declared: list[Rule]) -> None:
             pve.call("PUT", f"{path}/0", moveto=len(declared))
 
 
-def _rules(props: Props, where: str) -> list[Rule]:
+def declared_rules(props: Props, where: str) -> list[Rule]:
     """The declared rules, enabled unless said; an unknown key is an error naming the rule."""
     declared = [dict(r) for r in props.get("rules") or []]
     for i, each in enumerate(declared, start=1):
@@ -84,7 +84,7 @@ class SecurityGroupProvider(NormalisedProvider):
     def normalise(self, props: Props) -> Props:
         group = str(props["group"])
         return {"group": group, "comment": str(props.get("comment") or ""),
-                "rules": _rules(props, f"security group {group}")}
+                "rules": declared_rules(props, f"security group {group}")}
 
     def create_live(self, pve: Pve, inputs: Props) -> tuple[str, Props]:
         inputs = self.normalise(inputs)  # numbers (a rule's enable) cross the wire as floats
@@ -103,7 +103,7 @@ class SecurityGroupProvider(NormalisedProvider):
         if listed is None:
             return None
         return {"group": id_, "comment": str(listed.get("comment") or ""),
-                "rules": _listed(pve, f"{GROUPS}/{id_}", props.get("rules") or [])}
+                "rules": listed_rules(pve, f"{GROUPS}/{id_}", props.get("rules") or [])}
 
     def update_live(self, pve: Pve, id_: str, olds: Props, news: Props) -> Props:
         news = self.normalise(news)
@@ -148,7 +148,7 @@ class GuestFirewallProvider(NormalisedProvider):
         if kind not in ("lxc", "qemu"):
             raise UserError(f"guest firewall {vmid}: kind must be 'lxc' or 'qemu', not {kind!r}")
         return {"node": str(props["node"]), "kind": kind, "vmid": vmid,
-                **_options(props), "rules": _rules(props, f"guest firewall {kind}/{vmid}")}
+                **_options(props), "rules": declared_rules(props, f"guest firewall {kind}/{vmid}")}
 
     @staticmethod
     def _path(props: Props) -> str:
@@ -175,7 +175,7 @@ class GuestFirewallProvider(NormalisedProvider):
         if options is None:  # the guest is gone, and its firewall with it
             return None
         return {**_options(dict(options)),
-                "rules": _listed(pve, f"{self._path(props)}/rules", props.get("rules") or [])}
+                "rules": listed_rules(pve, f"{self._path(props)}/rules", props.get("rules") or [])}
 
     def update_live(self, pve: Pve, id_: str, olds: Props, news: Props) -> Props:
         self._apply(pve, self.normalise(news))
