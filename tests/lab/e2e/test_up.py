@@ -1,6 +1,8 @@
 """`partilha up --env lab` end to end on a throwaway lab: bad input stops before any API call;
 `up` realises every guest of the inventory, each answering SSH with its pinned host key, the
 municipalities' guests made with their own tokens; a second `up` changes and writes nothing;
+`partilha probe` finds exactly the flows the inventory declares (written out by hand here), and
+a forward rule removed behind the platform's back until `refresh` finds it and `up` puts it back;
 `refresh` reports a change made behind its back and `up` puts it back; adding, removing or
 resizing services moves and re-makes no other guest, a pin migrates a guest with its data, a data
 guest dropped from the inventory (or a whole municipality) stays until unprotected, and then goes
@@ -137,6 +139,66 @@ def test_a_second_up_changes_and_writes_nothing(cli: Cli, first_up: Up) -> None:
     _ok(again)
     assert "— 0 changes" in again.stdout
     assert [f"{e.method} {e.path}" for e in cli.calls(since) if e.write] == []
+
+
+# What each guest of a tenant reaches on the lab inventory (its declared flows are the default),
+# written out by hand: its own tenant's guests on their services' ports, and the CIM's services
+# from every municipality. Everything else probed (SSH between guests, 3306, 8080, ...) is
+# filtered. A guest never probes itself.
+REACHES = {
+    "abrantes": "abrantes-portal:80 abrantes-portal:443 abrantes-dms:443 abrantes-einvoice:443 "
+                "abrantes-crm:443 abrantes-intranet:443 "
+                "cim-medio-tejo-eprocurement:443 cim-medio-tejo-gis:443",
+    "constancia": "constancia-portal:80 constancia-portal:443 constancia-dms:443 "
+                  "constancia-einvoice:443 constancia-intranet:443 "
+                  "cim-medio-tejo-eprocurement:443 cim-medio-tejo-gis:443",
+    "ferreira-do-zezere": "ferreira-do-zezere-portal:80 ferreira-do-zezere-portal:443 "
+                          "ferreira-do-zezere-dms:443 ferreira-do-zezere-crm:443 "
+                          "ferreira-do-zezere-intranet:443 "
+                          "cim-medio-tejo-eprocurement:443 cim-medio-tejo-gis:443",
+    "cim-medio-tejo": "cim-medio-tejo-eprocurement:443 cim-medio-tejo-gis:443",
+}
+
+
+def _by_hand(expected: Guests) -> set[tuple[str, str, int]]:
+    out = set()
+    for source in expected.values():
+        for word in REACHES[source.tenant].split():
+            target, _, port = word.partition(":")
+            if target != source.name:
+                out.add((source.name, target, int(port)))
+    return out
+
+
+def test_probe_finds_exactly_the_declared_flows_and_a_removed_rule_until_up_puts_it_back(
+        cli: Cli, first_up: Up, admin_token: ProxmoxAPI, expected: Guests) -> None:
+    _ok(first_up.run)
+    probed = cli("probe", "--env", "lab", "--json")
+    _ok(probed)
+    found = json.loads(probed.stdout)
+    assert found["ports"] == [22, 80, 443, 3306, 8080]
+    assert len(found["pairs"]) == len(expected) * (len(expected) - 1) * 5
+    observed = {(p["from"], p["to"], p["port"]): p["observed"] for p in found["pairs"]}
+    assert {k for k, seen in observed.items() if seen == "open"} == _by_hand(expected)
+    assert {seen for seen in observed.values() if seen != "open"} == {"filtered"}
+    assert found["unexpected"] == []
+    assert (cli.home / ".partilha" / "reports" / "lab" / "probe.json").is_file()
+
+    rules = admin_token.cluster.firewall.rules
+    declared = rules.get()
+    (pos,) = [r["pos"] for r in declared if r.get("comment") == "flow abrantes -> cim-medio-tejo-gis"]
+    rules(pos).delete()  # by hand, behind the platform stack's back
+    broken = cli("probe", "--env", "lab")
+    assert broken.returncode == 1 and "Traceback" not in broken.stderr, broken.stderr
+    for guest in ("abrantes-portal", "abrantes-dms", "abrantes-intranet"):
+        assert f"{guest} -> cim-medio-tejo-gis:443 expected open, observed filtered" in broken.stderr
+    assert "constancia" not in broken.stderr and "eprocurement" not in broken.stderr
+    found_drift = cli("refresh", "--env", "lab", "--only", "platform")
+    _ok(found_drift)
+    assert "datacenter-rules" in found_drift.stdout
+    _ok(cli("up", "--env", "lab", "--only", "platform"))
+    assert [{k: v for k, v in r.items() if k != "digest"} for r in rules.get()] == [
+        {k: v for k, v in r.items() if k != "digest"} for r in declared]
 
 
 def test_refresh_reports_drift_and_up_puts_it_back(
