@@ -13,7 +13,7 @@ from partilha.lab.firewall import firewall_schema, firewall_translate
 from partilha.lab.firewall.firewall_schema import RuleError
 from partilha.lab.firewall.state import ClusterFirewallConfig, GuestFirewallConfig
 from partilha.lab.guests.state import LXC, GuestRow
-from partilha.lab.machine.lxc import nftables
+from partilha.lab.machine.lxc import containers, nftables
 
 
 def test_digests_are_pves_sha1_over_sorted_key_value_lines() -> None:
@@ -114,13 +114,19 @@ def test_translation_follows_pves_switches_and_groups() -> None:
              {"type": "in", "action": "REJECT", "proto": "icmp", "icmp-type": "echo-request",
               "enable": 1},
              {"type": "group", "action": "gone", "enable": 1}]
-    configs = {101: GuestFirewallConfig({"enable": 1}, rules), 102: GuestFirewallConfig({"enable": 1}, rules)}
+    configs = {101: GuestFirewallConfig({"enable": 1, "ipfilter": 1}, rules),
+               102: GuestFirewallConfig({"enable": 1}, rules)}
     cluster = ClusterFirewallConfig({"enable": 0}, groups={"web": web})
-    assert firewall_translate.guest_firewalls(cluster, guests, configs) == ()  # datacenter off
+    assert firewall_translate.guest_firewalls(cluster, guests, configs, "lab-{}".format) == ()  # off
     cluster.options["enable"] = 1
-    [fw] = firewall_translate.guest_firewalls(cluster, guests, configs)
+    [fw] = firewall_translate.guest_firewalls(cluster, guests, configs, "lab-{}".format)
     assert (fw.vmid, fw.ip, fw.policy_in, fw.policy_out) == (101, IPv4Address("10.1.0.5"), "DROP",
                                                              "ACCEPT")
+    assert (fw.container, fw.ipfilter) == ("lab-101", True)
+    bridge = nftables.render_bridge(nftables.LabFirewall("t", guests=(fw,)))
+    port = containers.host_veth("lab-101")
+    assert f'iifname "{port}" ether type ip ip saddr != 10.1.0.5 counter drop' in bridge
+    assert f'iifname "{port}" ether type arp arp saddr ip != 10.1.0.5 counter drop' in bridge
     assert fw.rules_in == (nftables.Rule(proto="tcp", dport=((80, 80),)),
                            nftables.Rule(proto="tcp", dport=((443, 443),)),
                            nftables.Rule("REJECT", proto="icmp", icmp_type="echo-request"))

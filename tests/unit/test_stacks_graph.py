@@ -201,7 +201,7 @@ def test_guests_are_default_deny_but_for_ssh_and_their_declared_ports(
             assert set(guest["tags"]) >= {f"service.{spec.service}", f"data.{spec.spec.data_class}",
                                           f"owner.{spec.tenant}"}
             wall = firewalls[spec.vmid]
-            assert (wall["enable"], wall["policy_in"]) == (True, "DROP")
+            assert (wall["enable"], wall["ipfilter"], wall["policy_in"]) == (True, True, "DROP")
             service_group = platform.outputs["security_groups"][spec.service]
             assert [r["action"] for r in wall["rules"]] == [ssh, service_group]
             assert sorted(int(r["dport"]) for r in groups[service_group]) == sorted(spec.spec.ports)

@@ -134,8 +134,10 @@ class SecurityGroup(Resource, module="proxmox", name="SecurityGroup"):
 # ---- a guest's firewall ---------------------------------------------------------------------
 
 def _options(props: Props) -> Props:
-    """enable / policy_in / policy_out, PVE's defaults (off, DROP, ACCEPT) where unset."""
+    """enable / ipfilter / policy_in / policy_out, PVE's defaults (off, off, DROP, ACCEPT) where
+    unset."""
     return {"enable": bool(int(props.get("enable") or 0)),
+            "ipfilter": bool(int(props.get("ipfilter") or 0)),
             "policy_in": str(props.get("policy_in") or "DROP"),
             "policy_out": str(props.get("policy_out") or "ACCEPT")}
 
@@ -161,7 +163,7 @@ class GuestFirewallProvider(NormalisedProvider):
 
         def changes(live: Props) -> dict[str, Any]:
             have = _options(live)
-            return {k: int(v) if k == "enable" else v for k, v in wanted.items() if have[k] != v}
+            return {k: int(v) if isinstance(v, bool) else v for k, v in wanted.items() if have[k] != v}
 
         put_with_digest(pve, f"{self._path(want)}/options", changes)
 
@@ -188,21 +190,25 @@ class GuestFirewallProvider(NormalisedProvider):
 
 class GuestFirewall(Resource, module="proxmox", name="GuestFirewall"):
     """A guest's firewall; `rules` as SecurityGroup's, plus {"type": "group", "action": "<group>",
-    "enable": 1} to apply a security group in that place. The guest's net0 needs firewall=1."""
+    "enable": 1} to apply a security group in that place. The guest's net0 needs firewall=1.
+    `ipfilter`: the guest may send from its configured address only (PVE's anti-spoofing)."""
 
     node: pulumi.Output[str]
     vmid: pulumi.Output[int]
     kind: pulumi.Output[str]
     enable: pulumi.Output[bool]
+    ipfilter: pulumi.Output[bool]
     policy_in: pulumi.Output[str]
     policy_out: pulumi.Output[str]
     rules: pulumi.Output[list[dict[str, Any]]]
 
     def __init__(self, name: str, *, node: pulumi.Input[str], vmid: pulumi.Input[int],
                  kind: pulumi.Input[str], enable: pulumi.Input[bool] = True,
+                 ipfilter: pulumi.Input[bool] = False,
                  policy_in: pulumi.Input[str] = "DROP", policy_out: pulumi.Input[str] = "ACCEPT",
                  rules: pulumi.Input[list[dict[str, Any]]] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(GuestFirewallProvider(), name, {
-            "node": node, "vmid": vmid, "kind": kind, "enable": enable, "policy_in": policy_in,
+            "node": node, "vmid": vmid, "kind": kind, "enable": enable, "ipfilter": ipfilter,
+            "policy_in": policy_in,
             "policy_out": policy_out, "rules": rules or []}, opts)

@@ -3,6 +3,7 @@
 municipalities' guests made with their own tokens; a second `up` changes and writes nothing;
 `partilha probe` finds exactly the flows the inventory declares (written out by hand here), and
 a forward rule removed behind the platform's back until `refresh` finds it and `up` puts it back;
+a guest sending from another guest's address is dropped (`ipfilter`);
 `refresh` reports a change made behind its back and `up` puts it back; adding, removing or
 resizing services moves and re-makes no other guest, a pin migrates a guest with its data, a data
 guest dropped from the inventory (or a whole municipality) stays until unprotected, and then goes
@@ -199,6 +200,32 @@ def test_probe_finds_exactly_the_declared_flows_and_a_removed_rule_until_up_puts
     _ok(cli("up", "--env", "lab", "--only", "platform"))
     assert [{k: v for k, v in r.items() if k != "digest"} for r in rules.get()] == [
         {k: v for k, v in r.items() if k != "digest"} for r in declared]
+
+
+def _ipfilter_drops(lab: LabInstance, vmid: int) -> int:
+    """Packets the lab's bridge table dropped for guest `vmid` claiming another address."""
+    listed = subprocess.run(["nft", "-j", "list", "table", "bridge", lab.nft_table], capture_output=True,
+                            text=True, timeout=30, check=True).stdout
+    rules = [item["rule"] for item in json.loads(listed)["nftables"] if "rule" in item]
+    return sum(e["counter"]["packets"] for r in rules if r.get("comment") == f"guest {vmid} ipfilter"
+               for e in r["expr"] if "counter" in e)
+
+
+def test_a_guest_sending_from_another_guests_address_is_dropped(
+        cli: Cli, first_up: Up, admin_token: ProxmoxAPI, expected: Guests) -> None:
+    _ok(first_up.run)
+    spy, victim = expected["abrantes-dms"], expected["abrantes-portal"]
+    service = expected["cim-medio-tejo-gis"]
+    assert admin_token.nodes(spy.node).lxc(spy.vmid).firewall.options.get()["ipfilter"] == 1
+    assert _ipfilter_drops(cli.lab, spy.vmid) == 0  # its own traffic (the probe's too) passes
+    address, target = str(victim.address.ip), str(service.address.ip)  # type: ignore[union-attr]
+    pose = (f"ip address add {address}/32 dev eth0 && python3 -c \"import socket; s = socket.socket(); "
+            f"s.settimeout(2); s.bind(('{address}', 0)); print(s.connect_ex(('{target}', 443)))\"; "
+            f"ip address del {address}/32 dev eth0")
+    posed = cli("ssh", "abrantes-dms", "--", pose)
+    _ok(posed)
+    assert posed.stdout.strip() != "0"  # no connection as abrantes-portal
+    assert _ipfilter_drops(cli.lab, spy.vmid) > 0
 
 
 def test_refresh_reports_drift_and_up_puts_it_back(

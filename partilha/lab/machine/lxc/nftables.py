@@ -1,4 +1,5 @@
-"""The lab instance's firewall: ONE nftables table (`inet <name>`), replaced whole on each apply.
+"""The lab instance's firewall: ONE nftables table (`inet <name>`), and for PVE's `ipfilter` a
+bridge table of the same name, replaced whole (both at once) on each apply.
 
 What the table enforces, for traffic touching the instance's bridges (its VNets and zones):
 
@@ -27,6 +28,10 @@ kernel without it, same-VNet traffic is not filtered by guest rules (`bridged_tr
 says which case holds); a bridge-family table would be the only way there, and without bridge
 conntrack (missing here too) it could not tell replies from new connections, so we do not pretend.
 
+A guest with `ipfilter` (PVE's anti-spoofing) may send IPv4 and ARP from its own address only:
+the bridge table drops, on its NIC's host end (its veth port), every frame that claims another
+source address, before any rule matched on addresses sees it.
+
 Host-originated traffic (the lab's API, pyinfra, tests SSHing from the host) is not filtered:
 it is the management path. Nothing here touches any other table.
 """
@@ -41,6 +46,7 @@ from pathlib import Path
 from typing import Literal
 
 from partilha.lab.machine.lxc.commands import run
+from partilha.lab.machine.lxc.containers import host_veth
 
 Action = Literal["ACCEPT", "DROP", "REJECT"]
 Policy = Action
@@ -153,6 +159,8 @@ class GuestFilter:
     rules_in: tuple[Rule, ...] = ()
     policy_out: Policy = "ACCEPT"
     rules_out: tuple[Rule, ...] = ()
+    container: str = ""  # the guest's container (its NIC's host end is derived from it)
+    ipfilter: bool = False  # PVE's option: it may send from `ip` only
 
 
 @dataclass(frozen=True)
@@ -273,29 +281,47 @@ def render(fw: LabFirewall) -> str:
     return "\n".join(out) + "\n"
 
 
+def render_bridge(fw: LabFirewall) -> str:
+    """The bridge table: `ipfilter`, on each such guest's veth port."""
+    out = [f"table bridge {fw.table} {{", "\tchain prerouting {",
+           "\t\ttype filter hook prerouting priority -300; policy accept;"]
+    for guest in fw.guests:
+        if guest.ipfilter and guest.container:
+            at, tag = f'iifname "{host_veth(guest.container)}"', f'comment "guest {guest.vmid} ipfilter"'
+            out += [f"\t\t{at} ether type ip ip saddr != {guest.ip} counter drop {tag}",
+                    f"\t\t{at} ether type arp arp saddr ip != {guest.ip} counter drop {tag}"]
+    return "\n".join([*out, "\t}", "}"]) + "\n"
+
+
+FAMILIES = ("inet", "bridge")
+
+
 def apply(fw: LabFirewall) -> None:
-    """Replace the table atomically (one `nft -f` transaction: create-if-missing, delete, define)."""
-    script = f"table inet {fw.table} {{}}\ndelete table inet {fw.table}\n{render(fw)}"
-    run(["nft", "-f", "-"], input_text=script, timeout=30)
+    """Replace both tables atomically (one `nft -f` transaction: create-if-missing, delete, define)."""
+    script = "".join(f"table {f} {fw.table} {{}}\ndelete table {f} {fw.table}\n" for f in FAMILIES)
+    run(["nft", "-f", "-"], input_text=script + render(fw) + render_bridge(fw), timeout=30)
 
 
-def exists(table: str) -> bool:
-    return run(["nft", "list", "table", "inet", table], check=False, timeout=30).returncode == 0
+def exists(table: str, family: str = "inet") -> bool:
+    return run(["nft", "list", "table", family, table], check=False, timeout=30).returncode == 0
 
 
 def remove(table: str) -> None:
-    """Delete the instance's table (and only it). Idempotent."""
+    """Delete the instance's tables (and only them). Idempotent."""
     if not _TABLE.match(table):
         raise ValueError(f"invalid nftables table name {table!r}")
-    if exists(table):
-        run(["nft", "delete", "table", "inet", table], timeout=30)
+    for family in FAMILIES:
+        if exists(table, family):
+            run(["nft", "delete", "table", family, table], timeout=30)
 
 
 def list_tables(prefix: str) -> list[str]:
-    """inet tables whose name starts with `prefix` (for cleanup of crashed runs)."""
-    out = run(["nft", "list", "tables", "inet"], timeout=30).stdout
-    names = [line.split()[-1] for line in out.splitlines() if line.startswith("table inet ")]
-    return [n for n in names if n.startswith(prefix)]
+    """Names of the inet or bridge tables starting with `prefix` (for cleanup of crashed runs)."""
+    names: list[str] = []
+    for family in FAMILIES:
+        out = run(["nft", "list", "tables", family], timeout=30).stdout
+        names += [line.split()[-1] for line in out.splitlines() if line.startswith(f"table {family} ")]
+    return sorted({n for n in names if n.startswith(prefix)})
 
 
 def bridged_traffic_filtered(bridge: str) -> bool:
