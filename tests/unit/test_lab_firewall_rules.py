@@ -145,6 +145,24 @@ def test_cluster_forward_rules_become_the_allow_list_in_order() -> None:
                                        'tcp dport { 443, 8080-8090 } accept comment "portal"')
 
 
+def test_an_enabled_vnet_firewall_filters_its_bridge_with_its_forward_rules() -> None:
+    cluster = ClusterFirewallConfig({"enable": 1}, groups={"web": [
+        {"type": "forward", "action": "ACCEPT", "proto": "tcp", "dport": "443", "enable": 1}]})
+    configs = {"va": GuestFirewallConfig({"enable": 1, "policy_forward": "DROP"}, [
+                   {"type": "group", "action": "web", "enable": 1},
+                   {"type": "forward", "action": "ACCEPT", "proto": "tcp", "dport": "22", "enable": 0}]),
+               "vb": GuestFirewallConfig({"policy_forward": "DROP"}, []),  # not enabled
+               "vgone": GuestFirewallConfig({"enable": 1}, [])}  # no such applied VNet
+    bridges = {"va": "lab-va", "vb": "lab-vb"}
+    [va] = firewall_translate.vnet_firewalls(cluster, configs, bridges)
+    assert va == nftables.VNetFilter("lab-va", "DROP", (nftables.Rule(proto="tcp", dport=((443, 443),)),))
+    assert firewall_translate.vnet_firewalls(ClusterFirewallConfig(), configs, bridges) == ()
+    text = nftables.render(nftables.LabFirewall("t", vnet_filters=(va,)))
+    assert '\t\tiifname "lab-va" jump vnet_0\n\t\toifname "lab-va" jump vnet_0\n' in text
+    assert ('chain vnet_0 {\n\t\ttcp dport 443 return\n\t\tcounter drop comment "vnet lab-va '
+            'policy_forward"\n\t}') in text
+
+
 def test_rendered_sets_merge_what_nft_would_refuse_as_overlapping() -> None:
     rule = nftables.Rule(proto="tcp", dport=(80, (79, 85), 86, 22),
                     src=(IPv4Network("10.0.0.0/30"), (IPv4Address("10.0.0.2"), IPv4Address("10.0.0.9"))))

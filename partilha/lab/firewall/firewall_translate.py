@@ -10,6 +10,8 @@ pve-firewall would enforce on the lab's guests and on traffic routed between its
   traffic routed between VNets, which the lab otherwise drops: its municipalities' isolation.
   Cluster `in`/`out` rules concern the hosts' own traffic, which the lab does not filter.
 
+- A VNet's firewall (`enable`, `policy_forward` defaulting to ACCEPT, its `forward` rules and
+  those of the groups it names) decides, in order, what is forwarded into or out of its bridge.
 - A guest's `ipfilter` option: it sends IPv4 and ARP from net0's address only (PVE's default
   `ipfilter-net0` set: the configured address; the lab has no IP sets).
 
@@ -22,14 +24,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from ipaddress import IPv4Address, IPv4Interface
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from partilha.lab.firewall import firewall_schema
 from partilha.lab.firewall.state import ClusterFirewallConfig, GuestFirewallConfig, Rules
 from partilha.lab.guests import lxc_config, qemu_config
 from partilha.lab.guests.state import QEMU, GuestRow
-from partilha.lab.machine import Action, Address, GuestFilter, Policy, Port, Rule
+from partilha.lab.machine import Action, Address, GuestFilter, Policy, Port, Rule, VNetFilter
 
+Forward = Literal["ACCEPT", "DROP"]
 _NFT_PROTOS = ("tcp", "udp", "icmp", "sctp", "dccp", "udplite")
 
 
@@ -39,6 +42,17 @@ def enabled(conf: ClusterFirewallConfig) -> bool:
 
 def forward_rules(conf: ClusterFirewallConfig) -> tuple[Rule, ...]:
     return tuple(_chain(conf.rules, conf.groups, "forward")) if enabled(conf) else ()
+
+
+def vnet_firewalls(conf: ClusterFirewallConfig, configs: Mapping[str, GuestFirewallConfig],
+                   bridges: Mapping[str, str]) -> tuple[VNetFilter, ...]:
+    """The enabled firewalls of the applied VNets (`bridges`: VNet id -> its bridge)."""
+    if not enabled(conf):
+        return ()
+    return tuple(VNetFilter(bridges[vid], cast(Forward, fw.options.get("policy_forward", "ACCEPT")),
+                            tuple(_chain(fw.rules, conf.groups, "forward")))
+                 for vid, fw in sorted(configs.items())
+                 if vid in bridges and int(fw.options.get("enable") or 0))
 
 
 def guest_firewalls(conf: ClusterFirewallConfig, guests: Iterable[GuestRow],

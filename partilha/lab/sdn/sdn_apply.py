@@ -35,7 +35,9 @@ def lab_firewall(store: Store, instance: LabInstance, vnets: list[sdn.AppliedVNe
         guests=firewall_translate.guest_firewalls(cluster_fw, guests.every(store),
                                                   firewall.every_guest(store),
                                                   partial(guest_apply.container_name, instance)),
-        nodes=node_hosts.firewall_net(store, instance))
+        nodes=node_hosts.firewall_net(store, instance),
+        vnet_filters=firewall_translate.vnet_firewalls(cluster_fw, firewall.every_vnet(store),
+                                                       {v.vnet: v.bridge for v in vnets}))
 
 
 def _zone_bridges(store: Store, instance: LabInstance) -> list[str]:

@@ -9,6 +9,8 @@ What the table enforces, for traffic touching the instance's bridges (its VNets 
   list (PVE's cluster-level `forward` rules, in order: ACCEPT, DROP or REJECT) accepts it.
 - Guests reach the host only at their own VNet's gateway, on the package cache's port and ICMP
   echo; everything else a guest sends to the host is dropped.
+- A VNet's firewall (its `forward` rules in order, then `policy_forward`) applies to every packet
+  forwarded into or out of its bridge, before the guests' chains.
 - Per-guest rules (PVE's guest firewall: `policy_in`/`policy_out` and the `in`/`out` rules, in
   order) apply to every packet forwarded to / from the guest's address. A packet must pass the
   sender's `out` chain, the receiver's `in` chain and, between VNets, the allow list.
@@ -164,6 +166,16 @@ class GuestFilter:
 
 
 @dataclass(frozen=True)
+class VNetFilter:
+    """A VNet's firewall (PVE 8.3: its `forward` rules, in order, then `policy_forward`), on what
+    is forwarded into or out of its bridge, bridged or routed."""
+
+    bridge: str
+    policy: Literal["ACCEPT", "DROP"] = "ACCEPT"
+    rules: tuple[Rule, ...] = ()
+
+
+@dataclass(frozen=True)
 class VNetNet:
     """A VNet bridge with its subnet gateway (the host's address on it)."""
 
@@ -180,6 +192,7 @@ class LabFirewall:
     allow: tuple[Rule, ...] = ()  # PVE cluster `forward` rules: routed traffic between VNets
     guests: tuple[GuestFilter, ...] = field(default=())
     nodes: VNetNet | None = None  # the node hosts' network, when the instance has one
+    vnet_filters: tuple[VNetFilter, ...] = ()
 
     def __post_init__(self) -> None:
         if not _TABLE.match(self.table):
@@ -240,11 +253,18 @@ def render(fw: LabFirewall) -> str:
         out += [f'\t\tiifname {at} oifname {at} accept comment "between nodes (bridged)"',
                 f'\t\tiifname {at} counter drop comment "node network: not routed"',
                 f'\t\toifname {at} counter drop comment "node network: not routed"']
+    for i, filtered in enumerate(fw.vnet_filters):
+        out += [f'\t\t{way} "{filtered.bridge}" jump vnet_{i}' for way in ("iifname", "oifname")]
     out += [f"\t\tip saddr {g.ip} jump guest_{g.vmid}_out" for g in fw.guests]
     out += [f"\t\tip daddr {g.ip} jump guest_{g.vmid}_in" for g in fw.guests]
     out += [f'\t\tiifname "{b}" oifname "{b}" accept comment "same VNet (bridged)"' for b in fw.bridges]
     out += [f"\t\t{rule.render('accept')}" for rule in fw.allow]
     out += ['\t\tcounter drop comment "between VNets"', "\t}"]
+    for i, filtered in enumerate(fw.vnet_filters):
+        tag = f'comment "vnet {filtered.bridge} policy_forward"'
+        last = "return" if filtered.policy == "ACCEPT" else f"counter drop {tag}"
+        out += [f"\tchain vnet_{i} {{", *(f"\t\t{r.render('return')}" for r in filtered.rules),
+                f"\t\t{last}", "\t}"]
     for guest in fw.guests:
         out += _guest_chain(guest.vmid, "in", guest.rules_in, guest.policy_in)
         out += _guest_chain(guest.vmid, "out", guest.rules_out, guest.policy_out)
