@@ -36,7 +36,9 @@ def rows(result: Probe) -> list[tuple[str, str, str, str, str]]:
 
 
 def table(result: Probe) -> Table:
-    out = Table("from", "to", "expected open", "observed", "", title=f"probe: env {result.env}")
+    out = Table(title=f"probe: env {result.env}")
+    for name in ("from", "to", "expected open", "observed", ""):
+        out.add_column(name, overflow="fold")
     for row in rows(result):
         out.add_row(*row, style="red" if row[-1] != "ok" else None)
     return out

@@ -30,7 +30,7 @@ from partilha.probe import matrix
 CONNECT_TIMEOUT = 2.0  # seconds without an answer: filtered
 LISTEN_SECONDS = 600  # a bound: the listeners are stopped as soon as the probe is done
 SSH_TIMEOUT = 300
-WORKERS = 8
+WORKERS = 16  # guests probing (or being set up) at once
 PROGRAM = (Path(__file__).parent / "on_guest.py").read_text()  # sent to each guest
 
 
