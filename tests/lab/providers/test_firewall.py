@@ -26,8 +26,8 @@ from ..api import conftest as api
 from .conftest import LabStack
 
 pytestmark = pytest.mark.lab
-ssh_key, guest_ssh, make_vnets, wait_task, ostemplate = (
-    api.ssh_key, api.guest_ssh, api.make_vnets, api.wait_task, api.ostemplate)
+guest_ssh, make_vnets, wait_task, ostemplate = (  # ssh_key: tests/lab/conftest.py's
+    api.guest_ssh, api.make_vnets, api.wait_task, api.ostemplate)
 SSH = {"type": "in", "action": "ACCEPT", "macro": "SSH", "enable": 1}
 WEB = 9500
 
