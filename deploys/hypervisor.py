@@ -17,6 +17,8 @@ carry; every operation is declarative, so a converged node reports 0 changes.
   known_hosts partilha pinned them in (the one this run connects with), so no node ever learns
   a key on first use.
 - PTL-HV-08: one time zone; PTL-HV-09: swappiness and KSM, where the node owns its kernel.
+- PTL-HV-10: the host firewall option `nftables: 1` in the node's host.fw, the node's other
+  options and rules kept.
 
 Run it on the whole cluster (`partilha deploy hypervisor`): each node reads the others' root
 keys while the deploy runs.
@@ -94,6 +96,22 @@ def authorise_cluster(members: list[PyinfraHost], key_path: str,
             raise OperationError(f"{member.name}: no {key_path}.pub to authorise on {me.name}")
         keys.append(lines[0].strip())
     yield from server.user_authorized_keys._inner(user="root", public_keys=keys, delete_keys=True)
+
+
+def with_options(text: str, options: dict[str, str]) -> str:
+    """A PVE firewall config (`host.fw`) with `options` set in its [OPTIONS] section, which is
+    made first when missing; every other line kept."""
+    lines = text.splitlines()
+    if "[OPTIONS]" not in (line.strip() for line in lines):
+        lines = ["[OPTIONS]", "", *lines]
+    start = next(i for i, line in enumerate(lines) if line.strip() == "[OPTIONS]") + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].strip().startswith("[")), len(lines))
+    section = [line for line in lines[start:end]
+               if line.partition(":")[0].strip() not in options]
+    while section and not section[-1].strip():
+        section.pop()
+    section += [f"{key}: {value}" for key, value in options.items()]
+    return "\n".join([*lines[:start], *section, *([""] if end < len(lines) else []), *lines[end:]]) + "\n"
 
 
 # ---- names (PTL-HV-01) ----------------------------------------------------------------------
@@ -176,3 +194,11 @@ if applies(hv.BY_ID["PTL-HV-09"]):
         server.sysctl(name=f"PTL-HV-09: {key}", key=key, value=value, persist=True,
                       persist_file=hv.SYSCTL_FILE)
     systemd.service(name="PTL-HV-09: ksmtuned", service="ksmtuned", running=True, enabled=True)
+
+# ---- the nftables firewall (PTL-HV-10) -------------------------------------------------------
+
+host_fw = hv.HOST_FIREWALL.format(node=me.name)
+have = host.get_fact(FileContents, path=host_fw) or []
+files.directory(name="PTL-HV-10: the node's folder in /etc/pve", path=str(Path(host_fw).parent))
+files.put(name="PTL-HV-10: nftables firewall on (host.fw option nftables: 1)",
+          src=text(with_options("\n".join(have), hv.HOST_FIREWALL_OPTIONS)), dest=host_fw, mode="640")

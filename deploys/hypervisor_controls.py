@@ -37,6 +37,8 @@ ENTERPRISE_LISTS = {
 ENTERPRISE_HOST = "enterprise.proxmox.com"
 SYSCTL_FILE = "/etc/sysctl.d/60-partilha-hypervisor.conf"
 SYSCTL_MEMORY = {"vm.swappiness": 10}
+HOST_FIREWALL = "/etc/pve/nodes/{node}/host.fw"  # the node's firewall config, in pmxcfs
+HOST_FIREWALL_OPTIONS = {"nftables": "1"}
 
 # ---- the controls ---------------------------------------------------------------------------
 
@@ -81,6 +83,10 @@ CONTROLS: tuple[Control, ...] = (
           "Guests' memory should stay in RAM (vm.swappiness 10, as Proxmox recommends) and "
           "identical pages are shared (ksmtuned).",
           in_container=NO_KERNEL),
+    _node("PTL-HV-10", "The node runs PVE's nftables firewall (host option nftables: 1)", 1.0,
+          "Only the nftables firewall (proxmox-firewall, PVE 8.2+) enforces the cluster's "
+          "forward rules and VNet firewalls, the declared flows between VNets; the older "
+          "iptables one ignores them and lets every routed packet through."),
 )
 
 BY_ID = {c.id: c for c in CONTROLS}

@@ -80,24 +80,23 @@ def tenants(inv: Inventory) -> list[tuple[Tenant, Loc]]:
             (inv.shared, ("shared",))]
 
 
+def tenant_vnets(inv: Inventory) -> dict[str, VNet]:
+    """Each tenant's VNet: a municipality's own (the first naming it), the CIM's `shared`."""
+    out: dict[str, VNet] = {}
+    for vnet in inv.networks.vnets:
+        if vnet.municipality is not None:
+            out.setdefault(vnet.municipality, vnet)
+    shared = next((v for v in inv.networks.vnets if v.purpose == "shared"), None)
+    if shared is not None:
+        out[inv.shared.slug] = shared
+    return out
+
+
 def effective(service: Service, override: ServiceOverride | None) -> Service:
     if override is None:
         return service
     changes = override.model_dump(exclude_none=True, exclude={"node"})
     return service.model_copy(update=changes)
-
-
-def tenant_vnets(inv: Inventory) -> dict[str, VNet]:
-    """Each tenant's VNet by slug: a municipality's own (the first naming it); the CIM's shared
-    services use the `shared` one."""
-    vnets: dict[str, VNet] = {}
-    for v in reversed(inv.networks.vnets):
-        if v.municipality is not None:
-            vnets[v.municipality] = v
-    shared = next((v for v in inv.networks.vnets if v.purpose == "shared"), None)
-    if shared is not None:
-        vnets[inv.shared.slug] = shared
-    return vnets
 
 
 def guests(inv: Inventory) -> list[Guest]:

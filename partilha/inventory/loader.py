@@ -19,7 +19,7 @@ def load_inventory(folder: Path | str) -> Inventory:
     """The inventory in `folder`, or InventoryError naming every file, field and line at fault.
 
     Each top-level key (datacentre, storage, networks, backup, services, municipalities,
-    shared, and catalogue) lives in exactly one of the folder's YAML files; the reference
+    shared, catalogue, and the optional flows) lives in exactly one of the folder's YAML files; the reference
     inventories keep one concern per file. Service roles and the catalogue come from the
     repository the folder belongs to (content.py)."""
     folder = Path(folder)

@@ -206,6 +206,16 @@ class Tenant(Model):
     services: dict[Slug, ServiceOverride | None] = Field(default_factory=dict)
 
 
+class Flow(Model):
+    """Who may reach what across VNets: the guests of tenant `from` may open `ports` (default:
+    all the service's declared ports) on the guest of `service` run by tenant `to`."""
+
+    source: Annotated[str, _SLUG] = Field(alias="from", description="a tenant's slug")
+    to: Annotated[str, _SLUG] = Field(description="the slug of the tenant running the service")
+    service: Slug
+    ports: list[Port] | None = Field(default=None, min_length=1)
+
+
 class Inventory(Model):
     """A whole data centre, as loaded from the YAML files of one inventory folder."""
 
@@ -217,3 +227,5 @@ class Inventory(Model):
     municipalities: list[Tenant] = Field(min_length=1)
     shared: Tenant
     waivers: list[Waiver] = Field(default_factory=list)  # exceptions to policy rules
+    flows: list[Flow] | None = Field(
+        default=None, description="omitted: every municipality reaches every shared service")

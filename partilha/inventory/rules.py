@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from ipaddress import IPv4Address, IPv4Network
 
 from partilha.calendar_event import CalendarEvent
+from partilha.inventory import flows
 from partilha.inventory.guests import Guest, guests, tenants
 from partilha.inventory.models import Inventory
 from partilha.inventory.source import Loc, dotted
@@ -380,7 +381,7 @@ def _why(a: Guest, b: Guest) -> str:
 
 RULES: tuple[Rule, ...] = (
     sites_and_nodes, storages, guest_storage, networks, tenant_networks, backup, catalogue,
-    tenant_services, quotas, capacity, high_availability, guest_names, guest_identity,
+    tenant_services, quotas, capacity, high_availability, guest_names, guest_identity, flows.problems,
 )
 
 

@@ -1,7 +1,8 @@
 """One service of a tenant: its guest, sized and placed as the inventory derives it (node, vmid,
 address), tagged, with the operator's SSH key, in the tenant's pool; and the guest's firewall on,
 default-deny inbound, open only through the platform's security groups (SSH from management and
-the service's declared ports).
+the service's declared ports), with `ipfilter`: it sends from its own address only, so it cannot
+pose as another guest to pass a rule matched on addresses.
 
 An existing guest keeps its node unless pinned or rebalancing, and a data-holding guest is
 protected (partilha.inventory.placement says why and how to unprotect one)."""
@@ -48,7 +49,7 @@ class ServiceGuest(pulumi.ComponentResource):
                          parent=self, protect=holds_data(guest.spec),
                          ignore_changes=[] if guest.pinned or rebalance else ["node"]))
         GuestFirewall(f"{guest.name}-firewall", node=made.node, vmid=made.vmid, kind=made.kind,
-                      enable=True, policy_in="DROP", policy_out="ACCEPT",
+                      enable=True, ipfilter=True, policy_in="DROP", policy_out="ACCEPT",
                       rules=[{"type": "group", "action": group, "enable": 1} for group in groups],
                       # a guest's destroy (purge) takes its firewall: never opened before it goes
                       opts=pulumi.ResourceOptions(parent=self, deleted_with=made))

@@ -141,3 +141,14 @@ def test_hypervisor_memory(host: Remote) -> None:
     for key, value in hv.SYSCTL_MEMORY.items():
         assert host.sysctl(key) == value, key
     assert host.service("ksmtuned").is_running
+
+
+@control("PTL-HV-10")
+def test_nftables_firewall(host: Remote, spec: Host) -> None:
+    config = host.file(hv.HOST_FIREWALL.format(node=spec.name)).content_string.splitlines()
+    assert "[OPTIONS]" in config
+    start = config.index("[OPTIONS]") + 1
+    end = next((i for i in range(start, len(config)) if config[i].startswith("[")), len(config))
+    options = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in config[start:end])
+               if k.strip() and not k.startswith("#")}
+    assert {k: options.get(k) for k in hv.HOST_FIREWALL_OPTIONS} == hv.HOST_FIREWALL_OPTIONS

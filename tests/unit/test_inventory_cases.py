@@ -226,6 +226,11 @@ CASES: dict[str, tuple[str, str, str]] = {
     "top-level-key-in-two-files": ("tiers.yaml:3", "backup",
                                   "/top-level-key-in-two-files/backup.yaml"),
     "file-not-a-mapping": ("services.yaml:1", "", "the file must hold a mapping of fields"),
+    # flows.yaml: a declared flow names a tenant, a service it runs and that service's ports
+    "flow-unknown-tenant": ("flows.yaml:4", "flows[1].from", "unknown tenant 'tomar'"),
+    "flow-unknown-service": ("flows.yaml:4", "flows[1].service",
+                             "tenant 'cim-medio-tejo' runs no service 'portal'"),
+    "flow-unknown-port": ("flows.yaml:3", "flows[0].ports[1]", "port 5432 is not a port of 'gis'"),
 }
 
 

@@ -13,7 +13,7 @@ from partilha.lab.firewall import firewall_schema, firewall_translate
 from partilha.lab.firewall.firewall_schema import RuleError
 from partilha.lab.firewall.state import ClusterFirewallConfig, GuestFirewallConfig
 from partilha.lab.guests.state import LXC, GuestRow
-from partilha.lab.machine.lxc import nftables
+from partilha.lab.machine.lxc import containers, nftables
 
 
 def test_digests_are_pves_sha1_over_sorted_key_value_lines() -> None:
@@ -114,13 +114,19 @@ def test_translation_follows_pves_switches_and_groups() -> None:
              {"type": "in", "action": "REJECT", "proto": "icmp", "icmp-type": "echo-request",
               "enable": 1},
              {"type": "group", "action": "gone", "enable": 1}]
-    configs = {101: GuestFirewallConfig({"enable": 1}, rules), 102: GuestFirewallConfig({"enable": 1}, rules)}
+    configs = {101: GuestFirewallConfig({"enable": 1, "ipfilter": 1}, rules),
+               102: GuestFirewallConfig({"enable": 1}, rules)}
     cluster = ClusterFirewallConfig({"enable": 0}, groups={"web": web})
-    assert firewall_translate.guest_firewalls(cluster, guests, configs) == ()  # datacenter off
+    assert firewall_translate.guest_firewalls(cluster, guests, configs, "lab-{}".format) == ()  # off
     cluster.options["enable"] = 1
-    [fw] = firewall_translate.guest_firewalls(cluster, guests, configs)
+    [fw] = firewall_translate.guest_firewalls(cluster, guests, configs, "lab-{}".format)
     assert (fw.vmid, fw.ip, fw.policy_in, fw.policy_out) == (101, IPv4Address("10.1.0.5"), "DROP",
                                                              "ACCEPT")
+    assert (fw.container, fw.ipfilter) == ("lab-101", True)
+    bridge = nftables.render_bridge(nftables.LabFirewall("t", guests=(fw,)))
+    port = containers.host_veth("lab-101")
+    assert f'iifname "{port}" ether type ip ip saddr != 10.1.0.5 counter drop' in bridge
+    assert f'iifname "{port}" ether type arp arp saddr ip != 10.1.0.5 counter drop' in bridge
     assert fw.rules_in == (nftables.Rule(proto="tcp", dport=((80, 80),)),
                            nftables.Rule(proto="tcp", dport=((443, 443),)),
                            nftables.Rule("REJECT", proto="icmp", icmp_type="echo-request"))
@@ -137,6 +143,24 @@ def test_cluster_forward_rules_become_the_allow_list_in_order() -> None:
     assert drop.render("accept") == "tcp dport 25 drop"
     assert accept.render("accept") == ('ip saddr 10.1.0.0-10.1.0.255 ip daddr 10.2.0.7 '
                                        'tcp dport { 443, 8080-8090 } accept comment "portal"')
+
+
+def test_an_enabled_vnet_firewall_filters_its_bridge_with_its_forward_rules() -> None:
+    cluster = ClusterFirewallConfig({"enable": 1}, groups={"web": [
+        {"type": "forward", "action": "ACCEPT", "proto": "tcp", "dport": "443", "enable": 1}]})
+    configs = {"va": GuestFirewallConfig({"enable": 1, "policy_forward": "DROP"}, [
+                   {"type": "group", "action": "web", "enable": 1},
+                   {"type": "forward", "action": "ACCEPT", "proto": "tcp", "dport": "22", "enable": 0}]),
+               "vb": GuestFirewallConfig({"policy_forward": "DROP"}, []),  # not enabled
+               "vgone": GuestFirewallConfig({"enable": 1}, [])}  # no such applied VNet
+    bridges = {"va": "lab-va", "vb": "lab-vb"}
+    [va] = firewall_translate.vnet_firewalls(cluster, configs, bridges)
+    assert va == nftables.VNetFilter("lab-va", "DROP", (nftables.Rule(proto="tcp", dport=((443, 443),)),))
+    assert firewall_translate.vnet_firewalls(ClusterFirewallConfig(), configs, bridges) == ()
+    text = nftables.render(nftables.LabFirewall("t", vnet_filters=(va,)))
+    assert '\t\tiifname "lab-va" jump vnet_0\n\t\toifname "lab-va" jump vnet_0\n' in text
+    assert ('chain vnet_0 {\n\t\ttcp dport 443 return\n\t\tcounter drop comment "vnet lab-va '
+            'policy_forward"\n\t}') in text
 
 
 def test_rendered_sets_merge_what_nft_would_refuse_as_overlapping() -> None:

@@ -40,7 +40,8 @@ GUESTS = {g.name: g for g in guests(INVENTORY)}
 MUNICIPALITIES = [m.slug for m in INVENTORY.municipalities]
 DYNAMIC = "pulumi-python:dynamic/proxmox:"
 ADMIN_ONLY = {"Role", "User", "Acl", "ApiToken", "SdnZone", "SdnVnet", "SdnSubnet", "SdnApply",
-              "Storage", "BackupJob", "HaGroup", "HaResource", "SecurityGroup", "ClusterFirewall"}
+              "Storage", "BackupJob", "HaGroup", "HaResource", "SecurityGroup", "ClusterFirewall",
+              "ClusterRules"}
 
 
 @dataclass
@@ -200,7 +201,7 @@ def test_guests_are_default_deny_but_for_ssh_and_their_declared_ports(
             assert set(guest["tags"]) >= {f"service.{spec.service}", f"data.{spec.spec.data_class}",
                                           f"owner.{spec.tenant}"}
             wall = firewalls[spec.vmid]
-            assert (wall["enable"], wall["policy_in"]) == (True, "DROP")
+            assert (wall["enable"], wall["ipfilter"], wall["policy_in"]) == (True, True, "DROP")
             service_group = platform.outputs["security_groups"][spec.service]
             assert [r["action"] for r in wall["rules"]] == [ssh, service_group]
             assert sorted(int(r["dport"]) for r in groups[service_group]) == sorted(spec.spec.ports)
@@ -279,3 +280,23 @@ def test_bad_input_stops_before_any_resource(home: Path, tmp_path: Path, stack: 
     with pytest.raises(pulumi.RunError, match=words):
         runpy.run_path(str(STACKS), run_name="__main__")
     assert recorder.declared == []
+
+
+def test_only_the_declared_flows_cross_vnets(platform: Run) -> None:
+    """The lab inventory declares no flows: the default, written out here by hand — each
+    municipality to the CIM's two services on 443, SSH from management, the API from management."""
+    (options,) = platform.of("ClusterFirewall")
+    assert (options["enable"], options["policy_forward"]) == (True, "DROP")
+    (cluster,) = platform.of("ClusterRules")
+    rules = [(r["type"], r["source"], r.get("dest"), r["dport"]) for r in cluster["rules"]]
+    assert rules == [
+        ("forward", "10.101.0.0/24", "10.30.0.16", "443"),  # abrantes -> eprocurement
+        ("forward", "10.101.0.0/24", "10.30.0.17", "443"),  # abrantes -> gis
+        ("forward", "10.103.0.0/24", "10.30.0.16", "443"),  # constancia
+        ("forward", "10.103.0.0/24", "10.30.0.17", "443"),
+        ("forward", "10.105.0.0/24", "10.30.0.16", "443"),  # ferreira-do-zezere
+        ("forward", "10.105.0.0/24", "10.30.0.17", "443"),
+        ("forward", "10.10.0.0/24", None, "22"),
+        ("in", "10.10.0.0/24", None, "8006"),
+    ]
+    assert {(r["action"], r["proto"]) for r in cluster["rules"]} == {("ACCEPT", "tcp")}

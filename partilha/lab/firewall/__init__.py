@@ -1,5 +1,5 @@
-"""PVE's firewall (`/cluster/firewall`, guest firewalls) as nftables rules. The package re-exports its state
-(`state.py`), which callers use as `firewall.<function>(store, ...)`."""
+"""PVE's firewall (`/cluster/firewall`, guest and VNet firewalls) as nftables rules. The package
+re-exports its state (`state.py`), which callers use as `firewall.<function>(store, ...)`."""
 
 from partilha.lab.firewall.state import (
     KIND,
@@ -8,10 +8,13 @@ from partilha.lab.firewall.state import (
     Rules,
     cluster,
     every_guest,
+    every_vnet,
     guest,
     remove_guest,
     save_cluster,
     save_guest,
+    save_vnet,
+    vnet,
 )
 
 __all__ = [
@@ -21,8 +24,11 @@ __all__ = [
     "Rules",
     "cluster",
     "every_guest",
+    "every_vnet",
     "guest",
     "remove_guest",
     "save_cluster",
     "save_guest",
+    "save_vnet",
+    "vnet",
 ]

@@ -27,7 +27,7 @@ RULE_PROPERTIES = (*RULE_KEYS, "pos", "digest")  # what `delete` may name
 LOG_LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", "nolog")
 PROTOCOLS_WITH_PORTS = frozenset({"udp", "17", "udplite", "136", "tcp", "6", "dccp", "33",
                                   "sctp", "132"})
-ENVS_WITH_FORWARD = ("cluster", "group")  # PVE's FORWARD direction: datacenter, host and VNet
+ENVS_WITH_FORWARD = ("cluster", "group", "vnet")  # PVE's FORWARD direction: datacenter, host, VNet
 ICMP_TYPES = frozenset({
     "any", "echo-reply", "destination-unreachable", "network-unreachable", "host-unreachable",
     "protocol-unreachable", "port-unreachable", "fragmentation-needed", "source-route-failed",
@@ -264,7 +264,7 @@ def delete_rule_properties(rule: dict[str, Any], delete: Iterable[str]) -> None:
 
 
 def verify_rule(rule: dict[str, Any], env: str) -> None:
-    """pve-firewall's `verify_rule` for `env` (cluster, group, vm, ct); raises the first error.
+    """pve-firewall's `verify_rule` for `env` (cluster, group, vm, ct, vnet); raises the first error.
 
     The lab has no IP sets and no aliases, so a rule naming one is refused as PVE refuses a
     missing one."""
@@ -276,6 +276,8 @@ def verify_rule(rule: dict[str, Any], env: str) -> None:
     if rtype in ("in", "out", "forward"):
         if rtype == "forward" and env not in ENVS_WITH_FORWARD:
             raise RuleError("type", f"rule type 'forward' is not allowed for {env} rules")
+        if rtype != "forward" and env == "vnet":
+            raise RuleError("type", f"rule type '{rtype}' is not allowed for {env} rules")
         if not re.fullmatch(r"ACCEPT|DROP|REJECT", action):
             raise RuleError("action", f"unknown action '{action}'")
     elif rtype == "group":

@@ -10,23 +10,29 @@ pve-firewall would enforce on the lab's guests and on traffic routed between its
   traffic routed between VNets, which the lab otherwise drops: its municipalities' isolation.
   Cluster `in`/`out` rules concern the hosts' own traffic, which the lab does not filter.
 
+- A VNet's firewall (`enable`, `policy_forward` defaulting to ACCEPT, its `forward` rules and
+  those of the groups it names) decides, in order, what is forwarded into or out of its bridge.
+- A guest's `ipfilter` option: it sends IPv4 and ARP from net0's address only (PVE's default
+  `ipfilter-net0` set: the configured address; the lab has no IP sets).
+
 Not realised: disabled rules, IPv6 (the lab is IPv4), `log`, `iface` other than net0 (the lab's
-guests have one NIC), ICMP types nft has no name for, and the guest options besides `enable`
-and the policies (dhcp, macfilter, ipfilter, ndp, radv concern traffic the lab has no use for).
+guests have one NIC), ICMP types nft has no name for, and the guest options besides `enable`,
+`ipfilter` and the policies (dhcp, macfilter, ndp, radv concern traffic the lab has no use for).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from ipaddress import IPv4Address, IPv4Interface
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from partilha.lab.firewall import firewall_schema
 from partilha.lab.firewall.state import ClusterFirewallConfig, GuestFirewallConfig, Rules
 from partilha.lab.guests import lxc_config, qemu_config
 from partilha.lab.guests.state import QEMU, GuestRow
-from partilha.lab.machine import Action, Address, GuestFilter, Policy, Port, Rule
+from partilha.lab.machine import Action, Address, GuestFilter, Policy, Port, Rule, VNetFilter
 
+Forward = Literal["ACCEPT", "DROP"]
 _NFT_PROTOS = ("tcp", "udp", "icmp", "sctp", "dccp", "udplite")
 
 
@@ -38,8 +44,20 @@ def forward_rules(conf: ClusterFirewallConfig) -> tuple[Rule, ...]:
     return tuple(_chain(conf.rules, conf.groups, "forward")) if enabled(conf) else ()
 
 
+def vnet_firewalls(conf: ClusterFirewallConfig, configs: Mapping[str, GuestFirewallConfig],
+                   bridges: Mapping[str, str]) -> tuple[VNetFilter, ...]:
+    """The enabled firewalls of the applied VNets (`bridges`: VNet id -> its bridge)."""
+    if not enabled(conf):
+        return ()
+    return tuple(VNetFilter(bridges[vid], cast(Forward, fw.options.get("policy_forward", "ACCEPT")),
+                            tuple(_chain(fw.rules, conf.groups, "forward")))
+                 for vid, fw in sorted(configs.items())
+                 if vid in bridges and int(fw.options.get("enable") or 0))
+
+
 def guest_firewalls(conf: ClusterFirewallConfig, guests: Iterable[GuestRow],
-                    configs: Mapping[int, GuestFirewallConfig]) -> tuple[GuestFilter, ...]:
+                    configs: Mapping[int, GuestFirewallConfig],
+                    container: Callable[[int], str]) -> tuple[GuestFilter, ...]:
     if not enabled(conf):
         return ()
     out = []
@@ -55,7 +73,8 @@ def guest_firewalls(conf: ClusterFirewallConfig, guests: Iterable[GuestRow],
             policy_in=cast(Policy, fw.options.get("policy_in", "DROP")),
             rules_in=tuple(_chain(fw.rules, conf.groups, "in")),
             policy_out=cast(Policy, fw.options.get("policy_out", "ACCEPT")),
-            rules_out=tuple(_chain(fw.rules, conf.groups, "out"))))
+            rules_out=tuple(_chain(fw.rules, conf.groups, "out")),
+            container=container(guest.vmid), ipfilter=bool(int(fw.options.get("ipfilter") or 0))))
     return tuple(out)
 
 

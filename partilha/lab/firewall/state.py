@@ -1,5 +1,6 @@
-"""Firewall state: PVE's `cluster.fw` (options, rules, security groups with their comments) and
-one `<vmid>.fw` per guest (options, rules), each one object of kind `firewall`.
+"""Firewall state: PVE's `cluster.fw` (options, rules, security groups with their comments),
+one `<vmid>.fw` per guest (options, rules) and one `sdn/<vnet>.fw` per VNet with a firewall
+(options, rules), each one object of kind `firewall` (ids `cluster`, `<vmid>`, `vnet/<vnet>`).
 
 Rules are dicts of the keys a `.fw` file keeps (partilha.lab.firewall.firewall_schema.RULE_KEYS, plus the
 `ipversion` PVE derives when it reads them); options are the `[OPTIONS]` keys that are set.
@@ -49,7 +50,21 @@ def save_guest(store: Store, vmid: int, conf: GuestFirewallConfig) -> None:
 
 def every_guest(store: Store) -> dict[int, GuestFirewallConfig]:
     return {int(oid): GuestFirewallConfig(**data) for oid, data in store.objects(KIND).items()
-            if oid != "cluster"}
+            if oid.isdigit()}
+
+
+def vnet(store: Store, vnet_id: str) -> GuestFirewallConfig:
+    """A VNet's firewall config (options and `forward` rules; empty when it never had one)."""
+    return GuestFirewallConfig(**(store.get_object(KIND, f"vnet/{vnet_id}") or {}))
+
+
+def save_vnet(store: Store, vnet_id: str, conf: GuestFirewallConfig) -> None:
+    store.put_object(KIND, f"vnet/{vnet_id}", asdict(conf))
+
+
+def every_vnet(store: Store) -> dict[str, GuestFirewallConfig]:
+    return {oid.removeprefix("vnet/"): GuestFirewallConfig(**data)
+            for oid, data in store.objects(KIND).items() if oid.startswith("vnet/")}
 
 
 def remove_guest(store: Store, vmid: int) -> None:

@@ -27,6 +27,7 @@ from partilha.lab.machine.lxc.nftables import (
     Policy,
     Port,
     Rule,
+    VNetFilter,
     VNetNet,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "Policy",
     "Port",
     "Rule",
+    "VNetFilter",
     "VNetNet",
     "machine",
 ]

@@ -12,7 +12,15 @@ from partilha.lab import sdn
 from partilha.lab.access.roles import split_list
 from partilha.lab.cluster.node_guard import require_quorum
 from partilha.lab.sdn import sdn_schema
-from partilha.lab.sdn.sdn_config import DELETE, DIGEST, VIEW, sdn_config_lock, view, with_digest
+from partilha.lab.sdn.sdn_config import (
+    DELETE,
+    DIGEST,
+    VIEW,
+    check_vnet_access,
+    sdn_config_lock,
+    view,
+    with_digest,
+)
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, assert_if_modified, param_error
 from partilha.lab.server.params import BOOL, Param
@@ -29,14 +37,6 @@ VNET_PROPS = {
 }
 SUBNET_PROPS = {"gateway": Param(format="ip"), "snat": BOOL, "dnszoneprefix": Param(format="dns-name"),
                 "dhcp-dns-server": Param(format="ip")}
-
-
-def check_vnet_access(ctx: Ctx, vnet: str, privs: list[str]) -> None:
-    """pve-network's `$check_vnet_access`: the VNet exists; any of `privs` on its ACL path."""
-    obj = sdn.objects(ctx.store, "vnets").get(vnet)
-    if obj is None:
-        raise PveError(f"sdn vnet '{vnet}' does not exist")
-    ctx.require(f"/sdn/zones/{obj['zone']}/{vnet}", privs, any_=True)
 
 
 def _vnet_out(vid: str, obj: dict[str, Any], digest: str | None) -> dict[str, Any]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from partilha.lab import firewall, guests, sdn
 from partilha.lab.cluster import node_hosts
 from partilha.lab.firewall import firewall_translate
+from partilha.lab.guests import guest_apply
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import LabFirewall, MachineError, VNetNet, machine
 from partilha.lab.server.store import Store
@@ -31,8 +33,11 @@ def lab_firewall(store: Store, instance: LabInstance, vnets: list[sdn.AppliedVNe
         instance.nft_table, vnets=with_gateway, zone_bridges=others,
         cache_port=instance.cache_port, allow=firewall_translate.forward_rules(cluster_fw),
         guests=firewall_translate.guest_firewalls(cluster_fw, guests.every(store),
-                                            firewall.every_guest(store)),
-        nodes=node_hosts.firewall_net(store, instance))
+                                                  firewall.every_guest(store),
+                                                  partial(guest_apply.container_name, instance)),
+        nodes=node_hosts.firewall_net(store, instance),
+        vnet_filters=firewall_translate.vnet_firewalls(cluster_fw, firewall.every_vnet(store),
+                                                       {v.vnet: v.bridge for v in vnets}))
 
 
 def _zone_bridges(store: Store, instance: LabInstance) -> list[str]:

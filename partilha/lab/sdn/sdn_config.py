@@ -44,3 +44,11 @@ def view(ctx: Ctx, section: str, p: dict[str, Any]) -> tuple[dict[str, dict[str,
 
 def with_digest(obj: dict[str, Any], digest: str | None) -> dict[str, Any]:
     return {**obj, "digest": digest} if digest else obj
+
+
+def check_vnet_access(ctx: Ctx, vnet: str, privs: list[str]) -> None:
+    """pve-network's `$check_vnet_access`: the VNet exists; any of `privs` on its ACL path."""
+    obj = sdn.objects(ctx.store, "vnets").get(vnet)
+    if obj is None:
+        raise PveError(f"sdn vnet '{vnet}' does not exist")
+    ctx.require(f"/sdn/zones/{obj['zone']}/{vnet}", privs, any_=True)

@@ -36,7 +36,7 @@ def rule(props: dict[str, Any], *, enable: int) -> Rule:
     return out
 
 
-def _listed(pve: Pve, path: str, declared: list[Rule]) -> list[Rule]:
+def listed_rules(pve: Pve, path: str, declared: list[Rule]) -> list[Rule]:
     """The live rules, a macro spelt as declared where PVE changed only its case ("http")."""
     live = [rule(r, enable=0) for r in pve.get(path)]  # PVE's default: disabled
     for have, want in zip(live, declared, strict=False):
@@ -47,7 +47,7 @@ def _listed(pve: Pve, path: str, declared: list[Rule]) -> list[Rule]:
 
 def sync_rules(pve: Pve, path: str, declared: list[Rule]) -> None:
     """Make the rule list at `path` the declared one, in order."""
-    live = _listed(pve, path, declared)
+    live = listed_rules(pve, path, declared)
     for pos, (have, want) in enumerate(zip(live, declared, strict=False)):
         if have != want:
             removed = sorted(set(have) - set(want))
@@ -62,7 +62,7 @@ def sync_rules(pve: Pve, path: str, declared: list[Rule]) -> None:
             pve.call("PUT", f"{path}/0", moveto=len(declared))
 
 
-def _rules(props: Props, where: str) -> list[Rule]:
+def declared_rules(props: Props, where: str) -> list[Rule]:
     """The declared rules, enabled unless said; an unknown key is an error naming the rule."""
     declared = [dict(r) for r in props.get("rules") or []]
     for i, each in enumerate(declared, start=1):
@@ -84,7 +84,7 @@ class SecurityGroupProvider(NormalisedProvider):
     def normalise(self, props: Props) -> Props:
         group = str(props["group"])
         return {"group": group, "comment": str(props.get("comment") or ""),
-                "rules": _rules(props, f"security group {group}")}
+                "rules": declared_rules(props, f"security group {group}")}
 
     def create_live(self, pve: Pve, inputs: Props) -> tuple[str, Props]:
         inputs = self.normalise(inputs)  # numbers (a rule's enable) cross the wire as floats
@@ -103,7 +103,7 @@ class SecurityGroupProvider(NormalisedProvider):
         if listed is None:
             return None
         return {"group": id_, "comment": str(listed.get("comment") or ""),
-                "rules": _listed(pve, f"{GROUPS}/{id_}", props.get("rules") or [])}
+                "rules": listed_rules(pve, f"{GROUPS}/{id_}", props.get("rules") or [])}
 
     def update_live(self, pve: Pve, id_: str, olds: Props, news: Props) -> Props:
         news = self.normalise(news)
@@ -134,8 +134,10 @@ class SecurityGroup(Resource, module="proxmox", name="SecurityGroup"):
 # ---- a guest's firewall ---------------------------------------------------------------------
 
 def _options(props: Props) -> Props:
-    """enable / policy_in / policy_out, PVE's defaults (off, DROP, ACCEPT) where unset."""
+    """enable / ipfilter / policy_in / policy_out, PVE's defaults (off, off, DROP, ACCEPT) where
+    unset."""
     return {"enable": bool(int(props.get("enable") or 0)),
+            "ipfilter": bool(int(props.get("ipfilter") or 0)),
             "policy_in": str(props.get("policy_in") or "DROP"),
             "policy_out": str(props.get("policy_out") or "ACCEPT")}
 
@@ -148,7 +150,7 @@ class GuestFirewallProvider(NormalisedProvider):
         if kind not in ("lxc", "qemu"):
             raise UserError(f"guest firewall {vmid}: kind must be 'lxc' or 'qemu', not {kind!r}")
         return {"node": str(props["node"]), "kind": kind, "vmid": vmid,
-                **_options(props), "rules": _rules(props, f"guest firewall {kind}/{vmid}")}
+                **_options(props), "rules": declared_rules(props, f"guest firewall {kind}/{vmid}")}
 
     @staticmethod
     def _path(props: Props) -> str:
@@ -161,7 +163,7 @@ class GuestFirewallProvider(NormalisedProvider):
 
         def changes(live: Props) -> dict[str, Any]:
             have = _options(live)
-            return {k: int(v) if k == "enable" else v for k, v in wanted.items() if have[k] != v}
+            return {k: int(v) if isinstance(v, bool) else v for k, v in wanted.items() if have[k] != v}
 
         put_with_digest(pve, f"{self._path(want)}/options", changes)
 
@@ -175,7 +177,7 @@ class GuestFirewallProvider(NormalisedProvider):
         if options is None:  # the guest is gone, and its firewall with it
             return None
         return {**_options(dict(options)),
-                "rules": _listed(pve, f"{self._path(props)}/rules", props.get("rules") or [])}
+                "rules": listed_rules(pve, f"{self._path(props)}/rules", props.get("rules") or [])}
 
     def update_live(self, pve: Pve, id_: str, olds: Props, news: Props) -> Props:
         self._apply(pve, self.normalise(news))
@@ -188,21 +190,25 @@ class GuestFirewallProvider(NormalisedProvider):
 
 class GuestFirewall(Resource, module="proxmox", name="GuestFirewall"):
     """A guest's firewall; `rules` as SecurityGroup's, plus {"type": "group", "action": "<group>",
-    "enable": 1} to apply a security group in that place. The guest's net0 needs firewall=1."""
+    "enable": 1} to apply a security group in that place. The guest's net0 needs firewall=1.
+    `ipfilter`: the guest may send from its configured address only (PVE's anti-spoofing)."""
 
     node: pulumi.Output[str]
     vmid: pulumi.Output[int]
     kind: pulumi.Output[str]
     enable: pulumi.Output[bool]
+    ipfilter: pulumi.Output[bool]
     policy_in: pulumi.Output[str]
     policy_out: pulumi.Output[str]
     rules: pulumi.Output[list[dict[str, Any]]]
 
     def __init__(self, name: str, *, node: pulumi.Input[str], vmid: pulumi.Input[int],
                  kind: pulumi.Input[str], enable: pulumi.Input[bool] = True,
+                 ipfilter: pulumi.Input[bool] = False,
                  policy_in: pulumi.Input[str] = "DROP", policy_out: pulumi.Input[str] = "ACCEPT",
                  rules: pulumi.Input[list[dict[str, Any]]] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(GuestFirewallProvider(), name, {
-            "node": node, "vmid": vmid, "kind": kind, "enable": enable, "policy_in": policy_in,
+            "node": node, "vmid": vmid, "kind": kind, "enable": enable, "ipfilter": ipfilter,
+            "policy_in": policy_in,
             "policy_out": policy_out, "rules": rules or []}, opts)

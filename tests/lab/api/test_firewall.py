@@ -1,6 +1,6 @@
-"""The PVE firewall through proxmoxer: security groups, cluster options and rules, a guest's
-options and rules (positions, `moveto`, digests, PVE's error words, permissions), and what the
-lab's one nftables table then enforces between real guests.
+"""The PVE firewall through proxmoxer: security groups, cluster options and rules, a VNet's
+firewall, a guest's options and rules (positions, `moveto`, digests, PVE's error words,
+permissions), and what the lab's one nftables table then enforces between real guests.
 
 Guests: a1 and a2 in municipality A's VNet, b1 in B's, every net0 with `firewall=1`. The lab's
 model (partilha.lab.firewall.firewall_translate): VNets are isolated; with the datacenter firewall enabled,
@@ -251,6 +251,33 @@ def test_vnets_are_isolated_until_a_cluster_forward_rule_opens_one_port(
         admin.cluster.firewall.options.put(enable=0)
         rules(0).delete()
     assert canary() == untouched
+
+
+def test_a_vnet_firewall_filters_what_crosses_its_bridge(
+        lab: LabInstance, admin: ProxmoxAPI, guest_ssh: Any, fails: Fails,
+        listening: dict[str, Any], canary: Callable[[], str]) -> None:
+    a1, a2 = listening["a1"], listening["a2"]
+    untouched = canary()
+    fw = admin.cluster.sdn.vnets("vfa").firewall
+    assert fw.get() == [{"name": "rules"}, {"name": "options"}]
+    assert fails(lambda: fw.rules.post(type="in", action="ACCEPT", enable=1)).errors == {
+        "type": "rule type 'in' is not allowed for vnet rules"}
+    assert "sdn vnet 'vfnone' does not exist" in str(
+        fails(lambda: admin.cluster.sdn.vnets("vfnone").firewall.options.get()))
+    fw.rules.post(type="forward", action="ACCEPT", proto="tcp", dport="7100", enable=1)
+    fw.options.put(enable=1, policy_forward="DROP", digest=fw.options.get()["digest"])
+    assert guest_ssh.opens(a2.ip, a1.ip, 7101)  # the datacenter firewall is still off
+    admin.cluster.firewall.options.put(enable=1)
+    try:
+        assert guest_ssh.opens(a2.ip, a1.ip, 7100)  # the VNet's rule, bridged traffic
+        assert not guest_ssh.opens(a2.ip, a1.ip, 7101)  # its policy_forward
+        fw.options.put(enable=0)
+        assert guest_ssh.opens(a2.ip, a1.ip, 7101)
+    finally:
+        admin.cluster.firewall.options.put(enable=0)
+        fw.options.put(delete="enable,policy_forward")
+        fw.rules(0).delete()
+    assert fw.rules.get() == [] and canary() == untouched
 
 
 def test_a_guest_firewall_keeps_ssh_and_drops_the_rest_until_disabled(

@@ -1,6 +1,9 @@
 """`partilha up --env lab` end to end on a throwaway lab: bad input stops before any API call;
 `up` realises every guest of the inventory, each answering SSH with its pinned host key, the
 municipalities' guests made with their own tokens; a second `up` changes and writes nothing;
+`partilha probe` finds exactly the flows the inventory declares (written out by hand here), and
+a forward rule removed behind the platform's back until `refresh` finds it and `up` puts it back;
+a guest sending from another guest's address is dropped (`ipfilter`);
 `refresh` reports a change made behind its back and `up` puts it back; adding, removing or
 resizing services moves and re-makes no other guest, a pin migrates a guest with its data, a data
 guest dropped from the inventory (or a whole municipality) stays until unprotected, and then goes
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -49,9 +53,11 @@ def _one_clear_error(run: subprocess.CompletedProcess[str], code: int, words: st
     assert words in run.stderr and "Traceback" not in run.stdout + run.stderr
 
 
-def test_bad_input_stops_before_any_api_call(cli: Cli) -> None:
+def test_bad_input_stops_before_any_api_call(cli: Cli, tmp_path: Path) -> None:
     since = cli.mark()
-    invalid = cli("up", "--env", "broken", "--inventory", str(ROOT / "tests" / "data" / "duplicate-slug"))
+    # a real copy: the case's other files are symlinks to ../valid/, which an inventory refuses
+    case = shutil.copytree(ROOT / "tests" / "data" / "duplicate-slug", tmp_path / "duplicate-slug")
+    invalid = cli("up", "--env", "broken", "--inventory", str(case))
     _one_clear_error(invalid, 2, "invalid inventory")
     assert "municipalities.yaml" in invalid.stderr
     _one_clear_error(cli("up", "--only", "lisboa"), 1, "--only lisboa: env lab has no such stack")
@@ -137,6 +143,92 @@ def test_a_second_up_changes_and_writes_nothing(cli: Cli, first_up: Up) -> None:
     _ok(again)
     assert "— 0 changes" in again.stdout
     assert [f"{e.method} {e.path}" for e in cli.calls(since) if e.write] == []
+
+
+# What each guest of a tenant reaches on the lab inventory (its declared flows are the default),
+# written out by hand: its own tenant's guests on their services' ports, and the CIM's services
+# from every municipality. Everything else probed (SSH between guests, 3306, 8080, ...) is
+# filtered. A guest never probes itself.
+REACHES = {
+    "abrantes": "abrantes-portal:80 abrantes-portal:443 abrantes-dms:443 abrantes-einvoice:443 "
+                "abrantes-crm:443 abrantes-intranet:443 "
+                "cim-medio-tejo-eprocurement:443 cim-medio-tejo-gis:443",
+    "constancia": "constancia-portal:80 constancia-portal:443 constancia-dms:443 "
+                  "constancia-einvoice:443 constancia-intranet:443 "
+                  "cim-medio-tejo-eprocurement:443 cim-medio-tejo-gis:443",
+    "ferreira-do-zezere": "ferreira-do-zezere-portal:80 ferreira-do-zezere-portal:443 "
+                          "ferreira-do-zezere-dms:443 ferreira-do-zezere-crm:443 "
+                          "ferreira-do-zezere-intranet:443 "
+                          "cim-medio-tejo-eprocurement:443 cim-medio-tejo-gis:443",
+    "cim-medio-tejo": "cim-medio-tejo-eprocurement:443 cim-medio-tejo-gis:443",
+}
+
+
+def _by_hand(expected: Guests) -> set[tuple[str, str, int]]:
+    out = set()
+    for source in expected.values():
+        for word in REACHES[source.tenant].split():
+            target, _, port = word.partition(":")
+            if target != source.name:
+                out.add((source.name, target, int(port)))
+    return out
+
+
+def test_probe_finds_exactly_the_declared_flows_and_a_removed_rule_until_up_puts_it_back(
+        cli: Cli, first_up: Up, admin_token: ProxmoxAPI, expected: Guests) -> None:
+    _ok(first_up.run)
+    probed = cli("probe", "--env", "lab", "--json")
+    _ok(probed)
+    found = json.loads(probed.stdout)
+    assert found["ports"] == [22, 80, 443, 3306, 8080]
+    assert len(found["pairs"]) == len(expected) * (len(expected) - 1) * 5
+    observed = {(p["from"], p["to"], p["port"]): p["observed"] for p in found["pairs"]}
+    assert {k for k, seen in observed.items() if seen == "open"} == _by_hand(expected)
+    assert {seen for seen in observed.values() if seen != "open"} == {"filtered"}
+    assert found["unexpected"] == []
+    assert (cli.home / ".partilha" / "reports" / "lab" / "probe.json").is_file()
+
+    rules = admin_token.cluster.firewall.rules
+    declared = rules.get()
+    (pos,) = [r["pos"] for r in declared if r.get("comment") == "flow abrantes -> cim-medio-tejo-gis"]
+    rules(pos).delete()  # by hand, behind the platform stack's back
+    broken = cli("probe", "--env", "lab")
+    assert broken.returncode == 1 and "Traceback" not in broken.stderr, broken.stderr
+    for guest in ("abrantes-portal", "abrantes-dms", "abrantes-intranet"):
+        assert f"{guest} -> cim-medio-tejo-gis:443 expected open, observed filtered" in broken.stderr
+    assert "constancia" not in broken.stderr and "eprocurement" not in broken.stderr
+    found_drift = cli("refresh", "--env", "lab", "--only", "platform")
+    _ok(found_drift)
+    assert "datacenter-rules" in found_drift.stdout
+    _ok(cli("up", "--env", "lab", "--only", "platform"))
+    assert [{k: v for k, v in r.items() if k != "digest"} for r in rules.get()] == [
+        {k: v for k, v in r.items() if k != "digest"} for r in declared]
+
+
+def _ipfilter_drops(lab: LabInstance, vmid: int) -> int:
+    """Packets the lab's bridge table dropped for guest `vmid` claiming another address."""
+    listed = subprocess.run(["nft", "-j", "list", "table", "bridge", lab.nft_table], capture_output=True,
+                            text=True, timeout=30, check=True).stdout
+    rules = [item["rule"] for item in json.loads(listed)["nftables"] if "rule" in item]
+    return sum(e["counter"]["packets"] for r in rules if r.get("comment") == f"guest {vmid} ipfilter"
+               for e in r["expr"] if "counter" in e)
+
+
+def test_a_guest_sending_from_another_guests_address_is_dropped(
+        cli: Cli, first_up: Up, admin_token: ProxmoxAPI, expected: Guests) -> None:
+    _ok(first_up.run)
+    spy, victim = expected["abrantes-dms"], expected["abrantes-portal"]
+    service = expected["cim-medio-tejo-gis"]
+    assert admin_token.nodes(spy.node).lxc(spy.vmid).firewall.options.get()["ipfilter"] == 1
+    assert _ipfilter_drops(cli.lab, spy.vmid) == 0  # its own traffic (the probe's too) passes
+    address, target = str(victim.address.ip), str(service.address.ip)  # type: ignore[union-attr]
+    pose = (f"ip address add {address}/32 dev eth0 && python3 -c \"import socket; s = socket.socket(); "
+            f"s.settimeout(2); s.bind(('{address}', 0)); print(s.connect_ex(('{target}', 443)))\"; "
+            f"ip address del {address}/32 dev eth0")
+    posed = cli("ssh", "abrantes-dms", "--", pose)
+    _ok(posed)
+    assert posed.stdout.strip() != "0"  # no connection as abrantes-portal
+    assert _ipfilter_drops(cli.lab, spy.vmid) > 0
 
 
 def test_refresh_reports_drift_and_up_puts_it_back(

@@ -1,4 +1,5 @@
-"""The lab instance's firewall: ONE nftables table (`inet <name>`), replaced whole on each apply.
+"""The lab instance's firewall: ONE nftables table (`inet <name>`), and for PVE's `ipfilter` a
+bridge table of the same name, replaced whole (both at once) on each apply.
 
 What the table enforces, for traffic touching the instance's bridges (its VNets and zones):
 
@@ -8,6 +9,8 @@ What the table enforces, for traffic touching the instance's bridges (its VNets 
   list (PVE's cluster-level `forward` rules, in order: ACCEPT, DROP or REJECT) accepts it.
 - Guests reach the host only at their own VNet's gateway, on the package cache's port and ICMP
   echo; everything else a guest sends to the host is dropped.
+- A VNet's firewall (its `forward` rules in order, then `policy_forward`) applies to every packet
+  forwarded into or out of its bridge, before the guests' chains.
 - Per-guest rules (PVE's guest firewall: `policy_in`/`policy_out` and the `in`/`out` rules, in
   order) apply to every packet forwarded to / from the guest's address. A packet must pass the
   sender's `out` chain, the receiver's `in` chain and, between VNets, the allow list.
@@ -27,6 +30,10 @@ kernel without it, same-VNet traffic is not filtered by guest rules (`bridged_tr
 says which case holds); a bridge-family table would be the only way there, and without bridge
 conntrack (missing here too) it could not tell replies from new connections, so we do not pretend.
 
+A guest with `ipfilter` (PVE's anti-spoofing) may send IPv4 and ARP from its own address only:
+the bridge table drops, on its NIC's host end (its veth port), every frame that claims another
+source address, before any rule matched on addresses sees it.
+
 Host-originated traffic (the lab's API, pyinfra, tests SSHing from the host) is not filtered:
 it is the management path. Nothing here touches any other table.
 """
@@ -41,6 +48,7 @@ from pathlib import Path
 from typing import Literal
 
 from partilha.lab.machine.lxc.commands import run
+from partilha.lab.machine.lxc.containers import host_veth
 
 Action = Literal["ACCEPT", "DROP", "REJECT"]
 Policy = Action
@@ -153,6 +161,18 @@ class GuestFilter:
     rules_in: tuple[Rule, ...] = ()
     policy_out: Policy = "ACCEPT"
     rules_out: tuple[Rule, ...] = ()
+    container: str = ""  # the guest's container (its NIC's host end is derived from it)
+    ipfilter: bool = False  # PVE's option: it may send from `ip` only
+
+
+@dataclass(frozen=True)
+class VNetFilter:
+    """A VNet's firewall (PVE 8.3: its `forward` rules, in order, then `policy_forward`), on what
+    is forwarded into or out of its bridge, bridged or routed."""
+
+    bridge: str
+    policy: Literal["ACCEPT", "DROP"] = "ACCEPT"
+    rules: tuple[Rule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -172,6 +192,7 @@ class LabFirewall:
     allow: tuple[Rule, ...] = ()  # PVE cluster `forward` rules: routed traffic between VNets
     guests: tuple[GuestFilter, ...] = field(default=())
     nodes: VNetNet | None = None  # the node hosts' network, when the instance has one
+    vnet_filters: tuple[VNetFilter, ...] = ()
 
     def __post_init__(self) -> None:
         if not _TABLE.match(self.table):
@@ -232,11 +253,18 @@ def render(fw: LabFirewall) -> str:
         out += [f'\t\tiifname {at} oifname {at} accept comment "between nodes (bridged)"',
                 f'\t\tiifname {at} counter drop comment "node network: not routed"',
                 f'\t\toifname {at} counter drop comment "node network: not routed"']
+    for i, filtered in enumerate(fw.vnet_filters):
+        out += [f'\t\t{way} "{filtered.bridge}" jump vnet_{i}' for way in ("iifname", "oifname")]
     out += [f"\t\tip saddr {g.ip} jump guest_{g.vmid}_out" for g in fw.guests]
     out += [f"\t\tip daddr {g.ip} jump guest_{g.vmid}_in" for g in fw.guests]
     out += [f'\t\tiifname "{b}" oifname "{b}" accept comment "same VNet (bridged)"' for b in fw.bridges]
     out += [f"\t\t{rule.render('accept')}" for rule in fw.allow]
     out += ['\t\tcounter drop comment "between VNets"', "\t}"]
+    for i, filtered in enumerate(fw.vnet_filters):
+        tag = f'comment "vnet {filtered.bridge} policy_forward"'
+        last = "return" if filtered.policy == "ACCEPT" else f"counter drop {tag}"
+        out += [f"\tchain vnet_{i} {{", *(f"\t\t{r.render('return')}" for r in filtered.rules),
+                f"\t\t{last}", "\t}"]
     for guest in fw.guests:
         out += _guest_chain(guest.vmid, "in", guest.rules_in, guest.policy_in)
         out += _guest_chain(guest.vmid, "out", guest.rules_out, guest.policy_out)
@@ -273,29 +301,47 @@ def render(fw: LabFirewall) -> str:
     return "\n".join(out) + "\n"
 
 
+def render_bridge(fw: LabFirewall) -> str:
+    """The bridge table: `ipfilter`, on each such guest's veth port."""
+    out = [f"table bridge {fw.table} {{", "\tchain prerouting {",
+           "\t\ttype filter hook prerouting priority -300; policy accept;"]
+    for guest in fw.guests:
+        if guest.ipfilter and guest.container:
+            at, tag = f'iifname "{host_veth(guest.container)}"', f'comment "guest {guest.vmid} ipfilter"'
+            out += [f"\t\t{at} ether type ip ip saddr != {guest.ip} counter drop {tag}",
+                    f"\t\t{at} ether type arp arp saddr ip != {guest.ip} counter drop {tag}"]
+    return "\n".join([*out, "\t}", "}"]) + "\n"
+
+
+FAMILIES = ("inet", "bridge")
+
+
 def apply(fw: LabFirewall) -> None:
-    """Replace the table atomically (one `nft -f` transaction: create-if-missing, delete, define)."""
-    script = f"table inet {fw.table} {{}}\ndelete table inet {fw.table}\n{render(fw)}"
-    run(["nft", "-f", "-"], input_text=script, timeout=30)
+    """Replace both tables atomically (one `nft -f` transaction: create-if-missing, delete, define)."""
+    script = "".join(f"table {f} {fw.table} {{}}\ndelete table {f} {fw.table}\n" for f in FAMILIES)
+    run(["nft", "-f", "-"], input_text=script + render(fw) + render_bridge(fw), timeout=30)
 
 
-def exists(table: str) -> bool:
-    return run(["nft", "list", "table", "inet", table], check=False, timeout=30).returncode == 0
+def exists(table: str, family: str = "inet") -> bool:
+    return run(["nft", "list", "table", family, table], check=False, timeout=30).returncode == 0
 
 
 def remove(table: str) -> None:
-    """Delete the instance's table (and only it). Idempotent."""
+    """Delete the instance's tables (and only them). Idempotent."""
     if not _TABLE.match(table):
         raise ValueError(f"invalid nftables table name {table!r}")
-    if exists(table):
-        run(["nft", "delete", "table", "inet", table], timeout=30)
+    for family in FAMILIES:
+        if exists(table, family):
+            run(["nft", "delete", "table", family, table], timeout=30)
 
 
 def list_tables(prefix: str) -> list[str]:
-    """inet tables whose name starts with `prefix` (for cleanup of crashed runs)."""
-    out = run(["nft", "list", "tables", "inet"], timeout=30).stdout
-    names = [line.split()[-1] for line in out.splitlines() if line.startswith("table inet ")]
-    return [n for n in names if n.startswith(prefix)]
+    """Names of the inet or bridge tables starting with `prefix` (for cleanup of crashed runs)."""
+    names: list[str] = []
+    for family in FAMILIES:
+        out = run(["nft", "list", "tables", family], timeout=30).stdout
+        names += [line.split()[-1] for line in out.splitlines() if line.startswith(f"table {family} ")]
+    return sorted({n for n in names if n.startswith(prefix)})
 
 
 def bridged_traffic_filtered(bridge: str) -> bool:

@@ -1,0 +1,35 @@
+"""`partilha probe [--env ENV] [--json]`: the flows between guests, proved by trying them."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from partilha.automation import envs
+from partilha.errors import UserError
+from partilha.probe import report
+from partilha.probe.runner import probe as run_probe
+
+
+def probe(env: Annotated[str, typer.Option(help="the environment whose guests are probed")] = "lab",
+          as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False) -> None:
+    """From every guest to every other guest on every declared port, SSH and a few undeclared
+    ones: open, refused or filtered, against what the declared flows expect. Also written to
+    .partilha/reports/<env>/probe.json and probe.md. Exits non-zero naming each unexpected pair."""
+    loaded = envs.load_env(env)
+    result = run_probe(loaded)
+    report.write(result, loaded.workspace.private / "reports" / env)
+    console = Console(highlight=False)
+    if as_json:
+        print(json.dumps(result.as_json(), indent=1))
+    else:
+        console.print(report.table(result))
+        console.print(report.summary(result))
+    unexpected = result.unexpected()
+    if unexpected:
+        raise UserError(f"{len(unexpected)} unexpected: " + "; ".join(
+            f"{p.source} -> {p.target}:{p.port} expected {p.expected}, observed {seen}"
+            for p, seen in unexpected))

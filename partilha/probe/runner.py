@@ -1,0 +1,112 @@
+"""Running the probe on an env's guests over SSH (the operator's key, pinned host keys, the
+user that logs in now, as `partilha ssh`): a temporary listener on every probed port nothing
+serves on each guest, then every guest tries every other, in parallel; the listeners stop after.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from partilha.automation.envs import Env
+from partilha.deploy import stack_outputs
+from partilha.deploy.access import Login, resolve_logins, write_ssh_config
+from partilha.deploy.fleet import Fleet
+from partilha.deploy.hosts import build_hosts
+from partilha.errors import UserError
+from partilha.inventory import guests
+from partilha.probe import matrix
+
+CONNECT_TIMEOUT = 2.0  # seconds without an answer: filtered
+LISTEN_SECONDS = 600  # a bound: the listeners are stopped as soon as the probe is done
+SSH_TIMEOUT = 300
+WORKERS = 16  # guests probing (or being set up) at once
+PROGRAM = (Path(__file__).parent / "on_guest.py").read_text()  # sent to each guest
+
+
+@dataclass(frozen=True)
+class Probe:
+    env: str
+    ports: list[int]
+    pairs: list[matrix.Pair]
+    observed: dict[tuple[str, str, int], matrix.Outcome]
+    taken: dict[str, list[int]]  # guest -> the ports a temporary listener served
+    seconds: float
+
+    def unexpected(self) -> list[tuple[matrix.Pair, matrix.Outcome]]:
+        return [(p, self.observed[(p.source, p.target, p.port)]) for p in self.pairs
+                if self.observed[(p.source, p.target, p.port)] != p.expected]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"env": self.env, "ports": self.ports, "seconds": round(self.seconds, 1),
+                "pairs": [{"from": p.source, "to": p.target, "port": p.port, "expected": p.expected,
+                           "observed": self.observed[(p.source, p.target, p.port)]} for p in self.pairs],
+                "temporary_listeners": self.taken,
+                "unexpected": [{"from": p.source, "to": p.target, "port": p.port,
+                                "expected": p.expected, "observed": seen}
+                               for p, seen in self.unexpected()]}
+
+
+def probe(env: Env) -> Probe:
+    started = time.monotonic()
+    placed = guests(env.inventory)
+    made = stack_outputs.guest_outputs(env)
+    missing = [g.name for g in placed if g.name not in made]
+    if missing:
+        raise UserError(f"not made yet: {', '.join(missing)} (`partilha up --env {env.name}`)")
+    hosts = build_hosts(env.inventory, {g.name: made[g.name] for g in placed}, {}, env.name, lab=env.lab)
+    fleet = Fleet(env.name, tuple(hosts), env.known_hosts(os.environ), env.workspace.ssh_key(env.lab))
+    pairs = matrix.pairs(env.inventory, placed)
+    ports = matrix.ports(placed)
+    address = {h.name: h.address for h in hosts}
+    with _session(fleet) as run, ThreadPoolExecutor(WORKERS) as pool:
+        listened = dict(zip(address, pool.map(
+            lambda name: run(name, "listen", ports, LISTEN_SECONDS), address), strict=True))
+        try:
+            targets = {name: [[p.target, address[p.target], p.port] for p in pairs if p.source == name]
+                       for name in address}
+            results = dict(zip(address, pool.map(
+                lambda name: run(name, "connect", targets[name], CONNECT_TIMEOUT), address), strict=True))
+        finally:
+            list(pool.map(lambda name: run(name, "stop"), address))
+    observed = {(source, target, int(port)): outcome
+                for source, rows in results.items() for target, port, outcome in rows}
+    return Probe(env.name, ports, pairs, observed, {n: sorted(v["taken"]) for n, v in listened.items()},
+                 time.monotonic() - started)
+
+
+@contextmanager
+def _session(fleet: Fleet) -> Iterator[Any]:
+    """`run(host, mode, *args)`: the remote program on a host, its JSON output parsed."""
+    with tempfile.TemporaryDirectory(prefix="partilha-probe-") as folder:
+        config = write_ssh_config(fleet, {}, Path(folder) / "ssh_config")
+        logins, refused = resolve_logins(fleet, config)
+        if refused:
+            raise UserError("; ".join(refused.values()))
+        yield lambda name, mode, *args: _run(config, logins, name, mode, args)
+
+
+def _run(config: Path, logins: Mapping[str, Login], name: str, mode: str, args: Sequence[Any]) -> Any:
+    login = logins[name]
+    words = ["python3", "-", mode, *(json.dumps(a) if isinstance(a, list) else str(a) for a in args)]
+    command = " ".join(shlex.quote(w) for w in (["sudo", "-n", *words] if login.sudo else words))
+    try:
+        proc = subprocess.run(["ssh", "-F", str(config), "-l", login.user, name, command],
+                              input=PROGRAM, capture_output=True, text=True,
+                              timeout=SSH_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        raise UserError(f"probe {mode} on {name}: no end within {SSH_TIMEOUT} s") from None
+    if proc.returncode != 0:
+        why = proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+        raise UserError(f"probe {mode} on {name}: {why[0]}")
+    return json.loads(proc.stdout) if proc.stdout.strip() else None
