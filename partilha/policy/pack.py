@@ -1,9 +1,8 @@
 """The rules of `policies/` as a pulumi_policy pack.
 
 Each rule becomes one policy named by its ID (a ResourceValidationPolicy for a ResourceRule, a
-StackValidationPolicy for a StackRule) with its enforcement level; its severity, primary
-framework control, other controls (as tags) and remediation go along when the installed
-pulumi_policy takes them (1.18 and later), so the same pack runs before and after that upgrade.
+StackValidationPolicy for a StackRule) with its enforcement level, its severity, its primary
+control as the compliance framework, its other controls as tags, and its remediation.
 
 A finding an active waiver of the inventory covers is not reported by its rule: the advisory
 policy PTL-POL-WAIVED reports it instead, with who waived it, why and until when. A finding whose
