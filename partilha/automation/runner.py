@@ -133,7 +133,10 @@ def _operate(stack: auto.Stack, spec: StackSpec, op: Op, steps: StackSteps,
         return
     if op == "destroy":
         engine.unprotect_all(stack)  # data guests are protected; destroy was asked for and confirmed
-    engine.run(stack, op, on_event, refresh=spec.refreshes_first and op in ("up", "preview"))
+    # Every stack reads its resources back first, as Terraform does: what changed behind its back
+    # (a guest deleted through the API, a firewall rule edited, a guest PVE dropped from a backup
+    # job or HA when purging it) is put back, not reported as "0 changes".
+    engine.run(stack, op, on_event, refresh=op in ("up", "preview"))
     if op == "up":
         result.outputs = steps.outputs
 

@@ -27,7 +27,7 @@ from pulumi.dynamic import DiffResult, Resource
 from partilha.errors import UserError
 from partilha.proxmox.client import Pve, TaskFailedError
 from partilha.proxmox.resources import guest_params as gp
-from partilha.proxmox.resources.base import Props, put_with_digest
+from partilha.proxmox.resources.base import Props, locate, put_with_digest
 from partilha.proxmox.resources.normalised import NormalisedProvider
 
 NEXTID_ATTEMPTS = 10
@@ -44,12 +44,6 @@ def _taken(exc: Exception) -> bool:
     """PVE's ways of saying a vmid is in use (at the call, or inside the create task)."""
     return isinstance(exc, ResourceException | TaskFailedError) and any(
         words in _words(exc) for words in ("already exists", "already taken"))
-
-
-def _locate(pve: Pve, vmid: int) -> dict[str, Any] | None:
-    """The guest's `/cluster/resources` entry (node, type, pool, status), None if there is none."""
-    return next((dict(r) for r in pve.get("/cluster/resources", type="vm")
-                 if int(r["vmid"]) == vmid), None)
 
 
 def _base(node: str, kind: str, vmid: int) -> str:
@@ -91,7 +85,7 @@ def _migrate(pve: Pve, entry: dict[str, Any], vmid: int, target: str, name: str)
     mode = ({"restart": 1} if kind == gp.LXC else {"online": 1}) if running else {}
     pve.run("POST", f"{_base(str(entry['node']), kind, vmid)}/migrate", target=target, **mode)
     for _ in range(ARRIVAL_POLLS):
-        now = _locate(pve, vmid)
+        now = locate(pve, vmid)
         if now is not None and now["node"] == target:
             return
         time.sleep(1)
@@ -162,7 +156,7 @@ class GuestProvider(NormalisedProvider):
         return str(vmid), {"vmid": vmid, "address": gp.address(inputs["ip"])}
 
     def read_live(self, pve: Pve, id_: str, props: Props) -> Props | None:
-        entry = _locate(pve, int(id_))
+        entry = locate(pve, int(id_))
         if entry is None:
             return None
         kind, node = str(entry["type"]), str(entry["node"])
@@ -174,7 +168,7 @@ class GuestProvider(NormalisedProvider):
 
     def update_live(self, pve: Pve, id_: str, olds: Props, news: Props) -> Props:
         vmid, news = int(id_), gp.normalise(news)
-        entry = _locate(pve, vmid)
+        entry = locate(pve, vmid)
         if entry is None:
             raise UserError(f"guest {news['hostname']}: vmid {vmid} no longer exists "
                             "(`pulumi refresh` forgets it, the next up makes it again)")
@@ -193,7 +187,7 @@ class GuestProvider(NormalisedProvider):
         return {"vmid": vmid, "address": gp.address(news["ip"])}
 
     def delete_live(self, pve: Pve, id_: str, props: Props) -> None:
-        entry = _locate(pve, int(id_))
+        entry = locate(pve, int(id_))
         if entry is not None:  # wherever it is now
             _destroy(pve, _base(str(entry["node"]), str(entry["type"]), int(id_)))
 
