@@ -1,7 +1,8 @@
 """Running an operation (up, preview, refresh, destroy) over an env's stacks through the Automation
 API: wave by wave (platform, the municipalities side by side, shared; destroy in reverse), each
 stack with its own config and credentials, checked first, stopping after a wave in which a stack
-failed.
+failed; as a recorded run (partilha.automation.runs: what a killed earlier run left is cleared
+first, and a stopped one ends its engine processes).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from pulumi import automation as auto
 
-from partilha.automation import engine, preflight, project
+from partilha.automation import engine, preflight, project, runs
 from partilha.automation.engine import Op
 from partilha.automation.envs import Env, StackSpec, waves
 from partilha.automation.steps import StackSteps, Step
@@ -56,18 +58,29 @@ class _Run:
 def run(env: Env, op: Op, stacks: list[StackSpec], reporter: Reporter,
         parallel: int = 4) -> list[StackResult]:
     base, command = project.run_env(), project.pulumi_command()
-    listed = auto.LocalWorkspace(work_dir=str(env.project), env_vars=base, pulumi_command=command)
-    holding = frozenset(s.name for s in listed.list_stacks() if s.resource_count)
-    this = _Run(env, op, base, command, reporter, holding)
-    ordered = waves(stacks, destroying=op == "destroy")
-    results: list[StackResult] = []
-    for wave in ordered:
-        with ThreadPoolExecutor(max(1, min(parallel, len(wave)))) as pool:
-            done = list(pool.map(lambda s: _run_one(this, s), wave))
-        results += done
-        if any(r.error for r in done):
-            break  # later waves depend on this one
-    return results
+    with runs.recorded(_records(env), [s.name for s in stacks], env.project, command, base) as label:
+        base[runs.RUN] = label  # every Pulumi process of this run carries it
+        listed = auto.LocalWorkspace(work_dir=str(env.project), env_vars=base, pulumi_command=command)
+        holding = frozenset(s.name for s in listed.list_stacks() if s.resource_count)
+        this = _Run(env, op, base, command, reporter, holding)
+        results: list[StackResult] = []
+        for wave in waves(stacks, destroying=op == "destroy"):
+            with ThreadPoolExecutor(max(1, min(parallel, len(wave)))) as pool:
+                done = list(pool.map(lambda s: _run_one(this, s), wave))
+            results += done
+            if any(r.error for r in done):
+                break  # later waves depend on this one
+        return results
+
+
+def cancel(env: Env, stacks: list[StackSpec]) -> None:
+    """Lift the Pulumi locks on `stacks` (partilha.automation.runs.cancel)."""
+    runs.cancel(_records(env), [s.name for s in stacks], env.project, project.pulumi_command(),
+                project.run_env())
+
+
+def _records(env: Env) -> Path:
+    return env.workspace.private / "runs"
 
 
 def _run_one(this: _Run, spec: StackSpec) -> StackResult:
@@ -87,7 +100,7 @@ def _run_one(this: _Run, spec: StackSpec) -> StackResult:
     except UserError as exc:
         result.error = str(exc)
     except auto.CommandError as exc:
-        result.error = steps.error() or _cli_error(exc)
+        result.error = steps.error() or _cli_error(exc, spec)
     result.seconds = time.monotonic() - started
     result.counts = steps.found if op == "refresh" else steps.counts
     reporter.finished(result)
@@ -141,8 +154,12 @@ def _operate(stack: auto.Stack, spec: StackSpec, op: Op, steps: StackSteps,
         result.outputs = steps.outputs
 
 
-def _cli_error(exc: auto.CommandError) -> str:
-    """The Pulumi CLI's own complaint (a locked stack, a wrong passphrase): its last error line."""
+def _cli_error(exc: auto.CommandError, spec: StackSpec) -> str:
+    """The Pulumi CLI's own complaint (a wrong passphrase, ...): its last error line. A lock is
+    one no partilha run recorded (those are cleared or refused before the run): say how to lift it."""
+    if "currently locked" in str(exc):
+        return (f"{spec.name} is locked by a Pulumi run partilha did not start; once it has ended, "
+                f"`partilha cancel --env {spec.env} --only {spec.short}` lifts the lock")
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     errors = [line[line.index("error:"):] for line in lines if "error:" in line]
     return (errors or lines or ["the Pulumi CLI failed"])[-1]

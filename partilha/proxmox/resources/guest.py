@@ -2,7 +2,9 @@
 its CPUs, memory, disk, `net0` on a VNet, SSH keys, tags, description, start on boot and pool.
 
 - Create: the vmid given, or `/cluster/nextid`'s; that id is not reserved, so when another
-  create takes it first ("already exists") the next free one is taken. Then the rest of the
+  create takes it first ("already exists") the next free one is taken. A given vmid held by a
+  guest of the declared kind, name, pool and tags is that guest, made by a run killed before it
+  was recorded: adopted. Then the rest of the
   config (a clone's, or nothing for a CT made with all of it), the disk grown, the guest started.
   If a step after the guest exists fails, the guest is destroyed again: a failed create leaves
   no guest that no stack knows of.
@@ -44,6 +46,17 @@ def _taken(exc: Exception) -> bool:
     """PVE's ways of saying a vmid is in use (at the call, or inside the create task)."""
     return isinstance(exc, ResourceException | TaskFailedError) and any(
         words in _words(exc) for words in ("already exists", "already taken"))
+
+
+def _ours(pve: Pve, vmid: int, want: Props) -> bool:
+    """Whether the guest holding `vmid` is the one this create makes: its kind, name, pool and
+    tags are the declared ones. A run killed after PVE made it, before Pulumi recorded it, leaves
+    such a guest; the next create adopts it (and converges it) instead of refusing the vmid."""
+    entry = locate(pve, vmid)
+    if entry is None or entry["type"] != want["kind"] or entry.get("pool") != want.get("pool"):
+        return False
+    seen = gp.observed(want["kind"], dict(pve.get(f"{_base(str(entry['node']), want['kind'], vmid)}/config")))
+    return bool(seen["hostname"] == want["hostname"] and seen["tags"] == want["tags"])
 
 
 def _base(node: str, kind: str, vmid: int) -> str:
@@ -133,6 +146,8 @@ class GuestProvider(NormalisedProvider):
                 if not _taken(exc):
                     raise
                 if want.get("vmid") is not None:
+                    if _ours(pve, vmid, want):
+                        return vmid
                     raise UserError(f"guest {want['hostname']}: vmid {vmid} is taken "
                                     f"({_words(exc).strip()})") from None
         raise UserError(f"guest {want['hostname']}: every vmid /cluster/nextid offered was taken "
