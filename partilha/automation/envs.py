@@ -60,12 +60,6 @@ class StackSpec:
         """What --only calls it: platform, shared or the slug."""
         return self.slug or self.role
 
-    @property
-    def refreshes_first(self) -> bool:
-        """The admin stacks read their resources back before `up`: PVE drops a purged guest from
-        the backup jobs (platform) and HA resources (shared) that list it, behind their backs."""
-        return self.role != "municipality"
-
 
 @dataclass(frozen=True)
 class Env:

@@ -1,7 +1,8 @@
 """Running an operation (up, preview, refresh, destroy) over an env's stacks through the Automation
 API: wave by wave (platform, the municipalities side by side, shared; destroy in reverse), each
 stack with its own config and credentials, checked first, stopping after a wave in which a stack
-failed.
+failed; as a recorded run (partilha.automation.runs: what a killed earlier run left is cleared
+first, and a stopped one ends its engine processes).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 from pulumi import automation as auto
 
-from partilha.automation import engine, policy_gate, preflight, project
+from partilha.automation import engine, policy_gate, preflight, project, runs
 from partilha.automation.engine import Op
 from partilha.automation.envs import Env, StackSpec, waves
 from partilha.automation.steps import StackSteps, Step
@@ -66,25 +68,36 @@ class _Run:
 def run(env: Env, op: Op, stacks: list[StackSpec], reporter: Reporter,
         parallel: int = 4) -> list[StackResult]:
     base, command = project.run_env(), project.pulumi_command()
-    listed = auto.LocalWorkspace(work_dir=str(env.project), env_vars=base, pulumi_command=command)
-    holding = frozenset(s.name for s in listed.list_stacks() if s.resource_count)
-    this = _Run(env, op, base, command, reporter, holding)
-    ordered = waves(stacks, destroying=op == "destroy")
-    results: list[StackResult] = []
-    if op in ("up", "preview"):
-        policy_gate.check_inputs(env)
-    checked = _policy_gate(this, stacks, parallel) if op == "up" else {}
-    for wave in ordered:
-        if op == "up" and (unchecked := [s for s in wave if s not in checked]):
-            checked |= _policy_gate(this, unchecked, parallel, last_chance=True)
-        with ThreadPoolExecutor(max(1, min(parallel, len(wave)))) as pool:
-            done = list(pool.map(lambda s: _run_one(this, s), wave))
-        for r in done if op == "up" else ():  # what its gate's preview found
-            r.policy = checked[r.stack].policy
-        results += done
-        if any(r.error for r in done):
-            break  # later waves depend on this one
-    return results
+    with runs.recorded(_records(env), [s.name for s in stacks], env.project, command, base) as label:
+        base[runs.RUN] = label  # every Pulumi process of this run carries it
+        listed = auto.LocalWorkspace(work_dir=str(env.project), env_vars=base, pulumi_command=command)
+        holding = frozenset(s.name for s in listed.list_stacks() if s.resource_count)
+        this = _Run(env, op, base, command, reporter, holding)
+        results: list[StackResult] = []
+        if op in ("up", "preview"):
+            policy_gate.check_inputs(env)
+        checked = _policy_gate(this, stacks, parallel) if op == "up" else {}
+        for wave in waves(stacks, destroying=op == "destroy"):
+            if op == "up" and (unchecked := [s for s in wave if s not in checked]):
+                checked |= _policy_gate(this, unchecked, parallel, last_chance=True)
+            with ThreadPoolExecutor(max(1, min(parallel, len(wave)))) as pool:
+                done = list(pool.map(lambda s: _run_one(this, s), wave))
+            for r in done if op == "up" else ():  # what its gate's preview found
+                r.policy = checked[r.stack].policy
+            results += done
+            if any(r.error for r in done):
+                break  # later waves depend on this one
+        return results
+
+
+def cancel(env: Env, stacks: list[StackSpec]) -> None:
+    """Lift the Pulumi locks on `stacks` (partilha.automation.runs.cancel)."""
+    runs.cancel(_records(env), [s.name for s in stacks], env.project, project.pulumi_command(),
+                project.run_env())
+
+
+def _records(env: Env) -> Path:
+    return env.workspace.private / "runs"
 
 
 def _policy_gate(this: _Run, stacks: list[StackSpec], parallel: int,
@@ -118,11 +131,11 @@ def _run_one(this: _Run, spec: StackSpec) -> StackResult:
         else:
             stack = _stack(this, spec)
             _operate(stack, spec, op, steps, lambda step: reporter.event(spec, steps, step), result,
-                     refresh=spec.refreshes_first and op in ("up", "preview") and not this.gating)
+                     refresh=op in ("up", "preview") and not this.gating)
     except UserError as exc:
         result.error = str(exc)
     except auto.CommandError as exc:
-        result.error = steps.error() or _cli_error(exc)
+        result.error = steps.error() or _cli_error(exc, spec)
     result.seconds = time.monotonic() - started
     result.counts = steps.found if op == "refresh" else steps.counts
     reporter.finished(result)
@@ -171,15 +184,22 @@ def _operate(stack: auto.Stack, spec: StackSpec, op: Op, steps: StackSteps,
         return
     if op == "destroy":
         engine.unprotect_all(stack)  # data guests are protected; destroy was asked for and confirmed
-    # `up` runs what its gate's previews checked with the pack: the engine need not run it again
+    # Every stack reads its resources back first, as Terraform does: what changed behind its back
+    # (a guest deleted through the API, a firewall rule edited, a guest PVE dropped from a backup
+    # job or HA when purging it) is put back, not reported as "0 changes". `up` runs what its
+    # gate's previews checked with the pack: the engine need not run it again.
     engine.run(stack, op, on_event, refresh=refresh,
                policy_packs=[policy_gate.PACK] if op == "preview" else [])
     if op == "up":
         result.outputs = steps.outputs
 
 
-def _cli_error(exc: auto.CommandError) -> str:
-    """The Pulumi CLI's own complaint (a locked stack, a wrong passphrase): its last error line."""
+def _cli_error(exc: auto.CommandError, spec: StackSpec) -> str:
+    """The Pulumi CLI's own complaint (a wrong passphrase, ...): its last error line. A lock is
+    one no partilha run recorded (those are cleared or refused before the run): say how to lift it."""
+    if "currently locked" in str(exc):
+        return (f"{spec.name} is locked by a Pulumi run partilha did not start; once it has ended, "
+                f"`partilha cancel --env {spec.env} --only {spec.short}` lifts the lock")
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     errors = [line[line.index("error:"):] for line in lines if "error:" in line]
     return (errors or lines or ["the Pulumi CLI failed"])[-1]

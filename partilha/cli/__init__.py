@@ -32,7 +32,8 @@ app.add_typer(inventory_cmd.app, name="inventory")
 app.add_typer(lab_cmd.app, name="lab")
 app.add_typer(policy_cmd.app, name="policy")
 app.command("env")(workspace_cmd.env)
-for _command in (stacks_cmd.up, stacks_cmd.preview, stacks_cmd.refresh, stacks_cmd.destroy):
+for _command in (stacks_cmd.up, stacks_cmd.preview, stacks_cmd.refresh, stacks_cmd.destroy,
+                 stacks_cmd.cancel):
     app.command()(_command)
 app.command("deploy")(deploy_cmd.deploy)
 app.command("verify")(deploy_cmd.verify)

@@ -1,5 +1,5 @@
-"""`partilha up | preview | refresh | destroy [--env lab] [--only platform|shared|SLUG]`: the
-env's stacks in order through the Automation API (partilha.automation)."""
+"""`partilha up | preview | refresh | destroy | cancel [--env lab] [--only platform|shared|SLUG]`:
+the env's stacks in order through the Automation API (partilha.automation)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from partilha.automation import drift, envs, policy_gate, progress, summary
+from partilha.automation import drift, envs, policy_gate, progress, runner, summary
 from partilha.automation.engine import Op
 from partilha.automation.runner import StackResult, run
 from partilha.errors import UserError
@@ -133,3 +133,13 @@ def destroy(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt =
         typer.confirm(f"Delete every resource (guests, networks, tokens, ...) of {names}, the "
                       "protected data-holding guests too?", abort=True)
     _run(_console(), "destroy", env, only, inventory, lab, parallel)
+
+
+def cancel(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
+           lab: LabOpt = False) -> None:
+    """Lift the lock a killed Pulumi run left on the env's stacks (a killed partilha run's are
+    lifted by the next run on its own); refused while a partilha run works on them."""
+    chosen = envs.load_env(env, inventory, lab)
+    stacks = chosen.select(only or [])
+    runner.cancel(chosen, stacks)
+    _console().print(f"lifted any lock on {', '.join(s.name for s in stacks)}", soft_wrap=True)

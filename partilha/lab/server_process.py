@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from partilha.processes import start_time
+
 MODULE = "partilha.lab.server"
 
 
@@ -21,7 +23,7 @@ def argv(python: str, state_dir: Path) -> list[str]:
 
 def record(pid_file: Path, pid: int) -> None:
     """Write `pid` and its start time to the PID file."""
-    pid_file.write_text(f"{pid} {_start_time(pid)}\n")
+    pid_file.write_text(f"{pid} {start_time(pid)}\n")
 
 
 def running(pid_file: Path, state_dir: Path) -> int | None:
@@ -33,24 +35,11 @@ def running(pid_file: Path, state_dir: Path) -> int | None:
     if not words:
         return None
     pid = words[0]
-    started = _start_time(pid)
+    started = start_time(pid)
     # A file of an older partilha holds the PID alone: the command line must do.
     if started is None or words[1:2] not in ([], [started]) or not _serves(pid, state_dir):
         return None
     return pid
-
-
-def _start_time(pid: int) -> int | None:
-    """When the process started (clock ticks since boot); None if there is none or a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # "pid (comm) state ...": comm may hold spaces and parentheses, so split after its last ")"
-    fields = stat[stat.rindex(")") + 2:].split()
-    if fields[0] == "Z":
-        return None
-    return int(fields[19])  # field 22 of the whole line; fields here start at field 3
 
 
 def _serves(pid: int, state_dir: Path) -> bool:

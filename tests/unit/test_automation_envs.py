@@ -124,7 +124,6 @@ def test_only_selects_stacks_in_dependency_order(home: Path) -> None:
         env.select(["abrantes", "lisboa"])
     stages = envs.waves(env.select([]))
     assert [[s.short for s in wave] for wave in stages] == [["platform"], LAB_SLUGS, ["shared"]]
-    assert [s.short for s in env.stacks if s.refreshes_first] == ["platform", "shared"]
 
 
 def test_env_names_are_stack_name_prefixes(home: Path) -> None:

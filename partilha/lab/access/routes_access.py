@@ -122,6 +122,21 @@ def list_acl(ctx: Ctx, p: dict[str, Any]) -> Any:
             if ctx.allowed(e.path, ["Sys.Audit", "Permissions.Modify"], any_=True)]
 
 
+@routes.route("GET", "/access/permissions", {
+    "userid": Param(pattern=r"[^\s:/]+@[A-Za-z][A-Za-z0-9\.\-_]+(![A-Za-z][A-Za-z0-9\.\-_]+)?"),
+    "path": Param()})
+def permissions(ctx: Ctx, p: dict[str, Any]) -> Any:
+    """PVE's "Map of path => (Map of privilege => propagate boolean)": the caller's own, or a
+    token's it owns; another user's with Sys.Audit on /access."""
+    authid = p.get("userid", ctx.authid)
+    if authid != ctx.authid and authid.partition("!")[0] != ctx.authid:
+        ctx.require("/access", ["Sys.Audit"])
+    if "path" not in p:
+        return ctx.access.effective_permissions(authid)
+    privs = ctx.access.permission_map(authid, p["path"])
+    return {p["path"]: {k: int(v) for k, v in sorted(privs.items())}} if privs else {}
+
+
 @routes.route("PUT", "/access/acl", {
     "path": Param(optional=False), "roles": Param(optional=False), "users": Param(),
     "groups": Param(), "tokens": Param(), "propagate": Param("boolean", default=True),

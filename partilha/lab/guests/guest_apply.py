@@ -57,7 +57,7 @@ def _address_option(guest: GuestRow) -> str:
 
 
 def spec_for(store: Store, instance: LabInstance, guest: GuestRow,
-             keys: tuple[str, ...] = ()) -> GuestSpec:
+             keys: tuple[str, ...] = (), password_hash: str = "") -> GuestSpec:
     """The container the guest's config describes (a VM's as cloud-init would set it up)."""
     try:
         shape = guest.shape
@@ -82,7 +82,8 @@ def spec_for(store: Store, instance: LabInstance, guest: GuestRow,
             gateway=IPv4Address(gateway) if shape.ip and gateway else None,
             guests_root=instance.guests_root, ssh_public_keys=keys,
             cores=shape.cores or (node.cpus if node else 1), memory_mib=shape.memory_mib,
-            swap_mib=shape.swap_mib, apt_proxy_port=instance.cache_port, hwaddr=shape.hwaddr)
+            swap_mib=shape.swap_mib, apt_proxy_port=instance.cache_port, hwaddr=shape.hwaddr,
+            root_password_hash=password_hash)
     except ValueError as exc:
         raise GuestSetupError(str(exc)) from None
 
@@ -94,9 +95,10 @@ def _pinned(spec: GuestSpec, keys: list[HostKey], log: Log) -> None:
 
 
 def create(store: Store, instance: LabInstance, guest: GuestRow, keys: tuple[str, ...],
-           log: Log) -> None:
-    """The stopped container, its host keys pinned in the instance's known_hosts."""
-    spec = spec_for(store, instance, guest, keys)
+           log: Log, password_hash: str = "") -> None:
+    """The stopped container (root's password hash set if given), its host keys pinned in the
+    instance's known_hosts."""
+    spec = spec_for(store, instance, guest, keys, password_hash)
     template = machine.template()
     log(f"overlaying the Debian 12 template {template}")
     _pinned(spec, machine.create_container(spec, template, instance.known_hosts), log)

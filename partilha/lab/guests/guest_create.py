@@ -12,6 +12,7 @@ never runs (it cannot start, or an injected fault fails it first) removes the re
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -72,8 +73,16 @@ def discarded_on_failure(store: Store, instance: LabInstance, vmid: int, word: s
         raise PveError(f"{failed}{exc}") from exc
 
 
+def password_hash(password: str) -> str:
+    """root's /etc/shadow hash of PVE's `password` (SHA-512 crypt, as chpasswd writes it): only
+    the hash goes further, never the password."""
+    made = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password, capture_output=True,
+                          text=True, timeout=30, check=True)
+    return made.stdout.strip()
+
+
 def start(ctx: Ctx, node: str, vmid: int, kind: str, task_type: str, *, pool: str | None,
-          keys: tuple[str, ...], intro: str, autostart: bool) -> str:
+          keys: tuple[str, ...], intro: str, autostart: bool, root_hash: str = "") -> str:
     """The `vzcreate` / `qmcreate` task of the guest the caller reserved: its container made from
     the template with root's `keys`, `intro` logged first; started after when `autostart`. Its
     UPID."""
@@ -85,7 +94,7 @@ def start(ctx: Ctx, node: str, vmid: int, kind: str, task_type: str, *, pool: st
         with (discarded_on_failure(store, instance, vmid, word, log, failed),
               guest_apply.config_lock(vmid)):
             log(intro)
-            guest_apply.create(store, instance, load_guest(store, node, vmid, kind), keys, log)
+            guest_apply.create(store, instance, load_guest(store, node, vmid, kind), keys, log, root_hash)
             guests.update(store, vmid, lock=None, pool=pool_if_exists(store, pool))
         if autostart:
             if kind == QEMU:

@@ -84,10 +84,14 @@ def _new_config(vmid: int, p: dict[str, Any], storage: str) -> tuple[str, dict[s
 @routes.route("POST", "/nodes/{node}/lxc", {
     **CT, "ostemplate": Param(optional=False, max_length=255),
     "storage": Param(format="pve-storage-id", default="local"), "pool": Param(format="pve-poolid"),
-    "ssh-public-keys": Param(), "start": Param("boolean", default=False),
+    "ssh-public-keys": Param(), "password": Param(min_length=5), "start": Param("boolean", default=False),
     "restore": BOOL, "force": BOOL, "unique": BOOL, **LXC_OPTIONS})
 def create_lxc(ctx: Ctx, p: dict[str, Any]) -> Any:
+    password = p.pop("password", None)
     if p.pop("restore", False):
+        if password is not None:
+            raise param_error(**{"password": "the lab sets root's password only in a container "
+                                            "it makes from a template, not in a restored one"})
         return restore_lxc(ctx, p, p.pop("node"), int(p.pop("vmid")))
     p.pop("force", None)
     p.pop("unique", None)
@@ -119,7 +123,8 @@ def create_lxc(ctx: Ctx, p: dict[str, Any]) -> Any:
     return guest_create.start(
         ctx, node, vmid, LXC, "vzcreate", pool=pool,
         keys=tuple(line for line in keys.split("\n") if line.strip()),
-        intro=f"extracting archive '{ostemplate}' (the lab's Debian 12 template)", autostart=start)
+        intro=f"extracting archive '{ostemplate}' (the lab's Debian 12 template)", autostart=start,
+        root_hash=guest_create.password_hash(password) if password else "")
 
 
 @routes.route("GET", "/nodes/{node}/lxc/{vmid}/config", {
@@ -149,8 +154,10 @@ def _changed(guest: GuestRow, p: dict[str, Any], delete: list[str]) -> dict[str,
     config = dict(guest.config)
     _only_net0(p)
     errors = {opt: f"unable to delete required option '{opt}'" for opt in delete if opt in _UNDELETABLE}
-    errors.update({opt: f"unable to modify read-only option: '{opt}'"
-                   for opt in ("unprivileged", "rootfs") if opt in p})
+    if "unprivileged" in p:
+        errors["unprivileged"] = "unable to modify read-only option: 'unprivileged'"
+    if "rootfs" in p:
+        p["rootfs"] = _same_rootfs(str(config["rootfs"]), str(p["rootfs"]), errors)
     if errors:
         raise param_error(**errors)
     for opt in delete:
@@ -164,6 +171,21 @@ def _changed(guest: GuestRow, p: dict[str, Any], delete: list[str]) -> dict[str,
             net.setdefault("type", "veth")
             config[key] = lxc_config.print_net(net)
     return config
+
+
+def _same_rootfs(have: str, given: str, errors: dict[str, str]) -> str:
+    """A rootfs update of the container's own volume (new mount options, acl, quota, ...), as PVE
+    takes it; its size stays the volume's (a resize is `PUT .../resize`). The lab does not swap
+    a container's root volume for another: that is an error naming both."""
+    old, new = lxc_config.parse_rootfs(have), lxc_config.parse_rootfs(given)
+    if new["volume"] != old["volume"]:
+        errors["rootfs"] = (f"the lab updates a container's rootfs on its own volume only: "
+                            f"'{new['volume']}' is not '{old['volume']}'")
+        return have
+    options = {k: v for k, v in new.items() if k not in ("volume", "size")}
+    if "size" in old:
+        options["size"] = old["size"]
+    return ",".join([old["volume"], *(f"{k}={v}" for k, v in sorted(options.items()))])
 
 
 @routes.route("PUT", "/nodes/{node}/lxc/{vmid}/config", {

@@ -55,6 +55,26 @@ def unless_gone(call: Callable[[], T]) -> T | None:
         raise
 
 
+def locate(pve: Pve, vmid: int) -> dict[str, Any] | None:
+    """The guest's `/cluster/resources` entry (node, type, pool, status), None when the caller sees
+    no such guest (PVE lists a token only the guests it may audit)."""
+    return next((dict(r) for r in pve.get("/cluster/resources", type="vm")
+                 if int(r["vmid"]) == vmid), None)
+
+
+def unless_guest_gone(pve: Pve, vmid: int, call: Callable[[], T]) -> T | None:
+    """`call()`'s answer about something of guest `vmid` (its firewall, ...), None when the guest
+    is gone. PVE checks the permission on /vms/<vmid> before the guest's existence, so a token
+    scoped to a pool gets 403, not "does not exist", for a guest deleted behind its back: a 403
+    for a vmid the caller no longer sees is that; for one it still sees, a real refusal."""
+    try:
+        return call()
+    except ResourceException as exc:
+        if gone(exc) or (exc.status_code == 403 and locate(pve, vmid) is None):
+            return None
+        raise
+
+
 def put_with_digest(pve: Pve, path: str, changes: Callable[[Props], dict[str, Any]]) -> Props:
     """Read the object at `path` and PUT the `changes(object)` it calls for with the digest it
     was read with; when PVE refuses because someone changed it meanwhile ("... by other user"),

@@ -18,7 +18,7 @@ from pulumi.dynamic import Resource
 
 from partilha.errors import UserError
 from partilha.proxmox.client import Pve
-from partilha.proxmox.resources.base import Props, put_with_digest, unless_gone
+from partilha.proxmox.resources.base import Props, put_with_digest, unless_guest_gone
 from partilha.proxmox.resources.normalised import NormalisedProvider
 
 RULE_KEYS = ("type", "action", "macro", "proto", "dport", "sport", "source", "dest", "iface",
@@ -173,19 +173,24 @@ class GuestFirewallProvider(NormalisedProvider):
         return f"{inputs['kind']}/{inputs['vmid']}", {}
 
     def read_live(self, pve: Pve, id_: str, props: Props) -> Props | None:
-        options = unless_gone(lambda: pve.get(f"{self._path(props)}/options"))
-        if options is None:  # the guest is gone, and its firewall with it
+        path = self._path(props)
+        live = unless_guest_gone(pve, int(props["vmid"]), lambda: (
+            pve.get(f"{path}/options"), listed_rules(pve, f"{path}/rules", props.get("rules") or [])))
+        if live is None:  # the guest is gone, and its firewall with it
             return None
-        return {**_options(dict(options)),
-                "rules": listed_rules(pve, f"{self._path(props)}/rules", props.get("rules") or [])}
+        options, rules = live
+        return {**_options(dict(options)), "rules": rules}
 
     def update_live(self, pve: Pve, id_: str, olds: Props, news: Props) -> Props:
         self._apply(pve, self.normalise(news))
         return {}
 
     def delete_live(self, pve: Pve, id_: str, props: Props) -> None:
-        pve.call("PUT", f"{self._path(props)}/options", enable=0)
-        sync_rules(pve, f"{self._path(props)}/rules", [])
+        def disable() -> None:
+            pve.call("PUT", f"{self._path(props)}/options", enable=0)
+            sync_rules(pve, f"{self._path(props)}/rules", [])
+
+        unless_guest_gone(pve, int(props["vmid"]), disable)  # a guest gone took its firewall
 
 
 class GuestFirewall(Resource, module="proxmox", name="GuestFirewall"):

@@ -2,7 +2,9 @@
 its CPUs, memory, disk, `net0` on a VNet, SSH keys, tags, description, start on boot and pool.
 
 - Create: the vmid given, or `/cluster/nextid`'s; that id is not reserved, so when another
-  create takes it first ("already exists") the next free one is taken. Then the rest of the
+  create takes it first ("already exists") the next free one is taken. A given vmid held by a
+  guest of the declared kind, name, pool and tags is that guest, made by a run killed before it
+  was recorded: adopted. Then the rest of the
   config (a clone's, or nothing for a CT made with all of it), the disk grown, the guest started.
   If a step after the guest exists fails, the guest is destroyed again: a failed create leaves
   no guest that no stack knows of.
@@ -27,7 +29,7 @@ from pulumi.dynamic import DiffResult, Resource
 from partilha.errors import UserError
 from partilha.proxmox.client import Pve, TaskFailedError
 from partilha.proxmox.resources import guest_params as gp
-from partilha.proxmox.resources.base import Props, put_with_digest
+from partilha.proxmox.resources.base import Props, locate, put_with_digest
 from partilha.proxmox.resources.normalised import NormalisedProvider
 
 NEXTID_ATTEMPTS = 10
@@ -46,10 +48,15 @@ def _taken(exc: Exception) -> bool:
         words in _words(exc) for words in ("already exists", "already taken"))
 
 
-def _locate(pve: Pve, vmid: int) -> dict[str, Any] | None:
-    """The guest's `/cluster/resources` entry (node, type, pool, status), None if there is none."""
-    return next((dict(r) for r in pve.get("/cluster/resources", type="vm")
-                 if int(r["vmid"]) == vmid), None)
+def _ours(pve: Pve, vmid: int, want: Props) -> bool:
+    """Whether the guest holding `vmid` is the one this create makes: its kind, name, pool and
+    tags are the declared ones. A run killed after PVE made it, before Pulumi recorded it, leaves
+    such a guest; the next create adopts it (and converges it) instead of refusing the vmid."""
+    entry = locate(pve, vmid)
+    if entry is None or entry["type"] != want["kind"] or entry.get("pool") != want.get("pool"):
+        return False
+    seen = gp.observed(want["kind"], dict(pve.get(f"{_base(str(entry['node']), want['kind'], vmid)}/config")))
+    return bool(seen["hostname"] == want["hostname"] and seen["tags"] == want["tags"])
 
 
 def _base(node: str, kind: str, vmid: int) -> str:
@@ -91,7 +98,7 @@ def _migrate(pve: Pve, entry: dict[str, Any], vmid: int, target: str, name: str)
     mode = ({"restart": 1} if kind == gp.LXC else {"online": 1}) if running else {}
     pve.run("POST", f"{_base(str(entry['node']), kind, vmid)}/migrate", target=target, **mode)
     for _ in range(ARRIVAL_POLLS):
-        now = _locate(pve, vmid)
+        now = locate(pve, vmid)
         if now is not None and now["node"] == target:
             return
         time.sleep(1)
@@ -139,6 +146,8 @@ class GuestProvider(NormalisedProvider):
                 if not _taken(exc):
                     raise
                 if want.get("vmid") is not None:
+                    if _ours(pve, vmid, want):
+                        return vmid
                     raise UserError(f"guest {want['hostname']}: vmid {vmid} is taken "
                                     f"({_words(exc).strip()})") from None
         raise UserError(f"guest {want['hostname']}: every vmid /cluster/nextid offered was taken "
@@ -162,7 +171,7 @@ class GuestProvider(NormalisedProvider):
         return str(vmid), {"vmid": vmid, "address": gp.address(inputs["ip"])}
 
     def read_live(self, pve: Pve, id_: str, props: Props) -> Props | None:
-        entry = _locate(pve, int(id_))
+        entry = locate(pve, int(id_))
         if entry is None:
             return None
         kind, node = str(entry["type"]), str(entry["node"])
@@ -174,7 +183,7 @@ class GuestProvider(NormalisedProvider):
 
     def update_live(self, pve: Pve, id_: str, olds: Props, news: Props) -> Props:
         vmid, news = int(id_), gp.normalise(news)
-        entry = _locate(pve, vmid)
+        entry = locate(pve, vmid)
         if entry is None:
             raise UserError(f"guest {news['hostname']}: vmid {vmid} no longer exists "
                             "(`pulumi refresh` forgets it, the next up makes it again)")
@@ -193,7 +202,7 @@ class GuestProvider(NormalisedProvider):
         return {"vmid": vmid, "address": gp.address(news["ip"])}
 
     def delete_live(self, pve: Pve, id_: str, props: Props) -> None:
-        entry = _locate(pve, int(id_))
+        entry = locate(pve, int(id_))
         if entry is not None:  # wherever it is now
             _destroy(pve, _base(str(entry["node"]), str(entry["type"]), int(id_)))
 

@@ -31,6 +31,7 @@ from partilha.automation import project
 from partilha.inventory import Guest, guests, load_inventory
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine.lxc import containers
+from partilha.proxmox.client import Pve
 from partilha.workspace import Workspace
 
 from .conftest import GUEST_TYPE, ROOT, Cli, lab_vmids
@@ -244,6 +245,35 @@ def test_refresh_reports_drift_and_up_puts_it_back(
     assert f"{declared}" in found.stdout and f"{declared + 128}" in found.stdout
     _ok(cli("up", "--env", "lab", "--only", "abrantes"))
     assert int(config.get()["memory"]) == declared
+
+
+def test_a_guest_deleted_or_a_rule_opened_behind_its_back_is_put_back_by_up(
+        cli: Cli, first_up: Up, admin_token: ProxmoxAPI, expected: Guests) -> None:
+    """`up` reads the municipality's resources back first (with its own token, which gets 403 for
+    a guest no longer in its pool): a protected data guest deleted through the API is made again
+    with its firewall, and a rule added by hand to another guest's firewall is taken out."""
+    _ok(first_up.run)
+    deleted, opened = expected["abrantes-dms"], expected["abrantes-portal"]
+    assert deleted.vmid is not None and opened.vmid is not None
+    pve = Pve(admin_token)
+    doomed = f"/nodes/{deleted.node}/lxc/{deleted.vmid}"
+    rules = f"/nodes/{opened.node}/lxc/{opened.vmid}/firewall/rules"
+
+    def firewall(path: str) -> tuple[Any, list[tuple[str, str, int]]]:
+        return (pve.get(f"{path}/options")["enable"],
+                [(r["type"], r["action"], int(r.get("enable", 0))) for r in pve.get(f"{path}/rules")])
+
+    was = firewall(f"{doomed}/firewall"), firewall(rules.removesuffix("/rules"))
+    pve.call("POST", rules, type="in", action="ACCEPT", proto="tcp", dport="23", enable=1)
+    pve.run("POST", f"{doomed}/status/stop")
+    pve.run("DELETE", doomed, purge=1)
+    assert deleted.vmid not in lab_vmids(admin_token)
+    again = cli("up", "--env", "lab", "--only", "abrantes")
+    _ok(again)
+    for made in ("Guest abrantes-dms created", "GuestFirewall abrantes-dms-firewall created"):
+        assert made in again.stdout, again.stdout
+    assert deleted.vmid in lab_vmids(admin_token)
+    assert (firewall(f"{doomed}/firewall"), firewall(rules.removesuffix("/rules"))) == was
 
 
 # -- placement and protection: each test changes the inventory copy the stacks read ------------

@@ -28,6 +28,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ class GuestSpec:
     swap_mib: int = 512
     apt_proxy_port: int | None = 3142  # the lab's apt-cacher-ng on the gateway; None: no proxy
     hwaddr: str = field(default="")  # derived from the name when empty
+    root_password_hash: str = ""  # root's /etc/shadow hash (PVE's `password`); "" keeps the template's
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name or len(self.name) > 64:
@@ -219,6 +221,8 @@ def _apply_identity(files: _Files, spec: GuestSpec, *, authorized_keys: bool = T
         "# --- END PVE ---\n",
         0o644,
     )
+    if spec.root_password_hash:
+        files.write("etc/shadow", _with_root_hash(files.read("etc/shadow"), spec.root_password_hash), 0o640)
     if authorized_keys:
         files.write(
             "root/.ssh/authorized_keys",
@@ -235,6 +239,17 @@ def _apply_identity(files: _Files, spec: GuestSpec, *, authorized_keys: bool = T
             'Acquire::https::Proxy "DIRECT";\n',
             0o644,
         )
+
+
+def _with_root_hash(shadow: str, password_hash: str) -> str:
+    """/etc/shadow with root's password hash (and its last change, days since 1970) replaced."""
+    lines = []
+    for line in shadow.splitlines():
+        fields = line.split(":")
+        if fields[0] == "root" and len(fields) > 2:
+            fields[1], fields[2] = password_hash, str(int(time.time()) // 86400)
+        lines.append(":".join(fields))
+    return "".join(f"{line}\n" for line in lines)
 
 
 def _cgroup_v2() -> bool:
@@ -514,6 +529,13 @@ class _Files:
         os.chown(tmp, 0, 0)
         tmp.chmod(mode)
         tmp.replace(target)
+
+    def read(self, rel: str) -> str:
+        """The file as the guest sees it: its own copy, else the lower layer's ("" if neither)."""
+        for base in (self.root, self.lower):
+            if base is not None and (base / rel).is_file():
+                return (base / rel).read_text()
+        return ""
 
     def remove(self, rel: str) -> None:
         target = self.root / rel
