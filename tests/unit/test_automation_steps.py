@@ -1,5 +1,5 @@
 """Engine events folded into resource steps, tallies, errors, progress lines and the drift report,
-from events shaped as the Pulumi CLI 3.163 emits them (seen on runs against the lab)."""
+from events shaped as the Pulumi CLI emits them (seen on runs against the lab)."""
 
 from __future__ import annotations
 
@@ -142,6 +142,14 @@ def test_drift_names_resource_property_recorded_and_live_values() -> None:
 
 
 def test_a_failure_of_the_cli_itself_is_its_last_error_line() -> None:
+    spec = StackSpec("lab", "municipality", "abrantes")
+    passphrase = CommandError(CommandResult(
+        "", "warning: A new version\nerror: incorrect passphrase\n  try again\n", 255))
+    assert runner._cli_error(passphrase, spec) == "error: incorrect passphrase"
+
+
+def test_a_lock_no_partilha_run_left_names_the_command_that_lifts_it() -> None:
     locked = CommandError(CommandResult(
         "", "error: the stack is currently locked by 1 lock(s)\n  pulumi cancel\n", 255))
-    assert runner._cli_error(locked) == "error: the stack is currently locked by 1 lock(s)"
+    message = runner._cli_error(locked, StackSpec("lab", "municipality", "abrantes"))
+    assert message.endswith("`partilha cancel --env lab --only abrantes` lifts the lock")
