@@ -1,10 +1,9 @@
 //go:build tools
 
-// Package tools pins the Pulumi CLI that scripts/setup-pulumi.sh builds, and the sdk package
-// whose Version variable the build stamps with the pin.
+// Package tools pins the commands built by scripts/pulumi-build.sh.
 package tools
 
 import (
 	_ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
-	_ "github.com/pulumi/pulumi/sdk/v3/go/common/version"
+	_ "github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3"
 )
