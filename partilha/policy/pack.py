@@ -1,8 +1,9 @@
 """The rules of `policies/` as a pulumi_policy pack.
 
 Each rule becomes one policy named by its ID (a ResourceValidationPolicy for a ResourceRule, a
-StackValidationPolicy for a StackRule) with its enforcement level, its severity, its primary
-control as the compliance framework, its other controls as tags, and its remediation.
+StackValidationPolicy for a StackRule) with its enforcement level; its severity, primary
+framework control, other controls (as tags) and remediation go along when the installed
+pulumi_policy takes them (1.18 and later), so the same pack runs before and after that upgrade.
 
 A finding an active waiver of the inventory covers is not reported by its rule: the advisory
 policy PTL-POL-WAIVED reports it instead, with who waived it, why and until when. A finding whose
@@ -11,6 +12,7 @@ only waiver expired is reported by its rule, saying so.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
@@ -25,14 +27,17 @@ PACK = "partilha"
 WAIVED = "PTL-POL-WAIVED"
 
 
-def _metadata(rule: Rule) -> dict[str, Any]:
-    """Severity, the primary control as the framework, the others as tags, and remediation."""
-    return {"severity": pp.Severity(rule.severity),
-            "framework": pp.PolicyComplianceFramework(
-                name=rule.primary.framework, reference=rule.primary.ref,
-                specification=rule.primary.title),
-            "tags": [c.tag for c in rule.controls[1:]],
-            "remediation_steps": rule.remediation}
+def _metadata(policy: type, rule: Rule) -> dict[str, Any]:
+    """Severity, framework, tags and remediation for pulumi_policy versions that take them."""
+    accepted = inspect.signature(policy).parameters
+    wanted: dict[str, Callable[[], Any]] = {
+        "severity": lambda: pp.Severity(rule.severity),  # type: ignore[attr-defined]
+        "framework": lambda: pp.PolicyComplianceFramework(  # type: ignore[attr-defined]
+            name=rule.primary.framework, reference=rule.primary.ref,
+            specification=rule.primary.title),
+        "tags": lambda: [c.tag for c in rule.controls[1:]],  # the primary one is the framework
+        "remediation_steps": lambda: rule.remediation}
+    return {key: make() for key, make in wanted.items() if key in accepted}
 
 
 class Pack:
@@ -63,13 +68,13 @@ class Pack:
 
             return pp.ResourceValidationPolicy(name=rule.id, description=description,
                                                validate=validate_resource, enforcement_level=level,
-                                               **_metadata(rule))
+                                               **_metadata(pp.ResourceValidationPolicy, rule))
 
         def validate_stack(args: pp.StackValidationArgs, report: pp.ReportViolation) -> None:
             self._report(rule, _resources(args), report)
 
         return pp.StackValidationPolicy(name=rule.id, description=description, validate=validate_stack,
-                                        enforcement_level=level, **_metadata(rule))
+                                        enforcement_level=level, **_metadata(pp.StackValidationPolicy, rule))
 
     def _findings(self, rule: Rule, resources: list[Resource]) -> Iterable[tuple[Finding, list[Any]]]:
         facts = self.facts()
