@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from partilha.cli import deploy_cmd, inventory_cmd, lab_cmd, ssh_cmd, stacks_cmd, workspace_cmd
+from partilha.cli import deploy_cmd, dr_cmd, inventory_cmd, lab_cmd, ssh_cmd, stacks_cmd, workspace_cmd
 from partilha.errors import UserError
 from partilha.inventory import InventoryError
 
@@ -27,6 +27,7 @@ for _command in (stacks_cmd.up, stacks_cmd.preview, stacks_cmd.refresh, stacks_c
 app.command("deploy")(deploy_cmd.deploy)
 app.command("verify")(deploy_cmd.verify)
 app.command("ssh")(ssh_cmd.ssh)
+app.add_typer(dr_cmd.app, name="dr")
 
 EXIT_INVALID = 2
 
