@@ -8,7 +8,16 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from partilha.cli import deploy_cmd, dr_cmd, inventory_cmd, lab_cmd, ssh_cmd, stacks_cmd, workspace_cmd
+from partilha.cli import (
+    backup_cmd,
+    deploy_cmd,
+    dr_cmd,
+    inventory_cmd,
+    lab_cmd,
+    ssh_cmd,
+    stacks_cmd,
+    workspace_cmd,
+)
 from partilha.errors import UserError
 from partilha.inventory import InventoryError
 
@@ -28,6 +37,7 @@ app.command("deploy")(deploy_cmd.deploy)
 app.command("verify")(deploy_cmd.verify)
 app.command("ssh")(ssh_cmd.ssh)
 app.add_typer(dr_cmd.app, name="dr")
+app.add_typer(backup_cmd.app, name="backup")
 
 EXIT_INVALID = 2
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +10,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from partilha.dr import engine, report, runbook
+from partilha.automation import envs
+from partilha.dr import engine, preflight, report, runbook
 from partilha.dr.journal import Journal, dr_root
+from partilha.dr.times import moment
 from partilha.errors import UserError
 from partilha.workspace import Workspace
 
@@ -51,7 +52,8 @@ def run(ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="RUNBOOK
             "--disaster-at", help="when the disaster was declared (ISO 8601, UTC unless it says); "
                                   "default the run's start")] = None) -> None:
     """Run a runbook: live progress, asks before destructive steps, a journal to resume from."""
-    engine.start(runbook.load(name, runbooks), list(ctx.args), env, _moment(disaster_at), yes, console)
+    declared = None if disaster_at is None else moment(disaster_at, "--disaster-at")
+    engine.start(runbook.load(name, runbooks), list(ctx.args), env, declared, yes, console)
 
 
 @app.command()
@@ -71,11 +73,15 @@ def report_(run_id: Annotated[str, typer.Argument(metavar="RUN-ID")]) -> None:
     console.print(f"written: {escape(str(md))}, {escape(str(js))}, {escape(str(page))}", soft_wrap=True)
 
 
-def _moment(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise UserError(f"--disaster-at {text!r}: not an ISO 8601 time (2026-12-05T03:10:00Z)") from None
-    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
+@app.command("preflight")
+def preflight_(env: EnvOpt = "lab", runbooks: RunbooksOpt = None) -> None:
+    """Check from here what the runbooks need when the primary site is gone; exit 1 if anything is
+    missing."""
+    found = preflight.checks(envs.load_env(env), runbooks)
+    table = Table("check", "", "detail")
+    for c in found:
+        table.add_row(c.what, "[green]ok[/]" if c.ok else "[red]missing[/]", escape(c.detail))
+    console.print(table)
+    failed = [c.what for c in found if not c.ok]
+    if failed:
+        raise UserError(f"dr preflight: {len(failed)} missing: {', '.join(failed)}")

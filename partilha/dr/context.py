@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from partilha.automation.envs import Env, StackSpec, load_env
@@ -21,6 +22,14 @@ class ReadOnlyPve(Pve):
         return super().call(method, path, **params)
 
 
+def admin_api(env: Env, read_only: bool = False) -> Pve:
+    """The API with the administrator's token: the platform stack's endpoint and token."""
+    platform = StackSpec(env.name, "platform")
+    config = {**env.config(platform), **(env.plain_config(platform) or {})}
+    endpoint = env.endpoint(platform, config, os.environ)
+    return (ReadOnlyPve if read_only else Pve).connect(endpoint)
+
+
 @dataclass
 class Run:
     id: str
@@ -30,6 +39,7 @@ class Run:
     facts: dict[str, Any]  # JSON values only: the journal keeps them
     planning: bool = False
     log: Callable[[str], None] = print
+    folder: Path = Path()  # the run's folder (journal, reports): set by the engine
     _env: Env | None = field(default=None, repr=False)
     _pve: Pve | None = field(default=None, repr=False)
 
@@ -43,10 +53,7 @@ class Run:
     def pve(self) -> Pve:
         """The administrator's API (the platform stack's endpoint and token)."""
         if self._pve is None:
-            platform = StackSpec(self.env.name, "platform")
-            config = {**self.env.config(platform), **(self.env.plain_config(platform) or {})}
-            endpoint = self.env.endpoint(platform, config, os.environ)
-            self._pve = (ReadOnlyPve if self.planning else Pve).connect(endpoint)
+            self._pve = admin_api(self.env, read_only=self.planning)
         return self._pve
 
     def lock(self, guests: list[str]) -> None:

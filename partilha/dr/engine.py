@@ -11,7 +11,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from partilha.dr import lock, report
 from partilha.dr.context import Run
@@ -26,11 +25,13 @@ def plan(runbook: Runbook, argv: list[str], env: str, console: Console) -> None:
     run = Run("plan", runbook.name, runbook.parse(argv), env, {}, planning=True,
               log=lambda line: console.print(f"[dim]{escape(line)}[/]", soft_wrap=True))
     runbook.prepare(run)
-    table = Table("step", "title", "touches", title=f"dr plan {runbook.name} {' '.join(argv)}")
+    console.print(f"[bold]dr plan {escape(runbook.name)} {escape(' '.join(argv))}[/]: "
+                  f"{escape(runbook.title)}", soft_wrap=True)
     for step in runbook.steps(run):
         mark = " [bold red](destructive: asks first)[/]" if step.destructive else ""
-        table.add_row(step.id, escape(step.title) + mark, escape("\n".join(step.touches(run))))
-    console.print(table)
+        console.print(f"{step.id} {escape(step.title)}{mark}", soft_wrap=True)
+        for line in step.touches(run):  # whole, never wrapped: names to copy
+            console.print(f"    {escape(line)}", soft_wrap=True)
     console.print(f"locks: {', '.join(run.facts.get('guests', [])) or 'nothing'}; nothing was changed")
 
 
@@ -40,6 +41,7 @@ def start(runbook: Runbook, argv: list[str], env: str, disaster_at: float | None
     run = Run(Journal.new_id(runbook.name, now), runbook.name, runbook.parse(argv), env, {},
               log=_logger(console))
     root = dr_root(Workspace.find())
+    run.folder = root / "runs" / run.id
     runbook.prepare(run)
     steps = runbook.steps(run)
     if not yes and not sys.stdin.isatty() and any(s.destructive for s in steps):
@@ -63,7 +65,8 @@ def resume(run_id: str, runbook_folder: Path | None, yes: bool, console: Console
     if journal.outcome == "succeeded":
         raise UserError(f"dr run {run_id} already succeeded; `partilha dr report {run_id}`")
     book = runbooks.load(journal.runbook, runbook_folder)
-    run = Run(run_id, book.name, journal.args, journal.env, journal.facts, log=_logger(console))
+    run = Run(run_id, book.name, journal.args, journal.env, journal.facts, log=_logger(console),
+              folder=journal.folder(root))
     steps = book.steps(run)
     if [s.id for s in steps] != [r.id for r in journal.steps]:
         raise UserError(f"runbook {book.name} changed since run {run_id} started: its steps differ")

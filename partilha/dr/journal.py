@@ -26,7 +26,7 @@ FILE = "journal.json"
 
 def dr_root(workspace: Workspace) -> Path:
     """partilha-dr/ in the state backend's folder."""
-    url = workspace.pulumi_env()["PULUMI_BACKEND_URL"]
+    url = os.environ.get("PULUMI_BACKEND_URL") or f"file://{workspace.private / 'state'}"  # as Pulumi's
     if not url.startswith("file://"):
         scheme = url.split("://", 1)[0]
         raise UserError(f"PULUMI_BACKEND_URL is {scheme}://: `partilha dr` keeps its journals and "

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import html
 import json
-import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from partilha.dr.journal import Journal
+from partilha.dr.times import when
 
 Log = Callable[[str], None]
-
-
-def _when(epoch: float | None) -> str:
-    return "—" if epoch is None else time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(epoch))
 
 
 def _span(seconds: float | None) -> str:
@@ -67,11 +63,11 @@ def markdown(journal: Journal) -> str:
     lines = [f"# dr run {journal.run_id}", "",
              f"Runbook `{journal.runbook}` {' '.join(journal.argv)} on env `{journal.env}`: "
              f"**{journal.outcome}**.", "",
-             f"- Disaster declared: {_when(journal.disaster_at)} ({journal.disaster_source})",
-             f"- Service verified: {_when(f['verified_at'])}",
+             f"- Disaster declared: {when(journal.disaster_at)} ({journal.disaster_source})",
+             f"- Service verified: {when(f['verified_at'])}",
              f"- {summary(journal)}" + (f"; tier {f['tier']}" if f["tier"] else ""), ""]
     for r in f["restored"]:
-        lines.append(f"- {r['guest']}: restored from `{r['archive']}` made {_when(float(r['backup_at']))}, "
+        lines.append(f"- {r['guest']}: restored from `{r['archive']}` made {when(float(r['backup_at']))}, "
                      f"RPO achieved {_span(r['rpo_s'])}")
         lines += [f"  - skipped `{s['archive']}`: {s['why']}" for s in r.get("skipped", [])]
     lines += ["", "| step | title | result | time | checks |", "|---|---|---|---|---|"]
@@ -90,7 +86,7 @@ def page(journal: Journal) -> str:
         f"{e(s.error if s.state == 'failed' else s.result)}</td><td>{e(_span(s.seconds))}</td>"
         f"<td><ul>{''.join(f'<li>{e(c)}</li>' for c in s.checks)}</ul></td></tr>" for s in journal.steps)
     restored = "".join(
-        f"<li>{e(r['guest'])}: <code>{e(r['archive'])}</code> made {e(_when(float(r['backup_at'])))}, "
+        f"<li>{e(r['guest'])}: <code>{e(r['archive'])}</code> made {e(when(float(r['backup_at'])))}, "
         f"RPO {e(_span(r['rpo_s']))}"
         + "".join(f"<br>skipped <code>{e(s['archive'])}</code>: {e(s['why'])}" for s in r.get("skipped", []))
         + "</li>" for r in f["restored"])
@@ -101,8 +97,8 @@ def page(journal: Journal) -> str:
             f"{e(journal.run_id)}</title><style>{style}</style></head><body>"
             f"<h1>dr run {e(journal.run_id)}</h1><p>Runbook <code>{e(journal.runbook)} "
             f"{e(' '.join(journal.argv))}</code> on env <code>{e(journal.env)}</code>: "
-            f"<strong>{e(journal.outcome)}</strong></p><p>Disaster declared {e(_when(journal.disaster_at))} "
-            f"({e(journal.disaster_source)}); service verified {e(_when(f['verified_at']))}.</p>"
+            f"<strong>{e(journal.outcome)}</strong></p><p>Disaster declared {e(when(journal.disaster_at))} "
+            f"({e(journal.disaster_source)}); service verified {e(when(f['verified_at']))}.</p>"
             f"<p><strong>{e(summary(journal))}</strong></p><ul>{restored}</ul><table><tr><th>step</th>"
             f"<th>title</th><th>result</th><th>time</th><th>checks</th></tr>{rows}</table></body></html>\n")
 

@@ -114,3 +114,12 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(dr: tuple[Path, dict[st
     folder, env = dr
     one_line(partilha(env, *args), words)
     assert runs(env) == [] and not list(folder.iterdir())
+
+
+def test_preflight_names_what_the_runbooks_would_miss(dr: tuple[Path, dict[str, str]]) -> None:
+    _, env = dr
+    run = partilha(env, "dr", "preflight")
+    one_line(run, "dr preflight: 7 missing: secrets passphrase, API token of lab-platform")
+    assert "known_hosts, operator SSH key" in run.stderr
+    assert "runbooks" in run.stdout and "2 load: restore-guest, restore-municipality" in run.stdout
+    assert not (Path(env["PARTILHA_HOME"]) / ".partilha" / "passphrase").exists()  # checked, not made
