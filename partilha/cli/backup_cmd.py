@@ -12,7 +12,9 @@ from rich.table import Table
 
 from partilha.automation import envs
 from partilha.dr.context import admin_api
+from partilha.dr.restore import backup_now
 from partilha.dr.status import status as backup_status
+from partilha.dr.times import when
 
 app = typer.Typer(help="Backups: what exists against the tiers' RPO, retention and offsite copy.",
                   no_args_is_help=True)
@@ -20,6 +22,15 @@ app = typer.Typer(help="Backups: what exists against the tiers' RPO, retention a
 
 def _span(seconds: float | None) -> str:
     return "—" if seconds is None else f"{seconds / 3600:.1f} h"
+
+
+@app.command()
+def now(guest: Annotated[str, typer.Argument(help="the guest's name, e.g. abrantes-dms")],
+        env: Annotated[str, typer.Option("--env", help="the environment")] = "lab") -> None:
+    """Back a guest up now (vzdump, snapshot mode) to its site's backup storage."""
+    made = envs.load_env(env)
+    archive = backup_now(made, admin_api(made), guest)
+    typer.echo(f"{guest}: {archive['volid']} made {when(archive['ctime'])} on {archive['node']}")
 
 
 @app.command()

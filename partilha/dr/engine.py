@@ -15,7 +15,7 @@ from rich.markup import escape
 from partilha.dr import lock, report
 from partilha.dr.context import Run
 from partilha.dr.journal import Journal, StepRecord, dr_root
-from partilha.dr.runbook import Runbook, Step
+from partilha.dr.runbook import Runbook, Step, load
 from partilha.errors import UserError
 from partilha.workspace import Workspace
 
@@ -58,13 +58,11 @@ def start(runbook: Runbook, argv: list[str], env: str, disaster_at: float | None
 
 
 def resume(run_id: str, runbook_folder: Path | None, yes: bool, console: Console) -> Journal:
-    from partilha.dr import runbook as runbooks
-
     root = dr_root(Workspace.find())
     journal = Journal.load(root, run_id)
     if journal.outcome == "succeeded":
         raise UserError(f"dr run {run_id} already succeeded; `partilha dr report {run_id}`")
-    book = runbooks.load(journal.runbook, runbook_folder)
+    book = load(journal.runbook, runbook_folder)
     run = Run(run_id, book.name, journal.args, journal.env, journal.facts, log=_logger(console),
               folder=journal.folder(root))
     steps = book.steps(run)

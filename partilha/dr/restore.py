@@ -14,7 +14,7 @@ from typing import Any
 
 from proxmoxer.core import ResourceException
 
-from partilha.automation.envs import StackSpec
+from partilha.automation.envs import Env, StackSpec
 from partilha.automation.runner import StackResult
 from partilha.automation.runner import run as run_stacks
 from partilha.automation.steps import StackSteps
@@ -27,8 +27,8 @@ from partilha.dr.context import Run
 from partilha.dr.runbook import StepError
 from partilha.dr.times import when
 from partilha.errors import UserError
-from partilha.inventory import guests
-from partilha.proxmox.client import TaskFailedError
+from partilha.inventory import Guest, guests
+from partilha.proxmox.client import Pve, TaskFailedError
 from partilha.verify import verify
 
 SSH_TIMEOUT = 60
@@ -38,15 +38,34 @@ def online_nodes(run: Run) -> list[str]:
     return sorted(str(n["node"]) for n in run.pve.get("/nodes") if n.get("status") == "online")
 
 
+def inventory_guest(env: Env, name: str) -> Guest:
+    """The env's guest of that name; an unknown one is one line with the closest names."""
+    known = {g.name: g for g in guests(env.inventory)}
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=3)
+        raise UserError(f"no guest {name!r} in env {env.name}"
+                        + (f"; did you mean {', '.join(close)}?" if close else ""))
+    return known[name]
+
+
+def backup_now(env: Env, pve: Pve, name: str) -> dict[str, Any]:
+    """A vzdump of the guest now, to its site's backup storage; the archive made."""
+    g = inventory_guest(env, name)
+    live = next((r for r in pve.get("/cluster/resources", type="vm") if int(r["vmid"]) == g.vmid), None)
+    if live is None:
+        raise UserError(f"guest {name}: CT {g.vmid} does not exist, nothing to back up")
+    storage = env.inventory.backup.storages[g.site]
+    pve.run("POST", f"/nodes/{live['node']}/vzdump", vmid=g.vmid, storage=storage, mode="snapshot",
+            compress="zstd")
+    made = max(pve.get(f"/nodes/{live['node']}/storage/{storage}/content", content="backup", vmid=g.vmid),
+               key=lambda c: float(c["ctime"]))
+    return {"volid": str(made["volid"]), "ctime": float(made["ctime"]), "node": str(live["node"])}
+
+
 def locate(run: Run, name: str) -> dict[str, Any]:
     """The guest's facts: who it is (inventory), where it is now (the cluster), where it goes back
     (its node if online, else another online compute node of its site), its tier's targets."""
-    known = {g.name: g for g in guests(run.env.inventory)}
-    if name not in known:
-        close = difflib.get_close_matches(name, known, n=3)
-        raise UserError(f"no guest {name!r} in env {run.env.name}"
-                        + (f"; did you mean {', '.join(close)}?" if close else ""))
-    g = known[name]
+    g = inventory_guest(run.env, name)
     inv = run.env.inventory
     if not g.spec.backup_tier or g.vnet is None or g.address is None:
         raise UserError(f"guest {name}: no backup tier in the inventory, nothing to restore from")

@@ -66,9 +66,9 @@ def trimmed(cli: Cli) -> None:
     cli.inventory = load_inventory(folder)
 
 
-def backup(admin: ProxmoxAPI, node: str, vmid: int) -> None:
-    task(admin, admin.nodes(node).vzdump.post(vmid=vmid, storage="lab-backup", mode="snapshot",
-                                              compress="zstd"))
+def backup(cli: Cli, guest: str) -> None:
+    made = ok(cli("backup", "now", guest))
+    assert made.stdout.startswith(f"{guest}: lab-backup:backup/vzdump-lxc-"), made.stdout
     time.sleep(1.1)  # archives are named by the second
 
 
@@ -90,7 +90,7 @@ def made(cli: Cli, admin: ProxmoxAPI) -> dict[str, Any]:
         ok(cli("ssh", GUEST, "--", f"mkdir -p data && head -c 2000000 /dev/urandom > data/{version}.bin "
                                    f"&& echo {version} > data/version"))
         backups.append({"listing": listing(cli)})
-        backup(admin, node, vmid)
+        backup(cli, GUEST)
     content = sorted(admin.nodes(node).storage("lab-backup").content.get(vmid=vmid), key=lambda c: c["ctime"])
     for taken, item in zip(backups, content, strict=True):
         taken.update(volid=item["volid"], ctime=item["ctime"])
@@ -113,6 +113,8 @@ def test_plan_names_the_archives_and_writes_nothing_and_bad_input_is_one_line(
              f"guest {OTHER}: no backup on storage lab-backup; nothing to restore from")
     one_line(cli("dr", "run", "restore-gest", GUEST), "no runbook 'restore-gest'")
     one_line(cli("dr", "report", "restore-guest-20000101-000000-0000"), "no dr run")
+    one_line(cli("backup", "now", "abrantes-dms"),  # its municipality's stack was never made
+             "guest abrantes-dms: CT 10102 does not exist, nothing to back up")
     preflight = ok(cli("dr", "preflight", COLUMNS="200"))
     assert "missing" not in preflight.stdout and "API token of lab-constancia" in preflight.stdout
     assert [f"{e.method} {e.path}" for e in cli.calls(since) if e.write] == []
@@ -184,9 +186,8 @@ def test_a_drill_beside_the_original_leaves_no_guest_and_no_pin(
 
 
 def test_restore_municipality_brings_back_every_guest_back_ends_first(
-        cli: Cli, admin: ProxmoxAPI, made: dict[str, Any]) -> None:
-    other = made["other"]
-    backup(admin, other["node"], other["vmid"])
+        cli: Cli, made: dict[str, Any]) -> None:
+    backup(cli, OTHER)
     run = ok(cli("dr", "run", "restore-municipality", "constancia", "--yes", timeout=900))
     flat = " ".join(run.stdout.split())
     assert flat.index(f"Restore {OTHER}") < flat.index(f"Restore {GUEST}"), run.stdout
