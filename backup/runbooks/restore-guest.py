@@ -1,12 +1,12 @@
 """Restore one guest from its newest sound backup, in place or beside the original (a drill).
 
 In place: the guest (stopped if it still runs) is replaced by the newest archive that restores (at
-or before --at, or the --archive given); an archive whose restore fails is skipped and said so,
-and the report's RPO is that of the archive really restored. It comes back with its vmid, node (or
-another of its site's when that node is down), pool, tags and its own SSH host keys, which must
-match the pin (nothing is learnt); its stack is then refreshed and applied, so the firewall, tags
-and pool are as the stack declares. Beside (--beside): a copy on a free vmid and a drill
-address on net0, its host keys pinned for that address, verified, then removed with its pin."""
+or before --at, or the --archive given); an archive whose restore fails is skipped and said so, and
+the report's RPO is that of the archive really restored. It comes back with its vmid, node (a guest
+already gone whose node is down goes to another of its site's), pool, tags and its own SSH host
+keys, which must match the pin (nothing is learnt); its stack is then refreshed and applied, so the
+firewall, tags and pool are as the stack declares. Beside (--beside): a copy on a free vmid and a
+drill address on net0, its host keys pinned for that address, verified, then removed with its pin."""
 
 from __future__ import annotations
 

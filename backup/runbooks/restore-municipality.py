@@ -1,10 +1,10 @@
 """Restore every guest of a municipality from its newest sound backups, back-ends first.
 
-Each guest with a backup tier is replaced in place by its newest archive that restores (a broken
-one is skipped and said so), on its node or, if that node is down, another online compute node of
-its site. Back-ends (services not exposed to the internet: the document store, e-invoicing, ...)
-come back before the front-ends that use them (the portal). Each is started and logged into
-against its pinned host key, then `partilha verify baseline` proves them all."""
+Each guest with a backup tier is replaced in place by its newest archive that restores (a broken one
+is skipped and said so), on its node (a guest already gone whose node is down: on another online
+compute node of its site). Back-ends (services not exposed to the internet: the document store,
+e-invoicing, ...) come back before the front-ends that use them (the portal). Each is started and
+logged into against its pinned host key, then `partilha verify baseline` proves them all."""
 
 from __future__ import annotations
 

@@ -64,7 +64,9 @@ def backup_now(env: Env, pve: Pve, name: str) -> dict[str, Any]:
 
 def locate(run: Run, name: str) -> dict[str, Any]:
     """The guest's facts: who it is (inventory), where it is now (the cluster), where it goes back
-    (its node if online, else another online compute node of its site), its tier's targets."""
+    (its node; for a guest already gone whose node is offline, another online compute node of its
+    site: a guest whose config is on an offline node cannot be restored through the API), its
+    tier's targets."""
     g = inventory_guest(run.env, name)
     inv = run.env.inventory
     if not g.spec.backup_tier or g.vnet is None or g.address is None:
@@ -73,6 +75,11 @@ def locate(run: Run, name: str) -> dict[str, Any]:
     live = next((r for r in run.pve.get("/cluster/resources", type="vm") if int(r["vmid"]) == g.vmid), None)
     online = online_nodes(run)
     node = str(live["node"]) if live else g.node
+    if live and node not in online:
+        raise UserError(f"guest {name}: CT {g.vmid} is on node {node}, which is offline; PVE restores a "
+                        f"vmid only on the node holding its config: bring {node} back, or move "
+                        f"/etc/pve/nodes/{node}/lxc/{g.vmid}.conf to a surviving node (as HA recovery "
+                        "does), then run this again")
     if node not in online:
         site_nodes = [n.name for n in inv.datacentre.nodes if n.site == g.site and "compute" in n.roles]
         spare = [n for n in site_nodes if n in online]
@@ -152,7 +159,9 @@ def restore(run: Run, guest: dict[str, Any], vmid: int, candidates: list[dict[st
         try:
             run.log(f"restoring CT {vmid} on {guest['node']} from {archive['volid']}")
             run.pve.run("POST", base, **params)
-        except (TaskFailedError, ResourceException) as exc:
+        except ResourceException as exc:  # refused before any archive was read
+            raise StepError(f"restoring CT {vmid} on {guest['node']}: {exc}") from None
+        except TaskFailedError as exc:
             why = str(exc).splitlines()[-1].strip()
             run.log(f"{archive['volid']} failed its check (the restore failed: {why}); the one before")
             skipped.append({"archive": archive["volid"], "why": why})

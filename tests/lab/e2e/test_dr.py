@@ -20,6 +20,7 @@ from proxmoxer import ProxmoxAPI
 from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import build_hosts
 from partilha.inventory import load_inventory
+from partilha.lab import control
 
 from .conftest import Cli
 
@@ -199,3 +200,18 @@ def test_restore_municipality_brings_back_every_guest_back_ends_first(
     assert figures["rto_target_s"] == 2 * 3600 and figures["rto_met"] is True  # gold's, the strictest
     one_line(cli("dr", "plan", "restore-municipality", "constanca"),
              "no municipality 'constanca' in env lab; did you mean constancia?")
+
+
+def test_a_guest_on_a_node_that_is_down_is_one_clear_line_and_nothing_changes(
+        cli: Cli, made: dict[str, Any]) -> None:
+    node = made["other"]["node"]
+    control.set_node_online(cli.lab, node, False)
+    try:
+        since = cli.mark()
+        started = time.monotonic()
+        one_line(cli("dr", "run", "restore-guest", OTHER, "--yes"),
+                 f"guest {OTHER}: CT {made['other']['vmid']} is on node {node}, which is offline")
+        assert time.monotonic() - started < 60
+        assert [f"{e.method} {e.path}" for e in cli.calls(since) if e.write] == []
+    finally:
+        control.set_node_online(cli.lab, node, True)
