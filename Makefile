@@ -11,12 +11,14 @@ setup:  ## Debian packages, .venv with partilha[dev], the pinned Pulumi CLI in .
 	@scripts/setup-pulumi.sh
 	@$(BIN)/partilha env > /dev/null
 
-demo: setup  ## the main job against the lab: provisioned, hardened and configured, then proved
+demo: setup  ## the main job against the lab: provisioned, hardened and configured, proved, then a DR drill
 	$(BIN)/partilha inventory validate inventories/lab
 	$(BIN)/partilha lab up
 	$(BIN)/partilha up --env lab
 	$(BIN)/partilha deploy all --env lab
 	$(BIN)/partilha verify all --env lab
+	$(BIN)/partilha backup now abrantes-intranet --env lab
+	$(BIN)/partilha dr run restore-guest abrantes-intranet --beside --yes --env lab
 
 lint: setup
 	$(BIN)/ruff check partilha stacks tests bench deploys policies

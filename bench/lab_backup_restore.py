@@ -28,27 +28,6 @@ TARGET_SECONDS = 10.0  # vzdump + restore of a guest with 200 MiB of data
 MIB = 2**20
 
 
-def _sequential_read(directory: Path, size: int = 512 * MIB) -> float:
-    """Bytes per second reading a fresh file whose pages are not in the page cache."""
-    path = directory / "seqread.bin"
-    chunk = os.urandom(8 * MIB)
-    with path.open("wb") as out:
-        for _ in range(size // len(chunk)):
-            out.write(chunk)
-        out.flush()
-        os.fsync(out.fileno())
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        started = time.monotonic()
-        while os.read(fd, 8 * MIB):
-            pass
-        return size / (time.monotonic() - started)
-    finally:
-        os.close(fd)
-        path.unlink()
-
-
 def _write_data(root: Path, mib: int) -> None:
     """Three quarters random (incompressible), one quarter text (compressible)."""
     data = root / "srv/data"
@@ -104,7 +83,7 @@ def main() -> int:
         restore_s = time.monotonic() - t0
 
         written = _total_bytes(backup_log)
-        disk = _sequential_read(state)
+        disk = labbench.sequential_read(state)
         restore_rate = written / restore_s
         total = backup_s + restore_s
         print(f"archive: {item['volid']}")

@@ -3,6 +3,7 @@ quantiles. Imported by the scripts next to it (`python bench/<name>.py` puts ben
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 import time
@@ -70,3 +71,24 @@ def finished(api: ProxmoxAPI, upid: str, timeout: float = 600.0, poll: float = 0
 
 def task_log(api: ProxmoxAPI, upid: str) -> list[str]:
     return [line["t"] for line in api.nodes(upid.split(":")[1]).tasks(upid).log.get(limit=1000)]
+
+
+def sequential_read(directory: Path, size: int = 512 * 2**20) -> float:
+    """Bytes per second reading a fresh file whose pages are not in the page cache."""
+    path = directory / "seqread.bin"
+    chunk = os.urandom(8 * 2**20)
+    with path.open("wb") as out:
+        for _ in range(size // len(chunk)):
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        started = time.monotonic()
+        while os.read(fd, 8 * 2**20):
+            pass
+        return size / (time.monotonic() - started)
+    finally:
+        os.close(fd)
+        path.unlink()

@@ -9,7 +9,9 @@ from rich.console import Console
 from rich.text import Text
 
 from partilha.cli import (
+    backup_cmd,
     deploy_cmd,
+    dr_cmd,
     inventory_cmd,
     lab_cmd,
     policy_cmd,
@@ -39,6 +41,8 @@ app.command("deploy")(deploy_cmd.deploy)
 app.command("verify")(deploy_cmd.verify)
 app.command("ssh")(ssh_cmd.ssh)
 app.command("probe")(probe_cmd.probe)
+app.add_typer(dr_cmd.app, name="dr")
+app.add_typer(backup_cmd.app, name="backup")
 
 EXIT_INVALID = 2
 

@@ -30,6 +30,15 @@ class TaskFailedError(RuntimeError):
         super().__init__(f"task {upid} failed: {exitstatus}" + (f"\n{tail}" if tail else ""))
 
 
+class NodeOfflineError(RuntimeError):
+    """A call to a node the cluster reports offline: not transient, so never retried."""
+
+    def __init__(self, node: str, what: str) -> None:
+        self.node = node
+        super().__init__(f"{what}: node {node} is offline (the cluster reports it so); its guests "
+                         "come back with `partilha dr run restore-guest GUEST`")
+
+
 class Pve:
     def __init__(self, api: ProxmoxAPI, backoff: Backoff | None = None) -> None:
         self.api = api
@@ -53,9 +62,24 @@ class Pve:
 
         def once() -> Any:
             self.calls[f"{method} {path}"] += 1
-            return verb(**params)
+            try:
+                return verb(**params)
+            except ResourceException as exc:
+                # PVE's proxy answers 595 for a node it cannot reach: if the cluster says that
+                # node is offline, waiting will not bring it back.
+                node = _node_of(path)
+                if exc.status_code == 595 and node and self._offline(node):
+                    raise NodeOfflineError(node, f"{method} {path}") from None
+                raise
 
         return with_retries(f"{method} {path}", once, self.backoff)
+
+    def _offline(self, node: str) -> bool:
+        try:
+            nodes = self.api("nodes").get()  # type: ignore[operator]  # ProxmoxAPI.__call__ is dynamic
+        except (ResourceException, OSError):
+            return False
+        return any(n.get("node") == node and n.get("status") == "offline" for n in nodes)
 
     def get(self, path: str, /, **params: Any) -> Any:
         return self.call("GET", path, **params)
@@ -97,3 +121,9 @@ class Pve:
             if not transient_exitstatus(exitstatus) or time.monotonic() - started > self.backoff.deadline:
                 raise TaskFailedError(upid, exitstatus, self.log_tail(upid))
             time.sleep(self.backoff.first)
+
+
+def _node_of(path: str) -> str | None:
+    """The node a `/nodes/{node}/...` path is served by."""
+    parts = path.strip("/").split("/")
+    return parts[1] if len(parts) > 1 and parts[0] == "nodes" else None

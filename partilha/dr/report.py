@@ -1,0 +1,113 @@
+"""A run's report, from its journal: each step's timing, result and checks; the RTO achieved
+(disaster declared to service verified) and the RPO achieved (age of each restored backup at the
+disaster) against the tier's targets. Markdown, JSON and one static HTML page (no script, no CDN).
+
+The runbook records what the figures need in its facts: `targets` ({"tier", "rto_s", "rpo_s"})
+and `restored` (per guest: "guest", "archive", "backup_at" (epoch), "skipped" archives and why)."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from partilha.dr.journal import Journal
+from partilha.dr.times import when
+
+Log = Callable[[str], None]
+
+
+def _span(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    return f"{seconds / 3600:.2f} h" if seconds >= 7200 else f"{seconds / 60:.1f} min"
+
+
+def figures(journal: Journal) -> dict[str, Any]:
+    done = journal.outcome == "succeeded"
+    verified = journal.steps[-1].finished if done and journal.steps else None
+    targets = dict(journal.facts.get("targets") or {})
+    rto = None if verified is None else verified - journal.disaster_at
+    restored = [{**r, "rpo_s": journal.disaster_at - float(r["backup_at"])}
+                for r in journal.facts.get("restored") or []]
+    rpo = max((r["rpo_s"] for r in restored), default=None)
+
+    def met(achieved: float | None, target: float | None) -> bool | None:
+        return None if achieved is None or target is None else achieved <= target
+
+    return {"disaster_at": journal.disaster_at, "disaster_source": journal.disaster_source,
+            "verified_at": verified, "rto_s": rto, "rto_target_s": targets.get("rto_s"),
+            "rto_met": met(rto, targets.get("rto_s")), "rpo_s": rpo,
+            "rpo_target_s": targets.get("rpo_s"), "rpo_met": met(rpo, targets.get("rpo_s")),
+            "tier": targets.get("tier"), "restored": restored}
+
+
+def summary(journal: Journal) -> str:
+    f = figures(journal)
+
+    def part(name: str, key: str) -> str:
+        verdict = {True: "met", False: "MISSED", None: "no target"}[f[f"{key}_met"]]
+        target = f" (target {_span(f[f'{key}_target_s'])}: {verdict})" if f[f"{key}_target_s"] else ""
+        return f"{name} {_span(f[f'{key}_s'])}{target}"
+
+    return f"{part('RTO', 'rto')}, {part('RPO', 'rpo')}"
+
+
+def markdown(journal: Journal) -> str:
+    f = figures(journal)
+    lines = [f"# dr run {journal.run_id}", "",
+             f"Runbook `{journal.runbook}` {' '.join(journal.argv)} on env `{journal.env}`: "
+             f"**{journal.outcome}**.", "",
+             f"- Disaster declared: {when(journal.disaster_at)} ({journal.disaster_source})",
+             f"- Service verified: {when(f['verified_at'])}",
+             f"- {summary(journal)}" + (f"; tier {f['tier']}" if f["tier"] else ""), ""]
+    for r in f["restored"]:
+        lines.append(f"- {r['guest']}: restored from `{r['archive']}` made {when(float(r['backup_at']))}, "
+                     f"RPO achieved {_span(r['rpo_s'])}")
+        lines += [f"  - skipped `{s['archive']}`: {s['why']}" for s in r.get("skipped", [])]
+    lines += ["", "| step | title | result | time | checks |", "|---|---|---|---|---|"]
+    for s in journal.steps:
+        result = s.error if s.state == "failed" else s.result
+        lines.append(f"| {s.id} | {s.title} | {s.state}: {result} | {_span(s.seconds)} | "
+                     f"{'; '.join(s.checks)} |")
+    return "\n".join(lines) + "\n"
+
+
+def page(journal: Journal) -> str:
+    f = figures(journal)
+    e = html.escape
+    rows = "".join(
+        f"<tr class='{e(s.state)}'><td>{e(s.id)}</td><td>{e(s.title)}</td><td>{e(s.state)}: "
+        f"{e(s.error if s.state == 'failed' else s.result)}</td><td>{e(_span(s.seconds))}</td>"
+        f"<td><ul>{''.join(f'<li>{e(c)}</li>' for c in s.checks)}</ul></td></tr>" for s in journal.steps)
+    restored = "".join(
+        f"<li>{e(r['guest'])}: <code>{e(r['archive'])}</code> made {e(when(float(r['backup_at'])))}, "
+        f"RPO {e(_span(r['rpo_s']))}"
+        + "".join(f"<br>skipped <code>{e(s['archive'])}</code>: {e(s['why'])}" for s in r.get("skipped", []))
+        + "</li>" for r in f["restored"])
+    style = ("body{font-family:sans-serif;max-width:70em;margin:2em auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #999;padding:.3em;vertical-align:top}.failed{background:#fdd}"
+             ".done{background:#efe}")
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>dr run "
+            f"{e(journal.run_id)}</title><style>{style}</style></head><body>"
+            f"<h1>dr run {e(journal.run_id)}</h1><p>Runbook <code>{e(journal.runbook)} "
+            f"{e(' '.join(journal.argv))}</code> on env <code>{e(journal.env)}</code>: "
+            f"<strong>{e(journal.outcome)}</strong></p><p>Disaster declared {e(when(journal.disaster_at))} "
+            f"({e(journal.disaster_source)}); service verified {e(when(f['verified_at']))}.</p>"
+            f"<p><strong>{e(summary(journal))}</strong></p><ul>{restored}</ul><table><tr><th>step</th>"
+            f"<th>title</th><th>result</th><th>time</th><th>checks</th></tr>{rows}</table></body></html>\n")
+
+
+def write(journal: Journal, folder: Path) -> tuple[Path, Path, Path]:
+    """report.md, report.json and report.html in the run's folder."""
+    md, js, page_path = folder / "report.md", folder / "report.json", folder / "report.html"
+    md.write_text(markdown(journal))
+    js.write_text(json.dumps({"journal": asdict(journal), "figures": figures(journal)}, indent=2,
+                             ensure_ascii=False) + "\n")
+    page_path.write_text(page(journal))
+    return md, js, page_path

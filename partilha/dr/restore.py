@@ -1,0 +1,314 @@
+"""What the restore runbooks do to a guest, through PVE's API: find where it is and its archives,
+restore the newest sound one (a restore that fails on an archive skips it, says why, and tries the
+one before), pin and unpin a drill copy's host keys, log in with the pinned key and verify it."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import subprocess
+import time
+from ipaddress import IPv4Interface
+from pathlib import Path
+from typing import Any
+
+from proxmoxer.core import ResourceException
+
+from partilha.automation.envs import Env, StackSpec
+from partilha.automation.runner import StackResult
+from partilha.automation.runner import run as run_stacks
+from partilha.automation.steps import StackSteps
+from partilha.automation.steps import Step as ResourceStep
+from partilha.deploy import stack_outputs
+from partilha.deploy.fleet import Fleet
+from partilha.deploy.hosts import build_hosts
+from partilha.deploy.login import login_argv
+from partilha.dr.context import Run
+from partilha.dr.runbook import StepError
+from partilha.dr.times import when
+from partilha.errors import UserError
+from partilha.inventory import Guest, guests
+from partilha.proxmox.client import Pve, TaskFailedError
+from partilha.verify import verify
+
+SSH_TIMEOUT = 60
+
+
+def online_nodes(run: Run) -> list[str]:
+    return sorted(str(n["node"]) for n in run.pve.get("/nodes") if n.get("status") == "online")
+
+
+def inventory_guest(env: Env, name: str) -> Guest:
+    """The env's guest of that name; an unknown one is one line with the closest names."""
+    known = {g.name: g for g in guests(env.inventory)}
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=3)
+        raise UserError(f"no guest {name!r} in env {env.name}"
+                        + (f"; did you mean {', '.join(close)}?" if close else ""))
+    return known[name]
+
+
+def backup_now(env: Env, pve: Pve, name: str) -> dict[str, Any]:
+    """A vzdump of the guest now, to its site's backup storage; the archive made."""
+    g = inventory_guest(env, name)
+    live = next((r for r in pve.get("/cluster/resources", type="vm") if int(r["vmid"]) == g.vmid), None)
+    if live is None:
+        raise UserError(f"guest {name}: CT {g.vmid} does not exist, nothing to back up")
+    storage = env.inventory.backup.storages[g.site]
+    pve.run("POST", f"/nodes/{live['node']}/vzdump", vmid=g.vmid, storage=storage, mode="snapshot",
+            compress="zstd")
+    made = max(pve.get(f"/nodes/{live['node']}/storage/{storage}/content", content="backup", vmid=g.vmid),
+               key=lambda c: float(c["ctime"]))
+    return {"volid": str(made["volid"]), "ctime": float(made["ctime"]), "node": str(live["node"])}
+
+
+def locate(run: Run, name: str) -> dict[str, Any]:
+    """The guest's facts: who it is (inventory), where it is now (the cluster), where it goes back
+    (its node; for a guest already gone whose node is offline, another online compute node of its
+    site: a guest whose config is on an offline node cannot be restored through the API), its
+    tier's targets."""
+    g = inventory_guest(run.env, name)
+    inv = run.env.inventory
+    if not g.spec.backup_tier or g.vnet is None or g.address is None:
+        raise UserError(f"guest {name}: no backup tier in the inventory, nothing to restore from")
+    tier = inv.backup.tiers[g.spec.backup_tier]
+    live = next((r for r in run.pve.get("/cluster/resources", type="vm") if int(r["vmid"]) == g.vmid), None)
+    online = online_nodes(run)
+    node = str(live["node"]) if live else g.node
+    if live and node not in online:
+        raise UserError(f"guest {name}: CT {g.vmid} is on node {node}, which is offline; PVE restores a "
+                        f"vmid only on the node holding its config: bring {node} back, or move "
+                        f"/etc/pve/nodes/{node}/lxc/{g.vmid}.conf to a surviving node (as HA recovery "
+                        "does), then run this again")
+    if node not in online:
+        site_nodes = [n.name for n in inv.datacentre.nodes if n.site == g.site and "compute" in n.roles]
+        spare = [n for n in site_nodes if n in online]
+        if not spare:
+            raise UserError(f"guest {name}: node {node} is offline and no other compute node of site "
+                            f"{g.site} is online")
+        run.log(f"{name}: node {node} is offline; restoring on {spare[0]}")
+        node = spare[0]
+    site = next(s for s in inv.datacentre.sites if s.name == g.site)
+    return {"guest": name, "vmid": g.vmid, "tenant": g.tenant, "node": node,
+            "was_on": str(live["node"]) if live else None, "exists": live is not None,
+            "running": bool(live and live.get("status") == "running"),
+            "storage": site.guest_storage, "backup_storage": inv.backup.storages[g.site],
+            "address": str(g.address.ip), "interface": str(g.address), "vnet": g.vnet.id,
+            "gateway": str(g.vnet.gateway), "pool": g.tenant, "tier": g.spec.backup_tier,
+            "rto_s": tier.rto_hours * 3600, "rpo_s": tier.rpo_hours * 3600}
+
+
+def archives(run: Run, guest: dict[str, Any], at: float | None, volid: str | None) -> list[dict[str, Any]]:
+    """The guest's backups on its site's backup storage, newest first (made at or before `at`;
+    only `volid` when given); none is one clear error."""
+    storage = guest["backup_storage"]
+    listed = run.pve.get(f"/nodes/{guest['node']}/storage/{storage}/content", content="backup",
+                         vmid=guest["vmid"])
+    found: list[dict[str, Any]] = [{"volid": str(c["volid"]), "ctime": float(c["ctime"]),
+                                    "size": int(c.get("size", 0))} for c in listed]
+    found.sort(key=lambda c: float(c["ctime"]), reverse=True)
+    if volid is not None:
+        found = [c for c in found if c["volid"] == volid]
+        if not found:
+            raise UserError(f"guest {guest['guest']}: no archive {volid} on {storage}")
+    if at is not None:
+        found = [c for c in found if c["ctime"] <= at]
+    if not found:
+        after = f" made at or before {when(at)}" if at is not None else ""
+        raise UserError(f"guest {guest['guest']}: no backup{after} on storage {storage}; nothing to "
+                        "restore from")
+    return found
+
+
+def describe(candidates: list[dict[str, Any]]) -> list[str]:
+    first, *rest = candidates
+    lines = [f"archive {first['volid']} ({when(first['ctime'])}, {first['size'] / 2**20:.0f} MiB)"]
+    if rest:
+        lines.append(f"if it fails its check: {rest[0]['volid']} ({when(rest[0]['ctime'])}), "
+                     f"{len(rest)} older in all")
+    return lines
+
+
+def drill_address(run: Run, guest: dict[str, Any]) -> str:
+    """A free address of the guest's VNet for a drill copy: the highest host no guest of the
+    inventory uses."""
+    iface = IPv4Interface(guest["interface"])
+    used = {str(g.address.ip) for g in guests(run.env.inventory) if g.address} | {guest["gateway"]}
+    for host in reversed(list(iface.network.hosts())):
+        if str(host) not in used:
+            return f"{host}/{iface.network.prefixlen}"
+    raise UserError(f"VNet {guest['vnet']}: no free address for a drill copy")
+
+
+def net0(guest: dict[str, Any], interface: str) -> str:
+    return f"name=eth0,bridge={guest['vnet']},ip={interface},gw={guest['gateway']},firewall=1"
+
+
+def restore(run: Run, guest: dict[str, Any], vmid: int, candidates: list[dict[str, Any]],
+            extra: dict[str, Any]) -> dict[str, Any]:
+    """Restore `vmid` from the newest candidate that restores; what was restored and skipped."""
+    skipped: list[dict[str, str]] = []
+    base = f"/nodes/{guest['node']}/lxc"
+    for archive in candidates:
+        exists = any(int(r["vmid"]) == vmid for r in run.pve.get("/cluster/resources", type="vm"))
+        params = {"vmid": vmid, "ostemplate": archive["volid"], "restore": 1,
+                  "storage": guest["storage"], "pool": guest["pool"], **extra}
+        if exists:
+            params.update(force=1)
+            params.pop("pool")  # it keeps its pool
+        try:
+            run.log(f"restoring CT {vmid} on {guest['node']} from {archive['volid']}")
+            run.pve.run("POST", base, **params)
+        except ResourceException as exc:  # refused before any archive was read
+            raise StepError(f"restoring CT {vmid} on {guest['node']}: {exc}") from None
+        except TaskFailedError as exc:
+            why = str(exc).splitlines()[-1].strip()
+            run.log(f"{archive['volid']} failed its check (the restore failed: {why}); the one before")
+            skipped.append({"archive": archive["volid"], "why": why})
+            continue
+        return {"guest": guest["guest"], "vmid": vmid, "archive": archive["volid"],
+                "backup_at": archive["ctime"], "skipped": skipped}
+    tried = "; ".join(f"{s['archive']}: {s['why']}" for s in skipped)
+    raise StepError(f"guest {guest['guest']}: no archive restored ({tried})")
+
+
+def start(run: Run, guest: dict[str, Any], vmid: int) -> None:
+    status = run.pve.get(f"/nodes/{guest['node']}/lxc/{vmid}/status/current")
+    if status.get("status") != "running":
+        run.pve.run("POST", f"/nodes/{guest['node']}/lxc/{vmid}/status/start")
+
+
+def stop(run: Run, guest: dict[str, Any]) -> str:
+    entry = next((r for r in run.pve.get("/cluster/resources", type="vm")
+                  if int(r["vmid"]) == guest["vmid"]), None)
+    if entry is None:
+        return f"CT {guest['vmid']} is gone: nothing to stop"
+    if entry.get("status") == "running":
+        run.pve.run("POST", f"/nodes/{entry['node']}/lxc/{guest['vmid']}/status/stop")
+        return f"stopped CT {guest['vmid']} on {entry['node']}"
+    return f"CT {guest['vmid']} was not running"
+
+
+def destroy(run: Run, node: str, vmid: int) -> None:
+    base = f"/nodes/{node}/lxc/{vmid}"
+    try:
+        if run.pve.get(f"{base}/status/current").get("status") == "running":
+            run.pve.run("POST", f"{base}/status/stop")
+    except ResourceException:
+        return  # already gone
+    run.pve.run("DELETE", base, purge=1)
+
+
+def config(run: Run, node: str, vmid: int) -> dict[str, Any]:
+    return dict(run.pve.get(f"/nodes/{node}/lxc/{vmid}/config"))
+
+
+class _Lines:
+    """A Pulumi run's changed resources, as lines of the run's log."""
+
+    def __init__(self, run: Run, op: str) -> None:
+        self.run, self.op = run, op
+
+    def started(self, stack: StackSpec) -> None:
+        return None
+
+    def event(self, stack: StackSpec, steps: StackSteps, finished: ResourceStep | None) -> None:
+        if finished is not None and finished.op != "same":
+            self.run.log(f"{self.op} {stack.name}: {finished.op} {finished.type} {finished.name} "
+                         + ", ".join(finished.changes))
+
+    def finished(self, result: StackResult) -> None:
+        return None
+
+
+def converge(run: Run, tenant: str) -> str:
+    """The tenant's stack read back from PVE (`refresh`), then `up`: what the restore brought back
+    differently from what the stack declares (the firewall, tags, pool) is put back."""
+    stack = run.env.tenant_stack(tenant)
+    said = []
+    for op in ("refresh", "up"):
+        [result] = run_stacks(run.env, op, [stack], _Lines(run, op), 1)
+        if result.error:
+            raise StepError(f"{op} {stack.name}: {result.error}")
+        changed = sum(n for o, n in result.counts.items() if o != "same")
+        said.append(f"{op} {stack.name}: {changed} changed")
+    return "; ".join(said)
+
+
+def converged(run: Run, tenant: str) -> list[str]:
+    """A preview of the tenant's stack changes nothing."""
+    stack = run.env.tenant_stack(tenant)
+    [result] = run_stacks(run.env, "preview", [stack], _Lines(run, "preview"), 1)
+    changes = {o: n for o, n in result.counts.items() if o != "same"}
+    if result.error or changes:
+        raise StepError(f"preview {stack.name}: {result.error or changes}")
+    return [f"preview {stack.name}: no change (firewall, tags, pool as the stack declares)"]
+
+
+def known_hosts(run: Run) -> Path:
+    return run.env.known_hosts(os.environ)
+
+
+def pinned_lines(path: Path, address: str) -> list[str]:
+    """The known_hosts lines pinning `address` (plain entries, as partilha writes them)."""
+    if not path.is_file():
+        return []
+    return [line for line in path.read_text().splitlines()
+            if line.split(" ", 1)[0].split(",").count(address)]
+
+
+def pin_as(path: Path, original: str, drill: str) -> int:
+    """The original's pinned host keys pinned for the drill address too (the archive holds the
+    original's keys, so the copy has them); how many were added."""
+    keys = [line.split(" ", 1)[1] for line in pinned_lines(path, original)]
+    if not keys:
+        raise StepError(f"{path}: no host key pinned for {original}, so none to trust for the drill copy")
+    have = {line.split(" ", 1)[1] for line in pinned_lines(path, drill)}
+    new = [f"{drill} {key}" for key in keys if key not in have]
+    if new:
+        with path.open("a") as out:
+            out.write("".join(f"{line}\n" for line in new))
+    return len(new)
+
+
+def unpin(path: Path, address: str) -> None:
+    subprocess.run(["ssh-keygen", "-R", address, "-f", str(path)], capture_output=True, check=False)
+    Path(f"{path}.old").unlink(missing_ok=True)
+
+
+def fleet(run: Run, guest: dict[str, Any], address: str | None = None) -> Fleet:
+    """A fleet of the guest alone, as its tenant stack made it (at `address` for a drill copy)."""
+    env = run.env
+    out = dict(stack_outputs.stack_guests(env, env.tenant_stack(guest["tenant"]).name)[guest["guest"]])
+    out.update(node=guest["node"], **({"address": address} if address else {}))
+    (host,) = build_hosts(env.inventory, {guest["guest"]: out}, {}, env.name, lab=env.lab)
+    return Fleet(env.name, (host,), known_hosts(run), env.workspace.ssh_key(env.lab))
+
+
+def login(run: Run, guest: dict[str, Any], address: str | None = None) -> str:
+    """Log in with the operator's key against the pinned host key (nothing learnt)."""
+    argv = login_argv(fleet(run, guest, address), guest["guest"], ["true"])
+    deadline = time.monotonic() + SSH_TIMEOUT
+    while True:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=SSH_TIMEOUT, check=False,
+                              stdin=subprocess.DEVNULL)
+        if done.returncode == 0:
+            return f"ssh {argv[-2]}: logged in, host key as pinned"
+        if time.monotonic() > deadline or "Host key verification failed" in done.stderr:
+            raise StepError(f"ssh {argv[-2]}: {done.stderr.strip() or 'refused'}")
+        time.sleep(1)
+
+
+def verified(run: Run, guest: dict[str, Any], folder: Path, address: str | None = None) -> list[str]:
+    """`partilha verify baseline` of the guest (at `address` for a drill copy)."""
+    made = fleet(run, guest, address)
+    path = folder / f"fleet-{guest['guest']}.json"
+    made.save(path)
+    result = verify(path, folder / f"verify-{guest['guest']}", what="baseline", hosts=[guest["guest"]])
+    failed = [f"{o.control} ({o.message})" for o in result.outcomes.failures]
+    failed += [f"refused: {why}" for why in result.outcomes.unreachable.values()]
+    if failed or not result.outcomes.items:
+        raise StepError(f"verify baseline of {guest['guest']}: " + ("; ".join(failed) or "no control ran"))
+    return [f"verify baseline {guest['guest']}: {result.outcomes.count('passed')} controls passed, "
+            f"{result.outcomes.count('na')} n/a"]
+

@@ -1,0 +1,217 @@
+"""`partilha dr run restore-guest` end to end on a throwaway lab, real archives, real SSH: data
+written in a guest, two backups, the newest archive truncated, the guest destroyed; the restore
+skips the broken archive (saying so), restores the one before byte for byte with the guest's own
+host keys, verifies its baseline, and reports the RPO that archive achieved; `refresh` finds no
+drift and `up` changes nothing. A drill beside the original leaves neither a guest nor a pin.
+`dr plan` writes nothing; bad input is one clear line that changes nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from proxmoxer import ProxmoxAPI
+
+from partilha.deploy.fleet import Fleet
+from partilha.deploy.hosts import build_hosts
+from partilha.inventory import load_inventory
+from partilha.lab import control
+
+from .conftest import Cli
+
+pytestmark = pytest.mark.lab
+GUEST, OTHER = "constancia-intranet", "constancia-dms"
+# the data and the host keys: path, mode, owner, size, content hash
+LISTING = ("sudo find /home/partilha/data /etc/ssh -xdev -printf '%p %m %u %g %s\\n' | sort; "
+           "sudo find /home/partilha/data /etc/ssh -xdev -type f -exec sha256sum {} + | sort")
+
+
+def ok(run: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert run.returncode == 0, f"{run.args}: {run.stderr}\n{run.stdout[-3000:]}"
+    return run
+
+
+def one_line(run: subprocess.CompletedProcess[str], words: str) -> None:
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert words in run.stderr and "Traceback" not in run.stdout + run.stderr, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+def task(api: ProxmoxAPI, upid: str) -> None:
+    node = upid.split(":")[1]
+    deadline = time.monotonic() + 600
+    while (status := api.nodes(node).tasks(upid).status.get())["status"] != "stopped":
+        assert time.monotonic() < deadline, upid
+        time.sleep(0.3)
+    assert status["exitstatus"] == "OK", api.nodes(node).tasks(upid).log.get()
+
+
+def listing(cli: Cli) -> str:
+    return ok(cli("ssh", GUEST, "--", LISTING)).stdout
+
+
+def trimmed(cli: Cli) -> None:
+    """Constância with two services (a gold back-end and a bronze one) keeps the module quick."""
+    config = yaml.safe_load((cli.project / "Pulumi.lab-platform.yaml").read_text())["config"]
+    folder = Path(config["partilha:inventory"])
+    data = yaml.safe_load((folder / "municipalities.yaml").read_text())
+    for municipality in data["municipalities"]:
+        if municipality["slug"] == "constancia":
+            municipality["services"] = {"dms": None, "intranet": None}
+    (folder / "municipalities.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    cli.inventory = load_inventory(folder)
+
+
+def backup(cli: Cli, guest: str) -> None:
+    made = ok(cli("backup", "now", guest))
+    assert made.stdout.startswith(f"{guest}: lab-backup:backup/vzdump-lxc-"), made.stdout
+    time.sleep(1.1)  # archives are named by the second
+
+
+@pytest.fixture(scope="module")
+def made(cli: Cli, admin: ProxmoxAPI) -> dict[str, Any]:
+    """The platform and one municipality made; its guests baselined; one guest holding data,
+    backed up twice (the data changed in between), the other once."""
+    trimmed(cli)
+    ok(cli("up", "--only", "platform", "--only", "constancia"))
+    guests = cli.outputs("lab-constancia")["guests"]
+    fleet_file = cli.project / "fleet.json"
+    hosts = build_hosts(cli.inventory, guests, {}, "lab", lab=True)
+    key = cli.home / ".partilha" / "ssh" / "id_ed25519"
+    Fleet("lab", tuple(hosts), cli.lab.known_hosts, key).save(fleet_file)
+    ok(cli("deploy", "baseline", "--fleet", str(fleet_file)))
+    vmid, node = guests[GUEST]["vmid"], guests[GUEST]["node"]
+    backups = []
+    for version in ("first", "second"):
+        ok(cli("ssh", GUEST, "--", f"mkdir -p data && head -c 2000000 /dev/urandom > data/{version}.bin "
+                                   f"&& echo {version} > data/version"))
+        backups.append({"listing": listing(cli)})
+        backup(cli, GUEST)
+    content = sorted(admin.nodes(node).storage("lab-backup").content.get(vmid=vmid), key=lambda c: c["ctime"])
+    for taken, item in zip(backups, content, strict=True):
+        taken.update(volid=item["volid"], ctime=item["ctime"])
+    return {"vmid": vmid, "node": node, "address": guests[GUEST]["address"], "backups": backups,
+            "other": guests[OTHER]}
+
+
+def test_plan_names_the_archives_and_writes_nothing_and_bad_input_is_one_line(
+        cli: Cli, made: dict[str, Any]) -> None:
+    since = cli.mark()
+    plan = ok(cli("dr", "plan", "restore-guest", GUEST))
+    newest, older = made["backups"][1]["volid"], made["backups"][0]["volid"]
+    flat = " ".join(plan.stdout.split())
+    for word in ("RB-RG-02", f"CT {made['vmid']} on {made['node']}", made["address"],
+                 newest.split("/")[-1][:20], "nothing was changed"):
+        assert word in flat, (word, plan.stdout)
+    one_line(cli("dr", "run", "restore-guest", "constancia-intranett", "--yes"),
+             "no guest 'constancia-intranett' in env lab; did you mean constancia-intranet")
+    one_line(cli("dr", "run", "restore-guest", OTHER, "--yes"),
+             f"guest {OTHER}: no backup on storage lab-backup; nothing to restore from")
+    one_line(cli("dr", "run", "restore-gest", GUEST), "no runbook 'restore-gest'")
+    one_line(cli("dr", "report", "restore-guest-20000101-000000-0000"), "no dr run")
+    one_line(cli("backup", "now", "abrantes-dms"),  # its municipality's stack was never made
+             "guest abrantes-dms: CT 10102 does not exist, nothing to back up")
+    preflight = ok(cli("dr", "preflight", COLUMNS="200"))
+    assert "missing" not in preflight.stdout and "API token of lab-constancia" in preflight.stdout
+    assert [f"{e.method} {e.path}" for e in cli.calls(since) if e.write] == []
+    assert older != newest
+
+
+def test_backup_status_shows_each_guest_against_its_tier(cli: Cli, made: dict[str, Any]) -> None:
+    since = cli.mark()
+    shown = cli("backup", "status", "--json")
+    assert shown.returncode == 1, shown.stderr  # constancia-dms has no backup: short
+    found = {g["guest"]: g for g in json.loads(shown.stdout)["guests"]}
+    mine = found[GUEST]
+    assert (mine["tier"], mine["newest"], mine["kept"], mine["offsite"], mine["ok"]) == (
+        "bronze", made["backups"][1]["volid"], 2, None, True)
+    assert 0 < mine["age_s"] < mine["rpo_s"] == 168 * 3600
+    assert (found[OTHER]["newest"], found[OTHER]["ok"]) == (None, False)
+    assert found[OTHER]["offsite"] is False  # gold: an offsite copy is due, and there is none
+    table = cli("backup", "status", COLUMNS="160")
+    assert "constancia-intranet" in table.stdout and "guests no backup job covers" in table.stdout
+    assert [f"{e.method} {e.path}" for e in cli.calls(since) if e.write] == []
+
+
+def test_restore_skips_a_truncated_archive_and_brings_back_the_data_and_host_keys(
+        cli: Cli, admin: ProxmoxAPI, made: dict[str, Any]) -> None:
+    first, second = made["backups"]
+    dump = cli.lab.state_dir / "storage" / "lab-backup" / "dump"
+    newest = dump / second["volid"].split("/")[-1]
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
+    pinned = [line for line in cli.lab.known_hosts.read_text().splitlines()
+              if line.startswith(made["address"] + " ")]
+    node = admin.nodes(made["node"]).lxc(made["vmid"])
+    task(admin, node.status.stop.post())
+    task(admin, node.delete())  # the disaster: the guest and its disk are gone
+
+    run = ok(cli("dr", "run", "restore-guest", GUEST, "--yes", timeout=900))
+    flat = " ".join(run.stdout.split())
+    assert "failed its check" in flat and "1 newer skipped" in flat, run.stdout
+    assert listing(cli) == first["listing"]  # byte for byte, host keys included
+    assert [line for line in cli.lab.known_hosts.read_text().splitlines()
+            if line.startswith(made["address"] + " ")] == pinned
+    [folder] = (cli.home / ".partilha" / "state" / "partilha-dr" / "runs").glob("restore-guest-*")
+    report = json.loads((folder / "report.json").read_text())
+    figures = report["figures"]
+    [restored] = figures["restored"]
+    assert restored["archive"] == first["volid"] and restored["skipped"][0]["archive"] == second["volid"]
+    assert figures["rpo_s"] == pytest.approx(figures["disaster_at"] - first["ctime"], abs=0.01)
+    assert figures["rto_target_s"] == 48 * 3600 and figures["rto_met"] is True
+    checks = [c for s in report["journal"]["steps"] for c in s["checks"]]
+    assert any("host key as pinned" in c for c in checks)
+    assert any(c.startswith(f"verify baseline {GUEST}:") for c in checks)
+    assert "preview lab-constancia: no change (firewall, tags, pool as the stack declares)" in checks
+    assert "skipped" in (folder / "report.md").read_text() and (folder / "report.html").is_file()
+
+    refresh = ok(cli("refresh", "--only", "constancia"))
+    assert "no drift" in refresh.stdout, refresh.stdout
+    assert "— 0 changes" in ok(cli("up", "--only", "constancia")).stdout
+
+
+def test_a_drill_beside_the_original_leaves_no_guest_and_no_pin(
+        cli: Cli, admin: ProxmoxAPI, made: dict[str, Any]) -> None:
+    before = {int(r["vmid"]) for r in admin.cluster.resources.get(type="vm")}
+    known = cli.lab.known_hosts.read_text()
+    run = ok(cli("dr", "run", "restore-guest", GUEST, "--beside", "--yes", timeout=900))
+    flat = " ".join(run.stdout.split())
+    assert "RB-RG-04 Remove the drill copy and its pin" in flat and "succeeded" in flat
+    assert {int(r["vmid"]) for r in admin.cluster.resources.get(type="vm")} == before
+    assert cli.lab.known_hosts.read_text() == known
+    assert listing(cli) == made["backups"][0]["listing"]  # the original untouched
+
+
+def test_restore_municipality_brings_back_every_guest_back_ends_first(
+        cli: Cli, made: dict[str, Any]) -> None:
+    backup(cli, OTHER)
+    run = ok(cli("dr", "run", "restore-municipality", "constancia", "--yes", timeout=900))
+    flat = " ".join(run.stdout.split())
+    assert flat.index(f"Restore {OTHER}") < flat.index(f"Restore {GUEST}"), run.stdout
+    assert "RB-RM-05 Verify every guest" in flat and "succeeded" in flat
+    assert listing(cli) == made["backups"][0]["listing"]  # the truncated newest skipped again
+    [folder] = (cli.home / ".partilha" / "state" / "partilha-dr" / "runs").glob("restore-municipality-*")
+    figures = json.loads((folder / "report.json").read_text())["figures"]
+    assert sorted(r["guest"] for r in figures["restored"]) == [OTHER, GUEST]
+    assert figures["rto_target_s"] == 2 * 3600 and figures["rto_met"] is True  # gold's, the strictest
+    one_line(cli("dr", "plan", "restore-municipality", "constanca"),
+             "no municipality 'constanca' in env lab; did you mean constancia?")
+
+
+def test_a_guest_on_a_node_that_is_down_is_one_clear_line_and_nothing_changes(
+        cli: Cli, made: dict[str, Any]) -> None:
+    node = made["other"]["node"]
+    control.set_node_online(cli.lab, node, False)
+    try:
+        since = cli.mark()
+        started = time.monotonic()
+        one_line(cli("dr", "run", "restore-guest", OTHER, "--yes"),
+                 f"guest {OTHER}: CT {made['other']['vmid']} is on node {node}, which is offline")
+        assert time.monotonic() - started < 60
+        assert [f"{e.method} {e.path}" for e in cli.calls(since) if e.write] == []
+    finally:
+        control.set_node_online(cli.lab, node, True)
