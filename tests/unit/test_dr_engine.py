@@ -1,5 +1,5 @@
 """The runbook engine through the real `partilha dr` command, with a runbook of test data
-(tests/data/runbooks/files.py) that writes files: a run killed with SIGKILL mid-step is refused a
+(tests/unit/runbooks/files.py) that writes files: a run killed with SIGKILL mid-step is refused a
 second time on the same objects (the lock names the run), then resumed to success without redoing
 its finished step; the report has the figures; bad input is one line, nothing changed."""
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNBOOKS = str(ROOT / "tests" / "data" / "runbooks")
+RUNBOOKS = str(ROOT / "tests" / "unit" / "runbooks")
 
 
 @pytest.fixture
