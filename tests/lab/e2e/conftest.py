@@ -101,6 +101,16 @@ def relocated(source: Path, target: Path, subnets: list[IPv4Network]) -> Path:
     return target
 
 
+def write_lab_stacks(work: Path, inventory: Path) -> None:
+    """The stack config files of a lab env named `lab` for `inventory`, in project `work`."""
+    slugs = [m.slug for m in load_inventory(inventory).municipalities]
+    for word in ("platform", "shared", *slugs):
+        config = {"partilha:env": "lab", "partilha:inventory": str(inventory), "partilha:lab": "true"}
+        if word in slugs:
+            config["partilha:tokenStore"] = f"lab-{word}"
+        (work / f"Pulumi.lab-{word}.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+
+
 @pytest.fixture(scope="module")
 def cli(lab: LabInstance, tmp_path_factory: pytest.TempPathFactory,
         subnet_pool: Callable[[int], list[IPv4Network]]) -> Cli:
@@ -111,12 +121,7 @@ def cli(lab: LabInstance, tmp_path_factory: pytest.TempPathFactory,
     inventory = relocated(source, folder / "inventory",
                           subnet_pool(len(load_inventory(source).networks.vnets)))
     project.write_project(work)
-    slugs = [m.slug for m in load_inventory(inventory).municipalities]
-    for word in ("platform", "shared", *slugs):
-        config = {"partilha:env": "lab", "partilha:inventory": str(inventory), "partilha:lab": "true"}
-        if word in slugs:
-            config["partilha:tokenStore"] = f"lab-{word}"
-        (work / f"Pulumi.lab-{word}.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    write_lab_stacks(work, inventory)
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_VE_", "PULUMI_"))}
     env = {**environ, "PARTILHA_HOME": str(home), "NO_COLOR": "1", **lab_env(lab.credentials, lab.cert)}
     # the lab fixture's reset removes whatever the stacks made

@@ -21,7 +21,7 @@ from partilha.lab.instance import LabInstance
 from partilha.proxmox.endpoint import lab_env
 from partilha.workspace import Workspace
 
-from .conftest import ROOT, Cli, relocated
+from .conftest import ROOT, Cli, relocated, write_lab_stacks
 
 pytestmark = pytest.mark.lab
 PROGRAM = Path(__file__).parent / "moved_guest"
@@ -48,11 +48,7 @@ def small(lab: LabInstance, tmp_path_factory: pytest.TempPathFactory,
     project.write_project(work)
     settings = yaml.safe_load((work / "Pulumi.yaml").read_text())
     (work / "Pulumi.yaml").write_text(yaml.safe_dump({**settings, "main": str(PROGRAM)}, sort_keys=False))
-    for config in ROOT.glob("Pulumi.lab-*.yaml"):
-        stack = yaml.safe_load(config.read_text())
-        stack.pop("encryptionsalt", None)
-        stack["config"]["partilha:inventory"] = str(inventory)
-        (work / config.name).write_text(yaml.safe_dump(stack, sort_keys=False))
+    write_lab_stacks(work, inventory)
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_VE_", "PULUMI_"))}
     env = {**environ, "PARTILHA_HOME": str(home), "NO_COLOR": "1", **lab_env(lab.credentials, lab.cert)}
     return Cli(lab, work, home, env, load_inventory(inventory))
