@@ -12,10 +12,12 @@ own, protected by a passphrase and held by ssh-agent ($PARTILHA_SSH_KEY, else
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import secrets
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,9 +92,17 @@ class Workspace:
     def passphrase_file(self) -> Path:
         path = self.private / "passphrase"
         if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_urlsafe(32) + "\n")
+            # written whole under a private name, then linked: stacks read side by side never see
+            # it half-written, and the first of two runs making it at once wins
+            draft = path.with_name(f".passphrase-{os.getpid()}-{threading.get_ident()}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(fd, "w") as out:
+                    out.write(secrets.token_urlsafe(32) + "\n")
+                with contextlib.suppress(FileExistsError):
+                    os.link(draft, path)
+            finally:
+                draft.unlink()
         return path
 
     def pulumi_env(self, base: dict[str, str] | None = None) -> dict[str, str]:

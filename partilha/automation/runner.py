@@ -76,14 +76,17 @@ def run(env: Env, op: Op, stacks: list[StackSpec], reporter: Reporter,
         results: list[StackResult] = []
         if op in ("up", "preview"):
             policy_gate.check_inputs(env)
-        checked = _policy_gate(this, stacks, parallel) if op == "up" else {}
+        # a retired municipality's stack is only destroyed: nothing of it for the pack to check
+        gated = [s for s in stacks if not s.retired] if op == "up" else []
+        checked = _policy_gate(this, gated, parallel) if gated else {}
         for wave in waves(stacks, destroying=op == "destroy"):
-            if op == "up" and (unchecked := [s for s in wave if s not in checked]):
+            if unchecked := [s for s in wave if s in gated and s not in checked]:
                 checked |= _policy_gate(this, unchecked, parallel, last_chance=True)
             with ThreadPoolExecutor(max(1, min(parallel, len(wave)))) as pool:
                 done = list(pool.map(lambda s: _run_one(this, s), wave))
-            for r in done if op == "up" else ():  # what its gate's preview found
-                r.policy = checked[r.stack].policy
+            for r in done:  # what its gate's preview found
+                if r.stack in checked:
+                    r.policy = checked[r.stack].policy
             results += done
             if any(r.error for r in done):
                 break  # later waves depend on this one

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 import subprocess
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,6 +29,20 @@ def test_passphrase_is_generated_once(tmp_path: Path) -> None:
     first = Path(Workspace(tmp_path).pulumi_env({})["PULUMI_CONFIG_PASSPHRASE_FILE"]).read_text()
     second = Path(Workspace(tmp_path).pulumi_env({})["PULUMI_CONFIG_PASSPHRASE_FILE"]).read_text()
     assert first == second
+
+
+def test_passphrase_made_once_and_whole_when_asked_concurrently(tmp_path: Path) -> None:
+    """Stacks read side by side ask for it at once: one passphrase, never a half-written one."""
+    start = threading.Barrier(8)
+
+    def read(_: int) -> str:
+        start.wait()
+        return Workspace(tmp_path).passphrase_file().read_text()
+
+    with ThreadPoolExecutor(8) as pool:
+        passphrases = list(pool.map(read, range(8)))
+    assert len(set(passphrases)) == 1 and len(passphrases[0].strip()) >= 32
+    assert [p.name for p in (tmp_path / ".partilha").iterdir()] == ["passphrase"]
 
 
 def test_production_settings_win_over_the_defaults(tmp_path: Path) -> None:
