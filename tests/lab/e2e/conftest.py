@@ -101,7 +101,7 @@ def relocated(source: Path, target: Path, subnets: list[IPv4Network]) -> Path:
     return target
 
 
-def write_lab_stacks(work: Path, inventory: Path) -> None:
+def _write_lab_stacks(work: Path, inventory: Path) -> None:
     """The stack config files of a lab env named `lab` for `inventory`, in project `work`."""
     slugs = [m.slug for m in load_inventory(inventory).municipalities]
     for word in ("platform", "shared", *slugs):
@@ -111,21 +111,29 @@ def write_lab_stacks(work: Path, inventory: Path) -> None:
         (work / f"Pulumi.lab-{word}.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
 
 
-@pytest.fixture(scope="module")
-def cli(lab: LabInstance, tmp_path_factory: pytest.TempPathFactory,
-        subnet_pool: Callable[[int], list[IPv4Network]]) -> Cli:
-    folder = tmp_path_factory.mktemp("e2e")
+def lab_cli(lab: LabInstance, folder: Path, subnet_pool: Callable[[int], list[IPv4Network]],
+            shape: Callable[[Path, Path], None] | None = None) -> Cli:
+    """A lab env named `lab`, on a copy of the lab inventory moved to free subnets, with its own
+    project and PARTILHA_HOME under `folder`; `shape(project, inventory)` edits them first."""
     work, home = folder / "project", folder / "home"
     home.mkdir()
     source = ROOT / "inventories" / "lab"
     inventory = relocated(source, folder / "inventory",
                           subnet_pool(len(load_inventory(source).networks.vnets)))
     project.write_project(work)
-    write_lab_stacks(work, inventory)
+    if shape is not None:
+        shape(work, inventory)
+    _write_lab_stacks(work, inventory)
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_VE_", "PULUMI_"))}
     env = {**environ, "PARTILHA_HOME": str(home), "NO_COLOR": "1", **lab_env(lab.credentials, lab.cert)}
     # the lab fixture's reset removes whatever the stacks made
     return Cli(lab, work, home, env, load_inventory(inventory))
+
+
+@pytest.fixture(scope="module")
+def cli(lab: LabInstance, tmp_path_factory: pytest.TempPathFactory,
+        subnet_pool: Callable[[int], list[IPv4Network]]) -> Cli:
+    return lab_cli(lab, tmp_path_factory.mktemp("e2e"), subnet_pool)
 
 
 def lab_vmids(api: ProxmoxAPI) -> set[int]:

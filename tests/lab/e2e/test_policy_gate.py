@@ -6,7 +6,6 @@ through and are reported."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable
 from ipaddress import IPv4Network
@@ -16,12 +15,10 @@ import pytest
 import yaml
 
 from partilha.automation import project
-from partilha.inventory import load_inventory
 from partilha.lab.instance import LabInstance
-from partilha.proxmox.endpoint import lab_env
 from partilha.workspace import Workspace
 
-from .conftest import ROOT, Cli, relocated, write_lab_stacks
+from .conftest import ROOT, Cli, lab_cli
 
 pytestmark = pytest.mark.lab
 PROGRAM = Path(__file__).parent / "moved_guest"
@@ -34,24 +31,17 @@ WAIVED = [("PTL-POL-NET-02", "abrantes-intranet"), ("PTL-POL-IAM-02", "abrantes-
 def small(lab: LabInstance, tmp_path_factory: pytest.TempPathFactory,
           subnet_pool: Callable[[int], list[IPv4Network]]) -> Cli:
     """The lab inventory with one guest (abrantes-intranet), run by the moved_guest program."""
-    folder = tmp_path_factory.mktemp("policy")
-    work, home = folder / "project", folder / "home"
-    home.mkdir()
-    source = ROOT / "inventories" / "lab"
-    subnets = subnet_pool(len(load_inventory(source).networks.vnets))
-    inventory = relocated(source, folder / "inventory", subnets)
-    tenants = yaml.safe_load((inventory / "municipalities.yaml").read_text())
-    for tenant in tenants["municipalities"]:
-        tenant["services"] = {"intranet": None} if tenant["slug"] == "abrantes" else {}
-    tenants["shared"]["services"] = {}
-    (inventory / "municipalities.yaml").write_text(yaml.safe_dump(tenants, allow_unicode=True))
-    project.write_project(work)
-    settings = yaml.safe_load((work / "Pulumi.yaml").read_text())
-    (work / "Pulumi.yaml").write_text(yaml.safe_dump({**settings, "main": str(PROGRAM)}, sort_keys=False))
-    write_lab_stacks(work, inventory)
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_VE_", "PULUMI_"))}
-    env = {**environ, "PARTILHA_HOME": str(home), "NO_COLOR": "1", **lab_env(lab.credentials, lab.cert)}
-    return Cli(lab, work, home, env, load_inventory(inventory))
+
+    def one_guest_moved(work: Path, inventory: Path) -> None:
+        tenants = yaml.safe_load((inventory / "municipalities.yaml").read_text())
+        for tenant in tenants["municipalities"]:
+            tenant["services"] = {"intranet": None} if tenant["slug"] == "abrantes" else {}
+        tenants["shared"]["services"] = {}
+        (inventory / "municipalities.yaml").write_text(yaml.safe_dump(tenants, allow_unicode=True))
+        settings = yaml.safe_load((work / "Pulumi.yaml").read_text())
+        (work / "Pulumi.yaml").write_text(yaml.safe_dump({**settings, "main": str(PROGRAM)}, sort_keys=False))
+
+    return lab_cli(lab, tmp_path_factory.mktemp("policy"), subnet_pool, one_guest_moved)
 
 
 def _waivers(cli: Cli, until: str) -> None:
