@@ -14,15 +14,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import cached_property
 from typing import Literal
 
 from partilha.inventory import Guest, Inventory, guests, load_inventory
 from partilha.inventory.guests import tenant_vnets
 from partilha.inventory.models import Tenant
+from partilha.workspace import CHECKOUT
 
 Role = Literal["platform", "shared", "municipality"]
-CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 class FactsError(Exception):
@@ -37,9 +37,13 @@ class Facts:
     inventory: Inventory
     today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
 
-    @property
+    @cached_property
     def guests(self) -> list[Guest]:
         return guests(self.inventory)
+
+    @cached_property
+    def _vnets(self) -> dict[str, str]:
+        return {slug: vnet.id for slug, vnet in tenant_vnets(self.inventory).items()}
 
     def tenant_of(self, slug: str) -> Tenant | None:
         return next((t for t in (*self.inventory.municipalities, self.inventory.shared) if t.slug == slug),
@@ -47,8 +51,7 @@ class Facts:
 
     def vnet_of(self, slug: str) -> str | None:
         """The VNet id the plan gives a tenant (a municipality's own, the CIM's `shared`)."""
-        vnet = tenant_vnets(self.inventory).get(slug)
-        return vnet.id if vnet else None
+        return self._vnets.get(slug)
 
     def site_of_storage(self, storage: str) -> str | None:
         return next((s.site for s in self.inventory.storage if s.id == storage), None)
