@@ -10,8 +10,7 @@ from rich.console import Console
 
 from partilha.automation import envs
 from partilha.errors import UserError
-from partilha.probe import report
-from partilha.probe.runner import probe as run_probe
+from partilha.probe import remote, report
 
 
 def probe(env: Annotated[str, typer.Option(help="the environment whose guests are probed")] = "lab",
@@ -20,7 +19,7 @@ def probe(env: Annotated[str, typer.Option(help="the environment whose guests ar
     ones: open, refused or filtered, against what the declared flows expect. Also written to
     .partilha/reports/<env>/probe.json and probe.md. Exits non-zero naming each unexpected pair."""
     loaded = envs.load_env(env)
-    result = run_probe(loaded)
+    result = remote.probe(loaded)
     report.write(result, loaded.workspace.private / "reports" / env)
     console = Console(highlight=False)
     if as_json:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from partilha.probe.runner import Probe
+from partilha.probe.remote import Probe
 
 
 def rows(result: Probe) -> list[tuple[str, str, str, str, str]]:
