@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from partilha.lab.firewall import firewall_schema, firewall_translate
+from partilha.lab.firewall.firewall_addresses import Book
 from partilha.lab.firewall.firewall_schema import RuleError
 from partilha.lab.firewall.state import ClusterFirewallConfig, GuestFirewallConfig
 from partilha.lab.guests.state import LXC, GuestRow
@@ -57,7 +58,7 @@ def test_address_lists() -> None:
 
 
 def verified(env: str = "ct", **rule: Any) -> dict[str, Any]:
-    firewall_schema.verify_rule(rule, env)
+    firewall_schema.verify_rule(rule, env, Book())
     return rule
 
 
@@ -78,7 +79,7 @@ def verified(env: str = "ct", **rule: Any) -> dict[str, Any]:
 def test_verify_rule_refuses_with_pves_words(env: str, rule: dict[str, Any], param: str,
                                              message: str) -> None:
     with pytest.raises(RuleError) as err:
-        firewall_schema.verify_rule(rule, env)
+        firewall_schema.verify_rule(rule, env, Book())
     assert (err.value.param, err.value.message) == (param, message)
 
 
@@ -122,7 +123,7 @@ def test_translation_follows_pves_switches_and_groups() -> None:
     [fw] = firewall_translate.guest_firewalls(cluster, guests, configs, "lab-{}".format)
     assert (fw.vmid, fw.ip, fw.policy_in, fw.policy_out) == (101, IPv4Address("10.1.0.5"), "DROP",
                                                              "ACCEPT")
-    assert (fw.container, fw.ipfilter) == ("lab-101", True)
+    assert (fw.container, fw.ipfilter) == ("lab-101", ((IPv4Address("10.1.0.5"), IPv4Address("10.1.0.5")),))
     bridge = nftables.render_bridge(nftables.LabFirewall("t", guests=(fw,)))
     port = containers.host_veth("lab-101")
     assert f'iifname "{port}" ether type ip ip saddr != 10.1.0.5 counter drop' in bridge

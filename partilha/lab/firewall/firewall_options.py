@@ -1,14 +1,17 @@
 """What the firewall endpoints share: the option parameters, reading and setting an `[OPTIONS]`
-section with its digest, and `change`, PVE's `lock_*fw_conf` + save, after which the lab's
-nftables table is re-applied at once (pve-firewall applies a change within seconds)."""
+section with its digest, the checks before a guest's firewall is touched, and `change`, PVE's
+`lock_*fw_conf` + save, after which the lab's nftables table is re-applied at once
+(pve-firewall applies a change within seconds)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from partilha.lab.cluster.node_guard import online_node
 from partilha.lab.firewall import firewall_schema
+from partilha.lab.guests.guest_guard import load_guest
 from partilha.lab.machine import MachineError
 from partilha.lab.sdn import sdn_apply
 from partilha.lab.server.context import Ctx
@@ -19,6 +22,7 @@ POLICY = Param(enum=("ACCEPT", "REJECT", "DROP"))
 LOG_LEVEL = Param(enum=firewall_schema.LOG_LEVELS)
 DIGEST = Param(max_length=64)
 DELETE = Param(format="pve-configid-list", max_length=4096)
+Check = Callable[[Ctx, dict[str, Any]], None]  # raises unless the caller may go on
 
 
 @contextmanager
@@ -50,6 +54,15 @@ def set_options(options: dict[str, Any], keys: Collection[str], p: dict[str, Any
         if key in p:
             value = p[key]
             options[key] = int(bool(value)) if key == "enable" or isinstance(value, bool) else value
+
+
+def guest_access(kind: str, *privs: str) -> Check:
+    """The node, permission and existence checks before a guest's `.fw` is touched."""
+    def check(ctx: Ctx, p: dict[str, Any]) -> None:
+        online_node(ctx, p["node"])
+        ctx.require(f"/vms/{p['vmid']}", list(privs))
+        load_guest(ctx.store, p["node"], int(p["vmid"]), kind)
+    return check
 
 
 def audit(ctx: Ctx, p: dict[str, Any]) -> None:

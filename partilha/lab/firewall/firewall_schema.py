@@ -12,14 +12,13 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from functools import cache
-from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from pathlib import Path
 from typing import Any
 
+from partilha.lab.firewall import firewall_addresses
 from partilha.lab.firewall.firewall_macros import MACROS, PREFERRED
 
-GROUP_NAME = r"[A-Za-z][A-Za-z0-9\-\_]+"
-_ALIAS = re.compile(GROUP_NAME)
+GROUP_NAME = firewall_addresses.NAME
 _IFACE = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{1,20}([:\.]\d+)?")
 RULE_KEYS = ("type", "action", "macro", "iface", "source", "dest", "proto", "enable", "log",
              "sport", "dport", "comment", "icmp-type")
@@ -164,7 +163,7 @@ def parse_address_list(text: str) -> int | None:
         if len(text) > 65:
             raise ValueError("ipset name too long\n")
         return None
-    if _ALIAS.fullmatch(text):
+    if firewall_addresses.ALIAS_REF.fullmatch(text):
         if len(text) > 64:
             raise ValueError("alias name too long\n")
         return None
@@ -174,7 +173,7 @@ def parse_address_list(text: str) -> int | None:
     version = None
     for element in elements:
         try:
-            first = _address_range(element)[0]
+            first = firewall_addresses.address_range(element)[0]
         except ValueError as exc:
             raise ValueError(f"invalid IP address: {exc}\n") from None
         if version and first.version != version:
@@ -183,23 +182,6 @@ def parse_address_list(text: str) -> int | None:
     if len(elements) > 1 and any("-" in e for e in elements):
         raise ValueError("you can't use a range in a list\n")
     return version
-
-
-def _address_range(element: str) -> tuple[IPv4Address | IPv6Address, IPv4Address | IPv6Address]:
-    """An address, a network or a `first-last` range, as its first and last address."""
-    if "-" in element:
-        first, _, last = element.partition("-")
-        low, high = ip_address(first), ip_address(last)
-        if low.version != high.version or int(low) > int(high):
-            raise ValueError(f"Invalid IP range {element}")
-        return low, high
-    network = ip_network(element, strict=False)
-    return network.network_address, network.broadcast_address
-
-
-def address_ranges(text: str) -> list[tuple[IPv4Address | IPv6Address, IPv4Address | IPv6Address]]:
-    """An address list (already verified) as (first, last) ranges."""
-    return [_address_range(element) for element in text.split(",")]
 
 
 def verify_protocol(proto: str) -> object:
@@ -263,11 +245,9 @@ def delete_rule_properties(rule: dict[str, Any], delete: Iterable[str]) -> None:
         rule.pop(opt, None)
 
 
-def verify_rule(rule: dict[str, Any], env: str) -> None:
-    """pve-firewall's `verify_rule` for `env` (cluster, group, vm, ct, vnet); raises the first error.
-
-    The lab has no IP sets and no aliases, so a rule naming one is refused as PVE refuses a
-    missing one."""
+def verify_rule(rule: dict[str, Any], env: str, book: firewall_addresses.Book) -> None:
+    """pve-firewall's `verify_rule` for `env` (cluster, group, vm, ct, vnet); raises the first
+    error. `book`: the IP sets and aliases the rule may name."""
     rtype, action = rule.get("type"), rule.get("action")
     if not rtype:
         raise RuleError("type", "missing property")
@@ -293,7 +273,7 @@ def verify_rule(rule: dict[str, Any], env: str) -> None:
         if preferred is None:
             raise RuleError("macro", f"unknown macro '{rule['macro']}'")
         rule["macro"] = preferred
-    version = _verify_match(rule)
+    version = _verify_match(rule, book)
     if version:
         rule["ipversion"] = version
     else:
@@ -316,7 +296,7 @@ def _verify_iface(rule: Mapping[str, Any], env: str) -> None:
         raise RuleError("iface", r"value does not match the regex pattern 'net\d+'")
 
 
-def _verify_match(rule: Mapping[str, Any]) -> int | None:
+def _verify_match(rule: Mapping[str, Any], book: firewall_addresses.Book) -> int | None:
     """The protocol, port, ICMP type and address checks; the rule's IP version (or None)."""
     version: int | None = None
 
@@ -343,9 +323,16 @@ def _verify_match(rule: Mapping[str, Any]) -> int | None:
             value = str(rule[key])
             _checked(key, lambda v: set_version(parse_address_list(v)), value)
             if value.startswith("+"):
-                raise RuleError(key, f"no such ipset '{value[1:]}'")
-            if _ALIAS.fullmatch(value):
-                raise RuleError(key, f"no such alias '{value}'")
+                match = firewall_addresses.IPSET_REF.fullmatch(value)
+                if match is None:
+                    raise RuleError(key, f"invalid ipset name '{value}'")
+                if book.ipset(value) is None:
+                    raise RuleError(key, f"no such ipset '{match.group(2)}'")
+            elif firewall_addresses.ALIAS_REF.fullmatch(value):
+                alias = book.alias(value)
+                if alias is None:
+                    raise RuleError(key, f"no such alias '{value}'")
+                _checked(key, set_version, int(alias["ipversion"]))
     return version
 
 

@@ -12,8 +12,12 @@ pve-firewall would enforce on the lab's guests and on traffic routed between its
 
 - A VNet's firewall (`enable`, `policy_forward` defaulting to ACCEPT, its `forward` rules and
   those of the groups it names) decides, in order, what is forwarded into or out of its bridge.
-- A guest's `ipfilter` option: it sends IPv4 and ARP from net0's address only (PVE's default
-  `ipfilter-net0` set: the configured address; the lab has no IP sets).
+- A guest's `ipfilter` option, or an `ipfilter-net0` IP set of its own: it sends IPv4 and ARP
+  only from that set's addresses and, for a container, net0's configured address (PVE's
+  implicit `ipfilter-net<n>` sets).
+- A rule's `source`/`dest` naming an IP set or an alias stands for what it resolves to
+  (partilha.lab.firewall.firewall_addresses.Book); one naming nothing that exists, or an empty
+  set, matches nothing and is left out, as pve-firewall skips a rule it cannot compile.
 
 Not realised: disabled rules, IPv6 (the lab is IPv4), `log`, `iface` other than net0 (the lab's
 guests have one NIC), ICMP types nft has no name for, and the guest options besides `enable`,
@@ -27,12 +31,14 @@ from ipaddress import IPv4Address, IPv4Interface
 from typing import Any, Literal, cast
 
 from partilha.lab.firewall import firewall_schema
+from partilha.lab.firewall.firewall_addresses import Book
 from partilha.lab.firewall.state import ClusterFirewallConfig, GuestFirewallConfig, Rules
 from partilha.lab.guests import lxc_config, qemu_config
 from partilha.lab.guests.state import QEMU, GuestRow
 from partilha.lab.machine import Action, Address, GuestFilter, Policy, Port, Rule, VNetFilter
 
 Forward = Literal["ACCEPT", "DROP"]
+IPFILTER_SET = "ipfilter-net0"  # the lab's guests have one NIC
 _NFT_PROTOS = ("tcp", "udp", "icmp", "sctp", "dccp", "udplite")
 
 
@@ -40,8 +46,12 @@ def enabled(conf: ClusterFirewallConfig) -> bool:
     return bool(int(conf.options.get("enable") or 0))
 
 
+def _book(conf: ClusterFirewallConfig, guest: GuestFirewallConfig | None = None) -> Book:
+    return Book(conf.ipsets, conf.aliases, guest.ipsets if guest is not None else {})
+
+
 def forward_rules(conf: ClusterFirewallConfig) -> tuple[Rule, ...]:
-    return tuple(_chain(conf.rules, conf.groups, "forward")) if enabled(conf) else ()
+    return tuple(_chain(conf.rules, conf.groups, "forward", _book(conf))) if enabled(conf) else ()
 
 
 def vnet_firewalls(conf: ClusterFirewallConfig, configs: Mapping[str, GuestFirewallConfig],
@@ -50,7 +60,7 @@ def vnet_firewalls(conf: ClusterFirewallConfig, configs: Mapping[str, GuestFirew
     if not enabled(conf):
         return ()
     return tuple(VNetFilter(bridges[vid], cast(Forward, fw.options.get("policy_forward", "ACCEPT")),
-                            tuple(_chain(fw.rules, conf.groups, "forward")))
+                            tuple(_chain(fw.rules, conf.groups, "forward", _book(conf))))
                  for vid, fw in sorted(configs.items())
                  if vid in bridges and int(fw.options.get("enable") or 0))
 
@@ -68,14 +78,27 @@ def guest_firewalls(conf: ClusterFirewallConfig, guests: Iterable[GuestRow],
         ip = _firewalled_ip(guest)
         if ip is None:
             continue
+        book = _book(conf, fw)
         out.append(GuestFilter(
             guest.vmid, ip,
             policy_in=cast(Policy, fw.options.get("policy_in", "DROP")),
-            rules_in=tuple(_chain(fw.rules, conf.groups, "in")),
+            rules_in=tuple(_chain(fw.rules, conf.groups, "in", book)),
             policy_out=cast(Policy, fw.options.get("policy_out", "ACCEPT")),
-            rules_out=tuple(_chain(fw.rules, conf.groups, "out")),
-            container=container(guest.vmid), ipfilter=bool(int(fw.options.get("ipfilter") or 0))))
+            rules_out=tuple(_chain(fw.rules, conf.groups, "out", book)),
+            container=container(guest.vmid), ipfilter=_ipfilter(guest, fw, ip, book)))
     return tuple(out)
+
+
+def _ipfilter(guest: GuestRow, fw: GuestFirewallConfig, ip: IPv4Address,
+              book: Book) -> tuple[Address, ...] | None:
+    """The addresses net0 may send from, when PVE filters them (`compute_ipfilter_ipset_name`)."""
+    own = fw.ipsets.get(IPFILTER_SET)
+    if own is None and not int(fw.options.get("ipfilter") or 0):
+        return None
+    allowed = book.ranges(f"+guest/{IPFILTER_SET}") if own is not None else []
+    if guest.type != QEMU and int(fw.options.get("ipfilter") or 0):
+        allowed.append((ip, ip))  # a container's configured address is in its set implicitly
+    return tuple((a, b) for a, b in allowed if isinstance(a, IPv4Address) and isinstance(b, IPv4Address))
 
 
 def _firewalled_ip(guest: GuestRow) -> IPv4Address | None:
@@ -90,20 +113,20 @@ def _firewalled_ip(guest: GuestRow) -> IPv4Address | None:
     return IPv4Interface(ip).ip if flagged and ip else None
 
 
-def _chain(rules: Rules, groups: Mapping[str, Rules], direction: str) -> list[Rule]:
+def _chain(rules: Rules, groups: Mapping[str, Rules], direction: str, book: Book) -> list[Rule]:
     out: list[Rule] = []
     for rule in rules:
         if not int(rule.get("enable") or 0) or rule.get("iface", "net0") != "net0":
             continue
         if rule["type"] == "group":
             out += [r for member in groups.get(rule["action"], []) if member["type"] == direction
-                    for r in realised(member)]
+                    for r in realised(member, book)]
         elif rule["type"] == direction:
-            out += realised(rule)
+            out += realised(rule, book)
     return out
 
 
-def realised(rule: Mapping[str, Any]) -> list[Rule]:
+def realised(rule: Mapping[str, Any], book: Book) -> list[Rule]:
     """The nftables rules one PVE rule (in, out or forward) stands for; none when disabled or
     when nothing of it can be realised."""
     if not int(rule.get("enable") or 0) or rule.get("ipversion") == 6:
@@ -112,13 +135,13 @@ def realised(rule: Mapping[str, Any]) -> list[Rule]:
     out = []
     for part in parts:
         try:
-            out.append(_rule(part))
-        except ValueError:  # an IPv6 part of a macro, an ICMP type nft cannot name
+            out.append(_rule(part, book))
+        except ValueError:  # an IPv6 part, an ICMP type nft cannot name, a set naming nothing
             continue
     return out
 
 
-def _rule(rule: Mapping[str, Any]) -> Rule:
+def _rule(rule: Mapping[str, Any], book: Book) -> Rule:
     proto = str(rule.get("proto") or "") or None
     number = firewall_schema.protocol_number(proto) if proto else None
     if proto is not None and number is None:
@@ -130,8 +153,8 @@ def _rule(rule: Mapping[str, Any]) -> Rule:
         dport=() if proto == "icmp" else _ports(rule.get("dport")),
         sport=_ports(rule.get("sport")),
         icmp_type=None if icmp_type in (None, "any") else _icmp_type(str(icmp_type)),
-        src=_addresses(rule.get("source")),
-        dst=_addresses(rule.get("dest")),
+        src=_addresses(rule.get("source"), book),
+        dst=_addresses(rule.get("dest"), book),
         comment=str(rule.get("comment") or ""))
 
 
@@ -148,11 +171,14 @@ def _ports(text: Any) -> tuple[Port, ...]:
     return tuple(p for p in ports if isinstance(p, tuple))
 
 
-def _addresses(text: Any) -> tuple[Address, ...]:
+def _addresses(text: Any, book: Book) -> tuple[Address, ...]:
     if not text:
         return ()
     out: list[Address] = []
-    for first, last in firewall_schema.address_ranges(str(text)):
+    ranges = book.ranges(str(text))
+    if not ranges:
+        raise ValueError(f"{text} holds no address")
+    for first, last in ranges:
         if not (isinstance(first, IPv4Address) and isinstance(last, IPv4Address)):
             raise ValueError("IPv6 address")
         out.append((first, last))

@@ -38,7 +38,7 @@ OPTIONS = {
 
 @routes.route("GET", "/cluster/firewall")
 def index(ctx: Ctx, p: dict[str, Any]) -> Any:
-    return [{"name": name} for name in ("rules", "options", "groups", "macros")]
+    return [{"name": name} for name in ("rules", "options", "groups", "macros", "ipset", "aliases")]
 
 
 @routes.route("GET", "/cluster/firewall/options")

@@ -18,13 +18,14 @@ from partilha.lab.firewall.firewall_options import (
     DIGEST,
     LOG_LEVEL,
     POLICY,
+    Check,
     change,
+    guest_access,
     options_out,
     set_options,
 )
-from partilha.lab.firewall.rule_endpoints import Check, RuleList, register
+from partilha.lab.firewall.rule_endpoints import RuleList, register
 from partilha.lab.firewall.state import Rules
-from partilha.lab.guests.guest_guard import load_guest
 from partilha.lab.guests.state import LXC, QEMU
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.params import BOOL, NODE, VMID
@@ -42,12 +43,7 @@ def _register(kind: str) -> None:
     base = f"/nodes/{{node}}/{kind}/{{vmid}}/firewall"
 
     def allowed(*privs: str) -> Check:
-        """The node, permission and existence checks before a guest's `.fw` is touched."""
-        def check(ctx: Ctx, p: dict[str, Any]) -> None:
-            online_node(ctx, p["node"])
-            ctx.require(f"/vms/{p['vmid']}", list(privs))
-            load_guest(ctx.store, p["node"], int(p["vmid"]), kind)
-        return check
+        return guest_access(kind, *privs)
 
     def save_rules(ctx: Ctx, p: dict[str, Any], rules: Rules) -> None:
         conf = firewall.guest(ctx.store, int(p["vmid"]))
@@ -76,7 +72,7 @@ def _register(kind: str) -> None:
         env=RULE_ENV[kind],
         read=allowed("VM.Audit"), write=allowed("VM.Config.Network"),
         load=lambda ctx, p: firewall.guest(ctx.store, int(p["vmid"])).rules,
-        save=save_rules))
+        save=save_rules, book=lambda ctx, p: firewall.book(ctx.store, int(p["vmid"]))))
 
 
 for _kind in (LXC, QEMU):

@@ -16,11 +16,12 @@ from partilha.lab.firewall.firewall_options import (
     DELETE,
     DIGEST,
     LOG_LEVEL,
+    Check,
     change,
     options_out,
     set_options,
 )
-from partilha.lab.firewall.rule_endpoints import Check, RuleList, register
+from partilha.lab.firewall.rule_endpoints import RuleList, register
 from partilha.lab.firewall.state import Rules
 from partilha.lab.sdn.sdn_config import check_vnet_access
 from partilha.lab.server.context import Ctx

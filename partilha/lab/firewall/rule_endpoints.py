@@ -11,8 +11,9 @@ from typing import Any
 
 from partilha.lab.access.roles import split_list
 from partilha.lab.firewall import firewall_schema
-from partilha.lab.firewall.firewall_options import DELETE, DIGEST, LOG_LEVEL, change
-from partilha.lab.firewall.state import Rules
+from partilha.lab.firewall.firewall_addresses import Book
+from partilha.lab.firewall.firewall_options import DELETE, DIGEST, LOG_LEVEL, Check, change
+from partilha.lab.firewall.state import Rules, book
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, assert_if_modified
 from partilha.lab.server.params import Param
@@ -36,7 +37,6 @@ RULE_PARAMS = {
     "pos": Param("integer", minimum=0),
     "digest": DIGEST,
 }
-Check = Callable[[Ctx, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class RuleList:
     write: Check  # raises unless the caller may change them
     load: Callable[[Ctx, dict[str, Any]], Rules]
     save: Callable[[Ctx, dict[str, Any], Rules], None]
+    book: Callable[[Ctx, dict[str, Any]], Book] = lambda ctx, p: book(ctx.store)  # what rules may name
 
 
 def listed(rules: Rules) -> list[dict[str, Any]]:
@@ -97,7 +98,7 @@ def register(router: Router, path: str, path_params: Mapping[str, Param], rl: Ru
             rules = rl.load(ctx, p)
             rule: dict[str, Any] = {}
             firewall_schema.copy_rule_data(rule, p)
-            firewall_schema.verify_rule(rule, rl.env)
+            firewall_schema.verify_rule(rule, rl.env, rl.book(ctx, p))
             rule.setdefault("enable", 0)
             rl.save(ctx, p, [rule, *rules])
 
@@ -116,7 +117,7 @@ def register(router: Router, path: str, path_params: Mapping[str, Param], rl: Ru
             else:
                 firewall_schema.copy_rule_data(rule, p)
                 firewall_schema.delete_rule_properties(rule, split_list(p.get("delete", "")))
-                firewall_schema.verify_rule(rule, rl.env)
+                firewall_schema.verify_rule(rule, rl.env, rl.book(ctx, p))
             rl.save(ctx, p, rules)
 
     @router.route("DELETE", f"{path}/{{pos}}", {**at_pos, "digest": DIGEST})

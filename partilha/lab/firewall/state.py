@@ -1,9 +1,12 @@
-"""Firewall state: PVE's `cluster.fw` (options, rules, security groups with their comments),
-one `<vmid>.fw` per guest (options, rules) and one `sdn/<vnet>.fw` per VNet with a firewall
-(options, rules), each one object of kind `firewall` (ids `cluster`, `<vmid>`, `vnet/<vnet>`).
+"""Firewall state: PVE's `cluster.fw` (options, rules, security groups, IP sets and aliases,
+with their comments), one `<vmid>.fw` per guest (options, rules, IP sets) and one
+`sdn/<vnet>.fw` per VNet with a firewall (options, rules), each one object of kind `firewall`
+(ids `cluster`, `<vmid>`, `vnet/<vnet>`).
 
-Rules are dicts of the keys a `.fw` file keeps (partilha.lab.firewall.firewall_schema.RULE_KEYS, plus the
-`ipversion` PVE derives when it reads them); options are the `[OPTIONS]` keys that are set.
+Rules are dicts of the keys a `.fw` file keeps (partilha.lab.firewall.firewall_schema.RULE_KEYS,
+plus the `ipversion` PVE derives when it reads them); options are the `[OPTIONS]` keys that are
+set. An IP set is its entries ({cidr, nomatch?, comment?}, newest first as PVE's `unshift`); an
+alias is {name, cidr, ipversion, comment?} under its lower-cased name (PVE's `aliases` hash).
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from partilha.lab.firewall.firewall_addresses import Book
 from partilha.lab.server.store import Store
 
 KIND = "firewall"
 Rules = list[dict[str, Any]]
+Entries = list[dict[str, Any]]  # an IP set's
 
 
 @dataclass
@@ -23,12 +28,17 @@ class ClusterFirewallConfig:
     rules: Rules = field(default_factory=list)
     groups: dict[str, Rules] = field(default_factory=dict)
     group_comments: dict[str, str] = field(default_factory=dict)
+    ipsets: dict[str, Entries] = field(default_factory=dict)
+    ipset_comments: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
 class GuestFirewallConfig:
     options: dict[str, Any] = field(default_factory=dict)
     rules: Rules = field(default_factory=list)
+    ipsets: dict[str, Entries] = field(default_factory=dict)
+    ipset_comments: dict[str, str] = field(default_factory=dict)
 
 
 def cluster(store: Store) -> ClusterFirewallConfig:
@@ -70,3 +80,9 @@ def every_vnet(store: Store) -> dict[str, GuestFirewallConfig]:
 def remove_guest(store: Store, vmid: int) -> None:
     """Forget a destroyed guest's `.fw` (PVE's `remove_vmfw_conf`)."""
     store.delete_object(KIND, str(vmid))
+
+
+def book(store: Store, vmid: int | None = None) -> Book:
+    """The IP sets and aliases a cluster (or group, or VNet) rule may name, or guest `vmid`'s."""
+    conf = cluster(store)
+    return Book(conf.ipsets, conf.aliases, guest(store, vmid).ipsets if vmid is not None else {})

@@ -80,6 +80,8 @@ class PveApi:
         access = self.access(self.store)  # one snapshot per call, as PVE reads user.cfg once
         authid = self.authenticate(request, access) if endpoint.authenticated else ""
         request.environ["partilha.caller"] = authid
+        # cheroot leaves an escaped slash (an IP set entry's "10.0.0.0%2F24") escaped; PVE unescapes
+        path_args = {name: unquote(value) for name, value in path_args.items()}
         raw = {**_body(request), **request.args.to_dict(), **path_args}
         params = validate(endpoint.schema, raw)
         if endpoint.authenticated and (fault := self.faults.call_fault(path_args.get("vmid"))):

@@ -15,7 +15,7 @@ from typing import Any
 from partilha.calendar_event import CalendarEvent, CalendarEventError
 from partilha.lab import storage
 from partilha.lab.backup import prune
-from partilha.lab.firewall import firewall_schema
+from partilha.lab.firewall import firewall_addresses, firewall_schema
 from partilha.lab.guests import lxc_config, qemu_config
 from partilha.lab.sdn import sdn_schema
 from partilha.lab.server.errors import param_error
@@ -110,6 +110,8 @@ PARSED_FORMATS: dict[str, Callable[[str], object]] = {
                                          "invalid content type '{}'"),
     "prune-backups": prune.parse,
     "pve-fw-addr-spec": firewall_schema.parse_address_list,
+    "IPorCIDR": firewall_addresses.verify_ip_or_cidr,
+    "IPorCIDRorAlias": firewall_addresses.verify_ip_or_cidr_or_alias,
     "pve-fw-dport-spec": firewall_schema.parse_dport,
     "pve-fw-sport-spec": firewall_schema.parse_sport,
     "pve-fw-protocol-spec": firewall_schema.verify_protocol,

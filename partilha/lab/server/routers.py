@@ -4,8 +4,10 @@ from partilha.lab.access import routes_access, routes_objects, routes_pools
 from partilha.lab.backup import routes_jobs, routes_vzdump
 from partilha.lab.cluster import routes_cluster, routes_nodes
 from partilha.lab.firewall import (
+    routes_aliases,
     routes_firewall,
     routes_guest_firewall,
+    routes_ipsets,
     routes_security_groups,
     routes_vnet_firewall,
 )
@@ -32,4 +34,5 @@ ROUTERS: tuple[Router, ...] = (
     routes_security_groups.routes, routes_guest_firewall.routes, routes_storage.routes,
     routes_content.routes, routes_vzdump.routes, routes_jobs.routes, routes_lxc_clone.routes,
     routes_qemu.routes, routes_qemu_status.routes, routes_qemu_clone.routes, routes_ha.routes,
-    routes_resize.routes, routes_migrate.routes, routes_vnet_firewall.routes)
+    routes_resize.routes, routes_migrate.routes, routes_vnet_firewall.routes,
+    routes_ipsets.routes, routes_aliases.routes)

@@ -221,6 +221,67 @@ def test_firewall_permissions_are_pves(lab: LabInstance, admin: ProxmoxAPI, cts:
     assert missing.content == f"Configuration file 'nodes/pve1/qemu-server/{vmid}.conf' does not exist"
 
 
+# IP sets and aliases
+
+
+def test_ipsets_and_aliases_with_pves_formats_and_errors(admin: ProxmoxAPI, fails: Fails,
+                                                         modified: str) -> None:
+    ipsets, aliases = admin.cluster.firewall.ipset, admin.cluster.firewall.aliases
+    assert fails(lambda: ipsets.post(name="1st")).errors == {
+        "name": "value does not match the regex pattern"}
+    assert fails(lambda: ipsets.post(name="x")).status_code == 400  # under PVE's 2 characters
+    ipsets.post(name="vabt", comment="Abrantes")
+    assert fails(lambda: ipsets.post(name="vabt")).errors == {"name": "IPSet 'vabt' already exists"}
+    [listed] = [s for s in ipsets.get() if s["name"] == "vabt"]
+    assert listed["comment"] == "Abrantes" and len(listed["digest"]) == 40
+
+    entries = ipsets("vabt")
+    entries.post(cidr="10.101.0.7/24")  # host bits cleared, as PVE's clean_cidr
+    entries.post(cidr="10.101.0.9/32", nomatch=1, comment="not this one")
+    assert [(e["cidr"], e.get("nomatch")) for e in entries.get()] == [
+        ("10.101.0.9", 1), ("10.101.0.0/24", None)]  # newest first, /32 dropped
+    assert fails(lambda: entries.post(cidr="10.101.0.0/24")).errors == {
+        "cidr": "address '10.101.0.0/24' already exists"}
+    assert fails(lambda: entries.post(cidr="0.0.0.0/0")).errors == {
+        "cidr": "a zero prefix is not allowed in ipset entries"}
+    assert fails(lambda: entries.post(cidr="10.101.0.300")).errors == {
+        "cidr": "invalid format - value does not look like a valid IP address or CIDR network\n"}
+    assert fails(lambda: entries.post(cidr="10.101.0.0/33")).errors == {
+        "cidr": "invalid format - Invalid prefix length /33\n"}
+    assert fails(lambda: entries.post(cidr="office")).content == "no such alias 'office'"
+    assert entries("10.101.0.0%2F24").get()["cidr"] == "10.101.0.0/24"
+    digest = entries.get()[0]["digest"]
+    entries("10.101.0.9").put(comment="renumbered", digest=digest)
+    assert fails(lambda: entries("10.101.0.9").put(digest=digest)).content == modified
+    assert fails(lambda: entries("10.9.9.9").get()).errors == {"cidr": "no such IP/Network"}
+
+    rules = admin.cluster.firewall.rules
+    assert fails(lambda: rules.post(type="forward", action="ACCEPT", source="+vcnt")).errors == {
+        "source": "no such ipset 'vcnt'"}
+    assert fails(lambda: rules.post(type="forward", action="ACCEPT", dest="gis")).errors == {
+        "dest": "no such alias 'gis'"}
+    aliases.post(name="GIS", cidr="10.30.0.12/32", comment="cim-medio-tejo-gis")
+    assert fails(lambda: aliases.post(name="gis", cidr="10.30.0.13")).errors == {
+        "name": "alias 'gis' already exists"}  # names are case-insensitive
+    assert aliases("gis").get() == {"name": "GIS", "cidr": "10.30.0.12", "ipversion": 4,
+                                    "comment": "cim-medio-tejo-gis"}
+    assert fails(lambda: aliases.post(name="bad", cidr="10.30.0.")).errors == {
+        "cidr": "invalid format - value does not look like a valid IP address or CIDR network\n"}
+    rules.post(type="forward", action="ACCEPT", source="+vabt", dest="gis", proto="tcp", dport="443")
+    assert rules(0).get()["ipversion"] == 4  # from the alias
+    entries.post(cidr="gis")  # an alias as an entry
+    assert fails(lambda: ipsets("vabt").delete()).content == "IPSet 'vabt' is not empty"
+    aliases("gis").put(cidr="10.30.0.14", rename="gis-server", digest=aliases.get()[0]["digest"])
+    assert [a["name"] for a in aliases.get()] == ["gis-server"]
+    assert fails(lambda: aliases("gis").get()).errors == {"name": "no such alias"}
+    rules(0).delete()
+    ipsets.post(name="municipios", rename="vabt", digest=ipsets.get()[0]["digest"])
+    assert fails(lambda: ipsets("vabt").get()).content == "no such IPSet 'vabt'"
+    ipsets("municipios").delete(force=1)
+    aliases("gis-server").delete()
+    assert ipsets.get() == [] and aliases.get() == []
+
+
 # what the table enforces between real guests
 
 
@@ -278,6 +339,44 @@ def test_a_vnet_firewall_filters_what_crosses_its_bridge(
         fw.options.put(delete="enable,policy_forward")
         fw.rules(0).delete()
     assert fw.rules.get() == [] and canary() == untouched
+
+
+def test_rules_naming_ipsets_and_aliases_open_what_they_hold(
+        lab: LabInstance, admin: ProxmoxAPI, guest_ssh: Any, nets: dict[str, IPv4Network],
+        listening: dict[str, Any], canary: Callable[[], str]) -> None:
+    a1, a2, b1 = listening["a1"], listening["a2"], listening["b1"]
+    untouched = canary()
+    ipsets, aliases, rules = (admin.cluster.firewall.ipset, admin.cluster.firewall.aliases,
+                              admin.cluster.firewall.rules)
+    ipsets.post(name="vfa")
+    ipsets("vfa").post(cidr=str(nets["vfa"]))
+    ipsets("vfa").post(cidr=a2.ip, nomatch=1)  # all of A but a2
+    aliases.post(name="b-portal", cidr=b1.ip)
+    rules.post(type="forward", action="ACCEPT", source="+vfa", dest="b-portal", proto="tcp",
+               dport="7100", enable=1, comment="A to B portal")
+    guest = admin.nodes("pve1").lxc(a1.vmid).firewall
+    guest.ipset.post(name="ipfilter-net0")
+    guest.ipset("ipfilter-net0").post(cidr=str(nets["vfa"][50]))
+    guest.options.put(enable=1, policy_in="ACCEPT", ipfilter=1)
+    admin.cluster.firewall.options.put(enable=1)
+    try:
+        assert guest_ssh.opens(a1.ip, b1.ip, 7100)
+        assert not guest_ssh.opens(a2.ip, b1.ip, 7100)  # its nomatch entry
+        assert not guest_ssh.opens(a1.ip, b1.ip, 7101)
+        bridge = subprocess.run(["nft", "list", "table", "bridge", lab.nft_table], capture_output=True,
+                                text=True, check=True).stdout
+        allowed = sorted([a1.ip, str(nets["vfa"][50])], key=lambda a: tuple(map(int, a.split("."))))
+        assert f"ip saddr != {{ {allowed[0]}, {allowed[1]} }}" in bridge  # its own and its set's
+        ipsets("vfa")(str(nets["vfa"]).replace("/", "%2F")).delete()
+        assert not guest_ssh.opens(a1.ip, b1.ip, 7100)  # the set holds no match any more
+    finally:
+        admin.cluster.firewall.options.put(enable=0)
+        guest.options.put(delete="enable,policy_in,ipfilter")
+        guest.ipset("ipfilter-net0").delete(force=1)
+        rules(0).delete()
+        ipsets("vfa").delete(force=1)
+        aliases("b-portal").delete()
+    assert canary() == untouched
 
 
 def test_a_guest_firewall_keeps_ssh_and_drops_the_rest_until_disabled(

@@ -30,9 +30,10 @@ kernel without it, same-VNet traffic is not filtered by guest rules (`bridged_tr
 says which case holds); a bridge-family table would be the only way there, and without bridge
 conntrack (missing here too) it could not tell replies from new connections, so we do not pretend.
 
-A guest with `ipfilter` (PVE's anti-spoofing) may send IPv4 and ARP from its own address only:
-the bridge table drops, on its NIC's host end (its veth port), every frame that claims another
-source address, before any rule matched on addresses sees it.
+A guest with `ipfilter` (PVE's anti-spoofing) may send IPv4 and ARP from its allowed addresses
+only (its own, and those of its `ipfilter-net0` IP set): the bridge table drops, on its NIC's
+host end (its veth port), every frame that claims another source address, before any rule
+matched on addresses sees it.
 
 Host-originated traffic (the lab's API, pyinfra, tests SSHing from the host) is not filtered:
 it is the management path. Nothing here touches any other table.
@@ -162,7 +163,7 @@ class GuestFilter:
     policy_out: Policy = "ACCEPT"
     rules_out: tuple[Rule, ...] = ()
     container: str = ""  # the guest's container (its NIC's host end is derived from it)
-    ipfilter: bool = False  # PVE's option: it may send from `ip` only
+    ipfilter: tuple[Address, ...] | None = None  # PVE's ipfilter: the addresses it may send from
 
 
 @dataclass(frozen=True)
@@ -306,10 +307,14 @@ def render_bridge(fw: LabFirewall) -> str:
     out = [f"table bridge {fw.table} {{", "\tchain prerouting {",
            "\t\ttype filter hook prerouting priority -300; policy accept;"]
     for guest in fw.guests:
-        if guest.ipfilter and guest.container:
+        if guest.ipfilter is not None and guest.container:
             at, tag = f'iifname "{host_veth(guest.container)}"', f'comment "guest {guest.vmid} ipfilter"'
-            out += [f"\t\t{at} ether type ip ip saddr != {guest.ip} counter drop {tag}",
-                    f"\t\t{at} ether type arp arp saddr ip != {guest.ip} counter drop {tag}"]
+            if not guest.ipfilter:  # an empty set: nothing may be sent
+                out += [f"\t\t{at} ether type {{ ip, arp }} counter drop {tag}"]
+                continue
+            allowed = _addresses_text(guest.ipfilter)
+            out += [f"\t\t{at} ether type ip ip saddr != {allowed} counter drop {tag}",
+                    f"\t\t{at} ether type arp arp saddr ip != {allowed} counter drop {tag}"]
     return "\n".join([*out, "\t}", "}"]) + "\n"
 
 
