@@ -41,7 +41,8 @@ def declare(settings: Settings, inventory: Inventory) -> None:
     network = Network("network", inventory.networks)
     storages = Storages("storage", inventory.storage)
     backup = BackupPlan("backup", inventory, placed)
-    firewall = Firewall("firewall", inventory, placed, settings.lab)
+    firewall = Firewall("firewall", inventory, placed, settings.lab,
+                        opts=pulumi.ResourceOptions(depends_on=[network]))  # VNet firewalls need the VNets
     ha = HighAvailability("ha", inventory)
     roles = TenantRoles("roles", qemu=any(g.spec.kind == "qemu" for g in placed))
     pools = {t.slug: t.slug for t in (*inventory.municipalities, inventory.shared)}

@@ -7,22 +7,23 @@ Guests get default-deny inbound in their own firewall (tenants/guest.py) and the
 their only rules. The datacenter's own `policy_in` stays ACCEPT: the nodes are hardened by the
 hypervisor deploy, and turning the firewall on must not cut them off.
 
-What crosses from one VNet to another is the cluster's `forward` rules (PVE's nftables firewall,
-`nftables: 1` on each node, which the hypervisor deploy sets): one per declared flow (source
-VNet to the service's guest on its ports, partilha.inventory.flows) and SSH from management;
-routed traffic no rule accepts is dropped (`policy_forward` DROP). An `in` rule opens the nodes'
-API to management.
+What crosses from one VNet to another is decided by PVE's nftables firewall (`nftables: 1` on
+each node, which the hypervisor deploy sets): the declared flows as IP sets, aliases, the
+datacenter's `forward` rules and each VNet's firewall (dc/flow_rules.py); routed traffic no rule
+accepts is dropped (`policy_forward` DROP). An `in` rule opens the nodes' API to management.
 """
 
 from __future__ import annotations
 
 import pulumi
 
+from dc.flow_rules import flow_rules
 from gather import by_key
 from partilha.inventory import Guest, Inventory
-from partilha.inventory.flows import MANAGEMENT, PVE_API_PORT, SSH_PORT, management_prefixes, openings
 from partilha.proxmox.resources.cluster_firewall import ClusterFirewall, ClusterRules
 from partilha.proxmox.resources.firewall import SecurityGroup
+from partilha.proxmox.resources.firewall_addresses import Alias, IPSet
+from partilha.proxmox.resources.vnet_firewall import VNetFirewall
 from partilha.proxmox.security_groups import SSH_GROUP, group_name
 
 
@@ -42,7 +43,17 @@ class Firewall(pulumi.ComponentResource):
         ssh = SecurityGroup("group-ssh", group=SSH_GROUP, comment="partilha: SSH from management",
                             rules=[{"type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "22",
                                     "source": ",".join(sources), "comment": "ssh"}], opts=after)
-        ClusterRules("datacenter-rules", rules=cluster_rules(inventory, placed), opts=after)
+        flows = flow_rules(inventory, placed)
+        named: list[pulumi.Resource] = [
+            IPSet(f"ipset-{set_name}", ipset=set_name, comment=spec.comment,
+                  entries=[{"cidr": cidr} for cidr in spec.cidrs], opts=after)
+            for set_name, spec in flows.ipsets.items()]
+        named += [Alias(f"alias-{alias}", alias=alias, cidr=address, comment=comment, opts=after)
+                  for alias, (address, comment) in flows.aliases.items()]
+        uses = pulumi.ResourceOptions(parent=self, depends_on=[datacenter, *named])
+        ClusterRules("datacenter-rules", rules=flows.cluster, opts=uses)
+        for vnet, rules in flows.vnets.items():
+            VNetFirewall(f"vnet-{vnet}-firewall", vnet=vnet, rules=rules, policy_forward="DROP", opts=uses)
         groups = {}
         for service_name, service in inventory.services.items():
             group = SecurityGroup(
@@ -54,26 +65,3 @@ class Firewall(pulumi.ComponentResource):
         self.groups = by_key(groups)
         self.ssh_group = ssh.group
         self.register_outputs({"groups": self.groups, "ssh_group": self.ssh_group})
-
-
-def cluster_rules(inventory: Inventory, placed: list[Guest]) -> list[dict[str, str]]:
-    """The datacenter's rules: per flow and guest one `forward` rule (its ports in one list),
-    management's SSH to every guest, and the nodes' API from management."""
-    ports: dict[tuple[str, str, str], list[int]] = {}
-    for opening in openings(inventory, placed):
-        if opening.source == MANAGEMENT or opening.guest.address is None:
-            continue
-        source = ",".join(str(p) for p in opening.prefixes)
-        ports.setdefault((opening.source, source, opening.guest.name), []).append(opening.port)
-    addresses = {g.name: str(g.address.ip) for g in placed if g.address is not None}
-    out = [{"type": "forward", "action": "ACCEPT", "source": source, "dest": addresses[guest],
-            "proto": "tcp", "dport": ",".join(map(str, sorted(set(listed)))),
-            "comment": f"flow {tenant} -> {guest}"}
-           for (tenant, source, guest), listed in ports.items()]
-    mgmt = ",".join(str(p) for p in management_prefixes(inventory))
-    if mgmt:
-        out += [{"type": "forward", "action": "ACCEPT", "source": mgmt, "proto": "tcp",
-                 "dport": str(SSH_PORT), "comment": "management: SSH to every guest"},
-                {"type": "in", "action": "ACCEPT", "source": mgmt, "proto": "tcp",
-                 "dport": str(PVE_API_PORT), "comment": "management: the PVE API"}]
-    return out

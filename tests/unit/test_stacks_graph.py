@@ -41,7 +41,7 @@ MUNICIPALITIES = [m.slug for m in INVENTORY.municipalities]
 DYNAMIC = "pulumi-python:dynamic/proxmox:"
 ADMIN_ONLY = {"Role", "User", "Acl", "ApiToken", "SdnZone", "SdnVnet", "SdnSubnet", "SdnApply",
               "Storage", "BackupJob", "HaGroup", "HaResource", "SecurityGroup", "ClusterFirewall",
-              "ClusterRules"}
+              "ClusterRules", "IPSet", "Alias", "VNetFirewall"}
 
 
 @dataclass
@@ -284,19 +284,44 @@ def test_bad_input_stops_before_any_resource(home: Path, tmp_path: Path, stack: 
 
 def test_only_the_declared_flows_cross_vnets(platform: Run) -> None:
     """The lab inventory declares no flows: the default, written out here by hand — each
-    municipality to the CIM's two services on 443, SSH from management, the API from management."""
+    municipality to the CIM's two services on 443, SSH from management, the API from management —
+    as IP sets (one per tenant VNet, one for management), aliases (the services' guests), the
+    datacenter's rules and each VNet's firewall."""
     (options,) = platform.of("ClusterFirewall")
     assert (options["enable"], options["policy_forward"]) == (True, "DROP")
+    assert {s["ipset"]: [e["cidr"] for e in s["entries"]] for s in platform.of("IPSet")} == {
+        "vabt": ["10.101.0.0/24"], "vcnt": ["10.103.0.0/24"], "vfzz": ["10.105.0.0/24"],
+        "shared": ["10.30.0.0/24"], "management": ["10.10.0.0/24"]}
+    assert {a["alias"]: a["cidr"] for a in platform.of("Alias")} == {
+        "cim-medio-tejo-eprocurement": "10.30.0.16", "cim-medio-tejo-gis": "10.30.0.17"}
     (cluster,) = platform.of("ClusterRules")
     rules = [(r["type"], r["source"], r.get("dest"), r["dport"]) for r in cluster["rules"]]
     assert rules == [
-        ("forward", "10.101.0.0/24", "10.30.0.16", "443"),  # abrantes -> eprocurement
-        ("forward", "10.101.0.0/24", "10.30.0.17", "443"),  # abrantes -> gis
-        ("forward", "10.103.0.0/24", "10.30.0.16", "443"),  # constancia
-        ("forward", "10.103.0.0/24", "10.30.0.17", "443"),
-        ("forward", "10.105.0.0/24", "10.30.0.16", "443"),  # ferreira-do-zezere
-        ("forward", "10.105.0.0/24", "10.30.0.17", "443"),
-        ("forward", "10.10.0.0/24", None, "22"),
-        ("in", "10.10.0.0/24", None, "8006"),
+        ("forward", "+vabt", "cim-medio-tejo-eprocurement", "443"),
+        ("forward", "+vabt", "cim-medio-tejo-gis", "443"),
+        ("forward", "+vcnt", "cim-medio-tejo-eprocurement", "443"),
+        ("forward", "+vcnt", "cim-medio-tejo-gis", "443"),
+        ("forward", "+vfzz", "cim-medio-tejo-eprocurement", "443"),
+        ("forward", "+vfzz", "cim-medio-tejo-gis", "443"),
+        ("forward", "+management", None, "22"),
+        ("in", "+management", None, "8006"),
     ]
-    assert {(r["action"], r["proto"]) for r in cluster["rules"]} == {("ACCEPT", "tcp")}
+    vnets = {f["vnet"]: f for f in platform.of("VNetFirewall")}
+    assert {(f["enable"], f["policy_forward"]) for f in vnets.values()} == {(True, "DROP")}
+    forward = {vnet: [(r["source"], r.get("dest"), r.get("dport")) for r in f["rules"]]
+               for vnet, f in vnets.items()}
+    assert forward == {
+        "vabt": [("+vabt", "+vabt", None), ("+vabt", "cim-medio-tejo-eprocurement", "443"),
+                 ("+vabt", "cim-medio-tejo-gis", "443"), ("+management", None, "22")],
+        "vcnt": [("+vcnt", "+vcnt", None), ("+vcnt", "cim-medio-tejo-eprocurement", "443"),
+                 ("+vcnt", "cim-medio-tejo-gis", "443"), ("+management", None, "22")],
+        "vfzz": [("+vfzz", "+vfzz", None), ("+vfzz", "cim-medio-tejo-eprocurement", "443"),
+                 ("+vfzz", "cim-medio-tejo-gis", "443"), ("+management", None, "22")],
+        "shared": [("+shared", "+shared", None),
+                   ("+vabt", "cim-medio-tejo-eprocurement", "443"), ("+vabt", "cim-medio-tejo-gis", "443"),
+                   ("+vcnt", "cim-medio-tejo-eprocurement", "443"), ("+vcnt", "cim-medio-tejo-gis", "443"),
+                   ("+vfzz", "cim-medio-tejo-eprocurement", "443"), ("+vfzz", "cim-medio-tejo-gis", "443"),
+                   ("+management", None, "22")],
+        "mgmt": [("+management", "+management", None), ("+management", None, "22")],
+    }
+    assert {(r["action"], r.get("proto")) for r in cluster["rules"]} == {("ACCEPT", "tcp")}

@@ -10,6 +10,7 @@ before its rules go, so no moment has the policy without the declared openings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pulumi
@@ -60,6 +61,19 @@ def sync_rules(pve: Pve, path: str, declared: list[Rule]) -> None:
     if live:
         for _ in added:  # the top one to the bottom, as many times as rules were added
             pve.call("PUT", f"{path}/0", moveto=len(declared))
+
+
+def apply_firewall(pve: Pve, path: str, rules: list[Rule], wanted: Props,
+                   options: Callable[[Props], Props]) -> None:
+    """A firewall's rules at `path`/rules, then its `wanted` options (as `options` reads them) at
+    `path`/options: never on without its rules."""
+    sync_rules(pve, f"{path}/rules", rules)
+
+    def changes(live: Props) -> dict[str, Any]:
+        have = options(live)
+        return {k: int(v) if isinstance(v, bool) else v for k, v in wanted.items() if have[k] != v}
+
+    put_with_digest(pve, f"{path}/options", changes)
 
 
 def declared_rules(props: Props, where: str) -> list[Rule]:
@@ -157,15 +171,7 @@ class GuestFirewallProvider(NormalisedProvider):
         return f"/nodes/{props['node']}/{props['kind']}/{int(props['vmid'])}/firewall"
 
     def _apply(self, pve: Pve, want: Props) -> None:
-        """Rules first, then the options (so the firewall is never on without its rules)."""
-        sync_rules(pve, f"{self._path(want)}/rules", want["rules"])
-        wanted = _options(want)
-
-        def changes(live: Props) -> dict[str, Any]:
-            have = _options(live)
-            return {k: int(v) if isinstance(v, bool) else v for k, v in wanted.items() if have[k] != v}
-
-        put_with_digest(pve, f"{self._path(want)}/options", changes)
+        apply_firewall(pve, self._path(want), want["rules"], _options(want), _options)
 
     def create_live(self, pve: Pve, inputs: Props) -> tuple[str, Props]:
         inputs = self.normalise(inputs)  # numbers cross the wire as floats

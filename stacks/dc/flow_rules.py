@@ -1,0 +1,106 @@
+"""The declared flows (partilha.inventory.flows) as a PVE administrator writes them down:
+
+- IP sets: one per tenant VNet, named as the VNet and holding its prefix, and `management`
+  holding the management network(s); aliases: one per guest a flow reaches, named as the guest.
+- The datacenter's rules: per flow and guest one `forward` rule from the source's set to the
+  guest's alias on its ports, `forward` SSH from `+management` to every guest, and an `in` rule
+  opening the nodes' API to `+management`.
+- Each tenant VNet's and each management VNet's firewall (`policy_forward` DROP): what stays
+  within it, the flows into and out of it, and management's SSH. (The API is the nodes' own
+  traffic, `in`, which no VNet forwards.)
+
+Routed traffic passes the datacenter's `forward` rules and the firewalls of the VNets it leaves
+and enters; so a flow opens only where all of them say so, and a rule removed from any of them
+closes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from partilha.inventory import Guest, Inventory
+from partilha.inventory.flows import (
+    MANAGEMENT,
+    PVE_API_PORT,
+    SSH_PORT,
+    Opening,
+    management_prefixes,
+    openings,
+)
+from partilha.inventory.guests import tenant_vnets
+
+MANAGEMENT_SET = "management"
+ALIAS_MAX = 64  # PVE's limit for an alias name
+Rule = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class IPSetSpec:
+    comment: str
+    cidrs: list[str]
+
+
+@dataclass
+class FlowRules:
+    ipsets: dict[str, IPSetSpec] = field(default_factory=dict)
+    aliases: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (address, comment)
+    cluster: list[Rule] = field(default_factory=list)
+    vnets: dict[str, list[Rule]] = field(default_factory=dict)  # VNet id -> its forward rules
+
+
+def alias_name(guest: Guest) -> str:
+    """The guest's name, which PVE takes as an alias when it starts with a letter and fits."""
+    name = guest.name if guest.name[:1].isalpha() else f"g-{guest.name}"
+    return name[:ALIAS_MAX]
+
+
+def _accept(rtype: str, comment: str, *, source: str, dest: str | None = None,
+            dport: str | None = None) -> Rule:
+    rule: Rule = {"type": rtype, "action": "ACCEPT", "source": source}
+    if dest:
+        rule["dest"] = dest
+    if dport:
+        rule |= {"proto": "tcp", "dport": dport}
+    return rule | {"comment": comment}
+
+
+def flow_rules(inventory: Inventory, placed: list[Guest]) -> FlowRules:
+    out = FlowRules()
+    vnets = tenant_vnets(inventory)
+    for slug, vnet in vnets.items():
+        out.ipsets[vnet.id] = IPSetSpec(f"VNet of {slug}", [str(vnet.prefix)])
+    mgmt = [str(p) for p in management_prefixes(inventory)]
+    if mgmt:
+        out.ipsets[MANAGEMENT_SET] = IPSetSpec("the management network", mgmt)
+    by_pair: dict[tuple[str, str], tuple[Opening, list[int]]] = {}
+    for opening in openings(inventory, placed):
+        if opening.source != MANAGEMENT and opening.guest.address is not None:
+            key = (opening.source, opening.guest.name)
+            by_pair.setdefault(key, (opening, []))[1].append(opening.port)
+    for vnet in vnets.values():
+        out.vnets[vnet.id] = [_accept("forward", f"within {vnet.id}", source=f"+{vnet.id}",
+                                      dest=f"+{vnet.id}")]
+    for (tenant, _), (opening, ports) in by_pair.items():
+        guest, source = opening.guest, vnets[tenant].id
+        alias = alias_name(guest)
+        out.aliases[alias] = (str(guest.address.ip), guest.name)  # type: ignore[union-attr]
+        rule = _accept("forward", f"flow {tenant} -> {guest.name}", source=f"+{source}", dest=alias,
+                       dport=",".join(map(str, sorted(set(ports)))))
+        out.cluster.append(rule)
+        out.vnets[source].append(rule)
+        if guest.vnet is not None and guest.vnet.id != source:
+            out.vnets[guest.vnet.id].append(rule)
+    if mgmt:
+        ssh = _accept("forward", "management: SSH to every guest", source=f"+{MANAGEMENT_SET}",
+                      dport=str(SSH_PORT))
+        api = _accept("in", "management: the PVE API", source=f"+{MANAGEMENT_SET}", dport=str(PVE_API_PORT))
+        out.cluster += [ssh, api]
+        for vnet in vnets.values():
+            out.vnets[vnet.id].append(ssh)
+        for vnet in inventory.networks.vnets:
+            if vnet.purpose == "management":
+                out.vnets[vnet.id] = [
+                    _accept("forward", "within management", source=f"+{MANAGEMENT_SET}",
+                            dest=f"+{MANAGEMENT_SET}"), ssh]
+    return out
