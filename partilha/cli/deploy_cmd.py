@@ -160,4 +160,6 @@ def _summary(result: Verification) -> None:
     console.print(f"{len(out.hosts)} hosts, {len(out.controls)} controls in {result.seconds:.1f} s: "
                   f"{out.count('passed')} passed, {out.count('failed')} failed, {out.count('na')} not "
                   f"applicable", soft_wrap=True)
+    console.print("isolation: " + (result.isolation.summary().replace("**", "") if result.isolation
+                                   else "no probe yet (`partilha probe`)"), soft_wrap=True, markup=False)
     console.print(f"report: {escape(str(result.report))}\njunit: {escape(str(result.junit))}", soft_wrap=True)

@@ -16,15 +16,18 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from ipaddress import IPv4Interface
 from pathlib import Path
 from typing import Any
 
 from partilha.errors import UserError
 from partilha.inventory import load_inventory
-from partilha.lab import cluster, lifecycle, server_process, storage
+from partilha.lab import cluster, lifecycle, sdn, server_process, storage
 from partilha.lab.access import users
 from partilha.lab.cluster import node_hosts, node_power
 from partilha.lab.instance import LabInstance
+from partilha.lab.machine import machine
 from partilha.lab.server import faults
 from partilha.lab.server.certs import ensure_certificate
 from partilha.lab.server.store import Store
@@ -198,3 +201,21 @@ def default_instance(root: Path, inventory: Path | None, port: int | None) -> La
         return dataclasses.replace(LabInstance.load(state_dir), node_key=node_key)
     return LabInstance(state_dir, (inventory or root / "inventories" / "lab").resolve(),
                        port or 8006, node_key=node_key)
+
+
+@contextlib.contextmanager
+def probe_point(instance: LabInstance, ident: str, vnet: str, address: IPv4Interface) -> Iterator[list[str]]:
+    """A host at `address` on VNet `vnet`'s network, routed through its gateway, while the block
+    runs (network namespace `<prefix><ident>`): the command prefix that runs a program there."""
+    with Store(instance.db) as store:
+        applied = {v.vnet: v for v in sdn.applied_vnets(store, instance.prefix)}
+    found = applied.get(vnet)
+    if found is None or found.gateway is None:
+        raise UserError(f"lab {instance.state_dir}: VNet {vnet} has no bridge with a gateway "
+                        "(`partilha up` first)")
+    name = f"{instance.prefix}{ident}"
+    command = machine.add_probe_point(name, found.bridge, address, found.gateway.ip)
+    try:
+        yield command
+    finally:
+        machine.remove_probe_points(name)

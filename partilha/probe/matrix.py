@@ -1,11 +1,13 @@
-"""The probe's pairs and what each should show: from every guest to every other guest, on every
-port some service declares, SSH, and a few ports nothing declares.
+"""The probe's pairs and what each should show: from every guest to every other guest, and from
+the management network (source `management`) to every guest, on every port some service
+declares, SSH, and a few ports nothing declares.
 
 A port is expected open when the target's service declares it and the source may reach it: it
 shares the target's VNet, or a declared flow (partilha.inventory.flows) opens it from the
 source's tenant. Everything else is expected filtered: guests drop what they do not open
 (`policy_in` DROP) and routed traffic no forward rule accepts is dropped too. SSH between guests
-is filtered: it is open from management only.
+is filtered: it is open from management only. From management only the declared flows are open
+(SSH to every guest); every other port is expected filtered.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from partilha.inventory import Guest, Inventory
-from partilha.inventory.flows import SSH_PORT, openings
+from partilha.inventory.flows import MANAGEMENT, SSH_PORT, management_prefixes, openings
 
 Outcome = Literal["open", "refused", "filtered"]
 UNDECLARED = (3306, 8080)  # ports no catalogue service declares: expected filtered everywhere
@@ -41,5 +43,9 @@ def pairs(inventory: Inventory, placed: list[Guest]) -> list[Pair]:
         reachable = source.vnet == target.vnet or (source.tenant, target.name, port) in opened
         return "open" if port in target.spec.ports and reachable else "filtered"
 
-    return [Pair(s.name, t.name, port, expected(s, t, port))
-            for s in placed for t in placed if s is not t for port in probed]
+    out = [Pair(s.name, t.name, port, expected(s, t, port))
+           for s in placed for t in placed if s is not t for port in probed]
+    if management_prefixes(inventory):
+        out += [Pair(MANAGEMENT, t.name, port, "open" if (MANAGEMENT, t.name, port) in opened else "filtered")
+                for t in placed for port in probed]
+    return out

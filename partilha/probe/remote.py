@@ -1,6 +1,7 @@
 """Running the probe on an env's guests over SSH (the operator's key, pinned host keys, the
 user that logs in now, as `partilha ssh`): a temporary listener on every probed port nothing
-serves on each guest, then every guest tries every other, in parallel; the listeners stop after.
+serves on each guest, then every guest tries every other, in parallel, and the management
+network tries every guest (partilha.probe.management); the listeners stop after.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import build_hosts
 from partilha.errors import UserError
 from partilha.inventory import guests
-from partilha.probe import matrix
+from partilha.inventory.flows import MANAGEMENT
+from partilha.probe import management, matrix
 
 CONNECT_TIMEOUT = 2.0  # seconds without an answer: filtered
 LISTEN_SECONDS = 600  # a bound: the listeners are stopped as soon as the probe is done
@@ -42,13 +44,14 @@ class Probe:
     observed: dict[tuple[str, str, int], matrix.Outcome]
     taken: dict[str, list[int]]  # guest -> the ports a temporary listener served
     seconds: float
+    when: str  # when it ended, as reports write it
 
     def unexpected(self) -> list[tuple[matrix.Pair, matrix.Outcome]]:
         return [(p, self.observed[(p.source, p.target, p.port)]) for p in self.pairs
                 if self.observed[(p.source, p.target, p.port)] != p.expected]
 
     def as_json(self) -> dict[str, Any]:
-        return {"env": self.env, "ports": self.ports, "seconds": round(self.seconds, 1),
+        return {"env": self.env, "when": self.when, "ports": self.ports, "seconds": round(self.seconds, 1),
                 "pairs": [{"from": p.source, "to": p.target, "port": p.port, "expected": p.expected,
                            "observed": self.observed[(p.source, p.target, p.port)]} for p in self.pairs],
                 "temporary_listeners": self.taken,
@@ -77,12 +80,21 @@ def probe(env: Env) -> Probe:
                        for name in address}
             results = dict(zip(address, pool.map(
                 lambda name: run(name, "connect", targets[name], CONNECT_TIMEOUT), address), strict=True))
+            from_management = [[p.target, address[p.target], p.port] for p in pairs if p.source == MANAGEMENT]
+            if from_management:
+                with management.vantage_point(env) as command:
+                    results[MANAGEMENT] = _run_here(command, from_management)
         finally:
             list(pool.map(lambda name: run(name, "stop"), address))
     observed = {(source, target, int(port)): outcome
                 for source, rows in results.items() for target, port, outcome in rows}
     return Probe(env.name, ports, pairs, observed, {n: sorted(v["taken"]) for n, v in listened.items()},
-                 time.monotonic() - started)
+                 time.monotonic() - started, time.strftime("%Y-%m-%d %H:%M:%S %Z"))
+
+
+def _run_here(command: list[str], targets: list[list[Any]]) -> Any:
+    """The remote program's `connect` on this machine, behind `command` (a namespace's)."""
+    return _program([*command, *_words("connect", [targets, CONNECT_TIMEOUT])], f"probe from {MANAGEMENT}")
 
 
 @contextmanager
@@ -98,15 +110,23 @@ def _session(fleet: Fleet) -> Iterator[Any]:
 
 def _run(config: Path, logins: Mapping[str, Login], name: str, mode: str, args: Sequence[Any]) -> Any:
     login = logins[name]
-    words = ["python3", "-", mode, *(json.dumps(a) if isinstance(a, list) else str(a) for a in args)]
+    words = _words(mode, args)
     command = " ".join(shlex.quote(w) for w in (["sudo", "-n", *words] if login.sudo else words))
+    return _program(["ssh", "-F", str(config), "-l", login.user, name, command], f"probe {mode} on {name}")
+
+
+def _words(mode: str, args: Sequence[Any]) -> list[str]:
+    return ["python3", "-", mode, *(json.dumps(a) if isinstance(a, list) else str(a) for a in args)]
+
+
+def _program(argv: list[str], what: str) -> Any:
+    """The program run by `argv` (reading it on its standard input), its JSON output parsed."""
     try:
-        proc = subprocess.run(["ssh", "-F", str(config), "-l", login.user, name, command],
-                              input=PROGRAM, capture_output=True, text=True,
+        proc = subprocess.run(argv, input=PROGRAM, capture_output=True, text=True,
                               timeout=SSH_TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
-        raise UserError(f"probe {mode} on {name}: no end within {SSH_TIMEOUT} s") from None
+        raise UserError(f"{what}: no end within {SSH_TIMEOUT} s") from None
     if proc.returncode != 0:
         why = proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
-        raise UserError(f"probe {mode} on {name}: {why[0]}")
+        raise UserError(f"{what}: {why[0]}")
     return json.loads(proc.stdout) if proc.stdout.strip() else None

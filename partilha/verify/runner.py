@@ -1,11 +1,13 @@
 """`partilha verify`: tests/infra run by pytest over a fleet, then the reports.
 
 pytest runs as its own process, as a user would run it (`pytest tests/infra --fleet ...`);
-it writes JUnit XML and the per-control outcomes, from which the Markdown report is made.
+it writes JUnit XML and the per-control outcomes, from which the Markdown report is made; the
+latest probe found beside them (partilha.verify.isolation) joins both reports.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from partilha.deploy.catalogue import all_controls
 from partilha.errors import UserError
+from partilha.verify.isolation import Isolation, section
 from partilha.verify.report import Outcomes, markdown
 from partilha.workspace import CHECKOUT
 
@@ -25,6 +28,7 @@ TIMEOUT = 3600
 @dataclass(frozen=True)
 class Verification:
     outcomes: Outcomes
+    isolation: Isolation | None  # the latest probe's
     junit: Path
     report: Path
     seconds: float
@@ -72,7 +76,10 @@ def verify(fleet_file: Path, out_dir: Path, *, what: str = "all", hosts: Sequenc
         tail = "; ".join(line for line in lines[-5:] if line.strip())
         raise UserError(f"the infra tests did not run (pytest exit {proc.returncode}): {tail}")
     outcomes = Outcomes.load(outcomes_json)
+    isolation = Isolation.load(out_dir)
+    data = json.loads(outcomes_json.read_text())
+    outcomes_json.write_text(json.dumps({**data, "isolation": isolation and isolation.as_json()}, indent=1))
     titles = {cid: c.title for cid, c in all_controls().items()}
     when = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    report.write_text(markdown(outcomes, titles, when))
-    return Verification(outcomes, junit, report, time.monotonic() - started)
+    report.write_text(markdown(outcomes, titles, when) + section(isolation))
+    return Verification(outcomes, isolation, junit, report, time.monotonic() - started)

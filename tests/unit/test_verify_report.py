@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from partilha.verify.isolation import Isolation, section
 from partilha.verify.report import Outcome, Outcomes, markdown
 
 
@@ -47,3 +48,22 @@ def test_all_passing_and_loading_the_tests_file(tmp_path: Path) -> None:
     assert loaded.ok and loaded.controls == ["PTL-SSH-01"]
     assert "all controls hold" in markdown(loaded, {}, "now")
     assert not Outcomes("lab", ("a",), (), {}).ok  # nothing tested proves nothing
+
+
+def test_the_latest_probe_joins_the_report_or_its_absence_is_said(tmp_path: Path) -> None:
+    assert Isolation.load(tmp_path) is None
+    assert "No probe has run for this env yet (`partilha probe`)." in section(None)
+    pairs = [{"from": "management", "to": "a-portal", "port": 22, "expected": "open", "observed": "open"},
+             {"from": "a-portal", "to": "b-dms", "port": 443, "expected": "filtered", "observed": "open"},
+             {"from": "b-dms", "to": "a-portal", "port": 443, "expected": "filtered", "observed": "filtered"}]
+    (tmp_path / "probe.json").write_text(json.dumps({
+        "env": "lab", "when": "2026-12-05 12:00:00 UTC", "pairs": pairs, "unexpected": [pairs[1]]}))
+    found = Isolation.load(tmp_path)
+    assert found is not None and not found.proven
+    assert found.as_json() == {"when": "2026-12-05 12:00:00 UTC", "pairs": 3, "expected_open": 1,
+                               "unexpected": ["a-portal -> b-dms:443 expected filtered, observed open"],
+                               "proven": False}
+    text = section(found)
+    assert "latest probe (2026-12-05 12:00:00 UTC): 3 pairs, 1 expected open, the rest filtered; " \
+           "**1 unexpected**" in text
+    assert "- a-portal -> b-dms:443 expected filtered, observed open" in text.splitlines()

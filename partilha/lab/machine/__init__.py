@@ -7,7 +7,7 @@ each with a one-line contract. The only backend is LXC (partilha.lab.machine.lxc
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from ipaddress import IPv4Interface, IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Protocol
 
@@ -135,6 +135,14 @@ class Machine(Protocol):
 
     def remove_bridges(self, prefix: str) -> list[str]:
         """Every bridge of `prefix` is gone; the ones removed."""
+
+    def add_probe_point(self, name: str, bridge: str, address: IPv4Interface,
+                        gateway: IPv4Address) -> list[str]:
+        """A host of `bridge`'s network at `address` (routed through `gateway`), as namespace
+        `name`; the command prefix that runs a program there."""
+
+    def remove_probe_points(self, prefix: str) -> list[str]:
+        """Every probe point of `prefix` is gone; the ones removed."""
 
     def stop_forwarding(self, bridge: str) -> None:
         """The host routes nothing that arrives on `bridge`."""

@@ -101,6 +101,7 @@ def _realise(store: Store, instance: LabInstance, log: Log) -> None:
 
 
 def teardown(instance: LabInstance) -> None:
-    """Remove the instance's bridges and nftables table. Idempotent."""
+    """Remove the instance's probe points, bridges and nftables table. Idempotent."""
+    machine.remove_probe_points(instance.prefix)
     machine.remove_firewall(instance.nft_table)
     machine.remove_bridges(instance.prefix)

@@ -1,8 +1,9 @@
 """`partilha up --env lab` end to end on a throwaway lab: bad input stops before any API call;
 `up` realises every guest of the inventory, each answering SSH with its pinned host key, the
 municipalities' guests made with their own tokens; a second `up` changes and writes nothing;
-`partilha probe` finds exactly the flows the inventory declares (written out by hand here), and
-a forward rule removed behind the platform's back until `refresh` finds it and `up` puts it back;
+`partilha probe` finds exactly the flows the inventory declares (written out by hand here), from
+every guest and from the management network, and a forward rule and an IP set entry removed
+behind the platform's back until `refresh` finds them and `up` puts them back;
 a guest sending from another guest's address is dropped (`ipfilter`);
 `refresh` reports a change made behind its back and `up` puts it back; adding, removing or
 resizing services moves and re-makes no other guest, a pin migrates a guest with its data, a data
@@ -166,7 +167,7 @@ REACHES = {
 
 
 def _by_hand(expected: Guests) -> set[tuple[str, str, int]]:
-    out = set()
+    out = {("management", guest, 22) for guest in expected}  # SSH from management, nothing else
     for source in expected.values():
         for word in REACHES[source.tenant].split():
             target, _, port = word.partition(":")
@@ -182,28 +183,34 @@ def test_probe_finds_exactly_the_declared_flows_and_a_removed_rule_until_up_puts
     _ok(probed)
     found = json.loads(probed.stdout)
     assert found["ports"] == [22, 80, 443, 3306, 8080]
-    assert len(found["pairs"]) == len(expected) * (len(expected) - 1) * 5
+    assert len(found["pairs"]) == len(expected) * (len(expected) - 1) * 5 + len(expected) * 5
     observed = {(p["from"], p["to"], p["port"]): p["observed"] for p in found["pairs"]}
     assert {k for k, seen in observed.items() if seen == "open"} == _by_hand(expected)
     assert {seen for seen in observed.values() if seen != "open"} == {"filtered"}
     assert found["unexpected"] == []
     assert (cli.home / ".partilha" / "reports" / "lab" / "probe.json").is_file()
 
-    rules = admin_token.cluster.firewall.rules
+    rules, vfzz = admin_token.cluster.firewall.rules, admin_token.cluster.firewall.ipset("vfzz")
     declared = rules.get()
     (pos,) = [r["pos"] for r in declared if r.get("comment") == "flow abrantes -> cim-medio-tejo-gis"]
     rules(pos).delete()  # by hand, behind the platform stack's back
+    vfzz("10.105.0.0%2F24").delete()  # Ferreira do Zêzere's VNet leaves its IP set
     broken = cli("probe", "--env", "lab")
     assert broken.returncode == 1 and "Traceback" not in broken.stderr, broken.stderr
     for guest in ("abrantes-portal", "abrantes-dms", "abrantes-intranet"):
         assert f"{guest} -> cim-medio-tejo-gis:443 expected open, observed filtered" in broken.stderr
-    assert "constancia" not in broken.stderr and "eprocurement" not in broken.stderr
+    for guest in ("ferreira-do-zezere-portal", "ferreira-do-zezere-intranet"):
+        for service in ("eprocurement", "gis"):
+            assert f"{guest} -> cim-medio-tejo-{service}:443 expected open, observed filtered" in (
+                broken.stderr)
+    assert "constancia" not in broken.stderr and "abrantes-portal -> ferreira" not in broken.stderr
     found_drift = cli("refresh", "--env", "lab", "--only", "platform")
     _ok(found_drift)
-    assert "datacenter-rules" in found_drift.stdout
+    assert "datacenter-rules" in found_drift.stdout and "ipset-vfzz" in found_drift.stdout
     _ok(cli("up", "--env", "lab", "--only", "platform"))
     assert [{k: v for k, v in r.items() if k != "digest"} for r in rules.get()] == [
         {k: v for k, v in r.items() if k != "digest"} for r in declared]
+    assert [e["cidr"] for e in vfzz.get()] == ["10.105.0.0/24"]
 
 
 def _ipfilter_drops(lab: LabInstance, vmid: int) -> int:

@@ -38,10 +38,13 @@ _IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 
 def bridge_name(prefix: str, ident: str) -> str:
     """`<prefix><ident>`, checked against Linux's 15-character interface name limit."""
-    name = f"{prefix}{ident}"
+    return _ifname(f"{prefix}{ident}")
+
+
+def _ifname(name: str) -> str:
     if not _IFNAME.match(name):
         raise ValueError(
-            f"bridge name {name!r}: at most {IFNAME_MAX} characters of letters, digits, '_', '.', '-'"
+            f"interface name {name!r}: at most {IFNAME_MAX} characters of letters, digits, '_', '.', '-'"
         )
     return name
 
@@ -225,3 +228,41 @@ def interfaces_in(subnet: IPv4Network) -> set[str]:
 def stop_forwarding(bridge: str) -> None:
     """The host routes nothing that arrives on `bridge`."""
     Path(f"/proc/sys/net/ipv4/conf/{bridge}/forwarding").write_text("0")
+
+
+# probe points: a network namespace on a VNet, standing where a host of that network would
+
+
+def namespaces(prefix: str) -> list[str]:
+    """The network namespaces whose name starts with `prefix`."""
+    if not prefix:
+        raise ValueError("a prefix is required")
+    listed = run(["ip", "-j", "netns", "list"], check=False).stdout.strip()
+    return sorted(n["name"] for n in json.loads(listed or "[]") if n["name"].startswith(prefix))
+
+
+def add_namespace(name: str, bridge: str, address: IPv4Interface, gateway: IPv4Address) -> None:
+    """Namespace `name` with one NIC, eth0 at `address` on `bridge`, routed through `gateway`
+    (its host end is `<name>h`); one left by an earlier run is replaced."""
+    remove_namespace(name)
+    host_end, inside = _ifname(f"{name}h"), _ifname(f"{name}n")
+    run(["ip", "netns", "add", name])
+    try:
+        run(["ip", "link", "add", host_end, "type", "veth", "peer", "name", inside])
+        run(["ip", "link", "set", inside, "netns", name])
+        run(["ip", "link", "set", host_end, "master", bridge, "up"])
+        for command in (["link", "set", inside, "name", "eth0"], ["addr", "add", str(address), "dev", "eth0"],
+                        ["link", "set", "eth0", "up"], ["link", "set", "lo", "up"],
+                        ["route", "add", "default", "via", str(gateway)]):
+            run(["ip", "-n", name, *command])
+    except MachineError:
+        remove_namespace(name)
+        raise
+
+
+def remove_namespace(name: str) -> None:
+    """The namespace and its NIC (both veth ends) are gone. Idempotent."""
+    if name in namespaces(name):
+        run(["ip", "netns", "del", name])
+    if exists(f"{name}h"):
+        run(["ip", "link", "del", "dev", f"{name}h"])
