@@ -1,6 +1,7 @@
-"""`partilha probe` of Médio Tejo (≈ 60 guests, every guest to every other on 5 ports) on a lab
-realising inventories/medio-tejo, after its `up`: wall time of the probe (target ≤ 60 s on 2
-cores) and pairs per second. `--inventory inventories/lab` probes the small lab inventory instead.
+"""`partilha probe` of Médio Tejo (≈ 60 guests, every guest to every other and the management
+network to every guest, on 5 ports) on a lab realising inventories/medio-tejo, after its `up`:
+wall time of the probe (target ≤ 60 s on 2 cores) and pairs per second. `--inventory
+inventories/lab` probes the small lab inventory instead.
 
     .venv/bin/python bench/probe.py [--inventory inventories/medio-tejo] [--parallel 4]
 
@@ -33,7 +34,7 @@ def main() -> None:
                          "--parallel", str(args.parallel))
         seconds = op.partilha("probe", "--env", upbench.ENV)
         found = json.loads((op.home / ".partilha" / "reports" / upbench.ENV / "probe.json").read_text())
-        guests = len({p["from"] for p in found["pairs"]})
+        guests = len({p["to"] for p in found["pairs"]})
         pairs = len(found["pairs"])
         print(f"\nprobe of {args.inventory.name}: {guests} guests x {len(found['ports'])} ports, "
               f"{pairs} pairs (up before it: {up:.0f} s)")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from partilha.lab.firewall import firewall_schema, firewall_translate
+from partilha.lab.firewall import firewall_addresses, firewall_schema, firewall_translate
 from partilha.lab.firewall.firewall_addresses import Book
 from partilha.lab.firewall.firewall_schema import RuleError
 from partilha.lab.firewall.state import ClusterFirewallConfig, GuestFirewallConfig
@@ -170,3 +170,55 @@ def test_rendered_sets_merge_what_nft_would_refuse_as_overlapping() -> None:
     assert rule.render("return") == "ip saddr 10.0.0.0-10.0.0.9 tcp dport { 22, 79-86 } return"
     with pytest.raises(ValueError, match="ports need a protocol"):
         nftables.Rule(proto=47, dport=(80,))
+
+
+# IP sets and aliases
+
+BOOK = Book(
+    ipsets={"vabt": [{"cidr": "10.101.0.9", "nomatch": 1}, {"cidr": "10.101.0.0/24"}],
+            "gis-servers": [{"cidr": "gis"}, {"cidr": "gone"}], "empty": []},
+    aliases={"gis": {"name": "GIS", "cidr": "10.30.0.17", "ipversion": 4}},
+    guest_ipsets={"vabt": [{"cidr": "10.1.1.1"}]})
+
+
+def test_a_set_is_its_entries_minus_its_nomatch_ones_and_aliases_resolve() -> None:
+    ip = IPv4Address
+    assert BOOK.ranges("+dc/vabt") == [(ip("10.101.0.0"), ip("10.101.0.8")),
+                                       (ip("10.101.0.10"), ip("10.101.0.255"))]
+    assert BOOK.ranges("+vabt") == [(ip("10.1.1.1"), ip("10.1.1.1"))]  # the guest's own first
+    assert BOOK.ranges("+gis-servers") == [(ip("10.30.0.17"), ip("10.30.0.17"))]  # "gone" skipped
+    assert BOOK.ranges("Gis") == BOOK.ranges("dc/gis") == [(ip("10.30.0.17"), ip("10.30.0.17"))]
+    assert BOOK.ranges("+empty") == []
+    for missing, words in (("+nosuch", "no such ipset 'nosuch'"), ("guest/gis", "no such alias 'guest/gis'")):
+        with pytest.raises(ValueError, match=words):
+            BOOK.ranges(missing)
+
+
+def test_rules_naming_sets_are_checked_and_realised_through_the_book() -> None:
+    rule = {"type": "forward", "action": "ACCEPT", "source": "+vabt", "dest": "gis", "proto": "tcp",
+            "dport": "443", "enable": 1}
+    firewall_schema.verify_rule(rule, "cluster", BOOK)
+    assert rule["ipversion"] == 4  # the alias's
+    [realised] = firewall_translate.realised(rule, BOOK)
+    assert realised.dst == ((IPv4Address("10.30.0.17"), IPv4Address("10.30.0.17")),)
+    assert len(realised.src) == 1  # the guest's set: a cluster rule sees only the book it is given
+    assert firewall_translate.realised({**rule, "source": "+empty"}, BOOK) == []  # matches nothing
+    with pytest.raises(RuleError, match="invalid ipset name '\\+1x'"):
+        firewall_schema.verify_rule({**rule, "source": "+1x"}, "cluster", BOOK)
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("10.101.0.7/24", ("10.101.0.0/24", 4)), ("10.101.0.7/32", ("10.101.0.7", 4)),
+    ("10.101.0.7", ("10.101.0.7", 4)), ("fd00::1/128", ("fd00::1", 6))])
+def test_set_entries_are_kept_as_pve_cleans_them(text: str, kept: tuple[str, int]) -> None:
+    assert firewall_addresses.entry_cidr(text) == kept
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("10.0.0.300", "value does not look like a valid IP address or CIDR network\n"),
+    ("10.0.0.0/33", "Invalid prefix length /33\n"), ("office hours", "value does not look like a "
+                                                     "valid IP address or CIDR network\n")])
+def test_bad_addresses_fail_with_pves_words(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as err:
+        firewall_addresses.verify_ip_or_cidr_or_alias(text)
+    assert str(err.value) == message
