@@ -74,6 +74,12 @@ def list_digest(items: Iterable[Mapping[str, Any]]) -> str:
     return sha.hexdigest()
 
 
+def with_digest(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`copy_list_with_digest`'s answer: each item with the list's digest."""
+    digest = list_digest(items)
+    return [{**item, "digest": digest} for item in items]
+
+
 def object_digest(obj: Mapping[str, Any]) -> str:
     """`copy_opject_with_digest` (sic): the same over one object's keys."""
     return list_digest([obj])

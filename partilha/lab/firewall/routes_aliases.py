@@ -30,9 +30,7 @@ def _listed(conf: ClusterFirewallConfig) -> list[dict[str, Any]]:
 @routes.route("GET", BASE)
 def list_aliases(ctx: Ctx, p: dict[str, Any]) -> Any:
     audit(ctx, p)
-    items = _listed(firewall.cluster(ctx.store))
-    digest = firewall_schema.list_digest(items)
-    return [{**item, "digest": digest} for item in items]
+    return firewall_schema.with_digest(_listed(firewall.cluster(ctx.store)))
 
 
 @routes.route("POST", BASE, {"name": NAME, "cidr": CIDR, "comment": Param()})

@@ -70,9 +70,7 @@ def register(base: str, path_params: dict[str, Param], level: Level) -> None:
     @routes.route("GET", base, path_params)
     def list_sets(ctx: Ctx, p: dict[str, Any]) -> Any:
         level.read(ctx, p)
-        items = _set_list(level.load(ctx, p))
-        digest = firewall_schema.list_digest(items)
-        return [{**item, "digest": digest} for item in items]
+        return firewall_schema.with_digest(_set_list(level.load(ctx, p)))
 
     @routes.route("POST", base, {**at_set, "comment": Param(), "digest": DIGEST,
                                  "rename": Param(pattern=firewall_addresses.NAME, min_length=2,
@@ -102,9 +100,7 @@ def register(base: str, path_params: dict[str, Param], level: Level) -> None:
     @routes.route("GET", f"{base}/{{name}}", at_set)
     def get_set(ctx: Ctx, p: dict[str, Any]) -> Any:
         level.read(ctx, p)
-        entries = _entries(level.load(ctx, p), p["name"])
-        digest = firewall_schema.list_digest(entries)
-        return [{**entry, "digest": digest} for entry in entries]
+        return firewall_schema.with_digest(_entries(level.load(ctx, p), p["name"]))
 
     @routes.route("DELETE", f"{base}/{{name}}", {**at_set, "force": BOOL})
     def delete_set(ctx: Ctx, p: dict[str, Any]) -> Any:
@@ -139,11 +135,9 @@ def register(base: str, path_params: dict[str, Param], level: Level) -> None:
     @routes.route("GET", f"{base}/{{name}}/{{cidr:path}}", at_entry)
     def read_entry(ctx: Ctx, p: dict[str, Any]) -> Any:
         level.read(ctx, p)
-        entries = _entries(level.load(ctx, p), p["name"])
-        digest = firewall_schema.list_digest(entries)
-        for entry in entries:
+        for entry in firewall_schema.with_digest(_entries(level.load(ctx, p), p["name"])):
             if entry["cidr"] == p["cidr"]:
-                return {**entry, "digest": digest}
+                return entry
         raise param_error(cidr="no such IP/Network")
 
     @routes.route("PUT", f"{base}/{{name}}/{{cidr:path}}", {

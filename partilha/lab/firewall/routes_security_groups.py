@@ -34,9 +34,7 @@ def _group_list(conf: ClusterFirewallConfig) -> list[dict[str, Any]]:
 
 @routes.route("GET", "/cluster/firewall/groups")
 def list_groups(ctx: Ctx, p: dict[str, Any]) -> Any:
-    items = _group_list(firewall.cluster(ctx.store))
-    digest = firewall_schema.list_digest(items)
-    return [{**item, "digest": digest} for item in items]
+    return firewall_schema.with_digest(_group_list(firewall.cluster(ctx.store)))
 
 
 def _renamed(rules: Rules, old: str, new: str) -> None:

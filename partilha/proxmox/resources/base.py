@@ -75,6 +75,17 @@ def unless_guest_gone(pve: Pve, vmid: int, call: Callable[[], T]) -> T | None:
         raise
 
 
+def create_or_take_over(create: Callable[[], object], take_over: Callable[[], object]) -> None:
+    """`create()`; when PVE says the object already exists (left by a create that failed
+    later), `take_over()` instead."""
+    try:
+        create()
+    except ResourceException as exc:
+        if "already exists" not in f"{exc.content} {exc.errors}":
+            raise
+        take_over()
+
+
 def put_with_digest(pve: Pve, path: str, changes: Callable[[Props], dict[str, Any]]) -> Props:
     """Read the object at `path` and PUT the `changes(object)` it calls for with the digest it
     was read with; when PVE refuses because someone changed it meanwhile ("... by other user"),

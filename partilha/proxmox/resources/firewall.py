@@ -14,12 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pulumi
-from proxmoxer.core import ResourceException
 from pulumi.dynamic import Resource
 
 from partilha.errors import UserError
 from partilha.proxmox.client import Pve
-from partilha.proxmox.resources.base import Props, put_with_digest, unless_guest_gone
+from partilha.proxmox.resources.base import Props, create_or_take_over, put_with_digest, unless_guest_gone
 from partilha.proxmox.resources.normalised import NormalisedProvider
 
 RULE_KEYS = ("type", "action", "macro", "proto", "dport", "sport", "source", "dest", "iface",
@@ -103,12 +102,9 @@ class SecurityGroupProvider(NormalisedProvider):
     def create_live(self, pve: Pve, inputs: Props) -> tuple[str, Props]:
         inputs = self.normalise(inputs)  # numbers (a rule's enable) cross the wire as floats
         group = inputs["group"]
-        try:
-            pve.call("POST", GROUPS, group=group, comment=inputs["comment"])
-        except ResourceException as exc:  # left by a create that failed later: take it over
-            if "already exists" not in f"{exc.content} {exc.errors}":
-                raise
-            pve.call("POST", GROUPS, group=group, rename=group, comment=inputs["comment"])
+        create_or_take_over(
+            lambda: pve.call("POST", GROUPS, group=group, comment=inputs["comment"]),
+            lambda: pve.call("POST", GROUPS, group=group, rename=group, comment=inputs["comment"]))
         sync_rules(pve, f"{GROUPS}/{group}", inputs["rules"])
         return group, {}
 

@@ -16,11 +16,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pulumi
-from proxmoxer.core import ResourceException
 from pulumi.dynamic import Resource
 
 from partilha.proxmox.client import Pve
-from partilha.proxmox.resources.base import Props, unless_gone
+from partilha.proxmox.resources.base import Props, create_or_take_over, unless_gone
 from partilha.proxmox.resources.normalised import NormalisedProvider
 
 IPSETS = "/cluster/firewall/ipset"
@@ -76,12 +75,9 @@ class IPSetProvider(NormalisedProvider):
     def create_live(self, pve: Pve, inputs: Props) -> tuple[str, Props]:
         inputs = self.normalise(inputs)
         name = inputs["ipset"]
-        try:
-            pve.call("POST", IPSETS, name=name, comment=inputs["comment"])
-        except ResourceException as exc:  # left by a create that failed later: take it over
-            if "already exists" not in f"{exc.content} {exc.errors}":
-                raise
-            pve.call("POST", IPSETS, name=name, rename=name, comment=inputs["comment"])
+        create_or_take_over(
+            lambda: pve.call("POST", IPSETS, name=name, comment=inputs["comment"]),
+            lambda: pve.call("POST", IPSETS, name=name, rename=name, comment=inputs["comment"]))
         _sync_entries(pve, name, inputs["entries"])
         return name, {}
 
@@ -130,12 +126,9 @@ class AliasProvider(NormalisedProvider):
 
     def create_live(self, pve: Pve, inputs: Props) -> tuple[str, Props]:
         inputs = self.normalise(inputs)
-        try:
-            pve.call("POST", ALIASES, name=inputs["alias"], **self._params(inputs))
-        except ResourceException as exc:  # left by a create that failed later: take it over
-            if "already exists" not in f"{exc.content} {exc.errors}":
-                raise
-            pve.call("PUT", f"{ALIASES}/{inputs['alias']}", **self._params(inputs))
+        create_or_take_over(
+            lambda: pve.call("POST", ALIASES, name=inputs["alias"], **self._params(inputs)),
+            lambda: pve.call("PUT", f"{ALIASES}/{inputs['alias']}", **self._params(inputs)))
         return inputs["alias"], {}
 
     def read_live(self, pve: Pve, id_: str, props: Props) -> Props | None:

@@ -264,5 +264,5 @@ def remove_namespace(name: str) -> None:
     """The namespace and its NIC (both veth ends) are gone. Idempotent."""
     if name in namespaces(name):
         run(["ip", "netns", "del", name])
-    if exists(f"{name}h"):
-        run(["ip", "link", "del", "dev", f"{name}h"])
+    if exists(f"{name}h"):  # the kernel may be taking it away with the namespace's end already
+        run(["ip", "link", "del", "dev", f"{name}h"], check=False)
