@@ -214,3 +214,29 @@ def test_temporary_vnet_is_removed_cleanly(mlab, free_subnet: Callable[[], IPv4N
         network.remove_vnet(name)
     assert name not in network.list_bridges(mlab.prefix)
     assert not any(network.exists(end) for end in network.trunk_names(name))
+
+
+def test_a_probe_point_stands_on_a_vnet_like_a_host_of_it_and_goes(mlab, guest: MakeGuest) -> None:
+    """A namespace on VNet a reaches a guest of VNet b only as the allow list says, routed through
+    a's gateway like a's guests; removing it leaves no namespace nor link of it."""
+    server = guest(311, "b", 50)
+    mlab.listen(server, 7000)
+    name, vnet = f"{mlab.prefix}pp", mlab.vnets["a"]
+    network.add_namespace(name, vnet.bridge, vnet.address(60), vnet.gateway.ip)
+    try:
+        program = (f"import socket\ntry:\n socket.create_connection(('{server.ip.ip}', 7000), timeout=2)\n"
+                   " print('open')\nexcept OSError:\n print('closed')")
+
+        def connect() -> str:
+            return subprocess.run(["ip", "netns", "exec", name, sys.executable, "-c", program],
+                                  capture_output=True, text=True, timeout=30).stdout.strip()
+
+        assert connect() == "closed"  # across VNets: dropped until a rule allows it
+        mlab.allow.append(nftables.Rule(src=(vnet.subnet,), proto="tcp", dport=(7000,), comment="pp"))
+        mlab.apply_firewall()
+        assert connect() == "open"
+    finally:
+        mlab.allow.clear()
+        mlab.apply_firewall()
+        network.remove_namespace(name)
+    assert network.namespaces(mlab.prefix) == [] and not network.exists(f"{name}h")
