@@ -7,6 +7,7 @@ Tests run in file order on one module-scoped lab (tests/lab/deploy/conftest.py).
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from typing import Any
@@ -57,6 +58,8 @@ def test_verify_proves_every_control_on_every_guest(deployed: Deployed) -> None:
         assert f"| {c.id} | {c.title} | " + " | ".join([cells] * len(GUESTS)) + " |" in report, c.id
     assert "- **PTL-AUD-01** on " + ", ".join(GUESTS) + ": the kernel's audit subsystem is not namespaced" \
         in report
+    assert "## Network isolation\n\nNo probe has run for this env yet (`partilha probe`)." in report
+    assert json.loads((deployed.reports / "verify.json").read_text())["isolation"] is None
     junit = (deployed.reports / "verify.junit.xml").read_text()
     assert len(re.findall(r'<testcase classname="[^"]*test_baseline"', junit)) == len(controls) * len(GUESTS)
 
