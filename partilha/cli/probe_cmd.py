@@ -15,8 +15,9 @@ from partilha.probe import remote, report
 
 def probe(env: Annotated[str, typer.Option(help="the environment whose guests are probed")] = "lab",
           as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False) -> None:
-    """From every guest to every other guest on every declared port, SSH and a few undeclared
-    ones: open, refused or filtered, against what the declared flows expect. Also written to
+    """From every guest, and from the management network, to every other guest on every declared
+    port, SSH and a few undeclared ones: open, refused or filtered, against what the declared
+    flows expect. Also written to
     .partilha/reports/<env>/probe.json and probe.md. Exits non-zero naming each unexpected pair."""
     loaded = envs.load_env(env)
     result = remote.probe(loaded)
