@@ -42,6 +42,10 @@ GETS: dict[str, Callable[[Typed], Any]] = {
     "/cluster/firewall/rules": lambda api: api.cluster.firewall.rules.get,
     "/cluster/firewall/groups": lambda api: api.cluster.firewall.groups.get,
     "/cluster/firewall/macros": lambda api: api.cluster.firewall.macros.get,
+    "/cluster/firewall/ipset": lambda api: api.cluster.firewall.ipset.get,
+    "/cluster/firewall/ipset/{name}": lambda api: api.cluster.firewall.ipset("fidelity").get,
+    "/cluster/firewall/aliases": lambda api: api.cluster.firewall.aliases.get,
+    "/cluster/firewall/aliases/{name}": lambda api: api.cluster.firewall.aliases("fidelity").get,
 }
 
 
@@ -52,6 +56,9 @@ def typed(request: pytest.FixtureRequest, lab: LabInstance, creds: dict[str, Any
         admin.pools.post(poolid="fidelity")
         admin.access.groups.post(groupid="auditors")
         admin.access.acl.put(path="/pool/fidelity", roles="PVEAuditor", groups="auditors")
+        admin.cluster.firewall.aliases.post(name="fidelity", cidr="10.9.0.1", comment="schema")
+        admin.cluster.firewall.ipset.post(name="fidelity", comment="schema")
+        admin.cluster.firewall.ipset("fidelity").post(cidr="10.9.0.0/24", nomatch=1, comment="x")
     return request.param.ProxmoxAPI("127.0.0.1", port=lab.port, user=creds["username"],
                                     password=creds["password"], verify_ssl=str(lab.cert))
 
