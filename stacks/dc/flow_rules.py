@@ -49,6 +49,11 @@ class FlowRules:
     vnets: dict[str, list[Rule]] = field(default_factory=dict)  # VNet id -> its forward rules
 
 
+def set_name(vnet: str) -> str:
+    """The VNet's id, which PVE takes as an IP set name unless it is one letter."""
+    return vnet if len(vnet) >= 2 else f"vnet-{vnet}"
+
+
 def alias_name(guest: Guest) -> str:
     """The guest's name, which PVE takes as an alias when it starts with a letter and fits."""
     name = guest.name if guest.name[:1].isalpha() else f"g-{guest.name}"
@@ -69,7 +74,7 @@ def flow_rules(inventory: Inventory, placed: list[Guest]) -> FlowRules:
     out = FlowRules()
     vnets = tenant_vnets(inventory)
     for slug, vnet in vnets.items():
-        out.ipsets[vnet.id] = IPSetSpec(f"VNet of {slug}", [str(vnet.prefix)])
+        out.ipsets[set_name(vnet.id)] = IPSetSpec(f"VNet {vnet.id} of {slug}", [str(vnet.prefix)])
     mgmt = [str(p) for p in management_prefixes(inventory)]
     if mgmt:
         out.ipsets[MANAGEMENT_SET] = IPSetSpec("the management network", mgmt)
@@ -79,14 +84,14 @@ def flow_rules(inventory: Inventory, placed: list[Guest]) -> FlowRules:
             key = (opening.source, opening.guest.name)
             by_pair.setdefault(key, (opening, []))[1].append(opening.port)
     for vnet in vnets.values():
-        out.vnets[vnet.id] = [_accept("forward", f"within {vnet.id}", source=f"+{vnet.id}",
-                                      dest=f"+{vnet.id}")]
+        own = f"+{set_name(vnet.id)}"
+        out.vnets[vnet.id] = [_accept("forward", f"within {vnet.id}", source=own, dest=own)]
     for (tenant, _), (opening, ports) in by_pair.items():
         guest, source = opening.guest, vnets[tenant].id
         alias = alias_name(guest)
         out.aliases[alias] = (str(guest.address.ip), guest.name)  # type: ignore[union-attr]
-        rule = _accept("forward", f"flow {tenant} -> {guest.name}", source=f"+{source}", dest=alias,
-                       dport=",".join(map(str, sorted(set(ports)))))
+        rule = _accept("forward", f"flow {tenant} -> {guest.name}", source=f"+{set_name(source)}",
+                       dest=alias, dport=",".join(map(str, sorted(set(ports)))))
         out.cluster.append(rule)
         out.vnets[source].append(rule)
         if guest.vnet is not None and guest.vnet.id != source:
