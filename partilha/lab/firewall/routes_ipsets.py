@@ -53,6 +53,14 @@ def _entries(conf: Config, name: str) -> list[dict[str, Any]]:
     return conf.ipsets[name]
 
 
+def _unchanged_entries(level: Level, ctx: Ctx, p: dict[str, Any]) -> tuple[Config, list[dict[str, Any]]]:
+    """The config and the set's entries, unless the caller's `digest` says they changed."""
+    conf = level.load(ctx, p)
+    entries = _entries(conf, p["name"])
+    assert_if_modified(firewall_schema.list_digest(entries), p.get("digest"))
+    return conf, entries
+
+
 def _entry_cidr(ctx: Ctx, p: dict[str, Any]) -> str:
     """The entry as PVE keeps it: an alias that must exist, or the address normalised."""
     cidr = str(p["cidr"])
@@ -145,9 +153,7 @@ def register(base: str, path_params: dict[str, Param], level: Level) -> None:
     def update_entry(ctx: Ctx, p: dict[str, Any]) -> Any:
         level.write(ctx, p)
         with change(ctx):
-            conf = level.load(ctx, p)
-            entries = _entries(conf, p["name"])
-            assert_if_modified(firewall_schema.list_digest(entries), p.get("digest"))
+            conf, entries = _unchanged_entries(level, ctx, p)
             for entry in entries:
                 if entry["cidr"] == p["cidr"]:
                     entry.pop("nomatch", None)
@@ -164,9 +170,7 @@ def register(base: str, path_params: dict[str, Param], level: Level) -> None:
     def delete_entry(ctx: Ctx, p: dict[str, Any]) -> Any:
         level.write(ctx, p)
         with change(ctx):
-            conf = level.load(ctx, p)
-            entries = _entries(conf, p["name"])
-            assert_if_modified(firewall_schema.list_digest(entries), p.get("digest"))
+            conf, entries = _unchanged_entries(level, ctx, p)
             conf.ipsets[p["name"]] = [e for e in entries if e["cidr"] != p["cidr"]]
             level.save(ctx, p, conf)
 
