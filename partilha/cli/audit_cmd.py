@@ -4,6 +4,7 @@ For auditors). Exit 0: every mandatory rule and test passed or is not applicable
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,6 +23,8 @@ STYLE = {"passed": "green", "failed": "red", "not proven": "yellow", "not applic
 
 
 def audit(env: Annotated[str, typer.Option("--env", help="the environment audited")] = "lab",
+          inventory: Annotated[Path | None, typer.Option(
+              "--inventory", help="inventory folder (default: the env's, as `partilha up` has it)")] = None,
           max_age: Annotated[float, typer.Option(
               "--max-age", min=0.1, help="hours after which verify's and probe's results no longer "
               "prove anything")] = MAX_AGE_HOURS) -> None:
@@ -30,7 +33,7 @@ def audit(env: Annotated[str, typer.Option("--env", help="the environment audite
     their RPO and the last verify-backups run, the root@pam preflight, the waivers) and write
     audit.json, audit.md and audit.html to .partilha/reports/<env>/."""
     console = Console(highlight=False)
-    loaded = envs.load_env(env)
+    loaded = envs.load_env(env, inventory)
     with console.status("audit") as status:
         done = run_audit(loaded, max_age, on_source=lambda name: status.update(f"audit: {name}"))
     paths = report.write(done, loaded.workspace.private / "reports" / env)
