@@ -17,21 +17,12 @@ from partilha.automation import runner
 from partilha.automation.envs import Env, StackSpec
 from partilha.automation.policy_gate import PACK
 from partilha.automation.runner import StackResult
-from partilha.automation.steps import StackSteps, Step
 from partilha.errors import UserError
 from partilha.policy.pack import WAIVED
 from partilha.policy.rule import TYPE_PREFIX, ResourceRule, Rule
 
 TIMEOUT = 300
 SOURCE = "`partilha refresh`, `pulumi stack export --stack {stack}`, the pack's Analyze and AnalyzeStack"
-
-
-class _Quiet:
-    """The refresh's progress is not the audit's to show."""
-
-    def started(self, stack: StackSpec) -> None: ...
-    def event(self, stack: StackSpec, steps: StackSteps, finished: Step | None) -> None: ...
-    def finished(self, result: StackResult) -> None: ...
 
 
 def export(env: Env, stack: str) -> list[dict[str, Any]]:
@@ -57,7 +48,7 @@ def _analysed(env: Env, spec: StackSpec, refreshed: StackResult | None) -> tuple
 
 
 def items(env: Env, rules: list[Rule], holding: set[str]) -> list[Item]:
-    refreshed = {r.stack.name: r for r in runner.run(env, "refresh", list(env.stacks), _Quiet())}
+    refreshed = {r.stack.name: r for r in runner.run(env, "refresh", list(env.stacks), runner.Unshown())}
     evidence: dict[str, list[Evidence]] = defaultdict(list)
     checked = [r for r in rules if r.roles]
     for spec in env.stacks:
