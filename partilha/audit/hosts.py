@@ -6,13 +6,16 @@ and its inventory's guests). A host verify did not cover, or results older than 
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 
 from partilha.audit.freshness import Read
 from partilha.audit.model import Evidence, Item, Status
 from partilha.automation.envs import Env
 from partilha.deploy.catalogue import all_controls
+from partilha.deploy.sources import lab_node_addresses
 from partilha.inventory import guests
+from partilha.lab import LabInstance
 from partilha.policy.rule import Control
 from partilha.verify import Outcomes
 
@@ -24,7 +27,12 @@ STATUS: dict[str, Status] = {"passed": "passed", "failed": "failed", "na": "not 
 
 
 def expected_hosts(env: Env) -> list[str]:
-    return [n.name for n in env.inventory.datacentre.nodes] + [g.name for g in guests(env.inventory)]
+    """Every guest, and every node: in a lab env, those the lab realises as hosts."""
+    nodes = [n.name for n in env.inventory.datacentre.nodes]
+    lab = env.lab_dir(os.environ) if env.lab else None
+    if lab is not None and (lab / "instance.json").is_file():
+        nodes = [n for n in nodes if n in lab_node_addresses(LabInstance.load(lab))]
+    return nodes + [g.name for g in guests(env.inventory)]
 
 
 def items(env: Env, max_age_s: float) -> list[Item]:
