@@ -128,7 +128,8 @@ def page(audit: Audit) -> str:
     for i in audit.items:
         evidence = "".join(
             f"<tr class='{css(x.status)}'><td>{e(x.subject)}</td><td>{e(x.status)}</td><td>{e(x.detail)}</td>"
-            f"<td><code>{e(x.source)}</code></td><td>{e(when(x.at) if x.at else '—')}</td></tr>"
+            f"<td><code>{e(x.source.replace('`', ''))}</code></td>"
+            f"<td>{e(when(x.at) if x.at else '—')}</td></tr>"
             for x in i.evidence) or "<tr class='not-applicable'><td colspan='5'>nothing in scope</td></tr>"
         items.append(f"<h3 id='{e(i.id)}'>{e(i.id)}: {e(i.title)}</h3><p>{e(i.kind)}, "
                      f"{'mandatory' if i.mandatory else 'advisory'}: <strong class='{css(i.status)}'>"

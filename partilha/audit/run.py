@@ -4,6 +4,7 @@ credentials, some state), then every source in turn, each timed."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,10 +14,9 @@ from pulumi import automation as auto
 
 from partilha.audit import access, backups, credentials, hosts, network, state_policy
 from partilha.audit.model import Item
-from partilha.automation import project
-from partilha.automation.envs import Env
+from partilha.automation import preflight, project
+from partilha.automation.envs import Env, StackSpec
 from partilha.automation.policy_gate import check_inputs, load_rules
-from partilha.dr.context import admin_api
 from partilha.errors import UserError
 from partilha.policy.rule import Rule
 
@@ -64,10 +64,15 @@ def _rule(rules: list[Rule], rule_id: str) -> Rule:
 
 def audit(env: Env, max_age_hours: float = MAX_AGE_HOURS,
           on_source: Callable[[str], None] = lambda _: None) -> Audit:
-    admin_api(env)  # credentials first: a production env without its own never reaches the lab
+    # one line before any evidence: a production env without credentials (it never falls back to
+    # the lab's), no state yet, a lab that is down
+    platform = StackSpec(env.name, "platform")
+    config = {**env.config(platform), **(env.plain_config(platform) or {})}
+    env.endpoint(platform, config, os.environ)
     check_inputs(env)
     rules = load_rules()
     stacks = holding(env)
+    preflight.check(env, platform, config, os.environ)
     done = Audit(env.name, env.inventory_path, time.time())
     max_age = max_age_hours * 3600
     controls = {rid: _rule(rules, rid).controls

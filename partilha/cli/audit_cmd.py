@@ -47,6 +47,11 @@ def audit(env: Annotated[str, typer.Option("--env", help="the environment audite
             if e.status == "failed" and item.mandatory:
                 console.print(f"[red]FAILED[/] {escape(item.id)} {escape(e.subject)}: {escape(e.detail)} "
                               f"({escape(e.source)})", soft_wrap=True)
+    in_force = [w for w in done.waivers if w["in_force"]]
+    console.print(f"waivers in force: {len(in_force)}"
+                  + "".join(f"; {escape(w['rule'])} on {escape(w['resource'])} until {w['until']}"
+                            for w in in_force),
+                  soft_wrap=True)
     if done.unproven:
         console.print("not proven: " + ", ".join(i.id for i in done.unproven), soft_wrap=True)
     console.print(f"{report.verdict(done)} in {done.finished - done.started:.1f} s; report: "
