@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from partilha.audit.model import Evidence, Item
+from partilha.audit.model import Evidence, Item, Status
 from partilha.automation.envs import Env
 from partilha.dr.context import admin_api
 from partilha.dr.journal import dr_root
@@ -44,7 +44,7 @@ def items(env: Env, controls: tuple[Control, ...]) -> list[Item]:
     fresh = Item("backup-rpo", "Every data guest's newest backup is within its tier's RPO", "backups", True,
                  controls, tuple(rows))
     return [fresh, Item("backup-recoverable", "Backups are proven to restore (the last verify-backups run)",
-                        "backups", True, controls, (_recoverability(env),))]
+                        "backups", True, controls, (recoverability(env),))]
 
 
 def _reports(env: Env) -> list[tuple[float, Path, dict[str, Any]]]:
@@ -56,16 +56,16 @@ def _reports(env: Env) -> list[tuple[float, Path, dict[str, Any]]]:
     return sorted(found, key=lambda f: f[0])
 
 
-def _recoverability(env: Env) -> Evidence:
+def recoverability(env: Env) -> Evidence:
     runs = _reports(env)
     if not runs:
         return Evidence(env.name, "not proven", f"no `{RUNBOOK}` dr run of env {env.name} has a report",
                         f"`partilha dr run {RUNBOOK} --env {env.name}`", 0.0)
     finished, path, journal = runs[-1]
     source = f"`partilha dr run {RUNBOOK}` run {journal.get('run_id')} ({path})"
-    if journal.get("outcome") != "succeeded":
-        status_ = "failed" if journal.get("outcome") == "failed" else "not proven"
-        return Evidence(env.name, status_, f"the run {journal.get('outcome')}", source, finished)  # type: ignore[arg-type]
+    if journal.get("outcome") != "succeeded":  # a run still going, paused or interrupted proves nothing yet
+        verdict: Status = "failed" if journal.get("outcome") == "failed" else "not proven"
+        return Evidence(env.name, verdict, f"the run {journal.get('outcome')}", source, finished)
     if time.time() - finished > RECOVERY_MAX_AGE:
         return Evidence(env.name, "not proven", f"the newest run finished {when(finished)}: older than "
                         f"{RECOVERY_MAX_AGE / 86400:g} days", source, finished)

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 import yaml
 
-from partilha.audit import hosts, network, report
+from partilha.audit import backups, hosts, network, report
 from partilha.audit.analyzer import analyze
 from partilha.audit.model import Evidence, Item, fold
 from partilha.audit.run import Audit
 from partilha.automation import envs, project
 from partilha.automation.policy_gate import PACK
+from partilha.dr.journal import dr_root
 from partilha.policy.rule import Control
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,6 +101,7 @@ def test_a_pack_that_does_not_start_is_one_line(tmp_path: Path) -> None:
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "home").mkdir()
     monkeypatch.setenv("PARTILHA_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path / "home"
 
@@ -146,6 +148,30 @@ def test_a_probe_that_missed_a_guest_proves_nothing(home: Path) -> None:
     path.write_text(json.dumps({"env": "audit", "ports": [443], "pairs": [pair]}))
     item = network.item(env, (NIS2,), 3600)
     assert item.status == "not proven" and "the probe did not try abrantes-crm" in item.evidence[0].detail
+
+
+def test_the_recoverability_check_is_the_newest_verify_backups_run_of_the_env(home: Path) -> None:
+    env = envs.load_env("audit", ROOT / "inventories" / "lab", lab=True)
+    assert backups.recoverability(env).status == "not proven"  # no run yet
+
+    def run(run_id: str, env_name: str, outcome: str, finished: float) -> None:
+        folder = dr_root(env.workspace) / "runs" / run_id
+        folder.mkdir(parents=True)
+        journal = {"run_id": run_id, "runbook": "verify-backups", "env": env_name, "outcome": outcome,
+                   "started": finished - 60, "finished": finished}
+        (folder / "report.json").write_text(json.dumps({"journal": journal, "figures": {}}))
+
+    now = time.time()
+    run("verify-backups-1", "audit", "succeeded", now - 3600)
+    run("verify-backups-2", "other", "failed", now)  # another env's run says nothing of this one
+    found = backups.recoverability(env)
+    assert (found.status, found.at) == ("passed", now - 3600) and "verify-backups-1" in found.source
+    run("verify-backups-3", "audit", "failed", now - 60)
+    assert backups.recoverability(env).status == "failed"
+    run("verify-backups-4", "audit", "succeeded", now - 30)
+    assert backups.recoverability(env).status == "passed"
+    run("verify-backups-5", "audit", "interrupted", now - 10)
+    assert backups.recoverability(env).status == "not proven"
 
 
 def _partilha(cwd: Path, home: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
