@@ -9,6 +9,7 @@ import json
 import subprocess
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from partilha.audit.analyzer import Diagnostic, analyze
@@ -22,6 +23,7 @@ from partilha.policy.pack import WAIVED
 from partilha.policy.rule import TYPE_PREFIX, ResourceRule, Rule
 
 TIMEOUT = 300
+WORKERS = 4  # stacks analysed at once
 SOURCE = "`partilha refresh`, `pulumi stack export --stack {stack}`, the pack's Analyze and AnalyzeStack"
 
 
@@ -49,24 +51,24 @@ def _analysed(env: Env, spec: StackSpec, refreshed: StackResult | None) -> tuple
 
 def items(env: Env, rules: list[Rule], holding: set[str]) -> list[Item]:
     refreshed = {r.stack.name: r for r in runner.run(env, "refresh", list(env.stacks), runner.Unshown())}
-    evidence: dict[str, list[Evidence]] = defaultdict(list)
     checked = [r for r in rules if r.roles]
-    for spec in env.stacks:
+
+    def of_stack(spec: StackSpec) -> list[tuple[str, list[Evidence]]]:
         source = SOURCE.format(stack=spec.name)
         mine = [r for r in checked if spec.role in r.roles]
-        if spec.name not in holding:
-            for rule in mine:
-                evidence[rule.id].append(Evidence(spec.name, "not proven", "the stack has no state yet",
-                                                  source, time.time()))
-            continue
         try:
+            if spec.name not in holding:
+                raise UserError("the stack has no state yet")
             resources, found, at = _analysed(env, spec, refreshed.get(spec.name))
         except UserError as exc:
-            for rule in mine:
-                evidence[rule.id].append(Evidence(spec.name, "not proven", str(exc), source, time.time()))
-            continue
-        for rule in mine:
-            evidence[rule.id] += _rows(rule, spec.name, resources, found, source, at)
+            return [(r.id, [Evidence(spec.name, "not proven", str(exc), source, time.time())]) for r in mine]
+        return [(r.id, _rows(r, spec.name, resources, found, source, at)) for r in mine]
+
+    evidence: dict[str, list[Evidence]] = defaultdict(list)
+    with ThreadPoolExecutor(WORKERS) as pool:  # each stack's export and pack process side by side
+        for rows in pool.map(of_stack, env.stacks):
+            for rule_id, found in rows:
+                evidence[rule_id] += found
     return [Item(r.id, r.title, "policy rule", r.enforcement == "mandatory", r.controls,
                  tuple(evidence[r.id])) for r in checked]
 
