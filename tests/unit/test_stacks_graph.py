@@ -39,8 +39,8 @@ INVENTORY = load_inventory(ROOT / "inventories" / "lab")
 GUESTS = {g.name: g for g in guests(INVENTORY)}
 MUNICIPALITIES = [m.slug for m in INVENTORY.municipalities]
 DYNAMIC = "pulumi-python:dynamic/proxmox:"
-ADMIN_ONLY = {"Role", "User", "Acl", "ExclusiveAcl", "ApiToken", "SdnZone", "SdnVnet", "SdnSubnet", "SdnApply",
-              "Storage", "BackupJob", "HaGroup", "HaResource", "SecurityGroup", "ClusterFirewall",
+ADMIN_ONLY = {"Role", "User", "Acl", "ExclusiveAcl", "ApiToken", "SdnZone", "SdnVnet", "SdnSubnet",
+              "SdnApply", "Storage", "BackupJob", "HaGroup", "HaResource", "SecurityGroup", "ClusterFirewall",
               "ClusterRules"}
 
 
