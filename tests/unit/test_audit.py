@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 import yaml
 
-from partilha.audit import backups, hosts, network, report
+from partilha.audit import backups, credentials, hosts, network, report
 from partilha.audit.analyzer import analyze
 from partilha.audit.model import Evidence, Item, fold
 from partilha.audit.run import Audit
 from partilha.automation import envs, project
-from partilha.automation.policy_gate import PACK
+from partilha.automation.policy_gate import PACK, load_rules
 from partilha.dr.journal import dr_root
 from partilha.policy.rule import Control
 
@@ -172,6 +172,24 @@ def test_the_recoverability_check_is_the_newest_verify_backups_run_of_the_env(ho
     assert backups.recoverability(env).status == "passed"
     run("verify-backups-5", "audit", "interrupted", now - 10)
     assert backups.recoverability(env).status == "not proven"
+
+
+def test_root_at_pam_fails_outside_the_lab_and_is_not_applicable_in_it(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rule = next(r for r in load_rules() if r.id == "PTL-POL-IAM-03")
+    monkeypatch.setenv("PROXMOX_VE_ENDPOINT", "https://pve.example.invalid:8006/")
+    monkeypatch.setenv("PROXMOX_VE_API_TOKEN", "root@pam!ops=" + "0" * 36)
+    prod = credentials.root_item(envs.load_env("prod", ROOT / "inventories" / "lab"), rule)
+    rows = {e.subject: e for e in prod.evidence}
+    assert prod.status == "failed" and rows["prod-platform"].status == "failed"
+    assert rows["prod-platform"].detail.startswith("PTL-POL-IAM-03: prod-platform would act as root@pam")
+    # a municipality's stack acts with its own token, which the store does not have yet
+    assert rows["prod-abrantes"].status == "not proven" and "no API token" in rows["prod-abrantes"].detail
+    monkeypatch.setenv("PROXMOX_VE_API_TOKEN", "partilha@pve!admin=" + "0" * 36)
+    named = credentials.root_item(envs.load_env("prod", ROOT / "inventories" / "lab"), rule)
+    assert {e.subject: e.status for e in named.evidence}["prod-shared"] == "passed"
+    lab = credentials.root_item(envs.load_env("audit", ROOT / "inventories" / "lab", lab=True), rule)
+    assert lab.status == "not applicable"
 
 
 def _partilha(cwd: Path, home: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
