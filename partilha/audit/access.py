@@ -23,7 +23,7 @@ from partilha.deploy import stack_outputs
 from partilha.errors import UserError
 from partilha.inventory import Guest, guests
 from partilha.policy.rule import Control
-from partilha.proxmox.client import Pve
+from partilha.proxmox.client import NodeOfflineError, Pve
 from partilha.proxmox.retry import Backoff, DeadlineError
 
 WORKERS = 8  # tokens probed at once
@@ -91,7 +91,7 @@ def _try(pve: Pve, call: Call, own: bool) -> tuple[Status, str]:
         if exc.status_code != 403:
             return "not proven", f"{exc.status_code} {exc.status_message}"
         granted, seen = False, f"refused: 403 {exc.status_message}"
-    except (requests.RequestException, DeadlineError) as exc:
+    except (requests.RequestException, DeadlineError, NodeOfflineError) as exc:
         return "not proven", f"no answer: {str(exc).splitlines()[0]}"
     else:
         granted = call.allowed(answer) or (own and call.answering_grants_owner)
