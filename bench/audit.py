@@ -22,23 +22,11 @@ from pathlib import Path
 import labbench
 import up_medio_tejo
 import upbench
-import yaml
-
-
-def on_free_subnets(folder: Path) -> Path:
-    """The inventory in `folder` with its VNets moved to /24s no route uses (a user's lab may hold
-    the lab inventory's own)."""
-    data = yaml.safe_load((folder / "networks.yaml").read_text())
-    vnets = data["networks"]["vnets"]
-    for vnet, subnet in zip(vnets, labbench.free_subnets(len(vnets), "10.215"), strict=True):
-        vnet.update(prefix=str(subnet), gateway=str(subnet[1]))
-    (folder / "networks.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
-    return folder
 
 
 def one(inventory: Path, parallel: int) -> None:
     with tempfile.TemporaryDirectory(prefix="partilha-bench-") as tmp, \
-            upbench.operator(on_free_subnets(up_medio_tejo.with_dir_storages(
+            upbench.operator(labbench.on_free_subnets(up_medio_tejo.with_dir_storages(
                 labbench.ROOT / inventory, Path(tmp) / "inventory"))) as op:
         up = op.partilha("up", "--env", upbench.ENV, "--lab", "--inventory", str(op.lab.inventory),
                          "--parallel", str(parallel))
