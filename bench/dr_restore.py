@@ -21,7 +21,6 @@ from pathlib import Path
 
 import labbench
 import upbench
-import yaml
 
 from partilha.automation.envs import load_env
 from partilha.deploy import stack_outputs
@@ -35,12 +34,7 @@ MIB = 2**20
 
 def relocated(target: Path) -> Path:
     shutil.copytree(labbench.ROOT / "inventories" / "lab", target)
-    data = yaml.safe_load((target / "networks.yaml").read_text())
-    vnets = data["networks"]["vnets"]
-    for vnet, net in zip(vnets, labbench.free_subnets(len(vnets), "10.215"), strict=True):
-        vnet.update(prefix=str(net), gateway=str(net[1]))
-    (target / "networks.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
-    return target
+    return labbench.on_free_subnets(target)
 
 
 def unpacked_bytes(archive: Path) -> int:

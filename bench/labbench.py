@@ -13,6 +13,7 @@ from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
+import yaml
 from proxmoxer import ProxmoxAPI
 
 from partilha.lab import LabInstance, throwaway
@@ -34,6 +35,17 @@ def free_subnets(count: int, base: str) -> list[IPv4Network]:
         if len(picked) == count:
             return picked
     raise SystemExit(f"no {count} free /24s in {base}.0.0/16")
+
+
+def on_free_subnets(folder: Path) -> Path:
+    """The inventory in `folder` with its VNets moved to /24s no route uses (a user's lab may hold
+    the inventory's own)."""
+    data = yaml.safe_load((folder / "networks.yaml").read_text())
+    vnets = data["networks"]["vnets"]
+    for vnet, net in zip(vnets, free_subnets(len(vnets), "10.215"), strict=True):
+        vnet.update(prefix=str(net), gateway=str(net[1]))
+    (folder / "networks.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    return folder
 
 
 def quantile(values: list[float], q: float) -> float:

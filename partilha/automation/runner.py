@@ -46,8 +46,9 @@ class Reporter(Protocol):
     def finished(self, result: StackResult) -> None: ...
 
 
-class _Unshown:
-    """The gate's previews before `up`: their steps are not what `up` will do, so not shown."""
+class Unshown:
+    """A run nobody watches: the gate's previews before `up` (their steps are not what `up` will
+    do), the audit's refresh."""
 
     def started(self, stack: StackSpec) -> None: ...
     def event(self, stack: StackSpec, steps: StackSteps, finished: Step | None) -> None: ...
@@ -108,7 +109,7 @@ def _policy_gate(this: _Run, stacks: list[StackSpec], parallel: int,
     """Preview `stacks` with the policy pack before `up` writes anything (policy_gate); the
     previews that cannot run before their platform stack exists, unless `last_chance`, are left
     for right before their wave."""
-    preview = replace(this, op="preview", reporter=_Unshown(), gating=True)
+    preview = replace(this, op="preview", reporter=Unshown(), gating=True)
     with ThreadPoolExecutor(max(1, min(parallel, len(stacks)))) as pool:
         previews = list(pool.map(lambda s: _run_one(preview, s), stacks))
     policy_gate.blocking([p for r in previews for p in r.policy])

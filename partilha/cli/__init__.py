@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.text import Text
 
 from partilha.cli import (
+    audit_cmd,
     backup_cmd,
     deploy_cmd,
     dr_cmd,
@@ -41,6 +42,7 @@ app.command("deploy")(deploy_cmd.deploy)
 app.command("verify")(deploy_cmd.verify)
 app.command("ssh")(ssh_cmd.ssh)
 app.command("probe")(probe_cmd.probe)
+app.command("audit")(audit_cmd.audit)
 app.add_typer(dr_cmd.app, name="dr")
 app.add_typer(backup_cmd.app, name="backup")
 

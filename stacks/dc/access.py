@@ -27,7 +27,7 @@ import pulumi
 
 from partilha.inventory import Guest, Inventory
 from partilha.inventory.models import Tenant
-from partilha.proxmox.resources.access import Acl, ApiToken, Role, User
+from partilha.proxmox.resources.access import Acl, ApiToken, ExclusiveAcl, Role, User, acl_entry
 from partilha.proxmox.template import LXC_TEMPLATE
 from stack_settings import token_store_name
 
@@ -77,11 +77,26 @@ class TenantAccess(pulumi.ComponentResource):
         qemu = any(g.spec.kind == "qemu" for g in guests)
         if qemu and qemu_template is not None:  # stack_settings requires it for QEMU services
             grants["template-vm"] = (f"/vms/{qemu_template}", pulumi.Output.from_input("PVETemplateUser"))
+        acls = []
         for label, (path, roleid) in grants.items():
-            Acl(f"{tenant.slug}-user-{label}", path=path, roleid=roleid, ugid=user.userid, kind="user",
-                opts=child)
-            Acl(f"{tenant.slug}-token-{label}", path=path, roleid=roleid, ugid=token.full_tokenid,
-                kind="token", opts=child)
+            acls += [Acl(f"{tenant.slug}-user-{label}", path=path, roleid=roleid, ugid=user.userid,
+                         kind="user", opts=child),
+                     Acl(f"{tenant.slug}-token-{label}", path=path, roleid=roleid, ugid=token.full_tokenid,
+                         kind="token", opts=child)]
+        # nothing else: a grant made behind the stack's back is revoked by the next `up`
+        ExclusiveAcl(f"{tenant.slug}-acl-exclusive", ugids=[user.userid, token.full_tokenid],
+                     entries=_entries(acls),
+                     opts=pulumi.ResourceOptions(parent=self, depends_on=acls))
         self.token = pulumi.Output.all(user.userid, token.full_tokenid, token.store_as).apply(
             lambda out: {"userid": out[0], "tokenid": out[1], "store_as": out[2]})
         self.register_outputs({"token": self.token})
+
+
+def _entries(acls: list[Acl]) -> pulumi.Output[list[str]]:
+    """The entries the Acl resources make, as ExclusiveAcl lists them."""
+    n = len(acls)
+    fields = pulumi.Output.all(*(a.kind for a in acls), *(a.ugid for a in acls), *(a.path for a in acls),
+                               *(a.roleid for a in acls))
+    return fields.apply(lambda f: sorted(acl_entry(*e) for e in zip(f[:n], f[n:2 * n], f[2 * n:3 * n],
+                                                                     f[3 * n:], strict=True)))
+

@@ -39,8 +39,8 @@ INVENTORY = load_inventory(ROOT / "inventories" / "lab")
 GUESTS = {g.name: g for g in guests(INVENTORY)}
 MUNICIPALITIES = [m.slug for m in INVENTORY.municipalities]
 DYNAMIC = "pulumi-python:dynamic/proxmox:"
-ADMIN_ONLY = {"Role", "User", "Acl", "ApiToken", "SdnZone", "SdnVnet", "SdnSubnet", "SdnApply",
-              "Storage", "BackupJob", "HaGroup", "HaResource", "SecurityGroup", "ClusterFirewall",
+ADMIN_ONLY = {"Role", "User", "Acl", "ExclusiveAcl", "ApiToken", "SdnZone", "SdnVnet", "SdnSubnet",
+              "SdnApply", "Storage", "BackupJob", "HaGroup", "HaResource", "SecurityGroup", "ClusterFirewall",
               "ClusterRules", "IPSet", "Alias", "VNetFirewall"}
 
 
@@ -165,6 +165,13 @@ def test_every_municipality_has_its_own_vnet_and_only_its_own_grants(platform: R
             paths = {a["path"] for a in acls if (a["kind"], a["ugid"]) == (kind, ugid)}
             assert paths == {f"/pool/{slug}", f"/sdn/zones/{vnets[vnet]['zone']}/{vnet}",
                              "/storage/lab-guests", "/storage/local"}, (slug, kind)
+    # and nothing else: each municipality's exclusive list is exactly its Acl entries
+    exclusive = {tuple(e["ugids"]): sorted(e["entries"]) for e in platform.of("ExclusiveAcl")}
+    assert len(exclusive) == len(MUNICIPALITIES)
+    for slug in MUNICIPALITIES:
+        ugids = (f"{slug}@pve", f"{slug}@pve!partilha")
+        assert exclusive[ugids] == sorted(f"{a['kind']}:{a['ugid']}:{a['path']}:{a['roleid']}" for a in acls
+                                          if a["ugid"] in ugids)
     roles = {r["roleid"]: set(r["privs"]) for r in platform.of("Role")}
     granted = set().union(*(roles[a["roleid"]] for a in acls))
     assert not granted & {"Sys.Console", "Sys.Modify", "Permissions.Modify", "SDN.Allocate",

@@ -214,3 +214,53 @@ class Acl(Resource, module="proxmox", name="Acl"):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(AclProvider(), name, {"path": path, "roleid": roleid, "ugid": ugid,
                                                "kind": kind, "propagate": propagate}, opts)
+
+
+def acl_entry(kind: str, ugid: str, path: str, roleid: str) -> str:
+    """An ACL entry as ExclusiveAcl lists it: `token:abrantes@pve!partilha:/pool/abrantes:Role`."""
+    return f"{kind}:{ugid}:{path}:{roleid}"
+
+
+class ExclusiveAclProvider(PveProvider):
+    """The ACL entries of some users and tokens are exactly those declared: one granted behind
+    the stacks' back (another municipality's pool given to a token through the API) shows as
+    drift on refresh, and `up` revokes it. The declared entries themselves are Acl resources."""
+
+    replace_on = frozenset({"ugids"})
+
+    @staticmethod
+    def _live(pve: Pve, ugids: Sequence[str]) -> list[str]:
+        return sorted(acl_entry(e["type"], e["ugid"], e["path"], e["roleid"]) for e in pve.get("/access/acl")
+                      if e.get("ugid") in ugids)
+
+    def _revoke_undeclared(self, pve: Pve, props: Props) -> None:
+        declared = set(props["entries"])
+        for entry in self._live(pve, props["ugids"]):
+            if entry not in declared:
+                kind, ugid, rest = entry.split(":", 2)
+                path, _, roleid = rest.rpartition(":")
+                pve.call("PUT", "/access/acl", path=path, roles=roleid, delete=1, **{f"{kind}s": ugid})
+
+    def create_live(self, pve: Pve, inputs: Props) -> tuple[str, Props]:
+        self._revoke_undeclared(pve, inputs)
+        return ",".join(inputs["ugids"]), {}
+
+    def read_live(self, pve: Pve, id_: str, props: Props) -> Props | None:
+        return {"ugids": props["ugids"], "entries": self._live(pve, props["ugids"])}
+
+    def update_live(self, pve: Pve, id_: str, olds: Props, news: Props) -> Props:
+        self._revoke_undeclared(pve, news)
+        return {}
+
+    def delete_live(self, pve: Pve, id_: str, props: Props) -> None:
+        """Nothing: the declared entries go with their Acl resources."""
+
+
+class ExclusiveAcl(Resource, module="proxmox", name="ExclusiveAcl"):
+    ugids: pulumi.Output[list[str]]
+    entries: pulumi.Output[list[str]]
+
+    def __init__(self, name: str, *, ugids: pulumi.Input[Sequence[pulumi.Input[str]]],
+                 entries: pulumi.Input[Sequence[pulumi.Input[str]]],
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(ExclusiveAclProvider(), name, {"ugids": ugids, "entries": entries}, opts)
