@@ -23,6 +23,7 @@ from partilha.deploy import stack_outputs
 from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import build_hosts
 from partilha.deploy.login import login_argv
+from partilha.dr import checksum
 from partilha.dr.context import Run
 from partilha.dr.runbook import StepError
 from partilha.dr.times import when
@@ -146,10 +147,18 @@ def net0(guest: dict[str, Any], interface: str) -> str:
 
 def restore(run: Run, guest: dict[str, Any], vmid: int, candidates: list[dict[str, Any]],
             extra: dict[str, Any]) -> dict[str, Any]:
-    """Restore `vmid` from the newest candidate that restores; what was restored and skipped."""
+    """Restore `vmid` from the newest candidate whose checksum holds and that restores; what was
+    restored and skipped."""
     skipped: list[dict[str, str]] = []
     base = f"/nodes/{guest['node']}/lxc"
     for archive in candidates:
+        checked = checksum.check(run, guest["node"], guest["backup_storage"], archive["volid"])
+        if checked.verdict == "mismatch":
+            run.log(f"{archive['volid']} failed its check ({checked.why}); the one before")
+            skipped.append({"archive": archive["volid"], "why": checked.why})
+            continue
+        if checked.verdict == "missing":
+            run.log(f"{archive['volid']}: {checked.why}; restoring it unverified")
         exists = any(int(r["vmid"]) == vmid for r in run.pve.get("/cluster/resources", type="vm"))
         params = {"vmid": vmid, "ostemplate": archive["volid"], "restore": 1,
                   "storage": guest["storage"], "pool": guest["pool"], **extra}
@@ -167,7 +176,7 @@ def restore(run: Run, guest: dict[str, Any], vmid: int, candidates: list[dict[st
             skipped.append({"archive": archive["volid"], "why": why})
             continue
         return {"guest": guest["guest"], "vmid": vmid, "archive": archive["volid"],
-                "backup_at": archive["ctime"], "skipped": skipped}
+                "backup_at": archive["ctime"], "skipped": skipped, "checksum": checked.verdict}
     tried = "; ".join(f"{s['archive']}: {s['why']}" for s in skipped)
     raise StepError(f"guest {guest['guest']}: no archive restored ({tried})")
 
