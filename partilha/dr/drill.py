@@ -20,7 +20,8 @@ from partilha.dr.runbook import StepError
 from partilha.errors import UserError
 from partilha.verify import verify
 
-DIGEST = "partilha-data-digest"
+LOCK_WAIT = 600  # seconds: a bound on a restore still running
+DIGEST = "/usr/local/sbin/partilha-data-digest"  # deploys/services/_common.py DATA_DIGEST
 
 
 def drill_network(run: Run) -> tuple[str, IPv4Network, str]:
@@ -50,9 +51,16 @@ def leftovers(run: Run, copies: list[dict[str, Any]]) -> list[int]:
 
 
 def remove(run: Run, copy: dict[str, Any]) -> None:
-    """The copy's throwaway and its pin, whatever of them exists."""
-    if int(copy["drill_vmid"]) in leftovers(run, [copy]):
-        r.destroy(run, copy["node"], int(copy["drill_vmid"]))
+    """The copy's throwaway and its pin, whatever of them exists (a restore a killed run left
+    going is waited for: a locked guest cannot be destroyed)."""
+    vmid = int(copy["drill_vmid"])
+    deadline = time.monotonic() + LOCK_WAIT
+    while vmid in leftovers(run, [copy]) and r.config(run, copy["node"], vmid).get("lock"):
+        if time.monotonic() > deadline:
+            raise StepError(f"throwaway CT {vmid} stays locked ({r.config(run, copy['node'], vmid)['lock']})")
+        time.sleep(1)
+    if vmid in leftovers(run, [copy]):
+        r.destroy(run, copy["node"], vmid)
     r.unpin(r.known_hosts(run), copy["drill_address"])
 
 
@@ -82,7 +90,7 @@ def _service(run: Run, copy: dict[str, Any]) -> tuple[bool, str]:
 def _data(run: Run, copy: dict[str, Any], recorded: str | None) -> tuple[str, str]:
     if recorded is None:
         return "not recorded", "no data digest was recorded at backup time"
-    done = _in_guest(run, copy, f"sudo -n {DIGEST} 2>&1 || {DIGEST}")
+    done = _in_guest(run, copy, f"sudo -n {DIGEST}")
     now = done.stdout.strip().splitlines()[-1:] or [""]
     if done.returncode or now[0] != recorded:
         seen = now[0][:12] or done.stderr.strip()[:60]

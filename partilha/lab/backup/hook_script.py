@@ -4,10 +4,11 @@ job, else the `script:` line of the node's /etc/vzdump.conf, run at each phase a
 HOSTNAME, TARGET (backup-end) and LOGFILE (log-end) in its environment; its output goes to the
 log, and a non-zero exit fails the phase (`command '...' failed: exit code N`).
 
-The lab's nodes share this machine, as they share its storages, so one file stands for every
-lab node's /etc/vzdump.conf: `<lab state>/etc/vzdump.conf`. The script runs on the machine (where
-the archive is) with a `pct` on its PATH whose `pct exec <vmid> -- <command>` runs in the guest's
-container, as on a PVE node."""
+A node's /etc/vzdump.conf is its node host's (partilha.lab.cluster.node_hosts), where
+`partilha deploy hypervisor` writes it, and the script named there is copied out of that host;
+a lab without node hosts has one file for all its nodes, `<lab state>/etc/vzdump.conf`. vzdump
+itself runs on this machine (where the archives are), so the script does too, with a `pct` on its
+PATH whose `pct exec <vmid> -- <command>` runs in the guest's container, as on a PVE node."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from partilha.lab.cluster import node_hosts
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import machine
 
@@ -28,16 +30,36 @@ def vzdump_conf(instance: LabInstance) -> Path:
     return instance.state_dir / "etc" / "vzdump.conf"
 
 
-def configured_script(instance: LabInstance) -> str:
-    """The `script:` of the nodes' vzdump.conf ('' without one)."""
-    path = vzdump_conf(instance)
-    if not path.is_file():
-        return ""
-    for line in path.read_text().splitlines():
+def _script_line(conf: str) -> str:
+    for line in conf.splitlines():
         key, _, value = line.partition(":")
         if key.strip() == "script" and not line.lstrip().startswith("#"):
             return value.strip()
     return ""
+
+
+def _node_file(instance: LabInstance, node: str, path: str) -> str | None:
+    argv = [*machine.exec_argv(node_hosts.container_name(instance, node)), "cat", "--", path]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    return done.stdout if done.returncode == 0 else None
+
+
+def configured_script(instance: LabInstance, node: str) -> str:
+    """The `script:` of the node's vzdump.conf, as a path on this machine ('' without one)."""
+    if not instance.node_hosts:
+        path = vzdump_conf(instance)
+        return _script_line(path.read_text()) if path.is_file() else ""
+    script = _script_line(_node_file(instance, node, "/etc/vzdump.conf") or "")
+    if not script:
+        return ""
+    body = _node_file(instance, node, script)
+    if body is None:
+        raise RuntimeError(f"command '{script}' failed: node {node} has no such script")
+    copy = instance.state_dir / "node-scripts" / node / Path(script).name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(body)
+    copy.chmod(0o755)
+    return str(copy)
 
 
 def _pct(instance: LabInstance) -> Path:

@@ -157,13 +157,14 @@ def run(store: Store, instance: LabInstance, node: str, vmids: Sequence[int], jo
     with _global_lock(node, job.lockwait, log):
         log(f"INFO: starting new backup job: {job.cmdline}")
         conf = storage.get(store, job.storage) or {}
-        hook = Hook(job.script or configured_script(instance), instance, job.storage,
-                    storage.content_dir(instance, job.storage, conf, "backup"),
-                    lambda line: log(f"INFO: {line}"))
         try:
+            script = job.script or configured_script(instance, node)
+            hook = Hook(script, instance, job.storage,
+                        storage.content_dir(instance, job.storage, conf, "backup"),
+                        lambda line: log(f"INFO: {line}"))
             hook.job("job-start")
         except RuntimeError as exc:
-            hook.job("job-abort")
+            log(f"ERROR: {exc}")
             raise BackupError(str(exc)) from None
         errors = 0
         for vmid in vmids:

@@ -363,8 +363,8 @@ def test_the_hook_script_runs_at_pves_phases_and_records_the_checksums(
 
     # partilha's hook, as deploys/hypervisor.py installs it (vzdump.conf's `script:`)
     digest = "#!/bin/sh\nsha256sum /srv/data/numbers.txt | cut -d' ' -f1\n"
-    assert guest_ssh(original.ip, "sh", "-c", "'cat > /usr/local/bin/partilha-data-digest && chmod 755 "
-                     "/usr/local/bin/partilha-data-digest'", input=digest).returncode == 0
+    assert guest_ssh(original.ip, "sh", "-c", "'cat > /usr/local/sbin/partilha-data-digest && chmod 755 "
+                     "/usr/local/sbin/partilha-data-digest'", input=digest).returncode == 0
     conf = lab.state_dir / "etc" / "vzdump.conf"
     conf.parent.mkdir(exist_ok=True)
     conf.write_text(f"# the nodes' vzdump.conf\nscript: {HOOK}\n")
