@@ -12,12 +12,15 @@ import time
 from ipaddress import IPv4Network
 from typing import Any
 
+from proxmoxer.core import ResourceException
+
 from partilha.deploy.login import login_argv
 from partilha.dr import checksum
 from partilha.dr import restore as r
 from partilha.dr.context import Run
 from partilha.dr.runbook import StepError
 from partilha.errors import UserError
+from partilha.proxmox.client import TaskFailedError
 from partilha.verify import verify
 
 LOCK_WAIT = 600  # seconds: a bound on a restore still running
@@ -136,9 +139,9 @@ def verify_copy(run: Run, copy: dict[str, Any]) -> dict[str, Any]:
         if result["data"] == "mismatch":
             result["why"].append(said)
         result["checks_s"] = time.monotonic() - mark
-    except StepError as exc:
+    except (StepError, TaskFailedError, ResourceException) as exc:  # this backup's failure, not the run's
         result["boot"] = result["boot"] or False
-        result["why"].append(str(exc))
+        result["why"].append(str(exc).splitlines()[0])
     finally:
         remove(run, copy)
     return _done(result, started)

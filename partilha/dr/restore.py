@@ -4,6 +4,7 @@ one before), pin and unpin a drill copy's host keys, log in with the pinned key 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import subprocess
@@ -286,11 +287,13 @@ def unpin(path: Path, address: str) -> None:
 
 
 def fleet(run: Run, guest: dict[str, Any], address: str | None = None) -> Fleet:
-    """A fleet of the guest alone, as its tenant stack made it (at `address` for a drill copy)."""
+    """A fleet of the guest alone, as its tenant stack made it (reached at `address` for a drill
+    copy, which may be on another VNet: what it is, its controls included, stays the original's)."""
     env = run.env
     out = dict(stack_outputs.stack_guests(env, env.tenant_stack(guest["tenant"]).name)[guest["guest"]])
-    out.update(node=guest["node"], **({"address": address} if address else {}))
+    out.update(node=guest["node"])
     (host,) = build_hosts(env.inventory, {guest["guest"]: out}, {}, env.name, lab=env.lab)
+    host = dataclasses.replace(host, address=address) if address else host
     return Fleet(env.name, (host,), known_hosts(run), env.workspace.ssh_key(env.lab))
 
 
