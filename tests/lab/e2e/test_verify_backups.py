@@ -118,8 +118,10 @@ def test_good_backups_of_each_role_pass_every_check_and_leave_nothing(
         cli: Cli, admin: ProxmoxAPI, made: dict[str, Any]) -> None:
     known = cli.lab.known_hosts.read_text()
     run = ok(cli("dr", "run", "verify-backups", "--tenant", "constancia", timeout=1200))
-    assert "2 of 2 backups recoverable" in " ".join(run.stdout.split()), run.stdout
-    _, found = verdicts(cli)
+    assert "succeeded" in run.stdout and "RB-VB-02.2" in run.stdout, run.stdout
+    run_id, found = verdicts(cli)
+    report = cli.home / ".partilha" / "state" / "partilha-dr" / "runs" / run_id / "report.md"
+    assert "2 of 2 backups recoverable" in report.read_text()
     app, static = found[APP], found[STATIC]
     assert (app["checksum"], app["boot"], app["service"], app["data"], app["recoverable"]) == (
         "ok", True, True, "ok", True)
