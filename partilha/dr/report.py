@@ -101,6 +101,16 @@ def page(journal: Journal) -> str:
         f"RPO {e(_span(r['rpo_s']))}"
         + "".join(f"<br>skipped <code>{e(s['archive'])}</code>: {e(s['why'])}" for s in r.get("skipped", []))
         + "</li>" for r in f["restored"])
+    backups = "".join(
+        f"<tr class='{'done' if b['recoverable'] else 'failed'}'><td>{e(b['guest'])}</td>"
+        f"<td>{e(b['site'])}</td>"
+        f"<td>{e(_span(b['age_s']))}</td><td>{e(b['checksum'] or '—')}</td><td>{_yes(b['boot'])}</td>"
+        f"<td>{_yes(b['service'])}</td><td>{e(b['data'] or '—')}</td><td>{b['seconds']:.0f}</td>"
+        f"<td>{e('yes' if b['recoverable'] else 'NO: ' + '; '.join(b['why']))}</td></tr>"
+        for b in f["backups"])
+    if backups:
+        backups = ("<table><tr><th>guest</th><th>site</th><th>archive age</th><th>checksum</th><th>boot</th>"
+                   f"<th>service</th><th>data</th><th>seconds</th><th>recoverable</th></tr>{backups}</table>")
     style = ("body{font-family:sans-serif;max-width:70em;margin:2em auto}table{border-collapse:collapse}"
              "td,th{border:1px solid #999;padding:.3em;vertical-align:top}.failed{background:#fdd}"
              ".done{background:#efe}")
@@ -110,7 +120,7 @@ def page(journal: Journal) -> str:
             f"{e(' '.join(journal.argv))}</code> on env <code>{e(journal.env)}</code>: "
             f"<strong>{e(journal.outcome)}</strong></p><p>Disaster declared {e(when(journal.disaster_at))} "
             f"({e(journal.disaster_source)}); service verified {e(when(f['verified_at']))}.</p>"
-            f"<p><strong>{e(summary(journal))}</strong></p><ul>{restored}</ul><table><tr><th>step</th>"
+            f"<p><strong>{e(summary(journal))}</strong></p><ul>{restored}</ul>{backups}<table><tr><th>step</th>"
             f"<th>title</th><th>result</th><th>time</th><th>checks</th></tr>{rows}</table></body></html>\n")
 
 
