@@ -19,6 +19,9 @@ carry; every operation is declarative, so a converged node reports 0 changes.
 - PTL-HV-08: one time zone; PTL-HV-09: swappiness and KSM, where the node owns its kernel.
 - PTL-HV-10: the host firewall option `nftables: 1` in the node's host.fw, the node's other
   options and rules kept.
+- PTL-HV-11: partilha's vzdump hook (backup/hooks/vzdump-partilha: the archive's sha256 and the
+  guest's data digest beside each archive) as the `script:` of /etc/vzdump.conf, the file's
+  other lines kept.
 
 Run it on the whole cluster (`partilha deploy hypervisor`): each node reads the others' root
 keys while the deploy runs.
@@ -40,6 +43,7 @@ from pyinfra.operations import apt, files, server, systemd
 from deploys import hypervisor_controls as hv
 from partilha.deploy.hosts import Host
 from partilha.deploy.this_host import applies, this_host
+from partilha.workspace import CHECKOUT
 
 me = this_host()
 if me.kind != "node":
@@ -202,3 +206,11 @@ have = host.get_fact(FileContents, path=host_fw) or []
 files.directory(name="PTL-HV-10: the node's folder in /etc/pve", path=str(Path(host_fw).parent))
 files.put(name="PTL-HV-10: nftables firewall on (host.fw option nftables: 1)",
           src=text(with_options("\n".join(have), hv.HOST_FIREWALL_OPTIONS)), dest=host_fw, mode="640")
+
+# ---- backups record their checksums (PTL-HV-11) ----------------------------------------------
+
+files.directory(name="PTL-HV-11: partilha's folder for node scripts", path=str(Path(hv.VZDUMP_HOOK).parent))
+files.put(name="PTL-HV-11: the vzdump hook", src=str(CHECKOUT / "backup" / "hooks" / "vzdump-partilha"),
+          dest=hv.VZDUMP_HOOK, user="root", group="root", mode="755")
+files.line(name="PTL-HV-11: vzdump runs the hook for every backup", path=hv.VZDUMP_CONF,
+           line=r"^#?\s*script:.*$", replace=f"script: {hv.VZDUMP_HOOK}")

@@ -39,6 +39,8 @@ SYSCTL_FILE = "/etc/sysctl.d/60-partilha-hypervisor.conf"
 SYSCTL_MEMORY = {"vm.swappiness": 10}
 HOST_FIREWALL = "/etc/pve/nodes/{node}/host.fw"  # the node's firewall config, in pmxcfs
 HOST_FIREWALL_OPTIONS = {"nftables": "1"}
+VZDUMP_HOOK = "/usr/local/lib/partilha/vzdump-partilha"  # backup/hooks/vzdump-partilha
+VZDUMP_CONF = "/etc/vzdump.conf"
 
 # ---- the controls ---------------------------------------------------------------------------
 
@@ -87,6 +89,11 @@ CONTROLS: tuple[Control, ...] = (
           "Only the nftables firewall (proxmox-firewall, PVE 8.2+) enforces the cluster's "
           "forward rules and VNet firewalls, the declared flows between VNets; the older "
           "iptables one ignores them and lets every routed packet through."),
+    _node("PTL-HV-11", "Every backup of the node records its archive's sha256 beside it (vzdump hook)",
+          0.7, "zstd's own checksum catches flipped bytes, not an archive re-packed or replaced; a "
+          "digest made when the archive is written, compared before any restore, does. The hook is "
+          "vzdump.conf's `script`, so it runs for jobs, API calls and the GUI alike (PVE lets only "
+          "root@pam's ticket, never an API token, give a backup job its own `script`)."),
 )
 
 BY_ID = {c.id: c for c in CONTROLS}

@@ -12,6 +12,8 @@ outside pyinfra (tests/infra reads `SERVICE.health`) deploys nothing.
   https); only on the ports the host's model declares (`Host.inbound`, from the catalogue).
 - The records app (files/records_app.py) listens on 127.0.0.1:8080 as the role's own system
   user; PostgreSQL roles reach their database over the local socket as that user (peer).
+  /usr/local/sbin/partilha-data-digest prints the digest of its records (vzdump's hook records
+  it beside each archive; `dr run verify-backups` compares a restored copy's).
 Every operation is declarative: a converged guest reports 0 changes. Operation names do not
 carry the role: pyinfra orders operations by where they are called, so the role files' calls
 into this module are one operation each, whichever role a host has.
@@ -36,6 +38,7 @@ CERTIFICATE_KEY = "/etc/ssl/private/ssl-cert-snakeoil.key"
 WEB_PACKAGES = ("nginx-light", "ssl-cert", "curl")  # curl: the health checks run on the guest
 APP_PROGRAM = "/opt/partilha/records_app.py"
 APP_PORT = 8080
+DATA_DIGEST = "/usr/local/sbin/partilha-data-digest"  # backup/hooks/vzdump-partilha runs it
 HTTP, HTTPS = 80, 443
 
 
@@ -139,6 +142,11 @@ def _app(service: Service, app: App, me: Host) -> None:
         dest=f"/etc/systemd/system/{service.unit}.service", user="root", group="root", mode="644",
         role=service.role, collection=app.collection, account=account, port=APP_PORT, store=store,
         program=APP_PROGRAM, state_dir=service.unit, postgresql=app.store == "postgresql")
+    files.template(
+        name="service: the data digest vzdump's hook records",
+        src=str(HERE / "templates" / "partilha-data-digest.j2"),
+        dest=DATA_DIGEST, user="root", group="root", mode="755", role=service.role,
+        collection=app.collection, account=account, store=store, program=APP_PROGRAM)
     systemd.daemon_reload(name="service: systemd reads the unit", _if=unit.did_change)
     systemd.service(name="service: the app runs", service=service.unit, running=True, enabled=True)
     systemd.service(name="service: the app restarts on a new version", service=service.unit,

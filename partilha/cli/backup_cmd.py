@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from partilha.automation import envs
+from partilha.dr import evidence
 from partilha.dr.context import admin_api
+from partilha.dr.journal import dr_root
 from partilha.dr.restore import backup_now
 from partilha.dr.status import status as backup_status
 from partilha.dr.times import when
@@ -22,6 +24,14 @@ app = typer.Typer(help="Backups: what exists against the tiers' RPO, retention a
 
 def _span(seconds: float | None) -> str:
     return "—" if seconds is None else f"{seconds / 3600:.1f} h"
+
+
+def _proved(verified: dict[str, Any] | None) -> str:
+    """The newest verify-backups result: when, and whether the backup came back."""
+    if verified is None:
+        return "never"
+    at = time.strftime("%Y-%m-%d %H:%M", time.gmtime(verified["verified_at"]))
+    return f"{at} ok" if verified["recoverable"] else f"[red]{at} FAILED[/]"
 
 
 @app.command()
@@ -39,19 +49,21 @@ def status(env: Annotated[str, typer.Option("--env", help="the environment")] = 
     """Per guest: newest backup and its age against the tier's RPO, archives kept against the
     retention, offsite copy present; the guests no backup job covers. Exit 1 if any is short."""
     made = envs.load_env(env)
-    found = backup_status(made, admin_api(made, read_only=True))
+    found = backup_status(made, admin_api(made, read_only=True), evidence.newest(dr_root(made.workspace)))
     short = [g for g in found.guests if not g.ok]
     if as_json:
         typer.echo(json.dumps(found.to_json(), indent=2, ensure_ascii=False))
     else:
         console = Console(highlight=False)
-        table = Table("guest", "tier", "newest (UTC)", "age", "RPO", "kept", "keeps", "offsite", "")
+        table = Table("guest", "tier", "newest (UTC)", "age", "RPO", "kept", "keeps", "offsite",
+                      "restore proved (UTC)", "")
         for g in found.guests:
             offsite = {None: "—", True: "yes", False: "[red]missing[/]"}[g.offsite]
             newest = "[red]none[/]" if g.newest_at is None else \
                 time.strftime("%Y-%m-%d %H:%M", time.gmtime(g.newest_at))
             table.add_row(g.guest, g.tier or "—", newest,
                           _span(g.age_s), _span(g.rpo_s), str(g.kept), str(g.retention), offsite,
+                          _proved(g.verified),
                           "[green]ok[/]" if g.ok else "[red]short[/]")
         console.print(table)
         uncovered = ", ".join(f"{e.get('name') or '?'} ({e['vmid']})" for e in found.not_covered)

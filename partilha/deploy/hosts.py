@@ -130,16 +130,22 @@ def _management(inventory: Inventory) -> VNet:
                     "allowed from")
 
 
-def _sources(mgmt: VNet, lab_source: IPv4Address | IPv4Network | None) -> tuple[str, ...]:
-    """The management prefix, and the lab's gateway or node network unless the prefix holds it."""
+def _sources(mgmt: VNet, *lab_sources: IPv4Address | IPv4Network) -> tuple[str, ...]:
+    """The management prefix, and the lab's gateways or node network the prefix does not hold."""
     sources = [str(mgmt.prefix)]
-    if lab_source is None:
-        return tuple(sources)
-    inside = lab_source.subnet_of(mgmt.prefix) if isinstance(lab_source, IPv4Network) \
-        else lab_source in mgmt.prefix
-    if not inside:
-        sources.append(str(lab_source))
+    for lab_source in lab_sources:
+        inside = lab_source.subnet_of(mgmt.prefix) if isinstance(lab_source, IPv4Network) \
+            else lab_source in mgmt.prefix
+        if not inside:
+            sources.append(str(lab_source))
     return tuple(sources)
+
+
+def _lab_gateways(inventory: Inventory, vnet: VNet) -> list[IPv4Address]:
+    """Where the lab's host comes from to a guest: its VNet's gateway, and the drill VNet's, where
+    `dr run verify-backups` restores copies of it (on a real cluster both are management's)."""
+    drill = [v.gateway for v in inventory.networks.vnets if v.purpose == "drill"]
+    return list(dict.fromkeys([vnet.gateway, *drill]))
 
 
 def _node(inventory: Inventory, name: str, address: str, mgmt: VNet, env: str, lab: bool) -> Host:
@@ -161,7 +167,7 @@ def _node(inventory: Inventory, name: str, address: str, mgmt: VNet, env: str, l
         # The lab's node network holds the lab's host (its first address, where SSH comes from)
         # and the other nodes (cluster SSH, corosync, the API): it is the nodes' management network.
         network = iface.network
-    sources = _sources(mgmt, network)
+    sources = _sources(mgmt, *([network] if network else []))
     inbound = tuple(Inbound(proto, first, last, sources) for proto, first, last in NODE_PORTS)
     return Host(name=name, address=str(iface.ip), kind="node", env=env, site=node.site,
                 groups=("nodes", group_name("site", node.site)), ssh_sources=sources, inbound=inbound,
@@ -196,7 +202,7 @@ def _guest(inventory: Inventory, name: str, out: Mapping[str, Any], mgmt: VNet, 
     return Host(
         name=name, address=str(address), kind="guest", env=env, site=nodes[out["node"]].site,
         groups=("guests", group_name("role", role), group_name("tenant", tenant)),
-        ssh_sources=_sources(mgmt, vnet.gateway if lab else None),
+        ssh_sources=_sources(mgmt, *(_lab_gateways(inventory, vnet) if lab else ())),
         inbound=tuple(Inbound("tcp", p, p) for p in sorted(set(ports))), lab=lab,
         admin_user=ADMIN_USER, tenant=tenant, service=str(out["service"]), role=role,
         node=str(out["node"]), vnet=vnet.id, data_class=out.get("data_class"), extra=extra)

@@ -102,6 +102,8 @@ def _execute(run: Run, steps: list[Step], journal: Journal, root: Path, yes: boo
     paths = report.write(journal, journal.folder(root))
     console.print(f"[bold green]dr run {run.id} succeeded[/] — {report.summary(journal)}", soft_wrap=True)
     console.print(f"report: {escape(str(paths[0]))} (also .json, .html)", soft_wrap=True)
+    if journal.facts.get("unrecoverable"):  # a drill that ran to its end and found bad backups
+        raise UserError("not recoverable: " + " | ".join(journal.facts["unrecoverable"]))
     return journal
 
 

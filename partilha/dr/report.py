@@ -28,6 +28,10 @@ def _span(seconds: float | None) -> str:
     return f"{seconds / 3600:.2f} h" if seconds >= 7200 else f"{seconds / 60:.1f} min"
 
 
+def _yes(value: bool | None) -> str:
+    return {True: "ok", False: "FAILED", None: "—"}[value]
+
+
 def figures(journal: Journal) -> dict[str, Any]:
     done = journal.outcome == "succeeded"
     verified = journal.steps[-1].finished if done and journal.steps else None
@@ -44,7 +48,8 @@ def figures(journal: Journal) -> dict[str, Any]:
             "verified_at": verified, "rto_s": rto, "rto_target_s": targets.get("rto_s"),
             "rto_met": met(rto, targets.get("rto_s")), "rpo_s": rpo,
             "rpo_target_s": targets.get("rpo_s"), "rpo_met": met(rpo, targets.get("rpo_s")),
-            "tier": targets.get("tier"), "restored": restored}
+            "tier": targets.get("tier"), "restored": restored,
+            "backups": list(journal.facts.get("backups") or [])}  # verify-backups: per guest and site
 
 
 def summary(journal: Journal) -> str:
@@ -70,6 +75,12 @@ def markdown(journal: Journal) -> str:
         lines.append(f"- {r['guest']}: restored from `{r['archive']}` made {when(float(r['backup_at']))}, "
                      f"RPO achieved {_span(r['rpo_s'])}")
         lines += [f"  - skipped `{s['archive']}`: {s['why']}" for s in r.get("skipped", [])]
+    if f["backups"]:
+        lines += ["| guest | site | archive age | checksum | boot | service | data | seconds | recoverable |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {b['guest']} | {b['site']} | {_span(b['age_s'])} | {b['checksum'] or '—'} | "
+                  f"{_yes(b['boot'])} | {_yes(b['service'])} | {b['data'] or '—'} | {b['seconds']:.0f} | "
+                  f"{'yes' if b['recoverable'] else 'NO: ' + '; '.join(b['why'])} |" for b in f["backups"]]
     lines += ["", "| step | title | result | time | checks |", "|---|---|---|---|---|"]
     for s in journal.steps:
         result = s.error if s.state == "failed" else s.result
@@ -90,6 +101,16 @@ def page(journal: Journal) -> str:
         f"RPO {e(_span(r['rpo_s']))}"
         + "".join(f"<br>skipped <code>{e(s['archive'])}</code>: {e(s['why'])}" for s in r.get("skipped", []))
         + "</li>" for r in f["restored"])
+    backups = "".join(
+        f"<tr class='{'done' if b['recoverable'] else 'failed'}'><td>{e(b['guest'])}</td>"
+        f"<td>{e(b['site'])}</td>"
+        f"<td>{e(_span(b['age_s']))}</td><td>{e(b['checksum'] or '—')}</td><td>{_yes(b['boot'])}</td>"
+        f"<td>{_yes(b['service'])}</td><td>{e(b['data'] or '—')}</td><td>{b['seconds']:.0f}</td>"
+        f"<td>{e('yes' if b['recoverable'] else 'NO: ' + '; '.join(b['why']))}</td></tr>"
+        for b in f["backups"])
+    if backups:
+        backups = ("<table><tr><th>guest</th><th>site</th><th>archive age</th><th>checksum</th><th>boot</th>"
+                   f"<th>service</th><th>data</th><th>seconds</th><th>recoverable</th></tr>{backups}</table>")
     style = ("body{font-family:sans-serif;max-width:70em;margin:2em auto}table{border-collapse:collapse}"
              "td,th{border:1px solid #999;padding:.3em;vertical-align:top}.failed{background:#fdd}"
              ".done{background:#efe}")
@@ -99,7 +120,7 @@ def page(journal: Journal) -> str:
             f"{e(' '.join(journal.argv))}</code> on env <code>{e(journal.env)}</code>: "
             f"<strong>{e(journal.outcome)}</strong></p><p>Disaster declared {e(when(journal.disaster_at))} "
             f"({e(journal.disaster_source)}); service verified {e(when(f['verified_at']))}.</p>"
-            f"<p><strong>{e(summary(journal))}</strong></p><ul>{restored}</ul><table><tr><th>step</th>"
+            f"<p><strong>{e(summary(journal))}</strong></p><ul>{restored}</ul>{backups}<table><tr><th>step</th>"
             f"<th>title</th><th>result</th><th>time</th><th>checks</th></tr>{rows}</table></body></html>\n")
 
 

@@ -4,6 +4,7 @@ one before), pin and unpin a drill copy's host keys, log in with the pinned key 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import subprocess
@@ -23,6 +24,7 @@ from partilha.deploy import stack_outputs
 from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import build_hosts
 from partilha.deploy.login import login_argv
+from partilha.dr import checksum
 from partilha.dr.context import Run
 from partilha.dr.runbook import StepError
 from partilha.dr.times import when
@@ -146,10 +148,18 @@ def net0(guest: dict[str, Any], interface: str) -> str:
 
 def restore(run: Run, guest: dict[str, Any], vmid: int, candidates: list[dict[str, Any]],
             extra: dict[str, Any]) -> dict[str, Any]:
-    """Restore `vmid` from the newest candidate that restores; what was restored and skipped."""
+    """Restore `vmid` from the newest candidate whose checksum holds and that restores; what was
+    restored and skipped."""
     skipped: list[dict[str, str]] = []
     base = f"/nodes/{guest['node']}/lxc"
     for archive in candidates:
+        checked = checksum.check(run, guest["node"], guest["backup_storage"], archive["volid"])
+        if checked.verdict == "mismatch":
+            run.log(f"{archive['volid']} failed its check ({checked.why}); the one before")
+            skipped.append({"archive": archive["volid"], "why": checked.why})
+            continue
+        if checked.verdict == "missing":
+            run.log(f"{archive['volid']}: {checked.why}; restoring it unverified")
         exists = any(int(r["vmid"]) == vmid for r in run.pve.get("/cluster/resources", type="vm"))
         params = {"vmid": vmid, "ostemplate": archive["volid"], "restore": 1,
                   "storage": guest["storage"], "pool": guest["pool"], **extra}
@@ -167,7 +177,7 @@ def restore(run: Run, guest: dict[str, Any], vmid: int, candidates: list[dict[st
             skipped.append({"archive": archive["volid"], "why": why})
             continue
         return {"guest": guest["guest"], "vmid": vmid, "archive": archive["volid"],
-                "backup_at": archive["ctime"], "skipped": skipped}
+                "backup_at": archive["ctime"], "skipped": skipped, "checksum": checked.verdict}
     tried = "; ".join(f"{s['archive']}: {s['why']}" for s in skipped)
     raise StepError(f"guest {guest['guest']}: no archive restored ({tried})")
 
@@ -277,11 +287,13 @@ def unpin(path: Path, address: str) -> None:
 
 
 def fleet(run: Run, guest: dict[str, Any], address: str | None = None) -> Fleet:
-    """A fleet of the guest alone, as its tenant stack made it (at `address` for a drill copy)."""
+    """A fleet of the guest alone, as its tenant stack made it (reached at `address` for a drill
+    copy, which may be on another VNet: what it is, its controls included, stays the original's)."""
     env = run.env
     out = dict(stack_outputs.stack_guests(env, env.tenant_stack(guest["tenant"]).name)[guest["guest"]])
-    out.update(node=guest["node"], **({"address": address} if address else {}))
+    out.update(node=guest["node"])
     (host,) = build_hosts(env.inventory, {guest["guest"]: out}, {}, env.name, lab=env.lab)
+    host = dataclasses.replace(host, address=address) if address else host
     return Fleet(env.name, (host,), known_hosts(run), env.workspace.ssh_key(env.lab))
 
 

@@ -1,7 +1,7 @@
 """Backup status per guest, read from PVE: the newest backup on its site's backup storage and its
 age against the tier's RPO, the archives kept against the retention, whether the offsite copy (the
 DR site's backup storage) holds one, and the guests no backup job covers
-(`GET /cluster/backup-info/not-backed-up`)."""
+(`GET /cluster/backup-info/not-backed-up`), and the newest `dr run verify-backups` result."""
 
 from __future__ import annotations
 
@@ -27,11 +27,13 @@ class GuestStatus:
     kept: int
     retention: int  # the most archives the tier's retention keeps
     offsite: bool | None  # None: the tier has no offsite copy
+    verified: dict[str, Any] | None  # the newest `dr run verify-backups` of its primary copy
 
     @property
     def ok(self) -> bool:
         fresh = self.age_s is not None and self.rpo_s is not None and self.age_s <= self.rpo_s
-        return (self.tier is None or fresh) and self.offsite is not False
+        proved = self.verified is None or bool(self.verified["recoverable"])
+        return (self.tier is None or fresh) and self.offsite is not False and proved
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,8 @@ def _archives(pve: Pve, node: str, storage: str) -> dict[int, list[dict[str, Any
     return found
 
 
-def status(env: Env, pve: Pve) -> Status:
+def status(env: Env, pve: Pve, verified: dict[tuple[str, str], dict[str, Any]]) -> Status:
+    """`verified`: the newest verify-backups results (partilha.dr.evidence.newest)."""
     inv = env.inventory
     online = {str(n["node"]) for n in pve.get("/nodes") if n.get("status") == "online"}
     site_node = {n.site: n.name for n in reversed(inv.datacentre.nodes) if n.name in online}
@@ -74,5 +77,6 @@ def status(env: Env, pve: Pve) -> Status:
         rows.append(GuestStatus(g.name, g.vmid, g.spec.backup_tier, newest["volid"] if newest else None,
                                 float(newest["ctime"]) if newest else None,
                                 now - float(newest["ctime"]) if newest else None,
-                                tier.rpo_hours * 3600 if tier else None, len(kept), retention, offsite))
+                                tier.rpo_hours * 3600 if tier else None, len(kept), retention, offsite,
+                                verified.get((g.name, g.site))))
     return Status(rows, [dict(e) for e in pve.get("/cluster/backup-info/not-backed-up")])

@@ -70,7 +70,7 @@ NodeRole = Literal["compute", "storage", "backup", "quorum"]
 StorageType = Literal["dir", "lvmthin", "zfspool", "rbd", "nfs", "pbs"]
 Content = Literal["images", "rootdir", "vztmpl", "backup", "iso", "snippets", "import"]
 ZoneType = Literal["simple", "vlan", "qinq", "vxlan", "evpn"]
-VNetPurpose = Literal["management", "dmz", "shared", "municipality"]
+VNetPurpose = Literal["management", "dmz", "shared", "municipality", "drill"]
 DataClass = Literal["public", "internal", "personal"]
 Exposure = Literal["internet", "internal"]
 GuestKind = Literal["lxc", "qemu"]
@@ -158,9 +158,19 @@ class Tier(Model):
     offsite: bool = False
 
 
+class Drill(Model):
+    """Where `dr run verify-backups` restores its throwaway copies: a VNet of purpose drill (no
+    flow reaches it or leaves it) and a vmid range no guest of the inventory uses."""
+
+    vnet: SdnId
+    first_vmid: int = Field(ge=100, le=999_999_999)
+    last_vmid: int = Field(ge=100, le=999_999_999)
+
+
 class Backup(Model):
     storages: dict[Slug, StorageId] = Field(min_length=1, description="backup storage per site")
     tiers: dict[Slug, Tier] = Field(min_length=1)
+    drill: Drill | None = None
 
 
 class Service(Model):

@@ -236,6 +236,21 @@ def backup(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
                                        f"backups, more than the RPO of {tier.rpo_hours:g} h")
         if tier.offsite and (dr is None or dr not in inv.backup.storages):
             yield (*loc, "offsite"), "an offsite copy needs a dr site with a backup storage"
+    yield from _drill(inv, placed)
+
+
+def _drill(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
+    drill = inv.backup.drill
+    if drill is None:
+        return
+    vnet = next((v for v in inv.networks.vnets if v.id == drill.vnet), None)
+    if vnet is None or vnet.purpose != "drill":
+        yield ("backup", "drill", "vnet"), f"{drill.vnet!r} is no VNet of purpose drill in networks.yaml"
+    if drill.last_vmid < drill.first_vmid:
+        yield ("backup", "drill", "last_vmid"), "is below first_vmid"
+    taken = sorted(g.name for g in placed if g.vmid and drill.first_vmid <= g.vmid <= drill.last_vmid)
+    if taken:
+        yield ("backup", "drill"), f"the drill's vmids hold guests' vmids ({', '.join(taken)})"
 
 
 def _hours(delta: dt.timedelta) -> str:

@@ -152,3 +152,13 @@ def test_nftables_firewall(host: Remote, spec: Host) -> None:
     options = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in config[start:end])
                if k.strip() and not k.startswith("#")}
     assert {k: options.get(k) for k in hv.HOST_FIREWALL_OPTIONS} == hv.HOST_FIREWALL_OPTIONS
+
+
+@control("PTL-HV-11")
+def test_backups_record_checksums(host: Remote) -> None:
+    hook = host.file(hv.VZDUMP_HOOK)
+    assert hook.is_file and hook.mode & 0o111 and hook.user == "root"
+    assert "backup-end" in hook.content_string
+    lines = [line.partition(":") for line in host.file(hv.VZDUMP_CONF).content_string.splitlines()
+             if not line.lstrip().startswith("#")]
+    assert [v.strip() for k, _, v in lines if k.strip() == "script"] == [hv.VZDUMP_HOOK]

@@ -37,8 +37,8 @@ def outputs(**changes: Any) -> dict[str, dict[str, Any]]:
 def test_lab_guests_take_ssh_from_management_and_their_gateway(inventory: Inventory) -> None:
     hosts = {h.name: h for h in build_hosts(inventory, outputs(), {}, "lab", lab=True)}
     portal, gis = hosts["abrantes-portal"], hosts["cim-medio-tejo-gis"]
-    assert portal.ssh_sources == ("10.10.0.0/24", "10.101.0.1")
-    assert gis.ssh_sources == ("10.10.0.0/24", "10.30.0.1")
+    assert portal.ssh_sources == ("10.10.0.0/24", "10.101.0.1", "10.99.0.1")  # and the drill VNet
+    assert gis.ssh_sources == ("10.10.0.0/24", "10.30.0.1", "10.99.0.1")
     assert portal.inbound == (Inbound("tcp", 80, 80), Inbound("tcp", 443, 443))
     assert (portal.kind, portal.admin_user, portal.root_login) == ("guest", ADMIN_USER, "no")
     assert portal.groups == ("guests", "role_portal", "tenant_abrantes")
@@ -57,7 +57,7 @@ def test_lab_allowances_follow_the_envs_lab_flag_never_its_name(inventory: Inven
     assert {h.ssh_sources for h in named_lab} == {("10.10.0.0/24",)}
     assert not any(h.lab for h in named_lab)
     a_lab = build_hosts(inventory, outputs(), {}, "medio-tejo", lab=True)
-    assert a_lab[0].ssh_sources == ("10.10.0.0/24", "10.101.0.1") and all(h.lab for h in a_lab)
+    assert a_lab[0].ssh_sources == ("10.10.0.0/24", "10.101.0.1", "10.99.0.1") and all(h.lab for h in a_lab)
     assert Host.from_json(a_lab[0].to_json()) == a_lab[0]
 
 

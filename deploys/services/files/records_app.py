@@ -8,6 +8,9 @@ tenders) in SQLite or PostgreSQL and answers on 127.0.0.1 only; nginx terminates
     POST /api/<collection>     a JSON object or an HTML form -> 201 {"id": n} (a form: 303 to
                                the page named by its `_next` field)
 
+`records_app.py --digest` prints the sha256 of every record (id, created, body, in id order):
+the data digest vzdump's hook records at backup time and `dr run verify-backups` compares.
+
 Configuration comes from the environment (the systemd unit): PARTILHA_ROLE,
 PARTILHA_COLLECTION, PARTILHA_STORE ("sqlite:<path>" or "postgresql:<database>", the latter
 over the local socket as the service's own user), PARTILHA_PORT. Standard library only, plus
@@ -16,9 +19,11 @@ python3-psycopg2 for PostgreSQL.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
+import sys
 import threading
 import urllib.parse
 from datetime import UTC, datetime
@@ -133,8 +138,16 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(201, {"id": new_id})
 
 
+def digest(store: Store) -> str:
+    rows = store.run("SELECT id, created, body FROM records ORDER BY id")
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
+
+
 def main() -> None:
     Handler.store = Store(STORE)
+    if sys.argv[1:] == ["--digest"]:
+        print(digest(Handler.store))
+        return
     ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from partilha.lab import cluster, guests, storage
 from partilha.lab.access.roles import split_list
 from partilha.lab.backup import prune
+from partilha.lab.backup.hook_script import Hook, configured_script
 from partilha.lab.guests import guest_apply, lxc_config
 from partilha.lab.guests.state import LXC, GuestRow
 from partilha.lab.instance import LabInstance
@@ -59,6 +60,7 @@ class Job:
     stopwait: int  # minutes
     lockwait: int  # minutes
     cmdline: str
+    script: str  # the call's `script`; '' for the nodes' vzdump.conf's
 
 
 def command_line(p: Mapping[str, Any]) -> str:
@@ -129,7 +131,8 @@ def resolve(store: Store, p: Mapping[str, Any]) -> Job:
                keep=keep, notes_template=str(p.get("notes-template", "")),
                protected=bool(p.get("protected")), bwlimit=int(p.get("bwlimit", 0)),
                excludes=tuple(excludes), stopwait=int(p.get("stopwait", 10)),
-               lockwait=int(p.get("lockwait", 180)), cmdline=command_line(p))
+               lockwait=int(p.get("lockwait", 180)), cmdline=command_line(p),
+               script=str(p.get("script", "")))
 
 
 @contextmanager
@@ -153,12 +156,23 @@ def run(store: Store, instance: LabInstance, node: str, vmids: Sequence[int], jo
     """`exec_backup`: every guest in turn; the task fails with `job errors` if one did."""
     with _global_lock(node, job.lockwait, log):
         log(f"INFO: starting new backup job: {job.cmdline}")
+        conf = storage.get(store, job.storage) or {}
+        try:
+            script = job.script or configured_script(instance, node)
+            hook = Hook(script, instance, job.storage,
+                        storage.content_dir(instance, job.storage, conf, "backup"),
+                        lambda line: log(f"INFO: {line}"))
+            hook.job("job-start")
+        except RuntimeError as exc:
+            log(f"ERROR: {exc}")
+            raise BackupError(str(exc)) from None
         errors = 0
         for vmid in vmids:
             if not may_backup(vmid):
                 continue
-            if not _backup_guest(store, instance, node, vmid, job, log):
+            if not _backup_guest(store, instance, node, vmid, job, hook, log):
                 errors += 1
+        hook.job("job-end")
         log(f"INFO: Backup job finished {'with errors' if errors else 'successfully'}")
     if errors:
         raise BackupError("job errors")
@@ -182,7 +196,7 @@ class _GuestLog:
 
 
 def _backup_guest(store: Store, instance: LabInstance, node: str, vmid: int, job: Job,
-                  task_log: Log) -> bool:
+                  hook: Hook, task_log: Log) -> bool:
     """`exec_backup_task` for one guest; True when it succeeded."""
     log = _GuestLog(task_log)
     started = time.time()
@@ -194,6 +208,7 @@ def _backup_guest(store: Store, instance: LabInstance, node: str, vmid: int, job
     target = dump / f"{basename}{ext}"
     partial = target.with_suffix(".dat")
     error: str | None = None
+    mode, hostname = job.mode, f"CT{vmid}"
     try:
         guest = guests.get(store, vmid)
         if guest is None or guest.node != node:
@@ -204,10 +219,13 @@ def _backup_guest(store: Store, instance: LabInstance, node: str, vmid: int, job
         _check_limit(dump, vmid, job)
         log(f"Starting Backup of VM {vmid} (lxc)")
         log(f"Backup started at {dt.datetime.now():%Y-%m-%d %H:%M:%S}", to_file=False)
-        _archive_guest(store, instance, guest, job, target, partial, log)
+        hostname = str(guest.config.get("hostname", f"CT{vmid}"))
+        mode = _archive_guest(store, instance, guest, job, target, partial, hook, log)
         _finish(job, target, guest, node, store, dump, log)
+        hook.guest("backup-end", mode, vmid, hostname, {"TARGET": str(target)})
     except Exception as exc:  # one guest's failure does not stop the job
         error = str(exc).strip() or type(exc).__name__
+        _abort(hook, mode, vmid, hostname, log)
     finally:
         partial.unlink(missing_ok=True)
     seconds = int(time.time() - started)
@@ -220,7 +238,19 @@ def _backup_guest(store: Store, instance: LabInstance, node: str, vmid: int, job
         log(f"Failed at {dt.datetime.now():%Y-%m-%d %H:%M:%S}", to_file=False)
     if dump.is_dir() and log.lines:
         (dump / f"{basename}.log").write_text(log.text())
+        try:
+            hook.guest("log-end", mode, vmid, hostname, {"LOGFILE": str(dump / f"{basename}.log")})
+        except RuntimeError as exc:
+            task_log(f"ERROR: {exc}")
+            return False
     return error is None
+
+
+def _abort(hook: Hook, mode: str, vmid: int, hostname: str, log: _GuestLog) -> None:
+    try:
+        hook.guest("backup-abort", mode, vmid, hostname)
+    except RuntimeError as exc:
+        log(str(exc), level="ERROR")
 
 
 def _check_limit(dump: Path, vmid: int, job: Job) -> None:
@@ -246,14 +276,16 @@ def _lock(store: Store, vmid: int, lock: str | None) -> GuestRow:
 
 
 def _archive_guest(store: Store, instance: LabInstance, guest: GuestRow, job: Job,
-                   target: Path, partial: Path, log: _GuestLog) -> None:
+                   target: Path, partial: Path, hook: Hook, log: _GuestLog) -> str:
+    """The archive written; the mode it was made in."""
     vmid, name = guest.vmid, guest_apply.container_name(instance, guest.vmid)
     running = machine.is_running(name)
     log(f"status = {'running' if running else 'stopped'}")
     guest = _lock(store, vmid, "backup")
     restart = resume = False
     try:
-        log(f"CT Name: {guest.config.get('hostname', f'CT{vmid}')}")
+        hostname = str(guest.config.get("hostname", f"CT{vmid}"))
+        log(f"CT Name: {hostname}")
         log("including mount point rootfs ('/') in backup")
         mode = job.mode if running else "stop"
         if mode == "snapshot":
@@ -264,7 +296,10 @@ def _archive_guest(store: Store, instance: LabInstance, guest: GuestRow, job: Jo
         if job.bwlimit:
             log(f"bandwidth limit: {job.bwlimit} KB/s")
         log("ionice priority: 7")
+        hook.guest("backup-start", mode, vmid, hostname)
         stopped_at = time.monotonic()
+        if mode in ("stop", "suspend") and running:
+            hook.guest("pre-stop", mode, vmid, hostname)
         if mode == "stop" and running:
             log("stopping virtual guest")
             guest_apply.shutdown(instance, vmid, job.stopwait * 60, force=False)
@@ -282,10 +317,12 @@ def _archive_guest(store: Store, instance: LabInstance, guest: GuestRow, job: Jo
         if totals:
             log(totals)
         if resume:
+            hook.guest("pre-restart", mode, vmid, hostname)
             log("resuming guest")
             machine.unfreeze(name)
             resume = False
             log(f"guest is online again after {_delay(stopped_at)} seconds")
+            hook.guest("post-restart", mode, vmid, hostname)
         partial.rename(target)
         log(f"archive file size: {_format_size(target.stat().st_size)}")
     finally:
@@ -298,6 +335,7 @@ def _archive_guest(store: Store, instance: LabInstance, guest: GuestRow, job: Jo
             guest_apply.start(store, instance, guests.get(store, vmid) or guest)
             guests.update(store, vmid, status="running")
             log(f"guest is online again after {_delay(stopped_at)} seconds")
+    return mode
 
 
 def _finish(job: Job, target: Path, guest: GuestRow, node: str, store: Store, dump: Path,

@@ -101,6 +101,9 @@ class Machine(Protocol):
     def rootfs_reader(self, name: str) -> tuple[list[str], Path]:
         """(argv prefix, root): how a host command reads the container's whole root filesystem."""
 
+    def exec_argv(self, name: str) -> list[str]:
+        """The argv prefix running a command inside the running container, as root (`pct exec`)."""
+
     def destroy(self, name: str, guests_root: Path, known_hosts_file: Path) -> None:
         """Stop and remove the container, its files and its pinned host keys."""
 

@@ -97,6 +97,26 @@ def content(ctx: Ctx, p: dict[str, Any]) -> Any:
             if may_access(ctx, sid, v["content"], v.get("vmid"))]
 
 
+@routes.route("GET", "/nodes/{node}/storage/{storage}/content/{volume:path}", {
+    "node": NODE, "storage": Param(format="pve-storage-id"), "volume": Param(optional=False)})
+def volume_attributes(ctx: Ctx, p: dict[str, Any]) -> Any:
+    """A backup's attributes (Content.pm `info`): its path on the node, sizes, format, notes."""
+    node = online_node(ctx, p["node"]).name
+    volid = p["volume"] if ":" in p["volume"] else f"{p['storage']}:{p['volume']}"
+    try:
+        sid, path, backup = backup_volume(ctx.store, ctx.instance, volid)
+    except ValueError as exc:
+        raise param_error(volume=str(exc)) from None
+    _on_node(ctx, node, sid)
+    if backup is None or not path.is_file():
+        raise PveError(f"volume '{volid}' does not exist")
+    if not may_access(ctx, sid, "backup", backup.vmid):
+        raise PveError("Permission check failed", 403)
+    size = path.stat().st_size
+    return {"path": str(path), "size": size, "used": size, "format": backup.format,
+            "notes": backup.notes or "", "protected": int(backup.protected)}
+
+
 @routes.route("DELETE", "/nodes/{node}/storage/{storage}/content/{volume:path}", {
     "node": NODE, "storage": Param(format="pve-storage-id"), "volume": Param(optional=False),
     "delay": Param("integer", minimum=1, maximum=30)})

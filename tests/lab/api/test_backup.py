@@ -326,3 +326,64 @@ def test_backup_needs_vm_backup_and_space_on_the_storage(lab: LabInstance, admin
                                                        bwlimit=100))
     assert err.errors == {"bwlimit": "Only root may set this option."}
     assert user.nodes("pve1").storage("lab-backup").content.get() == []  # not its guest's
+
+
+RECORDER = """#!/bin/sh
+echo "$* TARGET=${TARGET:-} LOGFILE=${LOGFILE:-} DUMPDIR=${DUMPDIR:-} STOREID=${STOREID:-} \
+VMTYPE=${VMTYPE:-} HOSTNAME=${HOSTNAME:-}" >> "$(dirname "$0")/calls"
+echo "recorded $1"
+"""
+HOOK = Path(__file__).resolve().parents[3] / "backup" / "hooks" / "vzdump-partilha"
+
+
+def test_the_hook_script_runs_at_pves_phases_and_records_the_checksums(
+        lab: LabInstance, admin: ProxmoxAPI, original: Any, guest_ssh: Any, tmp_path: Path,
+        wait_task: WaitTask) -> None:
+    recorder = tmp_path / "recorder"
+    recorder.write_text(RECORDER)
+    recorder.chmod(0o755)
+    time.sleep(1.1)
+    upid = admin.nodes("pve1").vzdump.post(vmid=original.vmid, storage="lab-backup", compress="zstd",
+                                           script=str(recorder))
+    assert wait_task(admin, upid, timeout=300)["exitstatus"] == "OK"
+    assert "INFO: recorded backup-end" in [line["t"] for line in admin.nodes("pve1").tasks(upid).log.get()]
+    dump = lab.state_dir / "storage" / "lab-backup" / "dump"
+    newest = max(admin.nodes("pve1").storage("lab-backup").content.get(vmid=original.vmid),
+                 key=lambda c: c["ctime"])
+    archive = dump / newest["volid"].removeprefix("lab-backup:backup/")
+    calls = [line.split(" TARGET=")[0] for line in (tmp_path / "calls").read_text().splitlines()]
+    assert calls == ["job-start", "backup-start suspend 9501", "pre-stop suspend 9501",
+                     "pre-restart suspend 9501", "post-restart suspend 9501",
+                     "backup-end suspend 9501", "log-end suspend 9501", "job-end"]
+    end = next(c for c in (tmp_path / "calls").read_text().splitlines() if c.startswith("backup-end"))
+    assert (f"TARGET={archive} LOGFILE= DUMPDIR={dump} STOREID=lab-backup VMTYPE=lxc "
+            "HOSTNAME=portal.abrantes.lab.test") in end
+    attrs = admin.nodes("pve1").storage("lab-backup").content(newest["volid"]).get()
+    assert (attrs["path"], attrs["size"]) == (str(archive), archive.stat().st_size)
+
+    # partilha's hook, as deploys/hypervisor.py installs it (vzdump.conf's `script:`)
+    digest = "#!/bin/sh\nsha256sum /srv/data/numbers.txt | cut -d' ' -f1\n"
+    assert guest_ssh(original.ip, "sh", "-c", "'cat > /usr/local/sbin/partilha-data-digest && chmod 755 "
+                     "/usr/local/sbin/partilha-data-digest'", input=digest).returncode == 0
+    conf = lab.state_dir / "etc" / "vzdump.conf"
+    conf.parent.mkdir(exist_ok=True)
+    conf.write_text(f"# the nodes' vzdump.conf\nscript: {HOOK}\n")
+    try:
+        time.sleep(1.1)
+        upid = admin.nodes("pve1").vzdump.post(vmid=original.vmid, storage="lab-backup",
+                                               compress="zstd", **{"prune-backups": "keep-last=1"})
+        assert wait_task(admin, upid, timeout=300)["exitstatus"] == "OK", \
+            admin.nodes("pve1").tasks(upid).log.get()
+    finally:
+        conf.unlink()
+    [kept] = admin.nodes("pve1").storage("lab-backup").content.get(vmid=original.vmid)
+    archive = dump / kept["volid"].removeprefix("lab-backup:backup/")
+    recorded = archive.with_name(archive.name + ".sha256").read_text()
+    made = subprocess.run(["sha256sum", archive.name], cwd=dump, capture_output=True, text=True, check=True)
+    assert recorded == made.stdout
+    numbers = guest_ssh(original.ip, "sha256sum", "/srv/data/numbers.txt").stdout.split()[0]
+    assert archive.with_name(archive.name + ".data.sha256").read_text().strip() == numbers
+    # the older archive was pruned: its sidecars too (job-end), and no digest left half-made
+    assert sorted(p.name for p in dump.glob("vzdump-lxc-9501-*sha256")) == [
+        f"{archive.name}.data.sha256", f"{archive.name}.sha256"]
+    assert not list(dump.glob(".partilha-data-*"))

@@ -71,6 +71,9 @@ class Lxc:
     def rootfs_reader(self, name: str) -> tuple[list[str], Path]:
         return containers.rootfs_reader(name)
 
+    def exec_argv(self, name: str) -> list[str]:
+        return ["lxc-attach", "-n", name, "--"]
+
     def destroy(self, name: str, guests_root: Path, known_hosts_file: Path) -> None:
         containers.destroy(name, guests_root, known_hosts_file)
 

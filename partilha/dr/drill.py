@@ -1,0 +1,153 @@
+"""What `dr run verify-backups` does to one backup: its checksum; a throwaway copy restored from it
+into the isolated drill VNet (inventory `backup.drill`: a VNet of purpose drill, which no flow
+reaches or leaves, and a vmid range of its own) at a drill address; booted; logged in to against
+the original's pinned host keys; its baseline (testinfra), its service's health (PTL-SRV-01, over
+TLS) and its data digest (its `partilha-data-digest`) against the one the vzdump hook recorded at
+backup time; then removed with its pin. The result of each check, per guest and site."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from ipaddress import IPv4Network
+from typing import Any
+
+from proxmoxer.core import ResourceException
+
+from partilha.deploy.login import login_argv
+from partilha.dr import checksum
+from partilha.dr import restore as r
+from partilha.dr.context import Run
+from partilha.dr.runbook import StepError
+from partilha.errors import UserError
+from partilha.proxmox.client import TaskFailedError
+from partilha.verify import verify
+
+LOCK_WAIT = 600  # seconds: a bound on a restore still running
+DIGEST = "/usr/local/sbin/partilha-data-digest"  # deploys/services/_common.py DATA_DIGEST
+
+
+def drill_network(run: Run) -> tuple[str, IPv4Network, str]:
+    """(VNet, prefix, gateway) of the env's drill VNet; none declared is one clear line."""
+    inv = run.env.inventory
+    if inv.backup.drill is None:
+        raise UserError(f"env {run.env.name}: no `backup.drill` in its inventory's backup.yaml (a VNet "
+                        "of purpose drill and a vmid range for the throwaway copies)")
+    vnet = next(v for v in inv.networks.vnets if v.id == inv.backup.drill.vnet)
+    return vnet.id, vnet.prefix, str(vnet.gateway)
+
+
+def newest(run: Run, guest: dict[str, Any], storage: str) -> dict[str, Any] | None:
+    listed = run.pve.get(f"/nodes/{guest['node']}/storage/{storage}/content", content="backup",
+                         vmid=guest["vmid"])
+    if not listed:
+        return None
+    made = max(listed, key=lambda c: float(c["ctime"]))
+    return {"volid": str(made["volid"]), "ctime": float(made["ctime"]), "size": int(made.get("size", 0))}
+
+
+def leftovers(run: Run, copies: list[dict[str, Any]]) -> list[int]:
+    """The drill vmids of `copies` that exist now."""
+    mine = {int(c["drill_vmid"]) for c in copies}
+    live = run.pve.get("/cluster/resources", type="vm")
+    return sorted(int(x["vmid"]) for x in live if int(x["vmid"]) in mine)
+
+
+def remove(run: Run, copy: dict[str, Any]) -> None:
+    """The copy's throwaway and its pin, whatever of them exists (a restore a killed run left
+    going is waited for: a locked guest cannot be destroyed)."""
+    vmid = int(copy["drill_vmid"])
+    deadline = time.monotonic() + LOCK_WAIT
+    while vmid in leftovers(run, [copy]) and r.config(run, copy["node"], vmid).get("lock"):
+        if time.monotonic() > deadline:
+            raise StepError(f"throwaway CT {vmid} stays locked ({r.config(run, copy['node'], vmid)['lock']})")
+        time.sleep(1)
+    if vmid in leftovers(run, [copy]):
+        r.destroy(run, copy["node"], vmid)
+    r.unpin(r.known_hosts(run), copy["drill_address"])
+
+
+def _in_guest(run: Run, copy: dict[str, Any], command: str) -> subprocess.CompletedProcess[str]:
+    argv = login_argv(r.fleet(run, copy, copy["drill_address"]), copy["guest"], [command])
+    return subprocess.run(argv, capture_output=True, text=True, timeout=r.SSH_TIMEOUT, check=False,
+                          stdin=subprocess.DEVNULL)
+
+
+def _service(run: Run, copy: dict[str, Any]) -> tuple[bool, str]:
+    """Its baseline and its service's health check, by testinfra against the pinned keys."""
+    made = r.fleet(run, copy, copy["drill_address"])
+    folder = run.folder / f"verify-{copy['guest']}-{copy['site']}"
+    made.save(folder.with_suffix(".json"))
+    result = verify(folder.with_suffix(".json"), folder, what="all", hosts=[copy["guest"]])
+    outcomes = result.outcomes
+    refused = list(outcomes.unreachable.values())
+    health = [o for o in outcomes.items if o.control == "PTL-SRV-01"]
+    failed = [f"{o.control} ({o.message})" for o in outcomes.failures]
+    if refused or not health:
+        return False, "; ".join(refused) or "no health check ran (no service deployed?)"
+    if failed:
+        return False, "; ".join(failed)
+    return True, f"{outcomes.count('passed')} controls passed (health PTL-SRV-01 included)"
+
+
+def _data(run: Run, copy: dict[str, Any], recorded: str | None) -> tuple[str, str]:
+    if recorded is None:
+        return "not recorded", "no data digest was recorded at backup time"
+    done = _in_guest(run, copy, f"sudo -n {DIGEST}")
+    now = done.stdout.strip().splitlines()[-1:] or [""]
+    if done.returncode or now[0] != recorded:
+        seen = now[0][:12] or done.stderr.strip()[:60]
+        return "mismatch", f"data digest {seen}… differs from {recorded[:12]}… recorded at backup time"
+    return "ok", f"data digest {recorded[:12]}… as recorded at backup time"
+
+
+def verify_copy(run: Run, copy: dict[str, Any]) -> dict[str, Any]:
+    """Every check of one backup; the throwaway is removed whatever happens."""
+    started = time.monotonic()
+    archive = copy["archive"]
+    result: dict[str, Any] = {
+        "guest": copy["guest"], "tenant": copy["tenant"], "tier": copy["tier"], "site": copy["site"],
+        "storage": copy["backup_storage"], "archive": archive and archive["volid"],
+        "backup_at": archive and archive["ctime"], "age_s": archive and time.time() - archive["ctime"],
+        "checksum": None, "boot": None, "service": None, "data": None, "why": [],
+        "restore_s": None, "boot_s": None, "checks_s": None}
+    if archive is None:
+        result["why"].append(f"no backup on {copy['backup_storage']}")
+        return _done(result, started)
+    remove(run, copy)
+    checked = checksum.check(run, copy["node"], copy["backup_storage"], archive["volid"])
+    result["checksum"] = checked.verdict
+    if checked.verdict != "ok":
+        result["why"].append(checked.why)
+        return _done(result, started)
+    try:
+        mark = time.monotonic()
+        extra = {"net0": f"name=eth0,bridge={copy['drill_vnet']},ip={copy['drill_interface']},"
+                         f"gw={copy['drill_gateway']},firewall=1", "unique": 1}
+        r.restore(run, copy, int(copy["drill_vmid"]), [archive], extra)
+        result["restore_s"] = time.monotonic() - mark
+        mark = time.monotonic()
+        r.start(run, copy, int(copy["drill_vmid"]))
+        r.pin_as(r.known_hosts(run), copy["address"], copy["drill_address"])
+        r.login(run, copy, copy["drill_address"])
+        result["boot"], result["boot_s"] = True, time.monotonic() - mark
+        mark = time.monotonic()
+        result["service"], said = _service(run, copy)
+        if not result["service"]:
+            result["why"].append(f"service: {said}")
+        result["data"], said = _data(run, copy, checked.data_digest)
+        if result["data"] == "mismatch":
+            result["why"].append(said)
+        result["checks_s"] = time.monotonic() - mark
+    except (StepError, TaskFailedError, ResourceException) as exc:  # this backup's failure, not the run's
+        result["boot"] = result["boot"] or False
+        result["why"].append(str(exc).splitlines()[0])
+    finally:
+        remove(run, copy)
+    return _done(result, started)
+
+
+def _done(result: dict[str, Any], started: float) -> dict[str, Any]:
+    result["seconds"] = time.monotonic() - started
+    result["recoverable"] = not result["why"]
+    return result
