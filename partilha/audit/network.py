@@ -12,15 +12,8 @@ from partilha.audit.model import Evidence, Item
 from partilha.automation.envs import Env
 from partilha.inventory import guests
 from partilha.policy.rule import Control
-from partilha.probe import matrix, report
+from partilha.probe import report
 from partilha.probe.remote import Probe
-
-
-def _probe(data: dict) -> Probe:  # type: ignore[type-arg]
-    pairs = [matrix.Pair(p["from"], p["to"], int(p["port"]), p["expected"]) for p in data["pairs"]]
-    observed = {(p["from"], p["to"], int(p["port"])): p["observed"] for p in data["pairs"]}
-    return Probe(data["env"], list(data["ports"]), pairs, observed,
-                 dict(data.get("temporary_listeners") or {}), float(data.get("seconds") or 0))
 
 
 def item(env: Env, controls: tuple[Control, ...], max_age_s: float) -> Item:
@@ -34,7 +27,7 @@ def item(env: Env, controls: tuple[Control, ...], max_age_s: float) -> Item:
 
     if read is None:
         return made(Evidence(env.name, "not proven", "no probe results", source, 0.0))
-    result = _probe(json.loads(path.read_text()))
+    result = Probe.from_json(json.loads(path.read_text()))
     probed = {p.source for p in result.pairs} | {p.target for p in result.pairs}
     missing = sorted({g.name for g in guests(env.inventory)} - probed)
     if missing:

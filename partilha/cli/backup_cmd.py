@@ -49,7 +49,8 @@ def status(env: Annotated[str, typer.Option("--env", help="the environment")] = 
     """Per guest: newest backup and its age against the tier's RPO, archives kept against the
     retention, offsite copy present; the guests no backup job covers. Exit 1 if any is short."""
     made = envs.load_env(env)
-    found = backup_status(made, admin_api(made, read_only=True), evidence.newest(dr_root(made.workspace)))
+    verified = evidence.newest(dr_root(made.workspace), made.name)
+    found = backup_status(made, admin_api(made, read_only=True), verified)
     short = [g for g in found.guests if not g.ok]
     if as_json:
         typer.echo(json.dumps(found.to_json(), indent=2, ensure_ascii=False))

@@ -17,11 +17,14 @@ def runs(root: Path) -> list[Path]:
     return sorted(p for p in (root / "runs").glob(f"{RUNBOOK}-*") if (p / "report.json").is_file())
 
 
-def newest(root: Path) -> dict[tuple[str, str], dict[str, Any]]:
-    """(guest, site) -> the newest verification of its backup there, with the run it came from."""
+def newest(root: Path, env: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """(guest, site) -> the newest verification of its backup there in env `env` (envs may share a
+    state backend, and so this folder), with the run it came from."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for folder in runs(root):
         report = json.loads((folder / "report.json").read_text())
+        if report["journal"].get("env") != env:
+            continue
         verified_at = report["journal"].get("finished") or report["journal"]["started"]
         for b in report["figures"].get("backups") or []:
             found[(b["guest"], b["site"])] = {**b, "run": folder.name, "verified_at": verified_at}

@@ -50,6 +50,15 @@ class Probe:
         return [(p, self.observed[(p.source, p.target, p.port)]) for p in self.pairs
                 if self.observed[(p.source, p.target, p.port)] != p.expected]
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Probe:
+        """A probe as as_json wrote it (probe.json)."""
+        pairs = [matrix.Pair(p["from"], p["to"], int(p["port"]), p["expected"]) for p in data["pairs"]]
+        observed = {(p["from"], p["to"], int(p["port"])): p["observed"] for p in data["pairs"]}
+        return cls(data["env"], list(data["ports"]), pairs, observed,
+                   dict(data.get("temporary_listeners") or {}), float(data.get("seconds") or 0),
+                   str(data.get("when") or "unknown"))
+
     def as_json(self) -> dict[str, Any]:
         return {"env": self.env, "when": self.when, "ports": self.ports, "seconds": round(self.seconds, 1),
                 "pairs": [{"from": p.source, "to": p.target, "port": p.port, "expected": p.expected,

@@ -21,7 +21,9 @@ from partilha.audit.model import Evidence, Item, fold
 from partilha.audit.run import Audit
 from partilha.automation import envs, project
 from partilha.automation.policy_gate import PACK, load_rules
+from partilha.dr.evidence import newest
 from partilha.dr.journal import dr_root
+from partilha.dr.status import GuestStatus
 from partilha.policy.rule import Control
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,28 +152,41 @@ def test_a_probe_that_missed_a_guest_proves_nothing(home: Path) -> None:
     assert item.status == "not proven" and "the probe did not try abrantes-crm" in item.evidence[0].detail
 
 
-def test_the_recoverability_check_is_the_newest_verify_backups_run_of_the_env(home: Path) -> None:
+def test_each_guests_recoverability_is_its_newest_verify_backups_result_in_the_env(home: Path) -> None:
     env = envs.load_env("audit", ROOT / "inventories" / "lab", lab=True)
-    assert backups.recoverability(env).status == "not proven"  # no run yet
-
-    def run(run_id: str, env_name: str, outcome: str, finished: float) -> None:
-        folder = dr_root(env.workspace) / "runs" / run_id
-        folder.mkdir(parents=True)
-        journal = {"run_id": run_id, "runbook": "verify-backups", "env": env_name, "outcome": outcome,
-                   "started": finished - 60, "finished": finished}
-        (folder / "report.json").write_text(json.dumps({"journal": journal, "figures": {}}))
-
+    root = dr_root(env.workspace)
     now = time.time()
-    run("verify-backups-1", "audit", "succeeded", now - 3600)
-    run("verify-backups-2", "other", "failed", now)  # another env's run says nothing of this one
-    found = backups.recoverability(env)
+
+    def proved() -> Evidence:
+        verified = newest(root, env.name).get(("abrantes-dms", "primary"))
+        guest = GuestStatus("abrantes-dms", 1000, "silver", "v", now - 60, 60.0, 86400.0, 1, 7, None,
+                            verified)
+        return backups.recoverability(guest, now)
+
+    def run(run_id: str, env_name: str, finished: float, recoverable: bool) -> None:
+        folder = root / "runs" / run_id
+        folder.mkdir(parents=True)
+        journal = {"run_id": run_id, "runbook": "verify-backups", "env": env_name, "outcome": "succeeded",
+                   "started": finished - 60, "finished": finished}
+        checked = {"guest": "abrantes-dms", "site": "primary", "archive": f"{run_id}.tar.zst",
+                   "recoverable": recoverable, "why": [] if recoverable else ["data: mismatch"]}
+        report = {"journal": journal, "figures": {"backups": [checked]}}
+        (folder / "report.json").write_text(json.dumps(report))
+
+    assert proved().status == "not proven"  # no run yet
+    run("verify-backups-1", "audit", now - 3600, True)
+    run("verify-backups-2", "other", now - 1800, False)  # another env's run says nothing of this one
+    found = proved()
     assert (found.status, found.at) == ("passed", now - 3600) and "verify-backups-1" in found.source
-    run("verify-backups-3", "audit", "failed", now - 60)
-    assert backups.recoverability(env).status == "failed"
-    run("verify-backups-4", "audit", "succeeded", now - 30)
-    assert backups.recoverability(env).status == "passed"
-    run("verify-backups-5", "audit", "interrupted", now - 10)
-    assert backups.recoverability(env).status == "not proven"
+    run("verify-backups-3", "audit", now - 60, False)
+    assert proved().status == "failed" and "data: mismatch" in proved().detail
+
+
+def test_a_recoverability_check_older_than_the_limit_proves_nothing(home: Path) -> None:
+    old = {"run": "verify-backups-1", "verified_at": time.time() - backups.RECOVERY_MAX_AGE - 60,
+           "archive": "a.tar.zst", "recoverable": True}
+    guest = GuestStatus("abrantes-dms", 1000, "silver", "v", 0.0, 60.0, 86400.0, 1, 7, None, old)
+    assert backups.recoverability(guest, time.time()).status == "not proven"
 
 
 def test_root_at_pam_fails_outside_the_lab_and_is_not_applicable_in_it(
