@@ -1,10 +1,12 @@
 """Restore every guest of a municipality from its newest sound backups, back-ends first.
 
 Each guest with a backup tier is replaced in place by its newest archive that restores (a broken one
-is skipped and said so), on its node (a guest already gone whose node is down: on another online
-compute node of its site). Back-ends (services not exposed to the internet: the document store,
-e-invoicing, ...) come back before the front-ends that use them (the portal). Each is started and
-logged into against its pinned host key, then `partilha verify baseline` proves them all."""
+is skipped and said so), on its node; a guest of a node that is down comes back on another online
+compute node of its site, its config first moved there (in /etc/pve, as PVE's HA recovery does,
+once the operator confirms the dead node is powered off). Back-ends (services not exposed to the
+internet: the document store, e-invoicing, ...) come back before the front-ends that use them (the
+portal). Each is started and logged into against its pinned host key, then `partilha verify
+baseline` proves them all."""
 
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ def prepare(run: Run) -> None:
     at = moment(run.args["at"], "--at") if run.args["at"] else None
     found = []
     for g in mine:
-        guest = r.locate(run, g.name)
+        guest = r.locate(run, g.name, adopt=True)
         guest["candidates"] = r.archives(run, guest, at, None)
         guest["number"] = g.number
         found.append(guest)
@@ -76,6 +78,8 @@ def _start(guest: dict[str, Any]) -> Step:
 def steps(run: Run) -> list[Step]:
     members = run.facts["members"]
     running = [g for g in members if g["running"]]
+    orphans = [g for g in members if g.get("offline_owner")]
+    dead = sorted({g["offline_owner"] for g in orphans})
 
     def stop(run: Run) -> str:
         return "; ".join(r.stop(run, g) for g in members)
@@ -87,6 +91,13 @@ def steps(run: Run) -> list[Step]:
         Step("RB-RM-01", "Stop the municipality's guests that still run", stop,
              lambda run: [f"{len(members)} guests not running"], destructive=bool(running),
              touches=lambda run: [f"CT {g['vmid']} on {g['was_on']}" for g in running] or ["none runs"]),
+        *([Step("RB-RM-06", f"Give the guests of offline node {', '.join(dead)} to live nodes (confirm "
+                f"{', '.join(dead)} is powered off: fenced)",
+                lambda run: "; ".join(r.give_to_live_node(run, g) for g in orphans),
+                lambda run: [r.owned_by(run, g) for g in orphans],
+                destructive=True,
+                touches=lambda run: [f"/etc/pve/nodes/{g['offline_owner']}/lxc/{g['vmid']}.conf -> "
+                                     f"{g['node']}" for g in orphans])] if orphans else []),
         *(_restore(g) for g in members),
         *(_start(g) for g in members),
         Step("RB-RM-04", "Put back what its stack declares (refresh, up: firewall, tags, pool)",

@@ -42,7 +42,7 @@ def declare(settings: Settings, inventory: Inventory) -> None:
         made[guest.name] = ServiceGuest(
             guest.name, guest, tenant=tenant, stack=settings.stack,
             template=LXC_TEMPLATE if guest.spec.kind == "lxc" else str(settings.qemu_template),
-            storage=storages[guest.site], pool=pool.poolid,
+            storage=storages[settings.failed_over.get(guest.name, guest.site)], pool=pool.poolid,
             bridge=platform.bridge(guest.vnet.id if guest.vnet else ""),
             groups=[platform.ssh_group, platform.pick(platform.security_groups, "security_groups",
                                                       guest.service)],

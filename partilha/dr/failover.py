@@ -1,0 +1,120 @@
+"""What site failover and failback do beyond one guest's restore: the sites' nodes as the cluster
+sees them, the DR site's capacity, quorum (`pvecm expected` on a survivor), and where each
+failed-over guest now runs, recorded in its stack's config (`partilha:failedOver`) so that `up`
+neither replaces nor duplicates it.
+
+partilha supports one PVE cluster across the two sites (the reference inventories' design): when
+the primary is lost the survivors are a minority and PVE refuses every write until an operator,
+having fenced the lost nodes, lowers the expected votes on a survivor. The README says why."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from partilha.automation.envs import StackSpec
+from partilha.dr.context import Run
+from partilha.dr.node_shell import run_on_node
+from partilha.dr.runbook import StepError
+from partilha.errors import UserError
+from partilha.inventory import guests
+
+FAILED_OVER = "partilha:failedOver"
+
+
+def site_nodes(run: Run, site: str, role: str | None = "compute") -> list[str]:
+    return [n.name for n in run.env.inventory.datacentre.nodes
+            if n.site == site and (role is None or role in n.roles)]
+
+
+def node_states(run: Run) -> dict[str, str]:
+    return {str(n["node"]): str(n.get("status")) for n in run.pve.get("/nodes")}
+
+
+def require_site_down(run: Run, site: str) -> None:
+    """Every node of `site` is offline as the cluster sees it; one that answers is a refusal."""
+    states = node_states(run)
+    up = [n for n in site_nodes(run, site, None) if states.get(n) == "online"]
+    if up:
+        raise UserError(f"site {site} still answers: {'nodes' if len(up) > 1 else 'node'} {', '.join(up)} "
+                        f"{'are' if len(up) > 1 else 'is'} online; a failover is for a "
+                        "site that is lost (restore-municipality or restore-guest recover guests of a "
+                        "site that runs)")
+
+
+def require_site(run: Run, site: str, word: str) -> None:
+    sites = [s.name for s in run.env.inventory.datacentre.sites]
+    if site not in sites:
+        raise UserError(f"{word} {site}: no such site in env {run.env.name} ({', '.join(sites)})")
+
+
+def fit(run: Run, members: list[dict[str, Any]], site: str) -> None:
+    """Each member gets a compute node of `site` with the memory for it (in priority order,
+    the node with the most room first); what does not fit is one refusal naming it."""
+    sizes = {g.name: g.memory_mib for g in guests(run.env.inventory)}
+    room = {n.name: n.memory_gib * 1024 for n in run.env.inventory.datacentre.nodes
+            if n.site == site and "compute" in n.roles}
+    if not room:
+        raise UserError(f"site {site} has no compute node")
+    for r in run.pve.get("/cluster/resources", type="vm"):
+        if r.get("node") in room and not any(int(r["vmid"]) == m["vmid"] for m in members):
+            room[str(r["node"])] -= int(r.get("maxmem", 0)) // 2**20
+    left = []
+    for m in members:
+        node = max(room, key=lambda n: room[n])
+        if room[node] < sizes[m["guest"]]:
+            left.append(f"{m['guest']} ({sizes[m['guest']]} MiB)")
+            continue
+        room[node] -= sizes[m["guest"]]
+        m["node"] = node
+    if left:
+        raise UserError(f"site {site} has not the memory for {', '.join(left)} (free: "
+                        + ", ".join(f"{n} {max(0, v)} MiB" for n, v in room.items())
+                        + "); nothing was changed: choose fewer tiers (--tier)")
+
+
+def quorum(run: Run, on: str) -> str:
+    """The expected votes lowered to the online nodes' on a survivor, unless quorate already."""
+    if _quorate(run):
+        return "quorate already"
+    online = sum(1 for s in node_states(run).values() if s == "online")
+    run_on_node(run, on, ["pvecm", "expected", str(online)])
+    return f"pvecm expected {online} on {on}"
+
+
+def quorate(run: Run) -> list[str]:
+    if not _quorate(run):
+        raise StepError("the cluster is not quorate")
+    return ["cluster quorate (writes accepted)"]
+
+
+def _quorate(run: Run) -> bool:
+    return any(e.get("type") == "cluster" and int(e.get("quorate", 0))
+               for e in run.pve.get("/cluster/status"))
+
+
+def record(run: Run, members: list[dict[str, Any]], site: str | None) -> str:
+    """Write (or, with `site` None, clear) where each member runs in its stack's config."""
+    stacks: dict[str, list[str]] = {}
+    for m in members:
+        stacks.setdefault(m["tenant"], []).append(m["guest"])
+    said = []
+    for tenant, names in sorted(stacks.items()):
+        spec = run.env.tenant_stack(tenant)
+        now = failed_over(run, spec)
+        for name in names:
+            if site is None:
+                now.pop(name, None)
+            else:
+                now[name] = site
+        run.env.set_config_value(spec, FAILED_OVER, json.dumps(now, sort_keys=True) if now else None)
+        said.append(f"{spec.name}: {', '.join(sorted(names))} " + (f"at {site}" if site else "home"))
+    return "; ".join(said)
+
+
+def failed_over(run: Run, spec: StackSpec) -> dict[str, str]:
+    path = run.env.config_file(spec)
+    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {} if path.is_file() else {}
+    return dict(json.loads(config.get(FAILED_OVER) or "{}"))
