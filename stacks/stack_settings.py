@@ -8,9 +8,10 @@ declared, so bad input stops the program with one message naming the file, field
                                              is its fallback endpoint, and SSH is also admitted
                                              from each VNet's gateway (the lab's host)
     partilha:tokenStore  lab-abrantes        municipality stacks only: their scoped token
-    partilha:failedOver  {"abrantes-dms": "dr"}  guests a site failover brought up at another
-                                             site (written by `dr run failover-site`, cleared by
-                                             `failback`): their storage is that site's
+    partilha:recoveredOn {"abrantes-dms": "pve-dr1"}  guests a recovery brought up on another
+                                             node than the inventory's (written by `dr run
+                                             restore-municipality` and `failover-site`): that
+                                             node, and its site's storage, are theirs
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Settings:
     tenant: str  # the slug of the tenant a shared or municipality stack serves; platform: ""
     lab: bool
     qemu_template: int | None  # the template VM a QEMU service is cloned from
-    failed_over: dict[str, str] = field(default_factory=dict)  # guest -> the site it runs at now
+    recovered_on: dict[str, str] = field(default_factory=dict)  # guest -> the node a recovery put it on
 
     @property
     def platform_stack(self) -> str:
@@ -94,19 +95,19 @@ def _settings(config: pulumi.Config, path: Path, inventory: Inventory) -> Settin
     return Settings(env=env, stack=stack, role=role,
                     tenant={"platform": "", "shared": inventory.shared.slug}.get(role, word),
                     lab=is_lab(config.get("lab") or ""), qemu_template=template,
-                    failed_over=_failed_over(config, stack, inventory))
+                    recovered_on=_recovered_on(config, stack, inventory))
 
 
-def _failed_over(config: pulumi.Config, stack: str, inventory: Inventory) -> dict[str, str]:
-    text = config.get("failedOver")
+def _recovered_on(config: pulumi.Config, stack: str, inventory: Inventory) -> dict[str, str]:
+    text = config.get("recoveredOn")
     if not text:
         return {}
-    sites = {s.name for s in inventory.datacentre.sites}
+    nodes = {n.name for n in inventory.datacentre.nodes}
     try:
         found = json.loads(text)
     except ValueError as exc:
-        raise pulumi.RunError(f"stack {stack}: `partilha:failedOver` is not JSON: {exc}") from None
-    if not isinstance(found, dict) or not all(isinstance(v, str) and v in sites for v in found.values()):
-        raise pulumi.RunError(f"stack {stack}: `partilha:failedOver` maps guest names to sites "
-                              f"({', '.join(sorted(sites))})")
+        raise pulumi.RunError(f"stack {stack}: `partilha:recoveredOn` is not JSON: {exc}") from None
+    if not isinstance(found, dict) or not all(isinstance(v, str) and v in nodes for v in found.values()):
+        raise pulumi.RunError(f"stack {stack}: `partilha:recoveredOn` maps guest names to nodes "
+                              f"({', '.join(sorted(nodes))})")
     return found

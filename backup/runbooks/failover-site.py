@@ -8,7 +8,7 @@ moved from the dead nodes to the recovery site's nodes (as PVE's HA recovery doe
 restored from the newest sound copy on the recovery site's backup storage onto its storage, in
 priority order (the strictest tier first, back-ends before front-ends), started and logged into
 against its pinned host key; where each one now runs is written in its stack's config
-(`partilha:failedOver`), the stacks are converged (firewall, tags, pool as declared; no replace,
+(`partilha:recoveredOn`), the stacks are converged (firewall, tags, pool as declared; no replace,
 no duplicate), and `partilha verify baseline` proves them all."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 from partilha.dr import Param, Run, Step, StepError
 from partilha.dr import failover as fo
+from partilha.dr import placement
 from partilha.dr import restore as r
 from partilha.dr.times import when
 from partilha.errors import UserError
@@ -104,7 +105,7 @@ def steps(run: Run) -> list[Step]:
         return f"every node of {lost} offline; powered off, as the operator confirmed (--fenced)"
 
     def converge(run: Run) -> str:
-        return "; ".join([fo.record(run, members, to)] + [r.converge(run, t) for t in tenants])
+        return "; ".join([placement.record(run, members)] + [r.converge(run, t) for t in tenants])
 
     return [
         Step("RB-FO-01", f"Confirm site {lost} is lost and fenced (its nodes powered off)", fenced,

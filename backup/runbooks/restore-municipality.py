@@ -3,7 +3,8 @@
 Each guest with a backup tier is replaced in place by its newest archive that restores (a broken one
 is skipped and said so), on its node; a guest of a node that is down comes back on another online
 compute node of its site, its config first moved there (in /etc/pve, as PVE's HA recovery does,
-once the operator confirms the dead node is powered off). Back-ends (services not exposed to the
+once the operator confirms the dead node is powered off), and recorded in its stack's config as
+where it now runs (`partilha:recoveredOn`). Back-ends (services not exposed to the
 internet: the document store, e-invoicing, ...) come back before the front-ends that use them (the
 portal). Each is started and logged into against its pinned host key, then `partilha verify
 baseline` proves them all."""
@@ -14,6 +15,7 @@ import difflib
 from typing import Any
 
 from partilha.dr import Param, Run, Step, StepError
+from partilha.dr import placement
 from partilha.dr import restore as r
 from partilha.dr.times import moment, when
 from partilha.errors import UserError
@@ -101,7 +103,8 @@ def steps(run: Run) -> list[Step]:
         *(_restore(g) for g in members),
         *(_start(g) for g in members),
         Step("RB-RM-04", "Put back what its stack declares (refresh, up: firewall, tags, pool)",
-             lambda run: r.converge(run, run.args["slug"]), lambda run: r.converged(run, run.args["slug"]),
+             lambda run: "; ".join(([placement.record(run, orphans)] if orphans else [])
+                                   + [r.converge(run, run.args["slug"])]), lambda run: r.converged(run, run.args["slug"]),
              touches=lambda run: [f"stack {run.env.tenant_stack(run.args['slug']).name}"]),
         Step("RB-RM-05", "Verify every guest (partilha verify baseline)", lambda run: "verified", verify,
              touches=lambda run: [g["guest"] for g in members]),

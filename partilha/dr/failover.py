@@ -1,7 +1,5 @@
-"""What site failover and failback do beyond one guest's restore: the sites' nodes as the cluster
-sees them, the DR site's capacity, quorum (`pvecm expected` on a survivor), and where each
-failed-over guest now runs, recorded in its stack's config (`partilha:failedOver`) so that `up`
-neither replaces nor duplicates it.
+"""What a site failover does beyond one guest's restore: the sites' nodes as the cluster sees
+them, the recovery site's capacity, and quorum (`pvecm expected` on a survivor).
 
 partilha supports one PVE cluster across the two sites (the reference inventories' design): when
 the primary is lost the survivors are a minority and PVE refuses every write until an operator,
@@ -9,19 +7,13 @@ having fenced the lost nodes, lowers the expected votes on a survivor. The READM
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import yaml
-
-from partilha.automation.envs import StackSpec
 from partilha.dr.context import Run
 from partilha.dr.node_shell import run_on_node
 from partilha.dr.runbook import StepError
 from partilha.errors import UserError
 from partilha.inventory import guests
-
-FAILED_OVER = "partilha:failedOver"
 
 
 def site_nodes(run: Run, site: str, role: str | None = "compute") -> list[str]:
@@ -93,28 +85,3 @@ def quorate(run: Run) -> list[str]:
 def _quorate(run: Run) -> bool:
     return any(e.get("type") == "cluster" and int(e.get("quorate", 0))
                for e in run.pve.get("/cluster/status"))
-
-
-def record(run: Run, members: list[dict[str, Any]], site: str | None) -> str:
-    """Write (or, with `site` None, clear) where each member runs in its stack's config."""
-    stacks: dict[str, list[str]] = {}
-    for m in members:
-        stacks.setdefault(m["tenant"], []).append(m["guest"])
-    said = []
-    for tenant, names in sorted(stacks.items()):
-        spec = run.env.tenant_stack(tenant)
-        now = failed_over(run, spec)
-        for name in names:
-            if site is None:
-                now.pop(name, None)
-            else:
-                now[name] = site
-        run.env.set_config_value(spec, FAILED_OVER, json.dumps(now, sort_keys=True) if now else None)
-        said.append(f"{spec.name}: {', '.join(sorted(names))} " + (f"at {site}" if site else "home"))
-    return "; ".join(said)
-
-
-def failed_over(run: Run, spec: StackSpec) -> dict[str, str]:
-    path = run.env.config_file(spec)
-    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {} if path.is_file() else {}
-    return dict(json.loads(config.get(FAILED_OVER) or "{}"))
