@@ -70,16 +70,13 @@ def prepare(run: Run) -> None:
 
 def _restore(m: dict[str, Any], n: int) -> Step:
     def action(run: Run) -> str:
-        done = r.restore(run, m, m["vmid"], m["candidates"], {})
-        run.facts["restored"] = [x for x in run.facts["restored"] if x["guest"] != m["guest"]] + [done]
+        done = r.restore_member(run, m)
         return f"on {m['node']} ({m['storage']}) from {done['archive']} made {when(done['backup_at'])}"
 
     def verification(run: Run) -> list[str]:
-        if not any(x["guest"] == m["guest"] for x in run.facts["restored"]):
-            raise StepError(f"{m['guest']}: not restored yet")
-        conf = r.config(run, m["node"], m["vmid"])
-        if conf.get("lock") or not str(conf.get("rootfs", "")).startswith(f"{m['storage']}:"):
-            raise StepError(f"CT {m['vmid']}: {conf.get('lock') or conf.get('rootfs')}")
+        conf = r.member_config(run, m)
+        if not str(conf.get("rootfs", "")).startswith(f"{m['storage']}:"):
+            raise StepError(f"CT {m['vmid']}: its disk is {conf.get('rootfs')}, not on {m['storage']}")
         return [f"CT {m['vmid']} {conf.get('hostname')} on {m['node']}, disk on {m['storage']}"]
 
     return Step(f"RB-FO-04.{n}", f"Restore {m['guest']} ({m['tier']}) at the recovery site", action,

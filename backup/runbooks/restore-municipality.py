@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from partilha.dr import Param, Run, Step, StepError
+from partilha.dr import Param, Run, Step
 from partilha.dr import placement
 from partilha.dr import restore as r
 from partilha.dr.times import moment, when
@@ -50,16 +50,11 @@ def prepare(run: Run) -> None:
 
 def _restore(guest: dict[str, Any]) -> Step:
     def action(run: Run) -> str:
-        done = r.restore(run, guest, guest["vmid"], guest["candidates"], {})
-        run.facts["restored"] = [x for x in run.facts["restored"] if x["guest"] != guest["guest"]] + [done]
+        done = r.restore_member(run, guest)
         return f"from {done['archive']} made {when(done['backup_at'])}"
 
     def verification(run: Run) -> list[str]:
-        if not any(x["guest"] == guest["guest"] for x in run.facts["restored"]):
-            raise StepError(f"{guest['guest']}: not restored yet")
-        conf = r.config(run, guest["node"], guest["vmid"])
-        if conf.get("lock"):
-            raise StepError(f"CT {guest['vmid']} is still locked ({conf['lock']})")
+        conf = r.member_config(run, guest)
         return [f"CT {guest['vmid']} {conf.get('hostname')} restored on {guest['node']}"]
 
     where = f"CT {guest['vmid']} on {guest['node']}, {guest['address']}"

@@ -208,6 +208,23 @@ def restore(run: Run, guest: dict[str, Any], vmid: int, candidates: list[dict[st
     raise StepError(f"guest {guest['guest']}: no archive restored ({tried})")
 
 
+def restore_member(run: Run, guest: dict[str, Any]) -> dict[str, Any]:
+    """A member of a many-guest runbook restored in place; the run's `restored` facts hold it."""
+    done = restore(run, guest, guest["vmid"], guest["candidates"], {})
+    run.facts["restored"] = [x for x in run.facts["restored"] if x["guest"] != guest["guest"]] + [done]
+    return done
+
+
+def member_config(run: Run, guest: dict[str, Any]) -> dict[str, Any]:
+    """The restored member's config, once the run's facts hold it and no lock is left on it."""
+    if not any(x["guest"] == guest["guest"] for x in run.facts["restored"]):
+        raise StepError(f"{guest['guest']}: not restored yet")
+    conf = config(run, guest["node"], guest["vmid"])
+    if conf.get("lock"):
+        raise StepError(f"CT {guest['vmid']} is still locked ({conf['lock']})")
+    return conf
+
+
 def start(run: Run, guest: dict[str, Any], vmid: int) -> None:
     status = run.pve.get(f"/nodes/{guest['node']}/lxc/{vmid}/status/current")
     if status.get("status") != "running":
