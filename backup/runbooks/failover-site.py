@@ -33,13 +33,7 @@ PARAMS = (
 
 
 def prepare(run: Run) -> None:
-    lost, to = run.args["from"], run.args["to"]
-    if not lost or not to:
-        raise UserError("failover-site needs --from SITE (the lost one) and --to SITE (the recovery site)")
-    fo.require_site(run, lost, "--from")
-    fo.require_site(run, to, "--to")
-    if lost == to:
-        raise UserError(f"--from and --to are both {lost}")
+    lost, to = fo.two_sites(run, "the lost one, then the recovery site")
     inv = run.env.inventory
     tiers = [t.strip() for t in (run.args["tier"] or "").split(",") if t.strip()] or \
         [name for name, t in inv.backup.tiers.items() if t.offsite]
@@ -55,8 +49,8 @@ def prepare(run: Run) -> None:
     chosen = [g for g in guests(inv) if g.site == lost and g.spec.backup_tier in tiers and g.vmid in live]
     if not chosen:
         raise UserError(f"no guest of site {lost} in tier {', '.join(tiers)} exists")
-    chosen.sort(key=lambda g: (inv.backup.tiers[g.spec.backup_tier].rto_hours, g.spec.exposure == "internet",
-                               g.number))
+    chosen.sort(key=lambda g: (inv.backup.tiers[str(g.spec.backup_tier)].rto_hours,
+                               g.spec.exposure == "internet", g.number))
     online = r.online_nodes(run)
     members = [r.guest_facts(run, g, live.get(g.vmid or 0), online, "", to) for g in chosen]
     fo.fit(run, members, to)
@@ -87,7 +81,7 @@ def _restore(m: dict[str, Any], n: int) -> Step:
 
 def _start(m: dict[str, Any], n: int) -> Step:
     return Step(f"RB-FO-05.{n}", f"Start {m['guest']}; log in against its pinned key",
-                lambda run: (r.start(run, m, m["vmid"]), "started")[1], lambda run: [r.login(run, m)],
+                lambda run: r.started(run, m), lambda run: [r.login(run, m)],
                 touches=lambda run: [f"CT {m['vmid']} on {m['node']}, {m['address']}"])
 
 

@@ -63,12 +63,8 @@ def _restore(guest: dict[str, Any]) -> Step:
 
 
 def _start(guest: dict[str, Any]) -> Step:
-    def action(run: Run) -> str:
-        r.start(run, guest, guest["vmid"])
-        return "started"
-
     return Step(f"RB-RM-03.{guest['number']}", f"Start {guest['guest']}; log in against its pinned key",
-                action, lambda run: [r.login(run, guest)],
+                lambda run: r.started(run, guest), lambda run: [r.login(run, guest)],
                 touches=lambda run: [f"CT {guest['vmid']} on {guest['node']}, {guest['address']}"])
 
 
@@ -99,7 +95,8 @@ def steps(run: Run) -> list[Step]:
         *(_start(g) for g in members),
         Step("RB-RM-04", "Put back what its stack declares (refresh, up: firewall, tags, pool)",
              lambda run: "; ".join(([placement.record(run, orphans)] if orphans else [])
-                                   + [r.converge(run, run.args["slug"])]), lambda run: r.converged(run, run.args["slug"]),
+                                   + [r.converge(run, run.args["slug"])]),
+             lambda run: r.converged(run, run.args["slug"]),
              touches=lambda run: [f"stack {run.env.tenant_stack(run.args['slug']).name}"]),
         Step("RB-RM-05", "Verify every guest (partilha verify baseline)", lambda run: "verified", verify,
              touches=lambda run: [g["guest"] for g in members]),

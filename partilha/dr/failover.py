@@ -36,10 +36,26 @@ def require_site_down(run: Run, site: str) -> None:
                         "site that runs)")
 
 
-def require_site(run: Run, site: str, word: str) -> None:
+def require_site_up(run: Run, site: str) -> None:
+    """Every node of `site` is online again; one that is not is a refusal."""
+    states = node_states(run)
+    down = [n for n in site_nodes(run, site, None) if states.get(n) != "online"]
+    if down:
+        raise UserError(f"site {site} is not back: node {', '.join(down)} is not online")
+
+
+def two_sites(run: Run, meaning: str) -> tuple[str, str]:
+    """`--from` and `--to`: two sites of the env (`meaning` says which is which)."""
+    given = run.args["from"], run.args["to"]
     sites = [s.name for s in run.env.inventory.datacentre.sites]
-    if site not in sites:
-        raise UserError(f"{word} {site}: no such site in env {run.env.name} ({', '.join(sites)})")
+    if not all(given):
+        raise UserError(f"{run.runbook} needs --from SITE and --to SITE ({meaning})")
+    for word, site in zip(("--from", "--to"), given, strict=True):
+        if site not in sites:
+            raise UserError(f"{word} {site}: no such site in env {run.env.name} ({', '.join(sites)})")
+    if given[0] == given[1]:
+        raise UserError(f"--from and --to are both {given[0]}")
+    return given
 
 
 def fit(run: Run, members: list[dict[str, Any]], site: str) -> None:

@@ -142,9 +142,15 @@ def give_to_live_node(run: Run, guest: dict[str, Any]) -> str:
     if dead in online_nodes(run):
         raise StepError(f"node {dead} is online again: restore {guest['guest']} there instead "
                         "(start this run again)")
-    run_on_node(run, guest["node"], ["mv", f"/etc/pve/nodes/{dead}/lxc/{guest['vmid']}.conf",
+    return move_config(run, guest, dead)
+
+
+def move_config(run: Run, guest: dict[str, Any], source: str) -> str:
+    """`mv` of the (stopped) guest's config from `source`'s directory of /etc/pve to that of the
+    node it is restored on, run there."""
+    run_on_node(run, guest["node"], ["mv", f"/etc/pve/nodes/{source}/lxc/{guest['vmid']}.conf",
                                      f"/etc/pve/nodes/{guest['node']}/lxc/"])
-    return f"CT {guest['vmid']}: config moved from {dead} to {guest['node']}"
+    return f"CT {guest['vmid']}: config moved from {source} to {guest['node']}"
 
 
 def owned_by(run: Run, guest: dict[str, Any]) -> str:
@@ -229,6 +235,12 @@ def start(run: Run, guest: dict[str, Any], vmid: int) -> None:
     status = run.pve.get(f"/nodes/{guest['node']}/lxc/{vmid}/status/current")
     if status.get("status") != "running":
         run.pve.run("POST", f"/nodes/{guest['node']}/lxc/{vmid}/status/start")
+
+
+def started(run: Run, guest: dict[str, Any]) -> str:
+    """A restored guest started where it was restored (in place: its own vmid)."""
+    start(run, guest, guest["vmid"])
+    return "started"
 
 
 def stop(run: Run, guest: dict[str, Any]) -> str:

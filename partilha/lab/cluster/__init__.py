@@ -15,13 +15,12 @@ from partilha.lab.cluster.state import (
     set_online,
     vmid_taken,
 )
-from partilha.lab.cluster.votequorum import expected_votes, quorate
+from partilha.lab.cluster.votequorum import quorate
 
 __all__ = [
     "USAGE",
     "NodeRow",
     "acl_path",
-    "expected_votes",
     "first_free_vmid",
     "guest_figures",
     "name",

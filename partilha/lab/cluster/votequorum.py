@@ -17,7 +17,7 @@ class VotequorumError(RuntimeError):
     """What `pvecm expected` prints when corosync refuses."""
 
 
-def expected_votes(store: Store) -> int:
+def _expected_votes(store: Store) -> int:
     every = len(nodes(store))
     set_to = store.meta(EXPECTED)
     online = sum(n.online for n in nodes(store))
@@ -25,7 +25,7 @@ def expected_votes(store: Store) -> int:
 
 
 def quorate(store: Store) -> bool:
-    return sum(n.online for n in nodes(store)) >= expected_votes(store) // 2 + 1
+    return sum(n.online for n in nodes(store)) >= _expected_votes(store) // 2 + 1
 
 
 def set_expected(store: Store, votes: int) -> None:

@@ -19,7 +19,7 @@ from proxmoxer import ProxmoxAPI
 
 from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import build_hosts
-from partilha.inventory import load_inventory
+from partilha.inventory import guests, load_inventory
 from partilha.lab import control
 
 from .conftest import Cli
@@ -278,3 +278,20 @@ def test_failover_of_the_gold_tier_to_the_dr_site_with_every_primary_node_down(
     assert admin.cluster.status.get()[0]["quorate"] == 1
     assert "— 0 changes" in ok(cli("up", "--only", "constancia")).stdout
     assert [r["node"] for r in admin.cluster.resources.get(type="vm") if r["vmid"] == vmid] == ["pve-dr1"]
+
+
+def test_failback_brings_the_gold_tier_home_and_the_stack_to_the_inventory(
+        cli: Cli, admin: ProxmoxAPI, made: dict[str, Any]) -> None:
+    vmid = made["other"]["vmid"]
+    [home] = [g.node for g in guests(cli.inventory) if g.name == OTHER]
+    one_line(cli("dr", "run", "failback", "--from", "dr", "--to", "dr", "--yes"),
+             "--from and --to are both dr")
+    run = ok(cli("dr", "run", "failback", "--from", "dr", "--to", "primary", "--yes", timeout=900))
+    flat = " ".join(run.stdout.split())
+    assert "RB-FB-06 Verify every guest and that none is left at dr" in flat, run.stdout
+    [now] = [r for r in admin.cluster.resources.get(type="vm") if r["vmid"] == vmid]
+    assert (now["node"], now["status"]) == (home, "running")
+    assert admin.nodes(home).lxc(vmid).config.get()["rootfs"].startswith("lab-guests:")
+    config = yaml.safe_load((cli.project / "Pulumi.lab-constancia.yaml").read_text())["config"]
+    assert OTHER not in json.loads(config.get("partilha:recoveredOn") or "{}")
+    assert "— 0 changes" in ok(cli("up", "--only", "constancia")).stdout
