@@ -81,6 +81,8 @@ def _start(m: dict[str, Any], n: int) -> Step:
 
 def steps(run: Run) -> list[Step]:
     members, away = run.facts["members"], run.facts["away"]
+    # An up with the home node declared outright, before the record goes: the stack keeps an
+    # existing guest's node by reusing its last declared one, which was the recovery site's.
     tenants = sorted({m["tenant"] for m in members})
 
     def retired(run: Run) -> list[str]:
@@ -109,8 +111,9 @@ def steps(run: Run) -> list[Step]:
                                   for m in members]),
         *(_restore(m, i) for i, m in enumerate(members, 1)),
         *(_start(m, i) for i, m in enumerate(members, 1)),
-        Step("RB-FB-05", "Clear the record of where they ran and converge their stacks to the inventory",
-             lambda run: "; ".join([placement.clear(run, members)] + [r.converge(run, t) for t in tenants]),
+        Step("RB-FB-05", "Converge their stacks to their home nodes, then clear the record of where they ran",
+             lambda run: "; ".join([placement.record(run, members)] + [r.converge(run, t) for t in tenants]
+                                   + [placement.clear(run, members)]),
              lambda run: [c for t in tenants for c in r.converged(run, t)],
              touches=lambda run: [run.env.tenant_stack(t).name for t in tenants]),
         Step("RB-FB-06", f"Verify every guest and that none is left at {away}", lambda run: "verified",
