@@ -8,11 +8,16 @@ declared, so bad input stops the program with one message naming the file, field
                                              is its fallback endpoint, and SSH is also admitted
                                              from each VNet's gateway (the lab's host)
     partilha:tokenStore  lab-abrantes        municipality stacks only: their scoped token
+    partilha:recoveredOn {"abrantes-dms": "pve-dr1"}  guests a recovery brought up on another
+                                             node than the inventory's (written by `dr run
+                                             restore-municipality` and `failover-site`): that
+                                             node, and its site's storage, are theirs
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -33,6 +38,7 @@ class Settings:
     tenant: str  # the slug of the tenant a shared or municipality stack serves; platform: ""
     lab: bool
     qemu_template: int | None  # the template VM a QEMU service is cloned from
+    recovered_on: dict[str, str] = field(default_factory=dict)  # guest -> the node a recovery put it on
 
     @property
     def platform_stack(self) -> str:
@@ -88,4 +94,20 @@ def _settings(config: pulumi.Config, path: Path, inventory: Inventory) -> Settin
                               "`partilha:qemuTemplate` to the vmid of the template VM they are cloned from")
     return Settings(env=env, stack=stack, role=role,
                     tenant={"platform": "", "shared": inventory.shared.slug}.get(role, word),
-                    lab=is_lab(config.get("lab") or ""), qemu_template=template)
+                    lab=is_lab(config.get("lab") or ""), qemu_template=template,
+                    recovered_on=_recovered_on(config, stack, inventory))
+
+
+def _recovered_on(config: pulumi.Config, stack: str, inventory: Inventory) -> dict[str, str]:
+    text = config.get("recoveredOn")
+    if not text:
+        return {}
+    nodes = {n.name for n in inventory.datacentre.nodes}
+    try:
+        found = json.loads(text)
+    except ValueError as exc:
+        raise pulumi.RunError(f"stack {stack}: `partilha:recoveredOn` is not JSON: {exc}") from None
+    if not isinstance(found, dict) or not all(isinstance(v, str) and v in nodes for v in found.values()):
+        raise pulumi.RunError(f"stack {stack}: `partilha:recoveredOn` maps guest names to nodes "
+                              f"({', '.join(sorted(nodes))})")
+    return found

@@ -1,17 +1,21 @@
 """Restore every guest of a municipality from its newest sound backups, back-ends first.
 
 Each guest with a backup tier is replaced in place by its newest archive that restores (a broken one
-is skipped and said so), on its node (a guest already gone whose node is down: on another online
-compute node of its site). Back-ends (services not exposed to the internet: the document store,
-e-invoicing, ...) come back before the front-ends that use them (the portal). Each is started and
-logged into against its pinned host key, then `partilha verify baseline` proves them all."""
+is skipped and said so), on its node; a guest of a node that is down comes back on another online
+compute node of its site, its config first moved there (in /etc/pve, as PVE's HA recovery does,
+once the operator confirms the dead node is powered off), and recorded in its stack's config as
+where it now runs (`partilha:recoveredOn`). Back-ends (services not exposed to the
+internet: the document store, e-invoicing, ...) come back before the front-ends that use them (the
+portal). Each is started and logged into against its pinned host key, then `partilha verify
+baseline` proves them all."""
 
 from __future__ import annotations
 
 import difflib
 from typing import Any
 
-from partilha.dr import Param, Run, Step, StepError
+from partilha.dr import Param, Run, Step
+from partilha.dr import placement
 from partilha.dr import restore as r
 from partilha.dr.times import moment, when
 from partilha.errors import UserError
@@ -34,7 +38,7 @@ def prepare(run: Run) -> None:
     at = moment(run.args["at"], "--at") if run.args["at"] else None
     found = []
     for g in mine:
-        guest = r.locate(run, g.name)
+        guest = r.locate(run, g.name, adopt=True)
         guest["candidates"] = r.archives(run, guest, at, None)
         guest["number"] = g.number
         found.append(guest)
@@ -46,16 +50,11 @@ def prepare(run: Run) -> None:
 
 def _restore(guest: dict[str, Any]) -> Step:
     def action(run: Run) -> str:
-        done = r.restore(run, guest, guest["vmid"], guest["candidates"], {})
-        run.facts["restored"] = [x for x in run.facts["restored"] if x["guest"] != guest["guest"]] + [done]
+        done = r.restore_member(run, guest)
         return f"from {done['archive']} made {when(done['backup_at'])}"
 
     def verification(run: Run) -> list[str]:
-        if not any(x["guest"] == guest["guest"] for x in run.facts["restored"]):
-            raise StepError(f"{guest['guest']}: not restored yet")
-        conf = r.config(run, guest["node"], guest["vmid"])
-        if conf.get("lock"):
-            raise StepError(f"CT {guest['vmid']} is still locked ({conf['lock']})")
+        conf = r.member_config(run, guest)
         return [f"CT {guest['vmid']} {conf.get('hostname')} restored on {guest['node']}"]
 
     where = f"CT {guest['vmid']} on {guest['node']}, {guest['address']}"
@@ -64,18 +63,16 @@ def _restore(guest: dict[str, Any]) -> Step:
 
 
 def _start(guest: dict[str, Any]) -> Step:
-    def action(run: Run) -> str:
-        r.start(run, guest, guest["vmid"])
-        return "started"
-
     return Step(f"RB-RM-03.{guest['number']}", f"Start {guest['guest']}; log in against its pinned key",
-                action, lambda run: [r.login(run, guest)],
+                lambda run: r.started(run, guest), lambda run: [r.login(run, guest)],
                 touches=lambda run: [f"CT {guest['vmid']} on {guest['node']}, {guest['address']}"])
 
 
 def steps(run: Run) -> list[Step]:
     members = run.facts["members"]
     running = [g for g in members if g["running"]]
+    orphans = [g for g in members if g.get("offline_owner")]
+    dead = sorted({g["offline_owner"] for g in orphans})
 
     def stop(run: Run) -> str:
         return "; ".join(r.stop(run, g) for g in members)
@@ -87,10 +84,19 @@ def steps(run: Run) -> list[Step]:
         Step("RB-RM-01", "Stop the municipality's guests that still run", stop,
              lambda run: [f"{len(members)} guests not running"], destructive=bool(running),
              touches=lambda run: [f"CT {g['vmid']} on {g['was_on']}" for g in running] or ["none runs"]),
+        *([Step("RB-RM-06", f"Give the guests of offline node {', '.join(dead)} to live nodes (confirm "
+                f"{', '.join(dead)} is powered off: fenced)",
+                lambda run: "; ".join(r.give_to_live_node(run, g) for g in orphans),
+                lambda run: [r.owned_by(run, g) for g in orphans],
+                destructive=True,
+                touches=lambda run: [f"/etc/pve/nodes/{g['offline_owner']}/lxc/{g['vmid']}.conf -> "
+                                     f"{g['node']}" for g in orphans])] if orphans else []),
         *(_restore(g) for g in members),
         *(_start(g) for g in members),
         Step("RB-RM-04", "Put back what its stack declares (refresh, up: firewall, tags, pool)",
-             lambda run: r.converge(run, run.args["slug"]), lambda run: r.converged(run, run.args["slug"]),
+             lambda run: "; ".join(([placement.record(run, orphans)] if orphans else [])
+                                   + [r.converge(run, run.args["slug"])]),
+             lambda run: r.converged(run, run.args["slug"]),
              touches=lambda run: [f"stack {run.env.tenant_stack(run.args['slug']).name}"]),
         Step("RB-RM-05", "Verify every guest (partilha verify baseline)", lambda run: "verified", verify,
              touches=lambda run: [g["guest"] for g in members]),

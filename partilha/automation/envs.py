@@ -147,6 +147,17 @@ class Env:
             return None
         return {k: str(v) for k, v in config.items()}
 
+    def set_config_value(self, stack: StackSpec, key: str, value: str | None) -> None:
+        """One plain value of the stack's config file set (None: removed), the rest kept."""
+        path = self.config_file(stack)
+        settings = _read(path)
+        config = settings.setdefault("config", {})
+        if value is None:
+            config.pop(key, None)
+        else:
+            config[key] = value
+        path.write_text(yaml.safe_dump(settings, sort_keys=False, allow_unicode=True))
+
     def select(self, only: list[str]) -> list[StackSpec]:
         """The stacks --only names (all without it), in dependency order."""
         every = (*self.retired, *self.stacks)

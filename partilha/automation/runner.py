@@ -36,6 +36,7 @@ class StackResult:
     error: str | None = None
     absent: bool = False  # refresh/destroy of a stack that holds nothing
     policy: list[policy_gate.PolicyResult] = field(default_factory=list)  # the pack's results
+    offline: list[str] = field(default_factory=list)  # its guests on offline nodes, left as they are
 
 
 class Reporter(Protocol):
@@ -133,7 +134,7 @@ def _run_one(this: _Run, spec: StackSpec) -> StackResult:
             if spec.retired and op == "up":  # destroyed already (plain `pulumi destroy`)
                 this.env.config_file(spec).unlink(missing_ok=True)
         else:
-            stack = _stack(this, spec)
+            stack = _stack(this, spec, result)
             _operate(stack, spec, op, steps, lambda step: reporter.event(spec, steps, step), result,
                      refresh=op in ("up", "preview") and not this.gating)
     except UserError as exc:
@@ -146,14 +147,14 @@ def _run_one(this: _Run, spec: StackSpec) -> StackResult:
     return result
 
 
-def _stack(this: _Run, spec: StackSpec) -> auto.Stack:
+def _stack(this: _Run, spec: StackSpec, result: StackResult) -> auto.Stack:
     """The stack with its run environment (made if missing), once the credentials it will use
     are checked: before anything is made when its config file holds no secret to decrypt."""
     run_env = this.env.run_environ(spec, this.base)
     options = auto.LocalWorkspaceOptions(env_vars=run_env, pulumi_command=this.command)
 
     def check(config: dict[str, str]) -> None:
-        preflight.check(this.env, spec, config, {**os.environ, **this.base})
+        result.offline = preflight.check(this.env, spec, config, {**os.environ, **this.base})
         policy_gate.check_root(this.env, spec, config, {**os.environ, **this.base})
 
     config = this.env.plain_config(spec)

@@ -1,4 +1,4 @@
-"""`partilha lab up | down | status | reset | node-down NODE | node-up NODE`."""
+"""`partilha lab up | down | status | reset | node-down NODE | node-up NODE | node-shell NODE`."""
 
 from __future__ import annotations
 
@@ -86,6 +86,16 @@ def node_up(node: str) -> None:
     if problems:
         raise UserError(f"node {node} is up, but " + "; ".join(problems))
     console.print(f"node {node} is up")
+
+
+@app.command("node-shell", context_settings={"allow_extra_args": True,
+                                            "ignore_unknown_options": True})
+def node_shell(node: str, command: Annotated[list[str], typer.Argument(
+        help="`pvecm expected VOTES`, or `mv` of a guest config between /etc/pve/nodes/<node>/lxc")],
+               ) -> None:
+    """Run on a node's shell what recovering from a lost site needs (as over SSH on PVE)."""
+    printed = control.run_on_node(_instance(), node, command)
+    console.print(printed or f"{node}: {' '.join(command)}: done", soft_wrap=True)
 
 
 @app.command()

@@ -74,6 +74,8 @@ def _run(console: Console, op: Op, env_name: str, only: list[str] | None, invent
                   f"{changed} changes ({progress.tally(op, counts)})", soft_wrap=True)
     if policy := [p for r in results for p in r.policy]:
         console.print(policy_gate.table(policy))
+    for line in sorted({line for r in results for line in r.offline}):
+        console.print(f"[yellow]{escape(line)}[/]", soft_wrap=True)
     failed = [r for r in results if r.error]
     if failed:
         raise UserError("; ".join(_failure(r) for r in failed) + _not_run(stacks, results))

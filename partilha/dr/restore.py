@@ -26,6 +26,7 @@ from partilha.deploy.hosts import build_hosts
 from partilha.deploy.login import login_argv
 from partilha.dr import checksum
 from partilha.dr.context import Run
+from partilha.dr.node_shell import run_on_node
 from partilha.dr.runbook import StepError
 from partilha.dr.times import when
 from partilha.errors import UserError
@@ -64,20 +65,18 @@ def backup_now(env: Env, pve: Pve, name: str) -> dict[str, Any]:
     return {"volid": str(made["volid"]), "ctime": float(made["ctime"]), "node": str(live["node"])}
 
 
-def locate(run: Run, name: str) -> dict[str, Any]:
+def locate(run: Run, name: str, adopt: bool = False) -> dict[str, Any]:
     """The guest's facts: who it is (inventory), where it is now (the cluster), where it goes back
     (its node; for a guest already gone whose node is offline, another online compute node of its
-    site: a guest whose config is on an offline node cannot be restored through the API), its
-    tier's targets."""
+    site), its tier's targets. A guest whose config is on an offline node cannot be restored
+    through the API: refused, unless `adopt` (the runbook moves its config to that other node
+    first: `offline_owner` names the dead node)."""
     g = inventory_guest(run.env, name)
     inv = run.env.inventory
-    if not g.spec.backup_tier or g.vnet is None or g.address is None:
-        raise UserError(f"guest {name}: no backup tier in the inventory, nothing to restore from")
-    tier = inv.backup.tiers[g.spec.backup_tier]
     live = next((r for r in run.pve.get("/cluster/resources", type="vm") if int(r["vmid"]) == g.vmid), None)
     online = online_nodes(run)
     node = str(live["node"]) if live else g.node
-    if live and node not in online:
+    if live and node not in online and not adopt:
         raise UserError(f"guest {name}: CT {g.vmid} is on node {node}, which is offline; PVE restores a "
                         f"vmid only on the node holding its config: bring {node} back, or move "
                         f"/etc/pve/nodes/{node}/lxc/{g.vmid}.conf to a surviving node (as HA recovery "
@@ -90,11 +89,23 @@ def locate(run: Run, name: str) -> dict[str, Any]:
                             f"{g.site} is online")
         run.log(f"{name}: node {node} is offline; restoring on {spare[0]}")
         node = spare[0]
-    site = next(s for s in inv.datacentre.sites if s.name == g.site)
-    return {"guest": name, "vmid": g.vmid, "tenant": g.tenant, "node": node,
+    return guest_facts(run, g, live, online, node, g.site)
+
+
+def guest_facts(run: Run, g: Guest, live: dict[str, Any] | None, online: list[str], node: str,
+                site_name: str) -> dict[str, Any]:
+    """What the runbooks keep of a guest restored on `node` of site `site_name` (its storage, and
+    its backups on that site's backup storage)."""
+    inv = run.env.inventory
+    if not g.spec.backup_tier or g.vnet is None or g.address is None:
+        raise UserError(f"guest {g.name}: no backup tier in the inventory, nothing to restore from")
+    tier = inv.backup.tiers[g.spec.backup_tier]
+    site = next(s for s in inv.datacentre.sites if s.name == site_name)
+    return {"guest": g.name, "vmid": g.vmid, "tenant": g.tenant, "node": node,
             "was_on": str(live["node"]) if live else None, "exists": live is not None,
+            "offline_owner": str(live["node"]) if live and str(live["node"]) not in online else None,
             "running": bool(live and live.get("status") == "running"),
-            "storage": site.guest_storage, "backup_storage": inv.backup.storages[g.site],
+            "storage": site.guest_storage, "backup_storage": inv.backup.storages[site_name],
             "address": str(g.address.ip), "interface": str(g.address), "vnet": g.vnet.id,
             "gateway": str(g.vnet.gateway), "pool": g.tenant, "tier": g.spec.backup_tier,
             "rto_s": tier.rto_hours * 3600, "rpo_s": tier.rpo_hours * 3600}
@@ -120,6 +131,37 @@ def archives(run: Run, guest: dict[str, Any], at: float | None, volid: str | Non
         raise UserError(f"guest {guest['guest']}: no backup{after} on storage {storage}; nothing to "
                         "restore from")
     return found
+
+
+def give_to_live_node(run: Run, guest: dict[str, Any]) -> str:
+    """Move the config of a guest owned by an offline node to the node it is restored on (`mv`
+    in /etc/pve on that node, as operators and PVE's HA recovery do); done already is fine."""
+    now = next((r for r in run.pve.get("/cluster/resources", type="vm") if int(r["vmid"]) == guest["vmid"]),
+               None)
+    if now is not None and now["node"] == guest["node"]:
+        return f"CT {guest['vmid']} is {guest['node']}'s already"
+    dead = guest["offline_owner"]
+    if dead in online_nodes(run):
+        raise StepError(f"node {dead} is online again: restore {guest['guest']} there instead "
+                        "(start this run again)")
+    return move_config(run, guest, dead)
+
+
+def move_config(run: Run, guest: dict[str, Any], source: str) -> str:
+    """`mv` of the (stopped) guest's config from `source`'s directory of /etc/pve to that of the
+    node it is restored on, run there."""
+    run_on_node(run, guest["node"], ["mv", f"/etc/pve/nodes/{source}/lxc/{guest['vmid']}.conf",
+                                     f"/etc/pve/nodes/{guest['node']}/lxc/"])
+    return f"CT {guest['vmid']}: config moved from {source} to {guest['node']}"
+
+
+def owned_by(run: Run, guest: dict[str, Any]) -> str:
+    """The guest's config is on the node it is restored on (the cluster says so)."""
+    now = next((r for r in run.pve.get("/cluster/resources", type="vm") if int(r["vmid"]) == guest["vmid"]),
+               None)
+    if now is None or now["node"] != guest["node"]:
+        raise StepError(f"CT {guest['vmid']} is on {now['node'] if now else 'no node'}, not {guest['node']}")
+    return f"CT {guest['vmid']} is {guest['node']}'s"
 
 
 def describe(candidates: list[dict[str, Any]]) -> list[str]:
@@ -182,10 +224,33 @@ def restore(run: Run, guest: dict[str, Any], vmid: int, candidates: list[dict[st
     raise StepError(f"guest {guest['guest']}: no archive restored ({tried})")
 
 
+def restore_member(run: Run, guest: dict[str, Any]) -> dict[str, Any]:
+    """A member of a many-guest runbook restored in place; the run's `restored` facts hold it."""
+    done = restore(run, guest, guest["vmid"], guest["candidates"], {})
+    run.facts["restored"] = [x for x in run.facts["restored"] if x["guest"] != guest["guest"]] + [done]
+    return done
+
+
+def member_config(run: Run, guest: dict[str, Any]) -> dict[str, Any]:
+    """The restored member's config, once the run's facts hold it and no lock is left on it."""
+    if not any(x["guest"] == guest["guest"] for x in run.facts["restored"]):
+        raise StepError(f"{guest['guest']}: not restored yet")
+    conf = config(run, guest["node"], guest["vmid"])
+    if conf.get("lock"):
+        raise StepError(f"CT {guest['vmid']} is still locked ({conf['lock']})")
+    return conf
+
+
 def start(run: Run, guest: dict[str, Any], vmid: int) -> None:
     status = run.pve.get(f"/nodes/{guest['node']}/lxc/{vmid}/status/current")
     if status.get("status") != "running":
         run.pve.run("POST", f"/nodes/{guest['node']}/lxc/{vmid}/status/start")
+
+
+def started(run: Run, guest: dict[str, Any]) -> str:
+    """A restored guest started where it was restored (in place: its own vmid)."""
+    start(run, guest, guest["vmid"])
+    return "started"
 
 
 def stop(run: Run, guest: dict[str, Any]) -> str:

@@ -25,7 +25,7 @@ from partilha.errors import UserError
 from partilha.inventory import load_inventory
 from partilha.lab import cluster, lifecycle, sdn, server_process, storage
 from partilha.lab.access import users
-from partilha.lab.cluster import node_hosts, node_power
+from partilha.lab.cluster import node_hosts, node_power, node_shell
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import machine
 from partilha.lab.server import faults
@@ -156,6 +156,16 @@ def set_node_online(instance: LabInstance, node: str, online: bool) -> list[str]
         return node_power.power_on(store, instance, node, realise=server_pid(instance) is not None)
     finally:
         store.close()
+
+
+def run_on_node(instance: LabInstance, node: str, argv: list[str]) -> str:
+    """A command on a node's shell as the lab's nodes answer it (partilha.lab.cluster.node_shell);
+    a failure is one line, what the node printed."""
+    with Store(instance.db) as store:
+        try:
+            return node_shell.run(store, node, argv)
+        except node_shell.ShellError as exc:
+            raise UserError(f"{node}: {exc}") from None
 
 
 def status(instance: LabInstance) -> dict[str, Any]:

@@ -33,6 +33,7 @@ def declare(settings: Settings, inventory: Inventory) -> None:
     placed = guests(inventory)
     mine = [g for g in placed if g.tenant == tenant.slug]
     storages = {s.name: s.guest_storage for s in inventory.datacentre.sites}
+    site_of = {n.name: n.site for n in inventory.datacentre.nodes}
     ssh_public_key = Workspace.find().ssh_key(settings.lab).with_suffix(".pub").read_text().strip()
     pool = Pool("pool", poolid=platform.pick(platform.pools, "pools", tenant.slug),
                 comment=f"partilha: {tenant.name}")
@@ -42,7 +43,8 @@ def declare(settings: Settings, inventory: Inventory) -> None:
         made[guest.name] = ServiceGuest(
             guest.name, guest, tenant=tenant, stack=settings.stack,
             template=LXC_TEMPLATE if guest.spec.kind == "lxc" else str(settings.qemu_template),
-            storage=storages[guest.site], pool=pool.poolid,
+            storage=storages[site_of.get(settings.recovered_on.get(guest.name, ""), guest.site)],
+            pool=pool.poolid, recovered_on=settings.recovered_on.get(guest.name),
             bridge=platform.bridge(guest.vnet.id if guest.vnet else ""),
             groups=[platform.ssh_group, platform.pick(platform.security_groups, "security_groups",
                                                       guest.service)],

@@ -4,8 +4,9 @@ default-deny inbound, open only through the platform's security groups (SSH from
 the service's declared ports), with `ipfilter`: it sends from its own address only, so it cannot
 pose as another guest to pass a rule matched on addresses.
 
-An existing guest keeps its node unless pinned or rebalancing, and a data-holding guest is
-protected (partilha.inventory.placement says why and how to unprotect one)."""
+An existing guest keeps its node unless pinned or rebalancing; one a recovery brought up on
+another node (`recovered_on`, from `partilha:recoveredOn`) is declared there. A data-holding
+guest is protected (partilha.inventory.placement says why and how to unprotect one)."""
 
 from __future__ import annotations
 
@@ -34,11 +35,11 @@ class ServiceGuest(pulumi.ComponentResource):
     def __init__(self, name: str, guest: GuestModel, *, tenant: Tenant, stack: str, template: str,
                  storage: str, bridge: pulumi.Input[str], pool: pulumi.Input[str],
                  groups: list[pulumi.Input[str]], ssh_public_key: str, rebalance: bool = False,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 recovered_on: str | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("partilha:tenant:ServiceGuest", name, None, opts)
         if guest.vmid is None or guest.address is None or guest.gateway is None:  # rules forbid it
             raise pulumi.RunError(f"guest {guest.name}: its VNet gives it no vmid or address")
-        made = Guest(guest.name, node=guest.node, kind=guest.spec.kind, hostname=guest.name,
+        made = Guest(guest.name, node=recovered_on or guest.node, kind=guest.spec.kind, hostname=guest.name,
                      vmid=guest.vmid, template=template, cores=guest.cpus, memory=guest.memory_mib,
                      disk_gib=guest.disk_gib, storage=storage, bridge=bridge, ip=str(guest.address),
                      gateway=str(guest.gateway), ssh_public_keys=ssh_public_key,
@@ -47,7 +48,7 @@ class ServiceGuest(pulumi.ComponentResource):
                                  f"(stack {stack}).",
                      opts=pulumi.ResourceOptions(
                          parent=self, protect=holds_data(guest.spec),
-                         ignore_changes=[] if guest.pinned or rebalance else ["node"]))
+                         ignore_changes=[] if guest.pinned or rebalance or recovered_on else ["node"]))
         GuestFirewall(f"{guest.name}-firewall", node=made.node, vmid=made.vmid, kind=made.kind,
                       enable=True, ipfilter=True, policy_in="DROP", policy_out="ACCEPT",
                       rules=[{"type": "group", "action": group, "enable": 1} for group in groups],

@@ -122,5 +122,6 @@ def test_preflight_names_what_the_runbooks_would_miss(dr: tuple[Path, dict[str, 
     one_line(run, "dr preflight: 7 missing: secrets passphrase, API token of lab-platform")
     assert "known_hosts, operator SSH key" in run.stderr
     assert "runbooks" in run.stdout
-    assert "3 load: restore-guest, restore-municipality, verify-backups" in run.stdout
+    runbooks = "failback, failover-site, restore-guest, restore-municipality, verify-backups"
+    assert f"5 load: {runbooks}" in run.stdout
     assert not (Path(env["PARTILHA_HOME"]) / ".partilha" / "passphrase").exists()  # checked, not made

@@ -2,7 +2,9 @@
 `recover_config`, `sanitize_and_merge_config`, `restore_tar_archive`) on the lab's containers.
 
 The archive's files become the new guest's whole root filesystem, byte for byte (owners, modes,
-xattrs, hard links), including its SSH host keys, which the lab pins for the guest's address.
+xattrs, hard links), including its SSH host keys, which the lab pins for the guest's address; like
+every lab guest it is an overlay on the template, so only what differs from the template is
+written. The archive's `.fw` file becomes the guest's firewall config, as PVE copies `pct.fw`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from partilha.lab import firewall
+from partilha.lab.firewall import fw_file
 from partilha.lab.guests import guest_apply, lxc_config
 from partilha.lab.guests.state import GuestRow
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import ARCHIVE_CONFIG, ARCHIVE_FIREWALL, MachineError, machine
+from partilha.lab.sdn import sdn_apply
 from partilha.lab.server.store import Store
 
 Log = Callable[[str], None]
@@ -56,17 +61,40 @@ def restored_rootfs(old: Mapping[str, Any], storage: str, vmid: int) -> tuple[st
     return rootfs
 
 
-def restore(store: Store, instance: LabInstance, guest: GuestRow, path: Path, log: Log) -> None:
-    """The container of `guest` (its merged config) with the archive as its root filesystem."""
+def restore(store: Store, instance: LabInstance, guest: GuestRow, path: Path, log: Log) -> str:
+    """The container of `guest` (its merged config) with the archive as its root filesystem;
+    the `.fw` file the archive carries ("" if none)."""
     spec = guest_apply.spec_for(store, instance, guest)
+    template = machine.template()
+    firewall = ""
 
     def fill(root: Path) -> None:
-        log(f"extracting archive '{path}'")
-        totals = machine.extract_archive(path, root)
+        nonlocal firewall
+        log(f"extracting archive '{path}' (onto the template: what differs from it is written)")
+        totals = machine.extract_archive(path, root, template)
         if totals:
             log(totals)
+        if (root / ARCHIVE_FIREWALL).is_file():
+            firewall = (root / ARCHIVE_FIREWALL).read_text()
         for member in (ARCHIVE_CONFIG, ARCHIVE_FIREWALL):
             (root / member).unlink(missing_ok=True)  # as PVE removes them after reading
 
-    for key in machine.create_restored(spec, instance.known_hosts, fill):
+    for key in machine.create_restored(spec, template, instance.known_hosts, fill):
         log(f"SSH host key {key.type} pinned for {spec.ip.ip if spec.ip else 'no address'}")
+    return firewall
+
+
+def restore_firewall(store: Store, instance: LabInstance, vmid: int, text: str, log: Log) -> None:
+    """The archive's `.fw` file as the guest's firewall config, applied (PVE copies `pct.fw` to
+    `<vmid>.fw`); none leaves the guest's config as it is, one pve-firewall could not read is
+    said and left out."""
+    if not text.strip():
+        return
+    try:
+        conf = fw_file.parse(text, firewall.book(store))
+    except ValueError as exc:
+        log(f"WARN: the archive's firewall config is left out: {exc}")
+        return
+    with sdn_apply.firewall_change(store, instance):
+        firewall.save_guest(store, vmid, conf)
+    log(f"firewall config restored: {len(conf.rules)} rules")

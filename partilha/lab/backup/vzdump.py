@@ -1,11 +1,12 @@
 """vzdump on the lab: PVE::VZDump's `exec_backup` for the lab's containers, as a task's work.
 
 Each guest is backed up under its `backup` lock to `<storage>/dump/vzdump-lxc-<vmid>-<time>.tar.zst`
-(written as `.dat` and renamed when complete), with the `.log` and `.notes` files PVE writes next
-to it, and the storage's retention applied afterwards. The lab's storages cannot snapshot a
-container's root filesystem, so `snapshot` falls back to `suspend` exactly as PVE does on such
-a storage; `suspend` freezes the guest (lxc-freeze) while tar reads its root filesystem, so the
-archive is consistent; `stop` shuts the guest down for the backup and starts it again.
+(written as `.dat` and renamed when complete; its config and its firewall's `.fw` file first), with
+the `.log` and `.notes` files PVE writes next to it, and the storage's retention applied
+afterwards. The lab's storages cannot snapshot a container's root filesystem, so `snapshot` falls
+back to `suspend` exactly as PVE does on such a storage; `suspend` freezes the guest (lxc-freeze)
+while tar reads its root filesystem, so the archive is consistent; `stop` shuts the guest down
+for the backup and starts it again.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from partilha.lab import cluster, guests, storage
+from partilha.lab import cluster, firewall, guests, storage
 from partilha.lab.access.roles import split_list
 from partilha.lab.backup import prune
 from partilha.lab.backup.hook_script import Hook, configured_script
+from partilha.lab.firewall import fw_file
 from partilha.lab.guests import guest_apply, lxc_config
 from partilha.lab.guests.state import LXC, GuestRow
 from partilha.lab.instance import LabInstance
@@ -312,8 +314,9 @@ def _archive_guest(store: Store, instance: LabInstance, guest: GuestRow, job: Jo
         reader, root = machine.rootfs_reader(name)
         log(f"creating vzdump archive '{target}'")
         command, _ = machine.compressor(job.compress, job.zstd)
-        totals = machine.write_archive(partial, reader, root, lxc_config.config_text(guest.config), "",
-                               job.excludes, command, job.bwlimit)
+        totals = machine.write_archive(partial, reader, root, lxc_config.config_text(guest.config),
+                                       fw_file.render(firewall.guest(store, vmid)), job.excludes,
+                                       command, job.bwlimit)
         if totals:
             log(totals)
         if resume:

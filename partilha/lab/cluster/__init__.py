@@ -1,5 +1,5 @@
 """Nodes, quorum and node power (`/nodes`, `/cluster/status`). The package re-exports its state
-(`state.py`), which callers use as `cluster.<function>(store, ...)`."""
+(`state.py`, `votequorum.py`), which callers use as `cluster.<function>(store, ...)`."""
 
 from partilha.lab.cluster.state import (
     USAGE,
@@ -10,12 +10,12 @@ from partilha.lab.cluster.state import (
     name,
     node,
     nodes,
-    quorate,
     resources,
     seed,
     set_online,
     vmid_taken,
 )
+from partilha.lab.cluster.votequorum import quorate
 
 __all__ = [
     "USAGE",

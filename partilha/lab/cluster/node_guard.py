@@ -22,7 +22,7 @@ def online_node(ctx: Ctx, name: str) -> NodeRow:
 
 def require_quorum(ctx: Ctx) -> None:
     """PVE's `check_cfs_quorum`: writes need a quorate cluster."""
-    if not cluster.quorate(cluster.nodes(ctx.store)):
+    if not cluster.quorate(ctx.store):
         raise PveError("cluster not ready - no quorum?")
 
 

@@ -4,14 +4,15 @@ A node going down takes its running guests and its host (partilha.lab.cluster.no
 it (their containers are killed, not shut down, and the state records the guests stopped), the
 API reports the node offline and calls to it fail as PVE's proxying to a dead node does
 (partilha.lab.cluster.routes_nodes.online_node). When it comes back its host boots and it starts the
-guests marked `onboot`, as a booting PVE node does; HA recovery is not simulated (the lab keeps HA
+guests marked `onboot`, as a booting PVE node does, and its vote counts again (expected votes
+lowered with `pvecm expected` rise with it); HA recovery is not simulated (the lab keeps HA
 resources as state only).
 """
 
 from __future__ import annotations
 
 from partilha.lab import cluster, guests
-from partilha.lab.cluster import node_hosts
+from partilha.lab.cluster import node_hosts, votequorum
 from partilha.lab.guests import guest_apply
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import machine
@@ -36,6 +37,7 @@ def power_on(store: Store, instance: LabInstance, node: str, realise: bool) -> l
     """Mark the node online, boot its host and start its `onboot` guests (only in the state
     when the lab's machine side is down: `lab up` starts them); what failed, in words."""
     cluster.set_online(store, node, True)
+    votequorum.node_joined(store)
     problems = []
     if realise:
         try:

@@ -25,7 +25,7 @@ def status(ctx: Ctx, p: dict[str, Any]) -> Any:
     nodes = cluster.nodes(ctx.store)
     entries: list[dict[str, Any]] = [{
         "type": "cluster", "id": "cluster", "name": cluster.name(ctx.store), "version": 1,
-        "nodes": len(nodes), "quorate": int(cluster.quorate(nodes))}]
+        "nodes": len(nodes), "quorate": int(cluster.quorate(ctx.store))}]
     for i, node in enumerate(nodes, start=1):
         entries.append({"type": "node", "id": f"node/{node.name}", "name": node.name,
                         "nodeid": i, "ip": "127.0.0.1", "local": int(i == 1),

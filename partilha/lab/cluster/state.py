@@ -57,10 +57,6 @@ def set_online(store: Store, node_name: str, online: bool) -> None:
         db.execute("UPDATE nodes SET online = ? WHERE name = ?", (int(online), node_name))
 
 
-def quorate(all_nodes: list[NodeRow]) -> bool:
-    return sum(n.online for n in all_nodes) * 2 > len(all_nodes)
-
-
 def vmid_taken(store: Store, vmid: int) -> bool:
     return bool(store.query("SELECT 1 FROM guests WHERE vmid = ?", vmid))
 

@@ -281,7 +281,7 @@ def status_current(ctx: Ctx, p: dict[str, Any]) -> Any:
     """The quorum line and one line per resource (the lab has no CRM/LRM lines to report)."""
     _audit(ctx)
     node = local_node(ctx).name
-    quorate = cluster.quorate(cluster.nodes(ctx.store))
+    quorate = cluster.quorate(ctx.store)
     out: list[dict[str, Any]] = [{
         "id": "quorum", "type": "quorum", "node": node, "quorate": int(quorate),
         "status": "OK" if quorate else f"No quorum on node '{node}'!"}]

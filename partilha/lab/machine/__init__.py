@@ -67,9 +67,10 @@ class Machine(Protocol):
                          seed: Path | None = None) -> list[HostKey]:
         """A stopped container from the template (or a copy of `seed`); its host keys, pinned."""
 
-    def create_restored(self, spec: GuestSpec, known_hosts_file: Path,
+    def create_restored(self, spec: GuestSpec, template: Path, known_hosts_file: Path,
                         fill: Callable[[Path], None]) -> list[HostKey]:
-        """A stopped container whose root filesystem `fill` writes; its host keys, pinned."""
+        """A stopped container on `template` whose upper layer `fill` writes; its host keys,
+        pinned."""
 
     def reconfigure(self, spec: GuestSpec, known_hosts_file: Path) -> None:
         """Make an existing container match `spec` (hostname, address, bridge, keys, limits)."""
@@ -175,8 +176,9 @@ class Machine(Protocol):
     def archive_config(self, archive: Path) -> str:
         """The guest config an archive holds."""
 
-    def extract_archive(self, archive: Path, root: Path) -> str:
-        """Extract an archive into `root`; tar's totals line."""
+    def extract_archive(self, archive: Path, upper: Path, lower: Path) -> str:
+        """Extract an archive onto an overlay's empty `upper` over `lower`, writing only what
+        differs from `lower`; tar's totals line (of what was written)."""
 
     # the host
     def ensure_host_limits(self) -> dict[str, int]:

@@ -53,7 +53,7 @@ def reload(ctx: Ctx, p: dict[str, Any]) -> Any:
 
     def work(log: TaskLog) -> None:
         nodes = cluster.nodes(store)
-        if not cluster.quorate(nodes):
+        if not cluster.quorate(store):
             raise PveError("cluster not ready - no quorum?")
         for node in nodes:
             if node.online:

@@ -97,6 +97,10 @@ class Store:
         with self.tx() as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    def delete_meta(self, key: str) -> None:
+        with self.tx() as db:
+            db.execute("DELETE FROM meta WHERE key = ?", (key,))
+
     # objects
 
     def objects(self, kind: str) -> dict[str, dict[str, Any]]:

@@ -6,7 +6,9 @@ delete, and with which credentials. Each resource type says how, in a small subc
 - Credentials are resolved in the provider process at run time (partilha.proxmox.credentials);
   the provider object has no attributes, so nothing secret is pickled into state.
 - Every call goes through partilha.proxmox.client: PVE's transient failures are retried with
-  backoff until a deadline, and UPID tasks are waited for.
+  backoff until a deadline, and UPID tasks are waited for. An object on a node the cluster
+  reports offline keeps its state when read (refresh, up, preview finish in seconds and leave
+  it as it was); changing it fails at once, naming the node.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pulumi.dynamic import (
 )
 
 from partilha.proxmox import credentials
-from partilha.proxmox.client import Pve
+from partilha.proxmox.client import NodeOfflineError, Pve
 from partilha.proxmox.retry import DeadlineError
 
 PROVIDER_KEY = "__provider"
@@ -156,7 +158,10 @@ class PveProvider(ResourceProvider):
         return CreateResult(id_, {**inputs, **computed})
 
     def read(self, id_: str, props: Props) -> ReadResult:
-        live = self.read_live(self.pve, id_, _inputs(props))
+        try:
+            live = self.read_live(self.pve, id_, _inputs(props))
+        except NodeOfflineError:  # nothing to learn from a dead node: its objects keep their state
+            return ReadResult(id_, props)
         if live is None:
             return ReadResult("", {})  # gone: refresh drops it, the next up makes it again
         return ReadResult(id_, {**_inputs(props), **live})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import ssl
 import stat
 import urllib.error
@@ -14,6 +15,7 @@ import pytest
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import AuthenticationError, ResourceException
 
+from partilha.errors import UserError
 from partilha.lab import control
 from partilha.lab.instance import LabInstance
 from partilha.lab.server import access_log
@@ -119,6 +121,40 @@ def test_node_down_is_reported_and_calls_to_it_fail(lab: LabInstance, admin: Pro
     finally:
         control.set_node_online(lab, "pve2", True)
     assert {n["node"]: n["status"] for n in admin.nodes.get()}["pve2"] == "online"
+
+
+def test_a_lost_site_leaves_a_minority_that_pvecm_expected_makes_quorate(
+        lab: LabInstance, admin: ProxmoxAPI) -> None:
+    primary = ("pve1", "pve2", "pve3")
+    for node in primary:
+        control.set_node_online(lab, node, False)
+    try:
+        assert admin.cluster.status.get()[0]["quorate"] == 0
+        assert admin.cluster.ha.status.current.get()[0]["status"].startswith("No quorum")
+        for node, argv, said in (
+                ("pve1", ["pvecm", "expected", "1"], "ssh: connect to host pve1 port 22: No route to host"),
+                ("pve-dr1", ["pvecm", "expected", "4"], "Unable to set expected votes: CS_ERR_INVALID_PARAM"),
+                ("pve-dr1", ["mv", "/etc/pve/nodes/pve2/lxc/777.conf", "/etc/pve/nodes/pve-dr1/lxc/"],
+                 "mv: cannot stat '/etc/pve/nodes/pve2/lxc/777.conf': No such file or directory"),
+                ("pve-dr1", ["rm", "-rf", "/"], "the lab's nodes run `pvecm expected VOTES`")):
+            with pytest.raises(UserError, match=re.escape(said)):
+                control.run_on_node(lab, node, argv)
+        assert admin.cluster.status.get()[0]["quorate"] == 0
+        assert control.run_on_node(lab, "pve-dr1", ["pvecm", "expected", "1"]) == ""
+        assert admin.cluster.status.get()[0]["quorate"] == 1
+        control.set_node_online(lab, "pve1", True)  # a vote back: expected rises with it (2 of 2)
+        control.set_node_online(lab, "pve-dr1", False)
+        assert admin.cluster.status.get()[0]["quorate"] == 0
+        control.set_node_online(lab, "pve-dr1", True)
+    finally:
+        for node in primary:
+            control.set_node_online(lab, node, True)
+    assert admin.cluster.status.get()[0]["quorate"] == 1
+    control.set_node_online(lab, "pve2", False)  # expected is the node count again: 3 of 4
+    try:
+        assert admin.cluster.status.get()[0]["quorate"] == 1
+    finally:
+        control.set_node_online(lab, "pve2", True)
 
 
 def test_down_then_up_brings_back_the_same_cluster(lab: LabInstance, admin: ProxmoxAPI) -> None:

@@ -102,8 +102,14 @@ def before(guest_ssh: Any, original: Any) -> str:
 @pytest.fixture(scope="module")
 def backup(lab: LabInstance, admin: ProxmoxAPI, original: Any, before: str, fails: Fails,
            wait_task: WaitTask) -> dict[str, Any]:
-    """vzdump of the running guest, slowed by `bwlimit` so the test sees its lock; while it
-    runs, a config change fails on the `backup` lock."""
+    """vzdump of the running guest (with a firewall config, which the archive carries), slowed
+    by `bwlimit` so the test sees its lock; while it runs, a config change fails on the `backup`
+    lock."""
+    fw = admin.nodes("pve1").lxc(original.vmid).firewall
+    fw.options.put(enable=0, policy_in="DROP", log_level_in="info")
+    fw.rules.post(type="in", action="ACCEPT", macro="SSH", source="10.0.0.0/8", comment="admins",
+                  enable=1)
+    fw.rules.post(type="out", action="REJECT", proto="tcp", dport="25", log="warning")
     upid = admin.nodes("pve1").vzdump.post(
         vmid=original.vmid, storage="lab-backup", mode="snapshot", compress="zstd", zstd=2,
         bwlimit=65536, **{"notes-template": "{{guestname}} on {{node}} ({{cluster}}), CT {{vmid}}"})
@@ -155,6 +161,11 @@ def test_vzdump_writes_a_real_archive_with_log_and_notes(lab: LabInstance, admin
     conf = subprocess.run(["tar", "--zstd", "-xOf", str(archive), "./etc/vzdump/pct.conf"],
                           capture_output=True, text=True, check=True).stdout
     assert "hostname: portal.abrantes.lab.test\n" in conf and "lock" not in conf
+    firewall = subprocess.run(["tar", "--zstd", "-xOf", str(archive), "./etc/vzdump/pct.fw"],
+                              capture_output=True, text=True, check=True).stdout
+    assert firewall == ("[OPTIONS]\n\nenable: 0\nlog_level_in: info\npolicy_in: DROP\n\n[RULES]\n\n"
+                        "|OUT REJECT -p tcp -dport 25 -log warning\n"
+                        "IN SSH(ACCEPT) -source 10.0.0.0/8 # admins\n")
     assert guest_ssh(original.ip, "true", timeout=SSH_TIMEOUT).returncode == 0  # resumed after the freeze
 
 
@@ -177,6 +188,12 @@ def test_restore_to_a_new_vmid_is_byte_identical(lab: LabInstance, admin: Proxmo
     assert (status["type"], status["exitstatus"]) == ("vzrestore", "OK"), log
     assert f"recovering backed-up configuration from '{backup['item']['volid']}'" in log
     assert listing(guest_ssh, copy.ip) == before
+    # an overlay on the template: only what differs from it was written
+    upper = lab.guests_root / f"{lab.prefix}{copy.vmid}" / "upper"
+    assert (upper / "srv/data/random.bin").is_file() and not (upper / "usr/bin/apt").exists()
+    for part in ("options", "rules"):  # the archive's pct.fw became the copy's firewall config
+        assert getattr(admin.nodes("pve1").lxc(copy.vmid).firewall, part).get() == \
+            getattr(admin.nodes("pve1").lxc(original.vmid).firewall, part).get()
     config = admin.nodes("pve1").lxc(copy.vmid).config.get()
     assert (config["hostname"], config["memory"], config["description"]) == (
         "portal.abrantes.lab.test", 256, "Portal do munícipe")

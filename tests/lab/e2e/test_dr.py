@@ -19,7 +19,7 @@ from proxmoxer import ProxmoxAPI
 
 from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import build_hosts
-from partilha.inventory import load_inventory
+from partilha.inventory import guests, load_inventory
 from partilha.lab import control
 
 from .conftest import Cli
@@ -215,3 +215,83 @@ def test_a_guest_on_a_node_that_is_down_is_one_clear_line_and_nothing_changes(
         assert [f"{e.method} {e.path}" for e in cli.calls(since) if e.write] == []
     finally:
         control.set_node_online(cli.lab, node, True)
+
+
+def test_with_a_node_down_the_stacks_say_so_at_once_and_restore_municipality_moves_its_guests(
+        cli: Cli, admin: ProxmoxAPI, made: dict[str, Any]) -> None:
+    node, vmid = made["other"]["node"], made["other"]["vmid"]
+    control.set_node_online(cli.lab, node, False)
+    try:
+        since = cli.mark()
+        for op in ("refresh", "preview", "up"):
+            done = ok(cli(op, "--only", "constancia"))
+            flat = " ".join(done.stdout.split())
+            said = f"node {node} is offline; its guests CT {vmid} {OTHER} keep their state"
+            assert said in flat, done.stdout
+        assert "— 0 changes" in flat, done.stdout
+        # each of the dead node's objects was asked about once per run, not retried to a deadline
+        dead = [e for e in cli.calls(since) if e.path.startswith(f"/nodes/{node}/")]
+        assert 0 < len(dead) <= 3 * 4, [e.path for e in dead]
+        run = ok(cli("dr", "run", "restore-municipality", "constancia", "--yes", timeout=900))
+        flat = " ".join(run.stdout.split())
+        assert f"RB-RM-06 Give the guests of offline node {node} to live nodes" in flat, run.stdout
+        assert f"config moved from {node} to" in flat and "RB-RM-05 Verify every guest" in flat
+        [now] = [r for r in admin.cluster.resources.get(type="vm") if r["vmid"] == vmid]
+        assert now["node"] != node and now["status"] == "running"
+        assert listing(cli) == made["backups"][0]["listing"]
+        assert "— 0 changes" in ok(cli("up", "--only", "constancia")).stdout
+    finally:
+        control.set_node_online(cli.lab, node, True)
+    assert "— 0 changes" in ok(cli("up", "--only", "constancia")).stdout  # it stays where it came back
+
+
+def test_failover_of_the_gold_tier_to_the_dr_site_with_every_primary_node_down(
+        cli: Cli, admin: ProxmoxAPI, made: dict[str, Any]) -> None:
+    vmid = made["other"]["vmid"]  # constancia-dms, gold: its offsite copy at the DR site
+    [where] = [r for r in admin.cluster.resources.get(type="vm") if r["vmid"] == vmid]
+    task(admin, admin.nodes(where["node"]).vzdump.post(vmid=vmid, storage="lab-backup-dr", compress="zstd"))
+    failover = ("dr", "run", "failover-site", "--from", "primary", "--to", "dr", "--tier", "gold")
+    since = cli.mark()
+    one_line(cli(*failover, "--fenced", "--yes"),
+             "site primary still answers: nodes pve1, pve2, pve3 are online")
+    primary = ("pve1", "pve2", "pve3")
+    for node in primary:
+        control.set_node_online(cli.lab, node, False)
+    try:
+        one_line(cli(*failover, "--yes"), "the nodes of site primary must be powered off (fenced)")
+        one_line(cli(*failover, "--tier", "platinum", "--fenced", "--yes"), "--tier platinum: no such tier")
+        assert [f"{e.method} {e.path}" for e in cli.calls(since) if e.write] == []
+        run = ok(cli(*failover, "--fenced", "--yes", timeout=900))
+        flat = " ".join(run.stdout.split())
+        assert "pvecm expected 1 on pve-dr1" in flat and "RB-FO-07 Verify every guest" in flat, run.stdout
+        [now] = [r for r in admin.cluster.resources.get(type="vm") if r["vmid"] == vmid]
+        assert (now["node"], now["status"]) == ("pve-dr1", "running")
+        assert admin.nodes("pve-dr1").lxc(vmid).config.get()["rootfs"].startswith("lab-guests-dr:")
+        [folder] = (cli.home / ".partilha" / "state" / "partilha-dr" / "runs").glob("failover-site-*")
+        figures = json.loads((folder / "report.json").read_text())["figures"]
+        assert [r["guest"] for r in figures["restored"]] == [OTHER] and figures["rto_met"] is True
+        for op in ("preview", "up"):  # the stack agrees: no replace, no duplicate
+            assert "— 0 changes" in ok(cli(op, "--only", "constancia")).stdout
+    finally:
+        for node in primary:
+            control.set_node_online(cli.lab, node, True)
+    assert admin.cluster.status.get()[0]["quorate"] == 1
+    assert "— 0 changes" in ok(cli("up", "--only", "constancia")).stdout
+    assert [r["node"] for r in admin.cluster.resources.get(type="vm") if r["vmid"] == vmid] == ["pve-dr1"]
+
+
+def test_failback_brings_the_gold_tier_home_and_the_stack_to_the_inventory(
+        cli: Cli, admin: ProxmoxAPI, made: dict[str, Any]) -> None:
+    vmid = made["other"]["vmid"]
+    [home] = [g.node for g in guests(cli.inventory) if g.name == OTHER]
+    one_line(cli("dr", "run", "failback", "--from", "dr", "--to", "dr", "--yes"),
+             "--from and --to are both dr")
+    run = ok(cli("dr", "run", "failback", "--from", "dr", "--to", "primary", "--yes", timeout=900))
+    flat = " ".join(run.stdout.split())
+    assert "RB-FB-06 Verify every guest and that none is left at dr" in flat, run.stdout
+    [now] = [r for r in admin.cluster.resources.get(type="vm") if r["vmid"] == vmid]
+    assert (now["node"], now["status"]) == (home, "running")
+    assert admin.nodes(home).lxc(vmid).config.get()["rootfs"].startswith("lab-guests:")
+    config = yaml.safe_load((cli.project / "Pulumi.lab-constancia.yaml").read_text())["config"]
+    assert OTHER not in json.loads(config.get("partilha:recoveredOn") or "{}")
+    assert "— 0 changes" in ok(cli("up", "--only", "constancia")).stdout

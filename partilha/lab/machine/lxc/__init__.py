@@ -37,9 +37,9 @@ class Lxc:
                          seed: Path | None = None) -> list[HostKey]:
         return containers.create(spec, template, known_hosts_file, seed=seed)
 
-    def create_restored(self, spec: GuestSpec, known_hosts_file: Path,
+    def create_restored(self, spec: GuestSpec, template: Path, known_hosts_file: Path,
                         fill: Callable[[Path], None]) -> list[HostKey]:
-        return containers.create_restored(spec, known_hosts_file, fill)
+        return containers.create_restored(spec, template, known_hosts_file, fill)
 
     def reconfigure(self, spec: GuestSpec, known_hosts_file: Path) -> None:
         containers.reconfigure(spec, known_hosts_file)
@@ -144,8 +144,8 @@ class Lxc:
     def archive_config(self, archive_path: Path) -> str:
         return archive.read_config(archive_path)
 
-    def extract_archive(self, archive_path: Path, root: Path) -> str:
-        return archive.extract(archive_path, root)
+    def extract_archive(self, archive_path: Path, upper: Path, lower: Path) -> str:
+        return archive.extract(archive_path, upper, lower)
 
     def ensure_host_limits(self) -> dict[str, int]:
         return host_limits.ensure()

@@ -150,11 +150,12 @@ def create(spec: GuestSpec, template: Path, known_hosts_file: Path, *,
     return keys
 
 
-def create_restored(spec: GuestSpec, known_hosts_file: Path, fill: Callable[[Path], None]) -> list[HostKey]:
-    """Create a stopped guest whose whole root filesystem `fill` writes into its upper directory
-    (a restore). Its lower layer is an empty directory, so the guest sees exactly those files.
-    It keeps the SSH host keys it was given (new ones only if it has none), pinned for its
-    address alongside any other guest holding the same keys."""
+def create_restored(spec: GuestSpec, template: Path, known_hosts_file: Path,
+                    fill: Callable[[Path], None]) -> list[HostKey]:
+    """Create a stopped guest on the template whose upper directory `fill` writes (a restore:
+    what differs from the template, and whiteouts for what the guest lacks). It keeps the SSH
+    host keys it was given (new ones only if it has none), pinned for its address alongside any
+    other guest holding the same keys."""
     if exists(spec.name):
         raise MachineError(f"CT {spec.vmid}: container {spec.name} already exists")
     spec.dir.parent.mkdir(parents=True, exist_ok=True)
@@ -163,14 +164,12 @@ def create_restored(spec: GuestSpec, known_hosts_file: Path, fill: Callable[[Pat
     except FileExistsError:
         raise MachineError(f"CT {spec.vmid}: {spec.dir} already exists") from None
     try:
-        lower = spec.dir / "lower"
-        lower.mkdir()
         spec.upper.mkdir()
         fill(spec.upper)
-        files = _Files(spec.upper, lower=None)
+        files = _Files(spec.upper, lower=template)
         keys = guest_host_keys(spec) or _host_keys(files)
         _apply_identity(files, spec, authorized_keys=False)
-        _write_config(spec, lower)
+        _write_config(spec, template)
         if spec.ip is not None:
             known_hosts.pin(known_hosts_file, str(spec.ip.ip), keys, move=False)
     except BaseException:
