@@ -1,7 +1,7 @@
 """Atendimento multicanal: service-desk tickets kept by the records app in SQLite, behind nginx
 with TLS."""
 
-from deploys.services._common import App, Service, deploy
+from deploys.services._web_service import App, Service, deploy
 
 SERVICE = Service(role="crm", title="Atendimento multicanal", app=App("tickets"))
 

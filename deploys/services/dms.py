@@ -3,7 +3,7 @@ the service's own role, reached over the local socket (peer authentication, no p
 
 from pyinfra.operations import postgres, systemd
 
-from deploys.services._common import App, Service, deploying, install, serve, tenant_database
+from deploys.services._web_service import App, Service, deploying, install, serve, tenant_database
 from partilha.deploy.this_host import this_host
 
 SERVICE = Service(

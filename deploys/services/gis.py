@@ -1,7 +1,7 @@
 """Sistema de informação geográfica (the CIM's): GeoJSON layers served statically by nginx with
 TLS (application/geo+json), starting with the seats of the CIM's municipalities."""
 
-from deploys.services._common import Service, deploy
+from deploys.services._web_service import Service, deploy
 
 SERVICE = Service(
     role="gis",

@@ -1,6 +1,6 @@
 """Intranet municipal: a static site served by nginx with TLS."""
 
-from deploys.services._common import Service, deploy
+from deploys.services._web_service import Service, deploy
 
 SERVICE = Service(role="intranet", title="Intranet municipal")
 

@@ -1,7 +1,7 @@
 """Portal do munícipe: the citizens' portal and its e-forms (nginx with TLS on 443, port 80
 redirecting to it), submissions kept by the records app in SQLite."""
 
-from deploys.services._common import App, Service, deploy
+from deploys.services._web_service import App, Service, deploy
 
 SERVICE = Service(
     role="portal",

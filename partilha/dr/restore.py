@@ -14,9 +14,9 @@ from typing import Any
 
 from proxmoxer.core import ResourceException
 
+from partilha.automation import operation
 from partilha.automation.envs import Env, StackSpec
-from partilha.automation.runner import StackResult
-from partilha.automation.runner import run as run_stacks
+from partilha.automation.operation import StackResult
 from partilha.automation.steps import StackSteps
 from partilha.automation.steps import Step as ResourceStep
 from partilha.deploy import stack_outputs
@@ -227,7 +227,7 @@ def converge(run: Run, tenant: str) -> str:
     stack = run.env.tenant_stack(tenant)
     said = []
     for op in ("refresh", "up"):
-        [result] = run_stacks(run.env, op, [stack], _Lines(run, op), 1)
+        [result] = operation.run(run.env, op, [stack], _Lines(run, op), 1)
         if result.error:
             raise StepError(f"{op} {stack.name}: {result.error}")
         changed = sum(n for o, n in result.counts.items() if o != "same")
@@ -238,7 +238,7 @@ def converge(run: Run, tenant: str) -> str:
 def converged(run: Run, tenant: str) -> list[str]:
     """A preview of the tenant's stack changes nothing."""
     stack = run.env.tenant_stack(tenant)
-    [result] = run_stacks(run.env, "preview", [stack], _Lines(run, "preview"), 1)
+    [result] = operation.run(run.env, "preview", [stack], _Lines(run, "preview"), 1)
     changes = {o: n for o, n in result.counts.items() if o != "same"}
     if result.error or changes:
         raise StepError(f"preview {stack.name}: {result.error or changes}")

@@ -22,7 +22,7 @@ from typing import Any
 
 import pulumi
 
-from gather import by_key
+from keyed_outputs import by_key
 from partilha.inventory import Guest, Inventory
 from partilha.inventory.models import Tier
 from partilha.proxmox.resources.backup import BackupJob

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pulumi
 
-from gather import by_key
+from keyed_outputs import by_key
 from partilha.inventory import Guest, Inventory
 from partilha.inventory.flows import MANAGEMENT, PVE_API_PORT, SSH_PORT, management_prefixes, openings
 from partilha.proxmox.resources.cluster_firewall import ClusterFirewall, ClusterRules

@@ -13,7 +13,7 @@ from typing import Any
 
 import pulumi
 
-from gather import by_key
+from keyed_outputs import by_key
 from partilha.inventory.models import Storage as StorageModel
 from partilha.proxmox.resources.storage import Storage
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pulumi
 
-from gather import by_key
+from keyed_outputs import by_key
 from partilha.inventory import Guest
 from partilha.proxmox.resources.ha import HaResource
 

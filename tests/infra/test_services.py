@@ -18,7 +18,7 @@ from partilha.deploy.catalogue import load_controls
 from partilha.deploy.hosts import Host
 
 load_controls()  # puts the checkout on sys.path: `deploys` is content, imported from there
-common = importlib.import_module("deploys.services._common")
+common = importlib.import_module("deploys.services._web_service")
 SSH_PORT = 22
 
 
