@@ -27,7 +27,7 @@ from partilha.dr.context import Run
 from partilha.dr.runbook import StepError
 from partilha.dr.times import when
 from partilha.errors import UserError
-from partilha.inventory import Guest, guests
+from partilha.inventory import PlacedGuest, guests
 from partilha.proxmox.client import Pve, TaskFailedError
 from partilha.verify import verify
 
@@ -38,7 +38,7 @@ def online_nodes(run: Run) -> list[str]:
     return sorted(str(n["node"]) for n in run.pve.get("/nodes") if n.get("status") == "online")
 
 
-def inventory_guest(env: Env, name: str) -> Guest:
+def inventory_guest(env: Env, name: str) -> PlacedGuest:
     """The env's guest of that name; an unknown one is one line with the closest names."""
     known = {g.name: g for g in guests(env.inventory)}
     if name not in known:

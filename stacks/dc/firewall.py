@@ -19,7 +19,7 @@ from __future__ import annotations
 import pulumi
 
 from keyed_outputs import by_key
-from partilha.inventory import Guest, Inventory
+from partilha.inventory import Inventory, PlacedGuest
 from partilha.inventory.flows import MANAGEMENT, PVE_API_PORT, SSH_PORT, management_prefixes, openings
 from partilha.proxmox.resources.cluster_firewall import ClusterFirewall, ClusterRules
 from partilha.proxmox.resources.firewall import SecurityGroup
@@ -30,7 +30,7 @@ class Firewall(pulumi.ComponentResource):
     groups: pulumi.Output[dict[str, str]]  # service -> its security group
     ssh_group: pulumi.Output[str]
 
-    def __init__(self, name: str, inventory: Inventory, placed: list[Guest], lab: bool,
+    def __init__(self, name: str, inventory: Inventory, placed: list[PlacedGuest], lab: bool,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("partilha:platform:Firewall", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -56,7 +56,7 @@ class Firewall(pulumi.ComponentResource):
         self.register_outputs({"groups": self.groups, "ssh_group": self.ssh_group})
 
 
-def cluster_rules(inventory: Inventory, placed: list[Guest]) -> list[dict[str, str]]:
+def cluster_rules(inventory: Inventory, placed: list[PlacedGuest]) -> list[dict[str, str]]:
     """The datacenter's rules: per flow and guest one `forward` rule (its ports in one list),
     management's SSH to every guest, and the nodes' API from management."""
     ports: dict[tuple[str, str, str], list[int]] = {}

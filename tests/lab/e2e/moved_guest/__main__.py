@@ -8,7 +8,7 @@ import runpy
 import sys
 from pathlib import Path
 
-from partilha.inventory import Guest, Inventory, guests
+from partilha.inventory import Inventory, PlacedGuest, guests
 
 STACKS = Path(__file__).resolve().parents[4] / "stacks"
 sys.path.insert(0, str(STACKS))
@@ -19,7 +19,7 @@ import tenants  # noqa: E402
 moved_name, _, vnet_id = os.environ.get("PARTILHA_TEST_MOVE", "").partition("=")
 
 
-def moved(inventory: Inventory) -> list[Guest]:
+def moved(inventory: Inventory) -> list[PlacedGuest]:
     vnet = next((v for v in inventory.networks.vnets if v.id == vnet_id), None)
     return [dataclasses.replace(g, vnet=vnet) if vnet and g.name == moved_name else g
             for g in guests(inventory)]
