@@ -11,6 +11,7 @@ from typing import Any
 
 from partilha.lab import firewall
 from partilha.lab.access.roles import split_list
+from partilha.lab.firewall import firewall_schema
 from partilha.lab.firewall.firewall_macros import MACROS
 from partilha.lab.firewall.firewall_options import (
     DELETE,
@@ -32,7 +33,7 @@ routes = Router()
 OPTIONS = {
     "enable": Param("integer", minimum=0), "ebtables": BOOL, "policy_in": POLICY,
     "policy_out": POLICY, "policy_forward": Param(enum=("ACCEPT", "DROP")),
-    "log_ratelimit": Param(format="pve-fw-log-ratelimit"),
+    "log_ratelimit": Param(format=firewall_schema.verify_log_ratelimit),
 }
 
 

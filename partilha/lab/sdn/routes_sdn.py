@@ -22,7 +22,7 @@ from partilha.lab.server.router import Router
 from partilha.lab.server.tasks import TaskLog
 
 routes = Router()
-ZONE_ID = Param(optional=False, format="pve-sdn-zone-id")
+ZONE_ID = Param(optional=False, format=sdn_schema.parse_zone_id)
 ZONE_PROPS = {
     "bridge": Param(), "bridge-disable-mac-learning": BOOL, "mtu": Param("integer"),
     "nodes": Param(format="pve-node-list"), "ipam": Param(), "dns": Param(), "reversedns": Param(),

@@ -27,8 +27,8 @@ from partilha.lab.server.params import BOOL, Param
 from partilha.lab.server.router import Router
 
 routes = Router()
-VNET_ID = Param(optional=False, format="pve-sdn-vnet-id")
-SUBNET_ID = Param(optional=False, format="pve-sdn-subnet-id")
+VNET_ID = Param(optional=False, format=sdn_schema.parse_vnet_id)
+SUBNET_ID = Param(optional=False, format=sdn_schema.parse_subnet_id)
 READ = ["SDN.Audit", "SDN.Allocate"]
 VNET_PROPS = {
     "tag": Param("integer", minimum=1, maximum=16777215),
