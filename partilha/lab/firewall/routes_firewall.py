@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from partilha.lab import firewall
-from partilha.lab.access.roles import split_list
 from partilha.lab.firewall import firewall_schema
 from partilha.lab.firewall.firewall_macros import MACROS
 from partilha.lab.firewall.firewall_options import (
@@ -26,6 +25,7 @@ from partilha.lab.firewall.firewall_options import (
 from partilha.lab.firewall.rule_endpoints import RuleList, register
 from partilha.lab.firewall.state import Rules
 from partilha.lab.server.context import Ctx
+from partilha.lab.server.lists import split_list
 from partilha.lab.server.params import BOOL, Param
 from partilha.lab.server.router import Router
 

@@ -9,12 +9,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from partilha.lab.access.roles import split_list
 from partilha.lab.firewall import firewall_schema
 from partilha.lab.firewall.firewall_options import DELETE, DIGEST, LOG_LEVEL, change
 from partilha.lab.firewall.state import Rules
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, assert_if_modified
+from partilha.lab.server.lists import split_list
 from partilha.lab.server.params import Param
 from partilha.lab.server.router import Router
 

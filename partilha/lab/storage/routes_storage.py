@@ -11,10 +11,10 @@ import threading
 from typing import Any
 
 from partilha.lab import storage
-from partilha.lab.access.roles import split_list
 from partilha.lab.backup import prune
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import MODIFIED, PveError, param_error
+from partilha.lab.server.lists import split_list
 from partilha.lab.server.params import BOOL, Param
 from partilha.lab.server.router import Router
 
