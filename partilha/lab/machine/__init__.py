@@ -13,8 +13,7 @@ from typing import Protocol
 
 from partilha.lab.machine.lxc import Lxc
 from partilha.lab.machine.lxc.aptcache import AptCache
-from partilha.lab.machine.lxc.archive import CONFIG_MEMBER as ARCHIVE_CONFIG
-from partilha.lab.machine.lxc.archive import FIREWALL_MEMBER as ARCHIVE_FIREWALL
+from partilha.lab.machine.lxc.archive import ARCHIVE_CONFIG, ARCHIVE_FIREWALL
 from partilha.lab.machine.lxc.commands import MachineError
 from partilha.lab.machine.lxc.containers import GuestSpec
 from partilha.lab.machine.lxc.known_hosts import HostKey
