@@ -26,7 +26,7 @@ from pyinfra.operations import apt, files, server, systemd
 
 from deploys import controls as c
 from partilha.deploy.facts import FileState, FileStates
-from partilha.deploy.firewall import accepts, expected_accepts, input_policy, ruleset
+from partilha.deploy.host_firewall import accepts, expected_accepts, input_policy, ruleset
 from partilha.deploy.this_host import applies, this_host
 
 HERE = Path(__file__).resolve().parent

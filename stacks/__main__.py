@@ -2,12 +2,12 @@
 `<env>-<municipality slug>` (stack_settings.py says how a stack's config names its role and
 inventory). The inventory is validated before any resource is declared."""
 
-import dc
+import platform_stack
 import stack_settings
 import tenants
 
 settings, inventory = stack_settings.load()
 if settings.role == "platform":
-    dc.declare(settings, inventory)
+    platform_stack.declare(settings, inventory)
 else:
     tenants.declare(settings, inventory)

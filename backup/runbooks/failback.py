@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from partilha.dr import Param, Run, Step, StepError
+from partilha.dr import Param, Run, Step, StepError, placement
 from partilha.dr import failover as fo
-from partilha.dr import placement
 from partilha.dr import restore as r
 from partilha.dr.times import when
 from partilha.errors import UserError

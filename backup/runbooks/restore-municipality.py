@@ -14,8 +14,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from partilha.dr import Param, Run, Step
-from partilha.dr import placement
+from partilha.dr import Param, Run, Step, placement
 from partilha.dr import restore as r
 from partilha.dr.times import moment, when
 from partilha.errors import UserError

@@ -3,10 +3,10 @@ the service's own role, reached over the local socket (peer authentication, no p
 
 from pyinfra.operations import postgres, systemd
 
-from deploys.services._common import App, Service, deploying, install, serve, tenant_database
+from deploys.services._web_service import App, WebService, deploying, install, serve, tenant_database
 from partilha.deploy.this_host import this_host
 
-SERVICE = Service(
+SERVICE = WebService(
     role="dms",
     title="Gestão documental e arquivo",
     app=App("documents", store="postgresql"),

@@ -1,7 +1,7 @@
 """Faturação electrónica: invoices kept by the records app in SQLite, behind nginx with TLS."""
 
-from deploys.services._common import App, Service, deploy
+from deploys.services._web_service import App, WebService, deploy
 
-SERVICE = Service(role="einvoice", title="Faturação electrónica", app=App("invoices"))
+SERVICE = WebService(role="einvoice", title="Faturação electrónica", app=App("invoices"))
 
 deploy(SERVICE)

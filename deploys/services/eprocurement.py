@@ -1,8 +1,8 @@
 """Contratação pública electrónica (the CIM's, shared by its municipalities): tenders kept by the
 records app in SQLite, behind nginx with TLS."""
 
-from deploys.services._common import App, Service, deploy
+from deploys.services._web_service import App, WebService, deploy
 
-SERVICE = Service(role="eprocurement", title="Contratação pública electrónica", app=App("tenders"))
+SERVICE = WebService(role="eprocurement", title="Contratação pública electrónica", app=App("tenders"))
 
 deploy(SERVICE)

@@ -1,9 +1,9 @@
 """Sistema de informação geográfica (the CIM's): GeoJSON layers served statically by nginx with
 TLS (application/geo+json), starting with the seats of the CIM's municipalities."""
 
-from deploys.services._common import Service, deploy
+from deploys.services._web_service import WebService, deploy
 
-SERVICE = Service(
+SERVICE = WebService(
     role="gis",
     title="Sistema de informação geográfica intermunicipal",
     static="gis",

@@ -1,7 +1,7 @@
 """Intranet municipal: a static site served by nginx with TLS."""
 
-from deploys.services._common import Service, deploy
+from deploys.services._web_service import WebService, deploy
 
-SERVICE = Service(role="intranet", title="Intranet municipal")
+SERVICE = WebService(role="intranet", title="Intranet municipal")
 
 deploy(SERVICE)

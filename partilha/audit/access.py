@@ -21,7 +21,7 @@ from partilha.audit.model import Evidence, Item, Status
 from partilha.automation.envs import Env, StackSpec
 from partilha.deploy import stack_outputs
 from partilha.errors import UserError
-from partilha.inventory import Guest, guests
+from partilha.inventory import PlacedGuest, guests
 from partilha.policy.rule import Control
 from partilha.proxmox.client import NodeOfflineError, Pve
 from partilha.proxmox.retry import Backoff, DeadlineError
@@ -60,8 +60,8 @@ def _lists_volumes(vmids: set[int], answer: Any) -> bool:
     return any(int(v.get("vmid") or 0) in vmids for v in answer)
 
 
-def _calls(env: Env, placed: list[Guest], nodes: dict[str, str]) -> list[Call]:
-    def node(g: Guest) -> str:
+def _calls(env: Env, placed: list[PlacedGuest], nodes: dict[str, str]) -> list[Call]:
+    def node(g: PlacedGuest) -> str:
         return nodes.get(g.name, g.node)
 
     made: list[Call] = []

@@ -14,10 +14,10 @@ from typing import Any
 
 from partilha.audit.analyzer import Diagnostic, analyze
 from partilha.audit.model import Evidence, Item
-from partilha.automation import runner
+from partilha.automation import operation
 from partilha.automation.envs import Env, StackSpec
+from partilha.automation.operation import StackResult
 from partilha.automation.policy_gate import PACK
-from partilha.automation.runner import StackResult
 from partilha.errors import UserError
 from partilha.policy.pack import WAIVED
 from partilha.policy.rule import TYPE_PREFIX, ResourceRule, Rule
@@ -50,7 +50,8 @@ def _analysed(env: Env, spec: StackSpec, refreshed: StackResult | None) -> tuple
 
 
 def items(env: Env, rules: list[Rule], holding: set[str]) -> list[Item]:
-    refreshed = {r.stack.name: r for r in runner.run(env, "refresh", list(env.stacks), runner.Unshown())}
+    runs = operation.run(env, "refresh", list(env.stacks), operation.Unshown())
+    refreshed = {r.stack.name: r for r in runs}
     checked = [r for r in rules if r.roles]
 
     def of_stack(spec: StackSpec) -> list[tuple[str, list[Evidence]]]:

@@ -7,6 +7,7 @@ destroy`.
 - preflight: the credentials and endpoint a stack will use, checked before it runs;
 - policy_gate: the policy pack (policies/) previewed before `up` writes anything, and its results;
 - steps: what the engine's events say happened to each resource (pure);
-- runner: the stacks run wave by wave; progress: that shown as it happens (rich);
+- operation: an operation (up, preview, ...) run over the stacks wave by wave; progress: that
+  shown as it happens (rich);
 - summary: the table of guests that exist; drift: what `refresh` found changed.
 """

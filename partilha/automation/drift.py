@@ -12,7 +12,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from partilha.automation.runner import StackResult
+from partilha.automation.operation import StackResult
 
 SHOWN = 60  # characters of a value in the report
 

@@ -15,7 +15,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 
 from partilha.automation.engine import Op
 from partilha.automation.envs import StackSpec
-from partilha.automation.runner import StackResult
+from partilha.automation.operation import StackResult
 from partilha.automation.steps import StackSteps, Step
 
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("+-", "magenta"),

@@ -14,9 +14,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from partilha.automation import drift, envs, policy_gate, progress, runner, summary
+from partilha.automation import drift, envs, operation, policy_gate, progress, summary
 from partilha.automation.engine import Op
-from partilha.automation.runner import StackResult, run
+from partilha.automation.operation import StackResult, run
 from partilha.errors import UserError
 from partilha.inventory.placement import REBALANCE
 
@@ -143,5 +143,5 @@ def cancel(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = 
     lifted by the next run on its own); refused while a partilha run works on them."""
     chosen = envs.load_env(env, inventory, lab)
     stacks = chosen.select(only or [])
-    runner.cancel(chosen, stacks)
+    operation.cancel(chosen, stacks)
     _console().print(f"lifted any lock on {', '.join(s.name for s in stacks)}", soft_wrap=True)

@@ -1,4 +1,4 @@
-"""Deploying to the data centre's hosts with pyinfra: the host model, SSH access, the runner.
+"""Deploying to the data centre's hosts with pyinfra: the host model, SSH access, pyinfra's runs.
 
     fleet = Fleet.load(path)                      # or partilha.deploy.sources.fleet_for(env)
     result = run([deploy_path("baseline")], fleet.select(["guests"]), workdir)
@@ -9,6 +9,6 @@
 from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import Host, Inbound, build_hosts
 from partilha.deploy.paths import deploy_path, workdir_for
-from partilha.deploy.runner import Result, run
+from partilha.deploy.pyinfra_run import Result, run
 
 __all__ = ["Fleet", "Host", "Inbound", "Result", "build_hosts", "deploy_path", "run", "workdir_for"]

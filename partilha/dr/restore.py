@@ -15,9 +15,9 @@ from typing import Any
 
 from proxmoxer.core import ResourceException
 
+from partilha.automation import operation
 from partilha.automation.envs import Env, StackSpec
-from partilha.automation.runner import StackResult
-from partilha.automation.runner import run as run_stacks
+from partilha.automation.operation import StackResult
 from partilha.automation.steps import StackSteps
 from partilha.automation.steps import Step as ResourceStep
 from partilha.deploy import stack_outputs
@@ -30,7 +30,7 @@ from partilha.dr.node_shell import run_on_node
 from partilha.dr.runbook import StepError
 from partilha.dr.times import when
 from partilha.errors import UserError
-from partilha.inventory import Guest, guests
+from partilha.inventory import PlacedGuest, guests
 from partilha.proxmox.client import Pve, TaskFailedError
 from partilha.verify import verify
 
@@ -41,7 +41,7 @@ def online_nodes(run: Run) -> list[str]:
     return sorted(str(n["node"]) for n in run.pve.get("/nodes") if n.get("status") == "online")
 
 
-def inventory_guest(env: Env, name: str) -> Guest:
+def inventory_guest(env: Env, name: str) -> PlacedGuest:
     """The env's guest of that name; an unknown one is one line with the closest names."""
     known = {g.name: g for g in guests(env.inventory)}
     if name not in known:
@@ -92,7 +92,7 @@ def locate(run: Run, name: str, adopt: bool = False) -> dict[str, Any]:
     return guest_facts(run, g, live, online, node, g.site)
 
 
-def guest_facts(run: Run, g: Guest, live: dict[str, Any] | None, online: list[str], node: str,
+def guest_facts(run: Run, g: PlacedGuest, live: dict[str, Any] | None, online: list[str], node: str,
                 site_name: str) -> dict[str, Any]:
     """What the runbooks keep of a guest restored on `node` of site `site_name` (its storage, and
     its backups on that site's backup storage)."""
@@ -302,7 +302,7 @@ def converge(run: Run, tenant: str) -> str:
     stack = run.env.tenant_stack(tenant)
     said = []
     for op in ("refresh", "up"):
-        [result] = run_stacks(run.env, op, [stack], _Lines(run, op), 1)
+        [result] = operation.run(run.env, op, [stack], _Lines(run, op), 1)
         if result.error:
             raise StepError(f"{op} {stack.name}: {result.error}")
         changed = sum(n for o, n in result.counts.items() if o != "same")
@@ -313,7 +313,7 @@ def converge(run: Run, tenant: str) -> str:
 def converged(run: Run, tenant: str) -> list[str]:
     """A preview of the tenant's stack changes nothing."""
     stack = run.env.tenant_stack(tenant)
-    [result] = run_stacks(run.env, "preview", [stack], _Lines(run, "preview"), 1)
+    [result] = operation.run(run.env, "preview", [stack], _Lines(run, "preview"), 1)
     changes = {o: n for o, n in result.counts.items() if o != "same"}
     if result.error or changes:
         raise StepError(f"preview {stack.name}: {result.error or changes}")

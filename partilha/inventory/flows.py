@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 
-from partilha.inventory.guests import Guest, tenant_vnets
+from partilha.inventory.guests import PlacedGuest, tenant_vnets
 from partilha.inventory.models import Flow, Inventory
 from partilha.inventory.source import Loc
 
@@ -37,7 +37,7 @@ class Opening:
 
     source: str
     prefixes: tuple[IPv4Network, ...]
-    guest: Guest
+    guest: PlacedGuest
     port: int
 
 
@@ -45,7 +45,7 @@ def management_prefixes(inv: Inventory) -> tuple[IPv4Network, ...]:
     return tuple(v.prefix for v in inv.networks.vnets if v.purpose == "management")
 
 
-def openings(inv: Inventory, placed: list[Guest]) -> list[Opening]:
+def openings(inv: Inventory, placed: list[PlacedGuest]) -> list[Opening]:
     """Every cross-VNet opening, flows first (in order), then management's SSH to each guest."""
     vnets = tenant_vnets(inv)
     by_name = {g.name: g for g in placed}
@@ -63,7 +63,7 @@ def openings(inv: Inventory, placed: list[Guest]) -> list[Opening]:
     return out
 
 
-def problems(inv: Inventory, placed: list[Guest]) -> Iterator[tuple[Loc, str]]:
+def problems(inv: Inventory, placed: list[PlacedGuest]) -> Iterator[tuple[Loc, str]]:
     """Each declared flow names a tenant with a VNet, a service that tenant runs, and ports the
     service declares; a flow within one tenant is refused (its guests share a VNet)."""
     if inv.flows is None:

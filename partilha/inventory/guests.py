@@ -19,7 +19,10 @@ from partilha.inventory.source import Loc
 
 
 @dataclass(frozen=True)
-class Guest:
+class PlacedGuest:
+    """One guest the inventory implies, sized and placed (partilha.proxmox.resources.guest.Guest
+    is the PVE guest a stack makes of it)."""
+
     name: str
     tenant: str
     shared: bool
@@ -99,7 +102,7 @@ def effective(service: Service, override: ServiceOverride | None) -> Service:
     return service.model_copy(update=changes)
 
 
-def guests(inv: Inventory) -> list[Guest]:
+def guests(inv: Inventory) -> list[PlacedGuest]:
     """Every guest, in inventory order; unpinned ones go to the primary site's least-loaded
     compute node (by memory), so placement is deterministic for a given inventory. The stacks
     place only new guests so: an existing one stays where it is (partilha.inventory.placement)."""
@@ -112,7 +115,7 @@ def guests(inv: Inventory) -> list[Guest]:
     least = [(0, i, name) for i, name in enumerate(compute)]
     position = {name: i for i, name in enumerate(compute)}
     vnets = tenant_vnets(inv)
-    out: list[Guest] = []
+    out: list[PlacedGuest] = []
     for tenant, tloc in tenants(inv):
         vnet = vnets.get(tenant.slug)
         for name, override in tenant.services.items():
@@ -132,7 +135,7 @@ def guests(inv: Inventory) -> list[Guest]:
             if node in position:
                 heapq.heappush(least, (load[node], position[node], node))
             site = nodes[node].site if node in nodes else ""
-            out.append(Guest(f"{tenant.slug}-{name}", tenant.slug, tenant is inv.shared, name,
+            out.append(PlacedGuest(f"{tenant.slug}-{name}", tenant.slug, tenant is inv.shared, name,
                              spec, node, site, (*tloc, "services", name), tenant.number, vnet,
                              pinned=bool(override and override.node)))
     return out

@@ -10,7 +10,7 @@ from collections import defaultdict
 from rich.table import Table
 from rich.text import Text
 
-from partilha.inventory.guests import Guest, guests, tenants
+from partilha.inventory.guests import PlacedGuest, guests, tenants
 from partilha.inventory.models import Inventory
 
 
@@ -24,7 +24,7 @@ def _row(table: Table, *cells: str | Text) -> None:
     table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in cells))
 
 
-def municipalities_table(inv: Inventory, by_tenant: dict[str, list[Guest]]) -> Table:
+def municipalities_table(inv: Inventory, by_tenant: dict[str, list[PlacedGuest]]) -> Table:
     vnets = {v.municipality: v for v in inv.networks.vnets if v.municipality}
     shared = next((v for v in inv.networks.vnets if v.purpose == "shared"), None)
     table = Table(title=Text(f"{inv.datacentre.display_name}: municipalities and shared services"))
@@ -43,7 +43,7 @@ def municipalities_table(inv: Inventory, by_tenant: dict[str, list[Guest]]) -> T
     return table
 
 
-def guests_table(all_guests: list[Guest]) -> Table:
+def guests_table(all_guests: list[PlacedGuest]) -> Table:
     table = Table(title="Guests")
     for column in ("guest", "vmid", "address", "kind", "node", "site", "CPUs", "memory", "disk",
                    "data", "exposure", "ports", "backup", "HA"):
@@ -69,7 +69,7 @@ def networks_table(inv: Inventory) -> Table:
     return table
 
 
-def capacity_table(inv: Inventory, all_guests: list[Guest]) -> Table:
+def capacity_table(inv: Inventory, all_guests: list[PlacedGuest]) -> Table:
     dc = inv.datacentre
     storage = {s.id: s for s in inv.storage}
     table = Table(title="Capacity per site (used / available)")
@@ -90,7 +90,7 @@ def capacity_table(inv: Inventory, all_guests: list[Guest]) -> Table:
 
 def tables(inv: Inventory) -> list[Table]:
     all_guests = guests(inv)
-    by_tenant: dict[str, list[Guest]] = defaultdict(list)
+    by_tenant: dict[str, list[PlacedGuest]] = defaultdict(list)
     for g in all_guests:
         by_tenant[g.tenant].append(g)
     return [municipalities_table(inv, by_tenant), guests_table(all_guests), networks_table(inv),

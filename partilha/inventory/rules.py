@@ -13,13 +13,13 @@ from ipaddress import IPv4Address, IPv4Network
 
 from partilha.calendar_event import CalendarEvent
 from partilha.inventory import flows
-from partilha.inventory.guests import Guest, guests, tenants
+from partilha.inventory.guests import PlacedGuest, guests, tenants
 from partilha.inventory.models import Inventory
 from partilha.inventory.source import Loc, dotted
 
 Finding = tuple[Loc, str]
 # Every rule gets the inventory and its guests, placed once (guests.guests) for all rules.
-Rule = Callable[[Inventory, list[Guest]], Iterator[Finding]]
+Rule = Callable[[Inventory, list[PlacedGuest]], Iterator[Finding]]
 
 # What each storage type can hold, and whether it is shared across nodes by nature.
 CONTENT_BY_TYPE = {
@@ -48,7 +48,7 @@ def _duplicates(items: Iterable[tuple[str, Loc]], what: str) -> Iterator[Finding
             seen[key] = loc
 
 
-def sites_and_nodes(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
+def sites_and_nodes(inv: Inventory, placed: list[PlacedGuest]) -> Iterator[Finding]:
     dc = inv.datacentre
     yield from _duplicates(((s.name, ("datacentre", "sites", i, "name"))
                             for i, s in enumerate(dc.sites)), "site")
@@ -70,7 +70,7 @@ def sites_and_nodes(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
             yield ("datacentre", "sites", i), f"site {site.name!r} has no compute node"
 
 
-def storages(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
+def storages(inv: Inventory, placed: list[PlacedGuest]) -> Iterator[Finding]:
     yield from _duplicates(((s.id, ("storage", i, "id")) for i, s in enumerate(inv.storage)),
                            "storage")
     nodes = {n.name: n.site for n in inv.datacentre.nodes}
@@ -102,7 +102,7 @@ def storages(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
             yield (*loc, "path"), f"{st.path!r} is not an absolute path"
 
 
-def guest_storage(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
+def guest_storage(inv: Inventory, placed: list[PlacedGuest]) -> Iterator[Finding]:
     by_id = {s.id: s for s in inv.storage}
     kinds = {g.spec.kind for g in placed}
     for i, site in enumerate(inv.datacentre.sites):
@@ -118,7 +118,7 @@ def guest_storage(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
                 yield loc, f"storage {st.id!r} does not hold {content!r}, which {kind} guests need"
 
 
-def networks(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
+def networks(inv: Inventory, placed: list[PlacedGuest]) -> Iterator[Finding]:
     net = inv.networks
     yield from _duplicates(((z.id, ("networks", "zones", i, "id"))
                             for i, z in enumerate(net.zones)), "zone")
@@ -183,7 +183,7 @@ def overlapping(prefixes: list[IPv4Network]) -> Iterator[tuple[int, int]]:
             furthest = (-negative_end, i)
 
 
-def tenant_networks(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
+def tenant_networks(inv: Inventory, placed: list[PlacedGuest]) -> Iterator[Finding]:
     slugs = {m.slug for m in inv.municipalities}
     owned = Counter(v.municipality for v in inv.networks.vnets if v.municipality)
     for i, vnet in enumerate(inv.networks.vnets):
@@ -192,7 +192,7 @@ def tenant_networks(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
     for i, m in enumerate(inv.municipalities):
         if owned[m.slug] != 1:
             yield ("municipalities", i), f"{m.slug!r} needs exactly one vnet, found {owned[m.slug]}"
-    by_vnet: dict[int, list[Guest]] = defaultdict(list)
+    by_vnet: dict[int, list[PlacedGuest]] = defaultdict(list)
     for guest in placed:
         by_vnet[id(guest.vnet)].append(guest)
     for i, vnet in enumerate(inv.networks.vnets):
@@ -204,7 +204,7 @@ def tenant_networks(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
                 "their service's catalogue number, and not the gateway)")
 
 
-def backup(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
+def backup(inv: Inventory, placed: list[PlacedGuest]) -> Iterator[Finding]:
     by_id = {s.id: s for s in inv.storage}
     sites = {s.name: s for s in inv.datacentre.sites}
     for site, storage_id in inv.backup.storages.items():
@@ -239,7 +239,7 @@ def backup(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
     yield from _drill(inv, placed)
 
 
-def _drill(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
+def _drill(inv: Inventory, placed: list[PlacedGuest]) -> Iterator[Finding]:
     drill = inv.backup.drill
     if drill is None:
         return
@@ -257,7 +257,7 @@ def _hours(delta: dt.timedelta) -> str:
     return f"{delta.total_seconds() / 3600:g} h"
 
 
-def catalogue(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
+def catalogue(inv: Inventory, placed: list[PlacedGuest]) -> Iterator[Finding]:
     for name, service in inv.services.items():
         loc: Loc = ("services", name)
         if service.backup_tier and service.backup_tier not in inv.backup.tiers:
@@ -270,7 +270,7 @@ def catalogue(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
                                "port")
 
 
-def tenant_services(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
+def tenant_services(inv: Inventory, placed: list[PlacedGuest]) -> Iterator[Finding]:
     everyone = tenants(inv)
     yield from _duplicates(((t.slug, (*loc, "slug")) for t, loc in everyone), "slug")
     yield from _duplicates(((t.name, (*loc, "name")) for t, loc in everyone), "name")
@@ -297,8 +297,8 @@ def tenant_services(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
                 yield (*loc, "node"), f"node {node.name!r} is not a compute node of the primary site"
 
 
-def quotas(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
-    used: dict[str, list[Guest]] = defaultdict(list)
+def quotas(inv: Inventory, placed: list[PlacedGuest]) -> Iterator[Finding]:
+    used: dict[str, list[PlacedGuest]] = defaultdict(list)
     for guest in placed:
         used[guest.tenant].append(guest)
     for tenant, loc in tenants(inv):
@@ -310,7 +310,7 @@ def quotas(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
                                                f"over the quota of {limit} {unit}")
 
 
-def capacity(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
+def capacity(inv: Inventory, placed: list[PlacedGuest]) -> Iterator[Finding]:
     dc = inv.datacentre
     storage = {s.id: s for s in inv.storage}
     for i, site in enumerate(dc.sites):
@@ -343,7 +343,7 @@ def capacity(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
                             f"it has {node.memory_gib * 1024}")
 
 
-def high_availability(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
+def high_availability(inv: Inventory, placed: list[PlacedGuest]) -> Iterator[Finding]:
     storage = {s.id: s for s in inv.storage}
     sites = {s.name: s for s in inv.datacentre.sites}
     peers = Counter(n.site for n in inv.datacentre.nodes if "compute" in n.roles)
@@ -359,20 +359,20 @@ def high_availability(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
             yield guest.loc, f"{guest.name} is HA but site {site.name!r} has one compute node"
 
 
-def guest_names(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
+def guest_names(inv: Inventory, placed: list[PlacedGuest]) -> Iterator[Finding]:
     for guest in placed:
         if len(guest.name) > 63:
             yield guest.loc, f"guest name {guest.name!r} is longer than 63 characters"
     yield from _duplicates(((g.name, g.loc) for g in placed), "guest name")
 
 
-def guest_identity(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
+def guest_identity(inv: Inventory, placed: list[PlacedGuest]) -> Iterator[Finding]:
     """No two guests share a vmid or an address: distinct tenant and service numbers make it so
     (guests.py), and this names the guests when a number is given twice."""
-    by_vmid: dict[int, Guest] = {}
-    by_address: dict[IPv4Address, Guest] = {}
+    by_vmid: dict[int, PlacedGuest] = {}
+    by_address: dict[IPv4Address, PlacedGuest] = {}
     for guest in placed:
-        clashes: list[tuple[Guest, str]] = []
+        clashes: list[tuple[PlacedGuest, str]] = []
         owner = by_vmid.setdefault(guest.vmid, guest)
         if owner is not guest:
             clashes.append((owner, f"vmid {guest.vmid}"))
@@ -386,7 +386,7 @@ def guest_identity(inv: Inventory, placed: list[Guest]) -> Iterator[Finding]:
                               f"({dotted(other.loc)}): {_why(guest, other)}")
 
 
-def _why(a: Guest, b: Guest) -> str:
+def _why(a: PlacedGuest, b: PlacedGuest) -> str:
     if a.tenant_number == b.tenant_number and a.tenant != b.tenant:
         return f"tenants {b.tenant!r} and {a.tenant!r} both have number {a.tenant_number}"
     if a.number == b.number and a.service != b.service:

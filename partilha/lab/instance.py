@@ -13,11 +13,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from partilha.errors import UserError
-from partilha.lab.machine import APT_CACHE_MAX_PORT
+from partilha.lab.machine import AptCache
 
 # Bridges are <prefix><vnet id>: 6 + 8 characters fit Linux's 15-character interface names.
 PREFIX = re.compile(r"[a-z][a-z0-9]{0,4}-")
-# apt-cacher-ng (bookworm) cannot bind ports above this one.
 
 
 @dataclass(frozen=True)
@@ -42,8 +41,15 @@ class LabInstance:
             raise UserError(f"lab port {self.port} is outside 1..65535")
         if self.cache_port == 0:
             object.__setattr__(self, "cache_port", 10000 + self.port % 20000)
-        if not 1 <= self.cache_port <= APT_CACHE_MAX_PORT:
-            raise UserError(f"lab package cache port {self.cache_port} is outside 1..{APT_CACHE_MAX_PORT}")
+        try:
+            self.package_cache  # noqa: B018 - AptCache checks the port against apt-cacher-ng's limit
+        except ValueError as exc:
+            raise UserError(f"lab package cache: {exc}") from None
+
+    @property
+    def package_cache(self) -> AptCache:
+        """The guests' package cache (apt-cacher-ng) on `cache_port`."""
+        return AptCache(self.state_dir, port=self.cache_port)
 
     @property
     def node_hosts(self) -> bool:

@@ -13,7 +13,7 @@ from partilha.lab import cluster, guests
 from partilha.lab.guests import guest_apply
 from partilha.lab.guests.state import GuestRow
 from partilha.lab.instance import LabInstance
-from partilha.lab.machine import AptCache, machine
+from partilha.lab.machine import machine
 from partilha.lab.sdn import sdn_apply
 from partilha.lab.server.store import Store
 
@@ -21,15 +21,11 @@ WORKERS = 4
 SHUTDOWN_TIMEOUT = 30.0
 
 
-def package_cache(instance: LabInstance) -> AptCache:
-    return AptCache(instance.state_dir, port=instance.cache_port)
-
-
 def bring_up(instance: LabInstance) -> list[str]:
     """Kernel limits, cache, network, then the guests the state says were running; what failed,
     in words."""
     machine.ensure_host_limits()
-    machine.start_apt_cache(package_cache(instance))
+    machine.start_apt_cache(instance.package_cache)
     with Store(instance.db) as store:
         sdn_apply.realise(store, instance, lambda line: None)
         online = {n.name for n in cluster.nodes(store) if n.online}
@@ -58,7 +54,7 @@ def stop(instance: LabInstance) -> None:
     with ThreadPoolExecutor(WORKERS) as pool:
         list(pool.map(halt, running))
     sdn_apply.teardown(instance)
-    machine.stop_apt_cache(package_cache(instance))
+    machine.stop_apt_cache(instance.package_cache)
 
 
 def remove(instance: LabInstance) -> list[str]:
@@ -75,5 +71,5 @@ def remove(instance: LabInstance) -> list[str]:
     for name in machine.containers(instance.prefix):
         step(name, partial(machine.destroy, name, instance.guests_root, instance.known_hosts))
     step("network", lambda: sdn_apply.teardown(instance))
-    step("package cache", lambda: machine.stop_apt_cache(package_cache(instance)))
+    step("package cache", lambda: machine.stop_apt_cache(instance.package_cache))
     return errors

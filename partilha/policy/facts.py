@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
-from partilha.inventory import Guest, Inventory, guests, load_inventory
+from partilha.inventory import Inventory, PlacedGuest, guests, load_inventory
 from partilha.inventory.guests import tenant_vnets
 from partilha.inventory.models import Tenant
 from partilha.workspace import CHECKOUT
@@ -38,7 +38,7 @@ class Facts:
     today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
 
     @cached_property
-    def guests(self) -> list[Guest]:
+    def guests(self) -> list[PlacedGuest]:
         return guests(self.inventory)
 
     @cached_property

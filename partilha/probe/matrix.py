@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from partilha.inventory import Guest, Inventory
+from partilha.inventory import Inventory, PlacedGuest
 from partilha.inventory.flows import MANAGEMENT, SSH_PORT, management_prefixes, openings
 
 Outcome = Literal["open", "refused", "filtered"]
@@ -30,16 +30,16 @@ class Pair:
     expected: Outcome
 
 
-def ports(placed: list[Guest]) -> list[int]:
+def ports(placed: list[PlacedGuest]) -> list[int]:
     """Every port probed on every guest."""
     return sorted({SSH_PORT, *UNDECLARED, *(p for g in placed for p in g.spec.ports)})
 
 
-def pairs(inventory: Inventory, placed: list[Guest]) -> list[Pair]:
+def pairs(inventory: Inventory, placed: list[PlacedGuest]) -> list[Pair]:
     opened = {(o.source, o.guest.name, o.port) for o in openings(inventory, placed)}
     probed = ports(placed)
 
-    def expected(source: Guest, target: Guest, port: int) -> Outcome:
+    def expected(source: PlacedGuest, target: PlacedGuest, port: int) -> Outcome:
         reachable = source.vnet == target.vnet or (source.tenant, target.name, port) in opened
         return "open" if port in target.spec.ports and reachable else "filtered"
 

@@ -43,7 +43,7 @@ ACCESS_RULES = [
         severity="critical", enforcement="mandatory",
         rationale="A token without privilege separation holds all its user's rights; a stolen "
                   "municipality token must reach no more than that municipality's pool.",
-        remediation="Keep `privsep=True` on ApiToken (stacks/dc/access.py).",
+        remediation="Keep `privsep=True` on ApiToken (stacks/platform_stack/access.py).",
         roles=frozenset({"platform"}), kind="ApiToken", check=_privsep, controls=CONTROLS),
     ResourceRule(
         id="PTL-POL-IAM-02", title="Municipality grants are scoped to their own pool, VNet and storages",
@@ -52,8 +52,8 @@ ACCESS_RULES = [
         severity="critical", enforcement="mandatory",
         rationale="Least privilege: the ACL paths are where municipalities are kept apart (the roles are "
                   "shared). Checked in the platform stack, which makes them, against the plan.",
-        remediation="Grant only on the paths stacks/dc/access.py derives; anything cluster-wide stays "
-                    "with the administrator's stacks.",
+        remediation="Grant only on the paths stacks/platform_stack/access.py derives; anything "
+                    "cluster-wide stays with the administrator's stacks.",
         roles=frozenset({"platform"}), kind="Acl", check=_scoped, controls=CONTROLS),
     Rule(
         id="PTL-POL-IAM-03", title="No stack acts as root@pam outside the lab",

@@ -9,7 +9,7 @@ jobs, so the guests' own stacks hold none): the facts of all stacks meet there.
 from collections.abc import Iterable
 
 from partilha.calendar_event import CalendarEvent
-from partilha.inventory import Guest
+from partilha.inventory import PlacedGuest
 from partilha.inventory.models import Tier
 from partilha.policy.facts import Facts
 from partilha.policy.rule import Finding, Resource, StackRule
@@ -19,7 +19,7 @@ from .controls import ISO_BACKUP, ISO_ICT_CONTINUITY, NIS2_CONTINUITY, RGPD_REST
 DATA_HOLDING = ("internal", "personal")
 
 
-def _holding(facts: Facts) -> Iterable[tuple[Guest, Tier | None]]:
+def _holding(facts: Facts) -> Iterable[tuple[PlacedGuest, Tier | None]]:
     for guest in facts.guests:
         if guest.spec.data_class in DATA_HOLDING:
             tier = facts.inventory.backup.tiers.get(guest.spec.backup_tier or "")
@@ -36,7 +36,7 @@ def _meets_rpo(job: Resource, tier: Tier) -> bool:
     return gap is not None and gap.total_seconds() <= tier.rpo_hours * 3600
 
 
-def _jobs(resources: list[Resource], guest: Guest, storage: str | None) -> list[Resource]:
+def _jobs(resources: list[Resource], guest: PlacedGuest, storage: str | None) -> list[Resource]:
     return [r for r in resources if r.kind == "BackupJob" and r.props.get("storage") == storage
             and guest.vmid in [int(v) for v in r.props.get("vmids") or []]]
 

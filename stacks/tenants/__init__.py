@@ -14,7 +14,7 @@ from typing import Any
 
 import pulumi
 
-from gather import by_key
+from keyed_outputs import by_key
 from partilha.inventory import Inventory, guests
 from partilha.inventory.placement import rebalancing
 from partilha.proxmox.resources.pool import Pool

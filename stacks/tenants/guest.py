@@ -14,14 +14,14 @@ from typing import Any
 
 import pulumi
 
-from partilha.inventory import Guest as GuestModel
+from partilha.inventory import PlacedGuest
 from partilha.inventory.models import Tenant
 from partilha.inventory.placement import holds_data
 from partilha.proxmox.resources.firewall import GuestFirewall
 from partilha.proxmox.resources.guest import Guest
 
 
-def tags(guest: GuestModel, owner: str) -> list[str]:
+def tags(guest: PlacedGuest, owner: str) -> list[str]:
     """PVE tags (lowercase letters, digits and `_-+.`): tenant, owner, service and data class."""
     where = "shared" if guest.shared else f"municipality.{guest.tenant}"
     return [where, f"owner.{owner}", f"service.{guest.service}", f"data.{guest.spec.data_class}"]
@@ -32,7 +32,7 @@ class ServiceGuest(pulumi.ComponentResource):
     address: pulumi.Output[str]
     node: pulumi.Output[str]  # where it runs: for an existing guest not always the inventory's
 
-    def __init__(self, name: str, guest: GuestModel, *, tenant: Tenant, stack: str, template: str,
+    def __init__(self, name: str, guest: PlacedGuest, *, tenant: Tenant, stack: str, template: str,
                  storage: str, bridge: pulumi.Input[str], pool: pulumi.Input[str],
                  groups: list[pulumi.Input[str]], ssh_public_key: str, rebalance: bool = False,
                  recovered_on: str | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -57,7 +57,7 @@ class ServiceGuest(pulumi.ComponentResource):
         self.vmid, self.address, self.node = made.vmid, made.address, made.node
         self.register_outputs({"vmid": self.vmid, "address": self.address, "node": self.node})
 
-    def describe(self, guest: GuestModel) -> pulumi.Output[dict[str, Any]]:
+    def describe(self, guest: PlacedGuest) -> pulumi.Output[dict[str, Any]]:
         """The guest as tenant stacks export it (`guests[name]`)."""
         spec = guest.spec
         return pulumi.Output.all(self.vmid, self.address, self.node).apply(lambda made: {

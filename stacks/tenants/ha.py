@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import pulumi
 
-from gather import by_key
-from partilha.inventory import Guest
+from keyed_outputs import by_key
+from partilha.inventory import PlacedGuest
 from partilha.proxmox.resources.ha import HaResource
 
 
-def sid(guest: Guest) -> str:
+def sid(guest: PlacedGuest) -> str:
     return f"{'vm' if guest.spec.kind == 'qemu' else 'ct'}:{guest.vmid}"
 
 
 class HaMembership(pulumi.ComponentResource):
     resources: pulumi.Output[dict[str, str]]  # guest name -> its HA resource id
 
-    def __init__(self, name: str, guests: list[Guest], groups: dict[str, pulumi.Output[str]],
+    def __init__(self, name: str, guests: list[PlacedGuest], groups: dict[str, pulumi.Output[str]],
                  after: dict[str, pulumi.Resource], opts: pulumi.ResourceOptions | None = None) -> None:
         """`groups`: site -> HA group; `after`: guests made in this stack, by name."""
         super().__init__("partilha:tenant:HaMembership", name, None, opts)

@@ -13,7 +13,7 @@ from ipaddress import ip_network
 import pytest
 from testinfra.host import Host as Remote  # not Test*: pytest would collect it
 
-from partilha.deploy import firewall
+from partilha.deploy import host_firewall
 from partilha.deploy.catalogue import load_controls
 from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import Host
@@ -220,7 +220,7 @@ def _ruleset(host: Remote) -> dict[str, object]:
 @control("PTL-FW-01")
 def test_firewall_default_deny(host: Remote) -> None:
     assert host.service("nftables").is_enabled
-    assert firewall.input_policy(_ruleset(host)) == "drop"
+    assert host_firewall.input_policy(_ruleset(host)) == "drop"
     chain = host.check_output(f"nft list chain inet {c.NFT_TABLE} input")
     assert 'iif "lo" accept' in chain and "ct state established,related accept" in chain, chain
     # what nftables.service loads at boot is what runs (CIS 4.3.10)
@@ -229,14 +229,14 @@ def test_firewall_default_deny(host: Remote) -> None:
 
 @control("PTL-FW-02")
 def test_ssh_from_management_only(host: Remote, spec: Host) -> None:
-    ssh = [a for a in firewall.accepts(_ruleset(host)) if a.first <= firewall.SSH_PORT <= a.last]
-    expected = [a for a in firewall.expected_accepts(spec) if a.first == firewall.SSH_PORT]
+    ssh = [a for a in host_firewall.accepts(_ruleset(host)) if a.first <= host_firewall.SSH_PORT <= a.last]
+    expected = [a for a in host_firewall.expected_accepts(spec) if a.first == host_firewall.SSH_PORT]
     assert ssh == expected, f"SSH accepted by {ssh}, expected only {expected}"
 
 
 @control("PTL-FW-03")
 def test_only_declared_ports(host: Remote, spec: Host) -> None:
-    assert firewall.accepts(_ruleset(host)) == firewall.expected_accepts(spec)
+    assert host_firewall.accepts(_ruleset(host)) == host_firewall.expected_accepts(spec)
 
 
 def _sysctls(host: Remote, wanted: dict[str, int]) -> dict[str, str]:

@@ -18,7 +18,7 @@ from partilha.deploy.catalogue import load_controls
 from partilha.deploy.hosts import Host
 
 load_controls()  # puts the checkout on sys.path: `deploys` is content, imported from there
-common = importlib.import_module("deploys.services._common")
+web = importlib.import_module("deploys.services._web_service")
 SSH_PORT = 22
 
 
@@ -30,10 +30,10 @@ def control(control_id: str) -> pytest.MarkDecorator:
     return pytest.mark.control(control_id)
 
 
-def get(host: Remote, spec: Host, url_path: str, port: int = common.HTTPS) -> tuple[str, str, str]:
+def get(host: Remote, spec: Host, url_path: str, port: int = web.HTTPS) -> tuple[str, str, str]:
     """(status code, Location header, body) of GET <scheme>://<guest name><path> from the guest."""
-    scheme = "https" if port == common.HTTPS else "http"
-    result = host.run(f"curl -sS --max-time 10 --cacert {common.CERTIFICATE} "
+    scheme = "https" if port == web.HTTPS else "http"
+    result = host.run(f"curl -sS --max-time 10 --cacert {web.CERTIFICATE} "
                       f"--resolve {spec.name}:{port}:{spec.address} -w '\\n%{{http_code}} %{{redirect_url}}' "
                       f"{scheme}://{spec.name}:{port}{url_path}")
     assert result.rc == 0, f"{scheme}://{spec.name}:{port}{url_path}: {result.stderr.strip()}"
@@ -66,7 +66,7 @@ def test_only_catalogue_ports_listen(host: Remote, spec: Host) -> None:
             (local if address in ("127.0.0.1", "::1") else exposed).add(int(port))
     assert exposed - {SSH_PORT} == declared_ports(spec), f"listening on {sorted(exposed)}"
     if service_of(spec).app:
-        assert common.APP_PORT in local, f"the app does not listen on 127.0.0.1:{common.APP_PORT}"
+        assert web.APP_PORT in local, f"the app does not listen on 127.0.0.1:{web.APP_PORT}"
 
 
 @control("PTL-SRV-03")
@@ -82,7 +82,7 @@ def test_processes_unprivileged(host: Remote, spec: Host) -> None:
 
 @control("PTL-SRV-04")
 def test_http_redirects_to_https(host: Remote, spec: Host) -> None:
-    if common.HTTP not in declared_ports(spec):
+    if web.HTTP not in declared_ports(spec):
         pytest.skip(f"not applicable: the catalogue opens no port 80 for {spec.role}")
-    code, location, _ = get(host, spec, "/forms/", common.HTTP)
+    code, location, _ = get(host, spec, "/forms/", web.HTTP)
     assert (code, location) == ("301", f"https://{spec.name}/forms/")

@@ -26,7 +26,7 @@ import pytest
 from proxmoxer import ProxmoxAPI
 
 from partilha.inventory import Inventory, load_inventory
-from partilha.inventory.guests import Guest
+from partilha.inventory.guests import PlacedGuest
 from partilha.lab import throwaway
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine.lxc import aptcache, containers, network, nftables
@@ -270,7 +270,7 @@ def _task_ok(api: ProxmoxAPI, upid: str) -> None:
     raise AssertionError(f"task {upid} still running after 300 s")
 
 
-RealiseGuests = Callable[[ProxmoxAPI, Callable[[Inventory], list[Guest]], Path],
+RealiseGuests = Callable[[ProxmoxAPI, Callable[[Inventory], list[PlacedGuest]], Path],
                          tuple[Inventory, dict[str, dict[str, Any]]]]
 
 
@@ -280,7 +280,7 @@ def realise_guests(subnet_pool: Callable[[int], list[IPv4Network]]) -> RealiseGu
     on a lab as the stacks would (their VNets moved to free subnets, root trusting `key`).
     Returns that inventory and the guests as the tenant stacks export them."""
 
-    def realise(api: ProxmoxAPI, pick: Callable[[Inventory], list[Guest]],
+    def realise(api: ProxmoxAPI, pick: Callable[[Inventory], list[PlacedGuest]],
                 key: Path) -> tuple[Inventory, dict[str, dict[str, Any]]]:
         base = load_inventory(ROOT / "inventories" / "lab")
         vnet_ids = sorted({g.vnet.id for g in pick(base) if g.vnet})

@@ -8,9 +8,9 @@ from typing import Any
 from pulumi.automation import CommandError, EngineEvent
 from pulumi.automation._cmd import CommandResult
 
-from partilha.automation import drift, progress, runner
+from partilha.automation import drift, operation, progress
 from partilha.automation.envs import StackSpec
-from partilha.automation.runner import StackResult
+from partilha.automation.operation import StackResult
 from partilha.automation.steps import StackSteps, Step
 
 STACK_URN = "urn:pulumi:lab-abrantes::partilha::pulumi:pulumi:Stack::partilha-lab-abrantes"
@@ -145,11 +145,11 @@ def test_a_failure_of_the_cli_itself_is_its_last_error_line() -> None:
     spec = StackSpec("lab", "municipality", "abrantes")
     passphrase = CommandError(CommandResult(
         "", "warning: A new version\nerror: incorrect passphrase\n  try again\n", 255))
-    assert runner._cli_error(passphrase, spec) == "error: incorrect passphrase"
+    assert operation._cli_error(passphrase, spec) == "error: incorrect passphrase"
 
 
 def test_a_lock_no_partilha_run_left_names_the_command_that_lifts_it() -> None:
     locked = CommandError(CommandResult(
         "", "error: the stack is currently locked by 1 lock(s)\n  pulumi cancel\n", 255))
-    message = runner._cli_error(locked, StackSpec("lab", "municipality", "abrantes"))
+    message = operation._cli_error(locked, StackSpec("lab", "municipality", "abrantes"))
     assert message.endswith("`partilha cancel --env lab --only abrantes` lifts the lock")

@@ -91,9 +91,9 @@ def test_a_fault_in_the_catalogue_is_named_in_the_catalogue(tmp_path: Path) -> N
 
 LIBRARY = '''"""Biblioteca municipal: the library catalogue kept by the records app, behind nginx with TLS."""
 
-from deploys.services._common import App, Service, deploy
+from deploys.services._web_service import App, WebService, deploy
 
-SERVICE = Service(role="library", title="Biblioteca municipal", app=App("books"))
+SERVICE = WebService(role="library", title="Biblioteca municipal", app=App("books"))
 
 deploy(SERVICE)
 '''

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from partilha.inventory import Guest, Inventory, guests, load_inventory
+from partilha.inventory import Inventory, PlacedGuest, guests, load_inventory
 from partilha.inventory.placement import REBALANCE, holds_data, rebalancing
 from partilha.inventory.rules import check
 
@@ -29,11 +29,11 @@ def inventory(change: Any = None) -> Inventory:
     return Inventory.model_validate(data)
 
 
-def by_name(inv: Inventory) -> dict[str, Guest]:
+def by_name(inv: Inventory) -> dict[str, PlacedGuest]:
     return {guest.name: guest for guest in guests(inv)}
 
 
-def memory_per_node(placed: list[Guest]) -> Counter[str]:
+def memory_per_node(placed: list[PlacedGuest]) -> Counter[str]:
     load: Counter[str] = Counter()
     for guest in placed:
         load[guest.node] += guest.memory_mib

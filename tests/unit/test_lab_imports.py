@@ -6,8 +6,13 @@
   bench/lab_guest_ready.py, which measures the LXC backend alone;
 - the machine backend (partilha/lab/machine/lxc/) imports nothing of the lab outside itself: no
   state, no routes, no area;
-- in the lab, only the machine interface (partilha.lab.machine) imports the backend;
-- a route module (`routes_*.py`) never imports another route module.
+- in the lab, only the machine interface (partilha.lab.machine) imports the backend, and the
+  interface imports nothing else of the lab;
+- a route module (`routes_*.py`) is imported only where the routes are mounted
+  (partilha/lab/server/routers.py), so never by another route module;
+- the server (router, parameter formats, errors, tickets, tasks, ...) sits below the PVE areas:
+  it imports none of them but access, whose permissions every route checks; only its two entry
+  points, routers.py and __main__.py, assemble the areas.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ BACKEND = "partilha.lab.machine.lxc"
 INTERFACE = "partilha.lab.machine"
 OUTSIDE = ("partilha", "stacks", "deploys", "bench", "backup", "policies")
 READS_INTERNALS = {ROOT / "bench" / "lab_guest_ready.py"}
+SERVER = "partilha.lab.server"
+MOUNTS_ROUTES = f"{SERVER}.routers"
+SERVER_ENTRY_POINTS = {MOUNTS_ROUTES, f"{SERVER}.__main__"}
+AREAS = ("access", "backup", "cluster", "firewall", "guests", "ha", "sdn", "storage")
 
 
 def module_name(path: Path) -> str:
@@ -65,6 +74,17 @@ def is_route_module(module: str) -> bool:
     return module.startswith("partilha.lab.") and module.rsplit(".", 1)[-1].startswith("routes_")
 
 
+def reached(module: str, name: str | None) -> str:
+    """The lab module an import reaches (`from partilha.lab import guests`: the guests area)."""
+    return f"{module}.{name}" if module == "partilha.lab" and name else module
+
+
+def area_of(module: str) -> str | None:
+    """The PVE area a lab module belongs to (None: the server, the machine, the lab's root)."""
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 and parts[2] in AREAS else None
+
+
 def test_outside_the_lab_only_its_public_entry_point_is_imported() -> None:
     public = set(partilha.lab.__all__)
     bad = [f"{p.relative_to(ROOT)}:{line}: {module}" + (f".{name}" if name else "")
@@ -88,19 +108,44 @@ def test_only_the_machine_interface_imports_the_backend() -> None:
     assert bad == []
 
 
-def test_a_route_module_imports_no_other_route_module() -> None:
+def test_the_machine_interface_imports_nothing_of_the_lab_but_its_backend() -> None:
+    bad = [f"{line}: {module}" for line, module, _ in lab_imports(LAB / "machine" / "__init__.py")
+           if not module.startswith(BACKEND)]
+    assert bad == []
+
+
+def test_route_modules_are_imported_only_where_the_routes_are_mounted() -> None:
     routes = [p for p in sources("partilha/lab") if is_route_module(module_name(p))]
     assert len(routes) > 20  # the rule reads something
     bad = [f"{p.relative_to(ROOT)}:{line}: {module}"
-           for p in routes for line, module, _ in lab_imports(p) if is_route_module(module)]
+           for p in sources("partilha/lab") if module_name(p) != MOUNTS_ROUTES
+           for line, module, _ in lab_imports(p) if is_route_module(module)]
+    assert bad == []
+
+
+def test_the_server_imports_no_area_but_access() -> None:
+    server = [p for p in sources("partilha/lab/server") if module_name(p) not in SERVER_ENTRY_POINTS]
+    assert len(server) > 10  # the rule reads something
+    bad = [f"{p.relative_to(ROOT)}:{line}: {reached(module, name)}"
+           for p in server for line, module, name in lab_imports(p)
+           if area_of(reached(module, name)) not in (None, "access")]
     assert bad == []
 
 
 @pytest.mark.parametrize("source, edge", [
     ("from partilha.lab.guests import routes_qemu\n", "routes_qemu"),
     ("from partilha.lab.machine.lxc.containers import GuestSpec\n", BACKEND),
+    ("from partilha.lab.guests import qemu_config\n", "partilha.lab.guests.qemu_config"),
 ])
 def test_the_rules_see_a_forbidden_edge(tmp_path: Path, source: str, edge: str) -> None:
     path = tmp_path / "module.py"
     path.write_text(source)
     assert any(edge in module for _, module, _ in lab_imports(path))
+
+
+@pytest.mark.parametrize("module, area", [
+    ("partilha.lab.guests.qemu_config", "guests"), ("partilha.lab.sdn", "sdn"),
+    ("partilha.lab.server.params", None), ("partilha.lab.machine", None), ("partilha.lab.instance", None),
+])
+def test_a_module_s_area(module: str, area: str | None) -> None:
+    assert area_of(module) == area

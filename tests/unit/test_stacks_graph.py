@@ -93,7 +93,8 @@ def run(stack: str, config: dict[str, str], platform: dict[str, Any] | None = No
     settings.ROOT.set(None)
     mocks.set_mocks(recorder, project="partilha", stack=stack, preview=False)
     pulumi.runtime.set_all_config(config)
-    for name in [m for m in sys.modules if m.split(".")[0] in ("dc", "tenants", "stack_settings", "gather")]:
+    program = ("platform_stack", "tenants", "stack_settings", "keyed_outputs")
+    for name in [m for m in sys.modules if m.split(".")[0] in program]:
         del sys.modules[name]
     root = settings.get_root_resource()
     assert root is not None

@@ -39,7 +39,8 @@ from partilha.lab.access.ids import (
     verify_tokenid,
     verify_username,
 )
-from partilha.lab.access.roles import BUILTIN_ROLES, is_builtin_role, split_list, verify_privname
+from partilha.lab.access.roles import BUILTIN_ROLES, is_builtin_role, verify_privname
+from partilha.lab.server.lists import split_list
 
 ROOT: Final = "root@pam"
 

@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import Final
 
 from partilha.lab.access.errors import AccessError, InvalidPrivilegeError
+from partilha.lab.server.lists import split_list
 
 #: The privilege tiers of PVE 8 (``$privgroups`` in PVE::AccessControl), category -> tier -> privs.
 PRIVGROUPS: Final[Mapping[str, Mapping[str, tuple[str, ...]]]] = MappingProxyType(
@@ -157,13 +158,6 @@ def verify_privname(priv: str) -> str:
     if priv not in PRIVILEGES:
         raise InvalidPrivilegeError(priv)
     return priv
-
-
-def split_list(text: str) -> list[str]:
-    """``PVE::Tools::split_list``: items separated by commas, semicolons or white space."""
-    if "\0" in text:
-        return text.split("\0")
-    return re.sub(r"[,;]", " ", text).split()
 
 
 def parse_privs(privs: str | Iterable[str]) -> frozenset[str]:

@@ -6,10 +6,11 @@ from typing import Any
 
 from partilha.lab.access import users
 from partilha.lab.access.ids import verify_acl_path, verify_username
-from partilha.lab.access.roles import is_builtin_role, parse_privs, split_list, verify_new_roleid
+from partilha.lab.access.roles import is_builtin_role, parse_privs, verify_new_roleid
 from partilha.lab.access.stored import GROUP, ROLE
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, unauthorized
+from partilha.lab.server.lists import split_list
 from partilha.lab.server.params import Param
 from partilha.lab.server.router import Router
 

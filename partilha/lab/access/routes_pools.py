@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from partilha.lab.access.roles import split_list
 from partilha.lab.access.stored import POOL
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, param_error
+from partilha.lab.server.lists import split_list
 from partilha.lab.server.params import Param
 from partilha.lab.server.router import Router
 

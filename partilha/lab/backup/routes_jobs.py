@@ -10,11 +10,11 @@ import uuid
 from typing import Any
 
 from partilha.lab import guests
-from partilha.lab.access.roles import split_list
 from partilha.lab.backup import jobs, vzdump
 from partilha.lab.backup.vzdump_options import VZDUMP_OPTIONS, require_root_for, verify
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, param_error
+from partilha.lab.server.lists import split_list
 from partilha.lab.server.params import BOOL, Param
 from partilha.lab.server.router import Router
 

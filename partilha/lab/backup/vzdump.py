@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from partilha.lab import cluster, firewall, guests, storage
-from partilha.lab.access.roles import split_list
 from partilha.lab.backup import prune
 from partilha.lab.backup.hook_script import Hook, configured_script
 from partilha.lab.firewall import fw_file
@@ -30,6 +29,7 @@ from partilha.lab.guests import guest_apply, lxc_config
 from partilha.lab.guests.state import LXC, GuestRow
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import machine
+from partilha.lab.server.lists import split_list
 from partilha.lab.server.store import Store
 from partilha.lab.server.tasks import TaskLog, TaskRunner
 from partilha.lab.storage import storage_content

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from partilha.lab.backup import prune
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import param_error
 from partilha.lab.server.params import BOOL, Param
@@ -36,7 +37,7 @@ VZDUMP_OPTIONS: dict[str, Param] = {
     "lockwait": Param("integer", minimum=0),
     "stopwait": Param("integer", minimum=0),
     "maxfiles": Param("integer", minimum=1),
-    "prune-backups": Param(format="prune-backups"),
+    "prune-backups": Param(format=prune.parse),
     "remove": Param("boolean"),
     "pool": Param(),
     "notes-template": Param(max_length=1024),

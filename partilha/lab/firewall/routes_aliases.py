@@ -19,7 +19,7 @@ from partilha.lab.server.router import Router
 routes = Router()
 BASE = "/cluster/firewall/aliases"
 NAME = Param(optional=False, pattern=firewall_addresses.NAME, min_length=2, max_length=64)
-CIDR = Param(optional=False, format="IPorCIDR")
+CIDR = Param(optional=False, format=firewall_addresses.verify_ip_or_cidr)
 
 
 def _listed(conf: ClusterFirewallConfig) -> list[dict[str, Any]]:

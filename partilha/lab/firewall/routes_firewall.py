@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from partilha.lab import firewall
-from partilha.lab.access.roles import split_list
+from partilha.lab.firewall import firewall_schema
 from partilha.lab.firewall.firewall_macros import MACROS
 from partilha.lab.firewall.firewall_options import (
     DELETE,
@@ -25,6 +25,7 @@ from partilha.lab.firewall.firewall_options import (
 from partilha.lab.firewall.rule_endpoints import RuleList, register
 from partilha.lab.firewall.state import Rules
 from partilha.lab.server.context import Ctx
+from partilha.lab.server.lists import split_list
 from partilha.lab.server.params import BOOL, Param
 from partilha.lab.server.router import Router
 
@@ -32,7 +33,7 @@ routes = Router()
 OPTIONS = {
     "enable": Param("integer", minimum=0), "ebtables": BOOL, "policy_in": POLICY,
     "policy_out": POLICY, "policy_forward": Param(enum=("ACCEPT", "DROP")),
-    "log_ratelimit": Param(format="pve-fw-log-ratelimit"),
+    "log_ratelimit": Param(format=firewall_schema.verify_log_ratelimit),
 }
 
 

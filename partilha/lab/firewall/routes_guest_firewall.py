@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from partilha.lab import firewall
-from partilha.lab.access.roles import split_list
 from partilha.lab.cluster.node_guard import online_node
 from partilha.lab.firewall.firewall_options import (
     DELETE,
@@ -28,6 +27,7 @@ from partilha.lab.firewall.rule_endpoints import RuleList, register
 from partilha.lab.firewall.state import Rules
 from partilha.lab.guests.state import LXC, QEMU
 from partilha.lab.server.context import Ctx
+from partilha.lab.server.lists import split_list
 from partilha.lab.server.params import BOOL, NODE, VMID
 from partilha.lab.server.router import Router
 

@@ -26,7 +26,7 @@ from partilha.lab.server.router import Router
 
 routes = Router()
 NAME = Param(optional=False, pattern=firewall_addresses.NAME, min_length=2, max_length=64)
-CIDR = Param(optional=False, format="IPorCIDRorAlias")
+CIDR = Param(optional=False, format=firewall_addresses.verify_ip_or_cidr_or_alias)
 Config = ClusterFirewallConfig | GuestFirewallConfig
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from partilha.lab import firewall
-from partilha.lab.access.roles import split_list
 from partilha.lab.firewall.firewall_options import (
     DELETE,
     DIGEST,
@@ -23,14 +22,16 @@ from partilha.lab.firewall.firewall_options import (
 )
 from partilha.lab.firewall.rule_endpoints import RuleList, register
 from partilha.lab.firewall.state import Rules
+from partilha.lab.sdn import sdn_schema
 from partilha.lab.sdn.sdn_config import check_vnet_access
 from partilha.lab.server.context import Ctx
+from partilha.lab.server.lists import split_list
 from partilha.lab.server.params import BOOL, Param
 from partilha.lab.server.router import Router
 
 routes = Router()
 BASE = "/cluster/sdn/vnets/{vnet}/firewall"
-VNET = {"vnet": Param(optional=False, format="pve-sdn-vnet-id")}
+VNET = {"vnet": Param(optional=False, format=sdn_schema.parse_vnet_id)}
 OPTIONS = {"enable": BOOL, "policy_forward": Param(enum=("ACCEPT", "DROP")),
            "log_level_forward": LOG_LEVEL}
 

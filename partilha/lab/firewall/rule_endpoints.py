@@ -9,13 +9,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from partilha.lab.access.roles import split_list
 from partilha.lab.firewall import firewall_schema
 from partilha.lab.firewall.firewall_addresses import Book
 from partilha.lab.firewall.firewall_options import DELETE, DIGEST, LOG_LEVEL, Check, change
 from partilha.lab.firewall.state import Rules, book
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, assert_if_modified
+from partilha.lab.server.lists import split_list
 from partilha.lab.server.params import Param
 from partilha.lab.server.router import Router
 
@@ -24,16 +24,16 @@ RULE_PARAMS = {
     "type": Param(enum=("in", "out", "forward", "group")),
     "action": Param(pattern=firewall_schema.GROUP_NAME, min_length=2, max_length=20),
     "macro": Param(max_length=128),
-    "iface": Param(format="pve-iface"),
-    "source": Param(format="pve-fw-addr-spec", max_length=512),
-    "dest": Param(format="pve-fw-addr-spec", max_length=512),
-    "proto": Param(format="pve-fw-protocol-spec"),
+    "iface": Param(format=firewall_schema.verify_iface),
+    "source": Param(format=firewall_schema.parse_address_list, max_length=512),
+    "dest": Param(format=firewall_schema.parse_address_list, max_length=512),
+    "proto": Param(format=firewall_schema.verify_protocol),
     "enable": Param("integer", minimum=0),
     "log": LOG_LEVEL,
-    "sport": Param(format="pve-fw-sport-spec"),
-    "dport": Param(format="pve-fw-dport-spec"),
+    "sport": Param(format=firewall_schema.parse_sport),
+    "dport": Param(format=firewall_schema.parse_dport),
     "comment": Param(),
-    "icmp-type": Param(format="pve-fw-icmp-type-spec"),
+    "icmp-type": Param(format=firewall_schema.verify_icmp_type),
     "pos": Param("integer", minimum=0),
     "digest": DIGEST,
 }

@@ -46,7 +46,7 @@ def vmstatus_entry(guest: GuestRow, fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def current(ctx: Ctx, guest: GuestRow, status: dict[str, Any]) -> dict[str, Any]:
+def current_status(ctx: Ctx, guest: GuestRow, status: dict[str, Any]) -> dict[str, Any]:
     """`status` plus what only a running guest has, and `ha` (`get_service_status`)."""
     out = dict(status)
     if guest.status == "running":

@@ -18,13 +18,13 @@ from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError
 from partilha.lab.server.params import BOOL, Param
 
-_DRIVE = Param(format="pve-qm-drive")
+_DRIVE = Param(format=qemu_config.parse_drive)
 QEMU_OPTIONS: dict[str, Param] = {
     "name": Param(format="dns-name"),
     "description": Param(max_length=8192),
     "tags": Param(format="pve-tag-list"),
     "onboot": BOOL, "protection": BOOL, "template": BOOL,
-    "memory": Param(format="pve-qm-memory"),
+    "memory": Param(format=qemu_config.parse_memory),
     "balloon": Param("integer", minimum=0),
     "shares": Param("integer", minimum=0, maximum=50000),
     "cores": Param("integer", minimum=1),
@@ -36,12 +36,12 @@ QEMU_OPTIONS: dict[str, Param] = {
     "numa": BOOL,
     "ostype": Param(enum=("other", "wxp", "w2k", "w2k3", "w2k8", "wvista", "win7", "win8",
                           "win10", "win11", "l24", "l26", "solaris")),
-    "agent": Param(format="pve-qga"),
+    "agent": Param(format=qemu_config.parse_agent),
     "boot": Param(), "bootdisk": Param(),
     "scsihw": Param(enum=("lsi", "lsi53c810", "virtio-scsi-pci", "virtio-scsi-single",
                           "megasas", "pvscsi")),
-    "net[n]": Param(format="pve-qm-net"),
-    "ipconfig[n]": Param(format="pve-qm-ipconfig"),
+    "net[n]": Param(format=qemu_config.parse_net),
+    "ipconfig[n]": Param(format=qemu_config.parse_ipconfig),
     "scsi[n]": _DRIVE, "virtio[n]": _DRIVE, "sata[n]": _DRIVE, "ide[n]": _DRIVE,
     "efidisk0": _DRIVE, "tpmstate0": _DRIVE,
     "serial[n]": Param(), "vga": Param(), "machine": Param(),

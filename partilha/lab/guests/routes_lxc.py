@@ -12,7 +12,6 @@ import re
 from typing import Any
 
 from partilha.lab import guests
-from partilha.lab.access.roles import split_list
 from partilha.lab.cluster.node_guard import online_node, require_quorum
 from partilha.lab.guests import guest_apply, guest_create, guest_destroy, lxc_config, lxc_options
 from partilha.lab.guests.guest_guard import read_config
@@ -24,6 +23,7 @@ from partilha.lab.guests.lxc_restore import restore_lxc
 from partilha.lab.guests.state import LXC, GuestRow
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, assert_if_modified, param_error
+from partilha.lab.server.lists import split_list
 from partilha.lab.server.params import BOOL, NODE, VMID, Param
 from partilha.lab.server.router import Router
 

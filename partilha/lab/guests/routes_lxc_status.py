@@ -11,8 +11,7 @@ from typing import Any
 
 from partilha.lab.cluster.node_guard import online_node, require_quorum
 from partilha.lab.guests import guest_power
-from partilha.lab.guests.guest_status import current as current_status
-from partilha.lab.guests.guest_status import lxc_status_entry, power_target, running
+from partilha.lab.guests.guest_status import current_status, lxc_status_entry, power_target, running
 from partilha.lab.guests.lxc_guard import load_lxc
 from partilha.lab.guests.state import LXC
 from partilha.lab.instance import LabInstance

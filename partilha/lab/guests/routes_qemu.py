@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import unquote
 
 from partilha.lab import guests
-from partilha.lab.access.roles import split_list
 from partilha.lab.cluster.node_guard import online_node, require_quorum
 from partilha.lab.guests import guest_apply, guest_create, guest_destroy, qemu_config, qemu_options
 from partilha.lab.guests.guest_guard import check_lock, load_guest, read_config
@@ -30,6 +29,7 @@ from partilha.lab.guests.qemu_options import QEMU_OPTIONS, VM_CONFIG_PRIVS
 from partilha.lab.guests.state import QEMU, GuestRow
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, param_error
+from partilha.lab.server.lists import split_list
 from partilha.lab.server.params import BOOL, NODE, VMID, Param
 from partilha.lab.server.router import Router
 from partilha.lab.server.store import Store

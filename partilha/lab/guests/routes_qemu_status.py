@@ -13,8 +13,7 @@ from typing import Any
 from partilha.lab.cluster.node_guard import online_node, require_quorum
 from partilha.lab.guests import guest_power, qemu_config
 from partilha.lab.guests.guest_guard import load_guest
-from partilha.lab.guests.guest_status import current as current_status
-from partilha.lab.guests.guest_status import power_target, qemu_status_entry, running
+from partilha.lab.guests.guest_status import current_status, power_target, qemu_status_entry, running
 from partilha.lab.guests.state import QEMU
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.params import BOOL, NODE, VMID, Param

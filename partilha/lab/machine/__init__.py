@@ -12,10 +12,8 @@ from pathlib import Path
 from typing import Protocol
 
 from partilha.lab.machine.lxc import Lxc
-from partilha.lab.machine.lxc.aptcache import MAX_PORT as APT_CACHE_MAX_PORT
 from partilha.lab.machine.lxc.aptcache import AptCache
-from partilha.lab.machine.lxc.archive import CONFIG_MEMBER as ARCHIVE_CONFIG
-from partilha.lab.machine.lxc.archive import FIREWALL_MEMBER as ARCHIVE_FIREWALL
+from partilha.lab.machine.lxc.archive import ARCHIVE_CONFIG, ARCHIVE_FIREWALL
 from partilha.lab.machine.lxc.commands import MachineError
 from partilha.lab.machine.lxc.containers import GuestSpec
 from partilha.lab.machine.lxc.known_hosts import HostKey
@@ -32,7 +30,6 @@ from partilha.lab.machine.lxc.nftables import (
 )
 
 __all__ = [
-    "APT_CACHE_MAX_PORT",
     "ARCHIVE_CONFIG",
     "ARCHIVE_FIREWALL",
     "Action",

@@ -10,19 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 from partilha.lab import cluster, sdn
-from partilha.lab.access.roles import split_list
 from partilha.lab.cluster.node_guard import local_node, require_quorum
 from partilha.lab.sdn import sdn_apply, sdn_schema
 from partilha.lab.sdn.sdn_config import DELETE, DIGEST, VIEW, sdn_config_lock, view, with_digest
 from partilha.lab.sdn.sdn_schema import SdnConfigError
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, assert_if_modified, param_error
+from partilha.lab.server.lists import split_list
 from partilha.lab.server.params import BOOL, Param
 from partilha.lab.server.router import Router
 from partilha.lab.server.tasks import TaskLog
 
 routes = Router()
-ZONE_ID = Param(optional=False, format="pve-sdn-zone-id")
+ZONE_ID = Param(optional=False, format=sdn_schema.parse_zone_id)
 ZONE_PROPS = {
     "bridge": Param(), "bridge-disable-mac-learning": BOOL, "mtu": Param("integer"),
     "nodes": Param(format="pve-node-list"), "ipam": Param(), "dns": Param(), "reversedns": Param(),

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from partilha.lab import sdn
-from partilha.lab.access.roles import split_list
 from partilha.lab.cluster.node_guard import require_quorum
 from partilha.lab.sdn import sdn_schema
 from partilha.lab.sdn.sdn_config import (
@@ -23,12 +22,13 @@ from partilha.lab.sdn.sdn_config import (
 )
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, assert_if_modified, param_error
+from partilha.lab.server.lists import split_list
 from partilha.lab.server.params import BOOL, Param
 from partilha.lab.server.router import Router
 
 routes = Router()
-VNET_ID = Param(optional=False, format="pve-sdn-vnet-id")
-SUBNET_ID = Param(optional=False, format="pve-sdn-subnet-id")
+VNET_ID = Param(optional=False, format=sdn_schema.parse_vnet_id)
+SUBNET_ID = Param(optional=False, format=sdn_schema.parse_subnet_id)
 READ = ["SDN.Audit", "SDN.Allocate"]
 VNET_PROPS = {
     "tag": Param("integer", minimum=1, maximum=16777215),

@@ -1,7 +1,9 @@
 """PVE's parameter schema checks, with PVE's own wording of each failure.
 
 Path, query and body parameters are one set, as in PVE: a handler declares a schema of `Param`s
-and gets back typed values or a 400 naming every bad parameter.
+and gets back typed values or a 400 naming every bad parameter. The formats here are the ones
+pve-common registers; an area's own formats (pve-qm-net, pve-fw-dport-spec, ...) are its parsers,
+which its schemas pass as `Param(format=parser)`, as PVE's modules register theirs.
 """
 
 from __future__ import annotations
@@ -13,14 +15,10 @@ from ipaddress import ip_address, ip_interface
 from typing import Any
 
 from partilha.calendar_event import CalendarEvent, CalendarEventError
-from partilha.lab import storage
-from partilha.lab.backup import prune
-from partilha.lab.firewall import firewall_addresses, firewall_schema
-from partilha.lab.guests import lxc_config, qemu_config
-from partilha.lab.sdn import sdn_schema
 from partilha.lab.server.errors import param_error
 
 Format = Callable[[str], bool]
+Parser = Callable[[str], object]  # raises ValueError with PVE's words after "invalid format - "
 
 
 def _regex(pattern: str) -> Format:
@@ -78,7 +76,8 @@ _CONFIGID = re.compile(r"[a-z][a-z0-9_-]+", re.IGNORECASE)  # PVE 8: dashes too 
 _NODE = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?")
 
 
-def _list_of(pattern: re.Pattern[str], message: str) -> Callable[[str], object]:
+def list_of(pattern: re.Pattern[str], message: str) -> Parser:
+    """A list format: items split on commas, semicolons or spaces, each matching `pattern`."""
     def parse(value: str) -> object:
         for item in re.split(r"[,;\s]+", value.strip()):
             if item and not pattern.fullmatch(item):
@@ -88,36 +87,14 @@ def _list_of(pattern: re.Pattern[str], message: str) -> Callable[[str], object]:
 
 
 # Formats PVE checks with a parser whose own message follows "invalid format - ".
-PARSED_FORMATS: dict[str, Callable[[str], object]] = {
-    "pve-sdn-zone-id": sdn_schema.parse_zone_id,
-    "pve-sdn-vnet-id": sdn_schema.parse_vnet_id,
-    "pve-sdn-subnet-id": sdn_schema.parse_subnet_id,
-    "pve-configid-list": _list_of(_CONFIGID, "invalid configuration ID '{}'"),
-    "pve-node-list": _list_of(_NODE, "value does not look like a valid node name"),
-    "pve-tag-list": _list_of(re.compile(r"[a-z0-9_][a-z0-9_\-+.]*", re.IGNORECASE), "invalid tag '{}'"),
-    "pve-lxc-network": lxc_config.parse_net,
-    "pve-ct-rootfs": lxc_config.parse_rootfs,
-    "pve-qm-net": qemu_config.parse_net,
-    "pve-qm-ipconfig": qemu_config.parse_ipconfig,
-    "pve-qm-drive": qemu_config.parse_drive,
-    "pve-qm-memory": qemu_config.parse_memory,
-    "pve-qga": qemu_config.parse_agent,
-    "pve-ha-group-node-list": _list_of(re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?(:\d+)?"),
+PARSED_FORMATS: dict[str, Parser] = {
+    "pve-configid-list": list_of(_CONFIGID, "invalid configuration ID '{}'"),
+    "pve-node-list": list_of(_NODE, "value does not look like a valid node name"),
+    "pve-tag-list": list_of(re.compile(r"[a-z0-9_][a-z0-9_\-+.]*", re.IGNORECASE), "invalid tag '{}'"),
+    "pve-ha-group-node-list": list_of(re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?(:\d+)?"),
                                        "value does not look like a valid ha group node"),
     "pve-calendar-event": _calendar,
-    "pve-vmid-list": _list_of(re.compile(r"\d+"), "value does not look like a valid VM ID"),
-    "pve-storage-content-list": _list_of(re.compile("|".join(storage.DIR_CONTENT)),
-                                         "invalid content type '{}'"),
-    "prune-backups": prune.parse,
-    "pve-fw-addr-spec": firewall_schema.parse_address_list,
-    "IPorCIDR": firewall_addresses.verify_ip_or_cidr,
-    "IPorCIDRorAlias": firewall_addresses.verify_ip_or_cidr_or_alias,
-    "pve-fw-dport-spec": firewall_schema.parse_dport,
-    "pve-fw-sport-spec": firewall_schema.parse_sport,
-    "pve-fw-protocol-spec": firewall_schema.verify_protocol,
-    "pve-fw-icmp-type-spec": firewall_schema.verify_icmp_type,
-    "pve-iface": firewall_schema.verify_iface,
-    "pve-fw-log-ratelimit": firewall_schema.verify_log_ratelimit,
+    "pve-vmid-list": list_of(re.compile(r"\d+"), "value does not look like a valid VM ID"),
 }
 
 
@@ -125,7 +102,7 @@ PARSED_FORMATS: dict[str, Callable[[str], object]] = {
 class Param:
     type: str = "string"  # string | integer | number | boolean
     optional: bool = True
-    format: str | None = None
+    format: str | Parser | None = None  # a format above by name, or an area's parser
     enum: tuple[str, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
@@ -207,15 +184,16 @@ def _check(spec: Param, value: str) -> Any:
     return value
 
 
-def _check_format(name: str, value: str) -> None:
+def _check_format(format_: str | Parser, value: str) -> None:
     """PVE's `check_prop`: a format failure reads "invalid format - <the format's message>"."""
-    if name in PARSED_FORMATS:
-        try:
-            PARSED_FORMATS[name](value)
-        except ValueError as exc:
-            text = str(exc)
-            raise ValueError(f"invalid format - {text}" + ("" if text.endswith("\n") else "\n")) from None
+    if isinstance(format_, str) and format_ in FORMATS:
+        check, noun = FORMATS[format_]
+        if not check(value):
+            raise ValueError(f"invalid format - value does not look like a valid {noun}\n")
         return
-    check, noun = FORMATS[name]
-    if not check(value):
-        raise ValueError(f"invalid format - value does not look like a valid {noun}\n")
+    parse = PARSED_FORMATS[format_] if isinstance(format_, str) else format_
+    try:
+        parse(value)
+    except ValueError as exc:
+        text = str(exc)
+        raise ValueError(f"invalid format - {text}" + ("" if text.endswith("\n") else "\n")) from None

@@ -13,6 +13,7 @@ from partilha.lab.storage.state import (
     digest,
     every,
     get,
+    parse_content_list,
     realised_dir,
     seed,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "digest",
     "every",
     "get",
+    "parse_content_list",
     "realised_dir",
     "seed",
 ]

@@ -45,7 +45,7 @@ def _on_node(ctx: Ctx, node: str, sid: str) -> dict[str, Any]:
 
 @routes.route("GET", "/nodes/{node}/storage", {
     "node": NODE, "storage": Param(format="pve-storage-id"),
-    "content": Param(format="pve-storage-content-list"), "enabled": BOOL,
+    "content": Param(format=storage.parse_content_list), "enabled": BOOL,
     "target": Param(format="pve-node"), "format": BOOL})
 def index(ctx: Ctx, p: dict[str, Any]) -> Any:
     node = online_node(ctx, p["node"]).name

@@ -11,9 +11,10 @@ import threading
 from typing import Any
 
 from partilha.lab import storage
-from partilha.lab.access.roles import split_list
+from partilha.lab.backup import prune
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import MODIFIED, PveError, param_error
+from partilha.lab.server.lists import split_list
 from partilha.lab.server.params import BOOL, Param
 from partilha.lab.server.router import Router
 
@@ -23,11 +24,11 @@ TYPES = ("btrfs", "cephfs", "cifs", "dir", "esxi", "glusterfs", "iscsi", "iscsid
 STORAGE_ID = Param(optional=False, format="pve-storage-id")
 # The dir plugin's options that an update may change or delete (`path` is fixed).
 OPTIONS: dict[str, Param] = {
-    "content": Param(format="pve-storage-content-list"),
+    "content": Param(format=storage.parse_content_list),
     "nodes": Param(format="pve-node-list"),
     "shared": BOOL,
     "disable": BOOL,
-    "prune-backups": Param(format="prune-backups"),
+    "prune-backups": Param(format=prune.parse),
     "max-protected-backups": Param("integer", minimum=-1),
     "format": Param(enum=("raw", "qcow2", "vmdk", "subvol")),
     "preallocation": Param(enum=("off", "metadata", "falloc", "full")),

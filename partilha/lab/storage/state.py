@@ -11,16 +11,20 @@ live in that path only when it lies inside the instance's state directory, other
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from partilha.inventory import Inventory
 from partilha.lab.instance import LabInstance
+from partilha.lab.server.params import list_of
 from partilha.lab.server.store import Store
 
 STORAGE = "storage"
 DIR_CONTENT = ("images", "rootdir", "vztmpl", "iso", "backup", "snippets", "none", "import")
+# pve-storage-content-list
+parse_content_list = list_of(re.compile("|".join(DIR_CONTENT)), "invalid content type '{}'")
 LOCAL = {"type": "dir", "path": "/var/lib/vz", "content": "backup,images,iso,rootdir,vztmpl"}
 SUBDIRS = {"backup": "dump", "vztmpl": "template/cache", "iso": "template/iso",
            "images": "images", "rootdir": "private", "snippets": "snippets"}

@@ -27,7 +27,7 @@ from partilha.deploy.hosts import build_hosts
 from partilha.deploy.plan import plan
 from partilha.deploy.sources import lab_node_addresses
 from partilha.inventory import Inventory, guests
-from partilha.inventory.guests import Guest
+from partilha.inventory.guests import PlacedGuest
 from partilha.lab import throwaway
 from partilha.lab.instance import LabInstance
 from partilha.verify.report import Outcomes
@@ -72,8 +72,8 @@ def deploy_roles(fleet: Fleet, workdir: Path) -> Result:
     return run({h.name: [*hypervisor[h.name], *services[h.name]] for h in fleet.hosts}, fleet, workdir)
 
 
-def _one_guest_per_role(inventory: Inventory) -> list[Guest]:
-    chosen: dict[str, Guest] = {}
+def _one_guest_per_role(inventory: Inventory) -> list[PlacedGuest]:
+    chosen: dict[str, PlacedGuest] = {}
     for guest in guests(inventory):
         chosen.setdefault(guest.spec.role, guest)
     return list(chosen.values())

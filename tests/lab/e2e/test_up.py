@@ -29,7 +29,7 @@ import yaml
 from proxmoxer import ProxmoxAPI
 
 from partilha.automation import project
-from partilha.inventory import Guest, guests, load_inventory
+from partilha.inventory import PlacedGuest, guests, load_inventory
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine.lxc import containers
 from partilha.proxmox.client import Pve
@@ -38,7 +38,7 @@ from partilha.workspace import Workspace
 from .conftest import GUEST_TYPE, ROOT, Cli, lab_vmids
 
 pytestmark = pytest.mark.lab
-Guests = dict[str, Guest]
+Guests = dict[str, PlacedGuest]
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from partilha.lab.machine.lxc.commands import MachineError, run
 COMMON_TAR_FLAGS = ("--one-file-system", "-p", "--sparse", "--numeric-owner", "--acls", "--xattrs",
                     "--xattrs-include=user.*", "--xattrs-include=security.capability",
                     "--warning=no-file-ignored", "--warning=no-xattr-write")
-CONFIG_MEMBER, FIREWALL_MEMBER = "./etc/vzdump/pct.conf", "./etc/vzdump/pct.fw"
+ARCHIVE_CONFIG, ARCHIVE_FIREWALL = "./etc/vzdump/pct.conf", "./etc/vzdump/pct.fw"
 # GNU tar's options for the compressed archives vzdump writes (`decompressor_info`).
 _TAR_DECOMPRESS = {".zst": "--zstd", ".gz": "-z", ".lzo": "--lzop", ".bz2": "-j"}
 _DECOMPRESSORS = {".zst": "zstd", ".gz": "gzip", ".lzo": "lzop", ".bz2": "bzip2"}
@@ -73,7 +73,7 @@ def write(target: Path, reader: Sequence[str], root: Path, config: str, firewall
         (conf_dir / "pct.conf").write_text(config)
         (conf_dir / "pct.fw").write_text(firewall)
         tar = [*reader, "tar", "cpf", "-", "--totals", *COMMON_TAR_FLAGS, f"--directory={tmp}",
-               CONFIG_MEMBER, FIREWALL_MEMBER, f"--directory={root}", *_exclusions(excludes), "."]
+               ARCHIVE_CONFIG, ARCHIVE_FIREWALL, f"--directory={root}", *_exclusions(excludes), "."]
         piped = bool(compress_cmd) or bwlimit_kib > 0
         tar_proc = subprocess.Popen(tar, stdout=subprocess.PIPE if piped else out, stderr=tar_err)
         procs: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = [(tar_proc, tar_err)]
@@ -146,7 +146,7 @@ def _decompress_flag(archive: Path) -> list[str]:
 def read_config(archive: Path) -> str:
     """`recover_config_from_tar`: the pct.conf at the head of the archive."""
     proc = run(["tar", "-x", "-O", *_decompress_flag(archive), "-f", str(archive), "--occurrence=1",
-                CONFIG_MEMBER], timeout=120, check=False)
+                ARCHIVE_CONFIG], timeout=120, check=False)
     if proc.returncode != 0 or not proc.stdout:
         raise MachineError("ERROR: archive contains no configuration file")
     return proc.stdout

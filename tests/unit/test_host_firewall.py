@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from partilha.deploy.firewall import Accept, accepts, expected_accepts, input_policy, ruleset
+from partilha.deploy.host_firewall import Accept, accepts, expected_accepts, input_policy, ruleset
 from partilha.deploy.hosts import Host, Inbound
 
 GUEST = Host(name="abrantes-portal", address="10.101.0.11", kind="guest", env="lab", site="primary",

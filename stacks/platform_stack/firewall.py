@@ -17,21 +17,21 @@ from __future__ import annotations
 
 import pulumi
 
-from dc.flow_rules import flow_rules
-from gather import by_key
-from partilha.inventory import Guest, Inventory
+from keyed_outputs import by_key
+from partilha.inventory import Inventory, PlacedGuest
 from partilha.proxmox.resources.cluster_firewall import ClusterFirewall, ClusterRules
 from partilha.proxmox.resources.firewall import SecurityGroup
 from partilha.proxmox.resources.firewall_addresses import Alias, IPSet
 from partilha.proxmox.resources.vnet_firewall import VNetFirewall
 from partilha.proxmox.security_groups import SSH_GROUP, group_name
+from platform_stack.flow_rules import flow_rules
 
 
 class Firewall(pulumi.ComponentResource):
     groups: pulumi.Output[dict[str, str]]  # service -> its security group
     ssh_group: pulumi.Output[str]
 
-    def __init__(self, name: str, inventory: Inventory, placed: list[Guest], lab: bool,
+    def __init__(self, name: str, inventory: Inventory, placed: list[PlacedGuest], lab: bool,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("partilha:platform:Firewall", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

@@ -25,7 +25,7 @@ from typing import Any
 
 import pulumi
 
-from partilha.inventory import Guest, Inventory
+from partilha.inventory import Inventory, PlacedGuest
 from partilha.inventory.models import Tenant
 from partilha.proxmox.resources.access import Acl, ApiToken, ExclusiveAcl, Role, User, acl_entry
 from partilha.proxmox.template import LXC_TEMPLATE
@@ -55,7 +55,7 @@ class TenantAccess(pulumi.ComponentResource):
     token: pulumi.Output[dict[str, Any]]  # userid, tokenid (full), store_as — never the secret
 
     def __init__(self, name: str, *, env: str, tenant: Tenant, inventory: Inventory,
-                 guests: list[Guest], pool: str, roles: TenantRoles, qemu_template: int | None,
+                 guests: list[PlacedGuest], pool: str, roles: TenantRoles, qemu_template: int | None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("partilha:platform:TenantAccess", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from partilha.inventory import Guest, Inventory
+from partilha.inventory import Inventory, PlacedGuest
 from partilha.inventory.flows import (
     MANAGEMENT,
     PVE_API_PORT,
@@ -54,7 +54,7 @@ def set_name(vnet: str) -> str:
     return vnet if len(vnet) >= 2 else f"vnet-{vnet}"
 
 
-def alias_name(guest: Guest) -> str:
+def alias_name(guest: PlacedGuest) -> str:
     """The guest's name, which PVE takes as an alias when it starts with a letter and fits."""
     name = guest.name if guest.name[:1].isalpha() else f"g-{guest.name}"
     return name[:ALIAS_MAX]
@@ -70,7 +70,7 @@ def _accept(rtype: str, comment: str, *, source: str, dest: str | None = None,
     return rule | {"comment": comment}
 
 
-def flow_rules(inventory: Inventory, placed: list[Guest]) -> FlowRules:
+def flow_rules(inventory: Inventory, placed: list[PlacedGuest]) -> FlowRules:
     out = FlowRules()
     vnets = tenant_vnets(inventory)
     for slug, vnet in vnets.items():

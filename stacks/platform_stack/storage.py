@@ -13,8 +13,8 @@ from typing import Any
 
 import pulumi
 
-from gather import by_key
-from partilha.inventory.models import Storage as StorageModel
+from keyed_outputs import by_key
+from partilha.inventory import models
 from partilha.proxmox.resources.storage import Storage
 
 # inventory fields that are type-specific options of PVE's storage plugins
@@ -24,7 +24,7 @@ _OPTIONS = ("server", "export", "datastore", "pool", "vgname", "thinpool")
 class Storages(pulumi.ComponentResource):
     storages: pulumi.Output[dict[str, dict[str, Any]]]  # id -> type, site, content, shared
 
-    def __init__(self, name: str, storages: list[StorageModel],
+    def __init__(self, name: str, storages: list[models.Storage],
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("partilha:platform:Storage", name, None, opts)
         made: dict[str, pulumi.Output[dict[str, Any]]] = {}

@@ -9,7 +9,7 @@ from typing import Any
 
 import pulumi
 
-from gather import by_key
+from keyed_outputs import by_key
 from partilha.inventory.models import Networks, VNet
 from partilha.proxmox.resources.sdn import SdnApply, SdnSubnet, SdnVnet, SdnZone
 

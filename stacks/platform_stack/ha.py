@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pulumi
 
-from gather import by_key
+from keyed_outputs import by_key
 from partilha.inventory import Inventory
 from partilha.proxmox.resources.ha import HaGroup
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pulumi
 
-from dc.access import TenantAccess, TenantRoles
-from dc.backup import BackupPlan
-from dc.firewall import Firewall
-from dc.ha import HighAvailability
-from dc.network import Network
-from dc.storage import Storages
 from partilha.automation.envs import retired_slugs
 from partilha.inventory import Inventory, guests
+from platform_stack.access import TenantAccess, TenantRoles
+from platform_stack.backup import BackupPlan
+from platform_stack.firewall import Firewall
+from platform_stack.ha import HighAvailability
+from platform_stack.network import Network
+from platform_stack.storage import Storages
 from stack_settings import Settings
 
 

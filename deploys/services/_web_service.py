@@ -1,7 +1,7 @@
 """What the service deploys share: a role's declaration, its packages, the TLS certificate, the
 nginx site on the catalogue's ports, and the records application behind it.
 
-A role's file (deploys/services/<role>.py) declares its `Service` and deploys it with
+A role's file (deploys/services/<role>.py) declares its `WebService` and deploys it with
 `deploy(SERVICE)` (or `install` + its own steps + `serve`). All role files run in one pyinfra
 run over the guests; each acts only on the hosts of its role (`deploying`), and importing one
 outside pyinfra (tests/infra reads `SERVICE.health`) deploys nothing.
@@ -59,7 +59,7 @@ class App:
 
 
 @dataclass(frozen=True)
-class Service:
+class WebService:
     role: str
     title: str  # the index page's heading, in the users' language
     app: App | None = None
@@ -77,7 +77,7 @@ class Service:
         return f"partilha-{self.role}"
 
 
-def deploying(service: Service) -> bool:
+def deploying(service: WebService) -> bool:
     """Whether pyinfra is deploying to a host of this service's role now."""
     return ctx_host.isset() and this_host().role == service.role
 
@@ -89,7 +89,7 @@ def tenant_database(me: Host) -> str:
     return me.tenant.replace("-", "_")
 
 
-def install(service: Service) -> None:
+def install(service: WebService) -> None:
     wanted = [*WEB_PACKAGES, *service.packages]
     wanted += ["python3-psycopg2"] if service.app and service.app.store == "postgresql" else []
     installed = host.get_fact(DebPackages)
@@ -98,7 +98,7 @@ def install(service: Service) -> None:
                  update=any(p not in installed for p in wanted), cache_time=3600)
 
 
-def serve(service: Service) -> None:
+def serve(service: WebService) -> None:
     me = this_host()
     _document_root(service, me)
     if service.app:
@@ -106,13 +106,13 @@ def serve(service: Service) -> None:
     _nginx(service, me)
 
 
-def deploy(service: Service) -> None:
+def deploy(service: WebService) -> None:
     if deploying(service):
         install(service)
         serve(service)
 
 
-def _document_root(service: Service, me: Host) -> None:
+def _document_root(service: WebService, me: Host) -> None:
     # Modes given explicitly: the baseline's umask (027) would hide new directories from nginx.
     files.directory(name="service: document root", path=service.docroot, user="root", group="root",
                     mode="755")
@@ -125,7 +125,7 @@ def _document_root(service: Service, me: Host) -> None:
                    dest=service.docroot, user="root", group="root", mode="644", dir_mode="755")
 
 
-def _app(service: Service, app: App, me: Host) -> None:
+def _app(service: WebService, app: App, me: Host) -> None:
     account = service.role
     server.user(  # noqa: S604 - `shell` is the account's login shell, no subprocess
         name="service: the app's system user", user=account, system=True,
@@ -153,7 +153,7 @@ def _app(service: Service, app: App, me: Host) -> None:
                     restarted=True, _if=any_changed(program, unit))
 
 
-def _nginx(service: Service, me: Host) -> None:
+def _nginx(service: WebService, me: Host) -> None:
     ports = sorted({rule.first for rule in me.inbound if rule.proto == "tcp"})
     if HTTPS not in ports or set(ports) - {HTTP, HTTPS}:
         raise OperationError(f"{me.name}: the catalogue gives {service.role} ports {ports}; its nginx "

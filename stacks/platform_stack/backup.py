@@ -22,8 +22,8 @@ from typing import Any
 
 import pulumi
 
-from gather import by_key
-from partilha.inventory import Guest, Inventory
+from keyed_outputs import by_key
+from partilha.inventory import Inventory, PlacedGuest
 from partilha.inventory.models import Tier
 from partilha.proxmox.resources.backup import BackupJob
 
@@ -37,7 +37,7 @@ def retention(tier: Tier) -> dict[str, int]:
 class BackupPlan(pulumi.ComponentResource):
     jobs: pulumi.Output[dict[str, dict[str, Any]]]  # job id -> tier, site, storage, schedule, vmids
 
-    def __init__(self, name: str, inventory: Inventory, guests: list[Guest],
+    def __init__(self, name: str, inventory: Inventory, guests: list[PlacedGuest],
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("partilha:platform:Backup", name, None, opts)
         sites: dict[str, str] = {s.role: s.name for s in inventory.datacentre.sites}
