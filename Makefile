@@ -19,8 +19,7 @@ demo: setup  ## the main job against the lab: provisioned, hardened and configur
 	$(BIN)/partilha verify all --env lab
 	$(BIN)/partilha backup now abrantes-intranet --env lab
 	$(BIN)/partilha dr run restore-guest abrantes-intranet --beside --yes --env lab
-	for service in portal dms einvoice crm; do $(BIN)/partilha backup now abrantes-$$service --env lab || exit 1; done
-	$(BIN)/partilha dr run verify-backups --tenant abrantes --yes --env lab
+	$(BIN)/partilha dr run verify-backups --guest abrantes-intranet --yes --env lab
 
 lint: setup
 	$(BIN)/ruff check partilha stacks tests bench deploys policies

@@ -1,6 +1,6 @@
 """Prove every backup restorable: each guest's newest backup at each site, restored as a throwaway.
 
-For each guest with a backup tier (narrowed by --tenant, --tier, --site) and each site whose backup
+For each guest with a backup tier (narrowed by --guest, --tenant, --tier, --site) and each site whose backup
 storage holds a copy of it: the archive's sha256 against the one recorded at backup time (PBS:
 its verification state), then a throwaway copy restored from it into the isolated drill VNet at a
 drill address and a vmid of the drill range, booted, logged in to against the original's pinned
@@ -20,6 +20,7 @@ from partilha.errors import UserError
 from partilha.inventory import guests
 
 PARAMS = (
+    Param("--guest", help="only this guest"),
     Param("--tenant", help="only this tenant's guests (a municipality's slug, or the shared services')"),
     Param("--tier", help="only guests of this backup tier"),
     Param("--site", help="only the copies at this site"),
@@ -30,13 +31,15 @@ def prepare(run: Run) -> None:
     inv = run.env.inventory
     vnet, prefix, gateway = drill.drill_network(run)
     assert inv.backup.drill is not None  # drill_network said so
-    wanted = {k: run.args[k] for k in ("tenant", "tier", "site") if run.args[k]}
-    known = {"tenant": {g.tenant for g in guests(inv)}, "tier": set(inv.backup.tiers),
+    wanted = {k: run.args[k] for k in ("guest", "tenant", "tier", "site") if run.args[k]}
+    known = {"guest": {g.name for g in guests(inv) if g.spec.backup_tier},
+             "tenant": {g.tenant for g in guests(inv)}, "tier": set(inv.backup.tiers),
              "site": set(inv.backup.storages)}
     for key, value in wanted.items():
         if value not in known[key]:
             raise UserError(f"--{key} {value}: none in env {run.env.name} ({', '.join(sorted(known[key]))})")
     chosen = [g for g in guests(inv) if g.spec.backup_tier
+              and wanted.get("guest", g.name) == g.name
               and wanted.get("tenant", g.tenant) == g.tenant
               and wanted.get("tier", g.spec.backup_tier) == g.spec.backup_tier]
     taken = {int(x["vmid"]) for x in run.pve.get("/cluster/resources", type="vm")}
