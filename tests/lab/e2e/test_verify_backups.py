@@ -31,7 +31,7 @@ from partilha.deploy.hosts import build_hosts
 from partilha.inventory import load_inventory
 
 from .conftest import ROOT, Cli
-from .test_dr import ok, task
+from .test_dr import ok, one_line, task
 
 pytestmark = pytest.mark.lab
 APP, STATIC = "constancia-einvoice", "constancia-intranet"
@@ -132,6 +132,13 @@ def test_good_backups_of_each_role_pass_every_check_and_leave_nothing(
     assert 0 < app["age_s"] < 3600 and app["seconds"] > 0 and app["restore_s"] > 0
     assert app["archive"].startswith("lab-backup:backup/vzdump-lxc-")
     assert drill_vmids(admin) == [] and cli.lab.known_hosts.read_text() == known
+
+
+def test_a_filter_matching_nothing_is_one_line_naming_it_and_nothing_is_made(
+        cli: Cli, admin: ProxmoxAPI, made: dict[str, Any]) -> None:
+    for flag, value in (("--guest", "nowhere-intranet"), ("--tier", "platinum"), ("--site", "moon")):
+        one_line(cli("dr", "run", "verify-backups", flag, value, "--yes"), f"{flag} {value}: none in env")
+    assert drill_vmids(admin) == []
 
 
 def test_the_drill_vnet_reaches_no_production_guest_and_none_reaches_it(
