@@ -2,8 +2,8 @@
 
     drill.py prepare HOME [--services SLUG=SERVICE,...]
         once per drill: a lab prefix, a free API port and a copy of inventories/lab on free
-        subnets (a user's lab holds the inventory's own), with those municipalities trimmed to
-        those services; writes and prints HOME/drill.json (again: prints what it holds)
+        subnets (a user's lab holds the inventory's own), with only those municipalities, each
+        with only those services; writes and prints HOME/drill.json (again: prints what it holds)
     drill.py guests HOME NAME...
         those guests of the drill's inventory made through the lab's API as the stacks make them,
         and HOME/fleet.json: them and the lab's node hosts, for `partilha deploy|verify --fleet`
@@ -52,12 +52,7 @@ def prepare(home: Path, services: dict[str, list[str]]) -> dict[str, object]:
     vnets = load_inventory(source).networks.vnets
     inventory = relocated(source, home / "inventory", free_subnets(len(vnets), base="10.216"))
     if services:
-        path = inventory / "municipalities.yaml"
-        data = yaml.safe_load(path.read_text())
-        for municipality in data["municipalities"]:
-            if municipality["slug"] in services:
-                municipality["services"] = dict.fromkeys(services[municipality["slug"]])
-        path.write_text(yaml.safe_dump(data, allow_unicode=True))
+        trim(inventory, services)
     drill = {"env": ENV, "prefix": f"m{secrets.token_hex(2)}-", "port": free_port(),
              "inventory": str(inventory)}
     saved.write_text(json.dumps(drill, indent=2) + "\n")
@@ -69,6 +64,20 @@ def admin(lab: LabInstance) -> ProxmoxAPI:
     user, _, token = creds["token_id"].partition("!")
     return ProxmoxAPI("127.0.0.1", port=lab.port, user=user, token_name=token,
                       token_value=creds["token_secret"], verify_ssl=str(lab.cert))
+
+
+def trim(inventory: Path, services: dict[str, list[str]]) -> None:
+    """Only those municipalities (and their VNets), with only those services: a smaller platform."""
+    path = inventory / "municipalities.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["municipalities"] = [dict(m, services=dict.fromkeys(services[m["slug"]]))
+                              for m in data["municipalities"] if m["slug"] in services]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    path = inventory / "networks.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["networks"]["vnets"] = [v for v in data["networks"]["vnets"]
+                                 if v.get("municipality") in (None, *services)]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
 
 
 def make(home: Path, names: list[str]) -> Path:

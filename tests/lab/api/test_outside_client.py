@@ -3,7 +3,8 @@ Ansible's community.proxmox modules (the `ansible` package) drive a throwaway la
 PVE: nodes, storages, a pool, a user (with a token and with a ticket login), SDN zone, VNet and
 subnet, a container's whole life (created, started, declared again with `update`, listed by a
 municipality's scoped token, backed up, restarted, stopped, removed), tasks and the backup
-storage's contents. A second run of the same playbook changes nothing but the backup it takes."""
+storage's contents. A second run of the same playbook changes nothing but what the modules do on
+every run against PVE as well."""
 
 from __future__ import annotations
 
@@ -23,7 +24,11 @@ from partilha.lab.instance import LabInstance
 pytestmark = pytest.mark.lab
 HERE = Path(__file__).resolve().parent / "outside_client"
 BIN = Path(__file__).resolve().parents[3] / ".venv" / "bin"
-ACTIONS = {"A backup of it, waited for"}  # an action, not a state: it runs every time
+# What community.proxmox does on every run, on PVE too: it cannot read a password back so it sets
+# it again, it updates a zone or container it is given `update` for, and a backup is an action.
+ACTIONS = {"A user in the pve realm, with a ticket login (PVE takes no API token for passwords)",
+           "An SDN zone", "The same container declared again (an update of what it has)",
+           "A backup of it, waited for"}
 
 
 def playbook(name: str, extra: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """The Molecule drills (molecule/), run as CI runs them: `molecule test` of each scenario on its own
 throwaway lab. The baseline drill is kept after its run for the faults: a control broken on a guest
 makes verify fail naming the control and the guest, and a guest whose host key changed after it was
-pinned makes converge and verify fail naming it (Molecule's own StrictHostKeyChecking=no does not
-reach partilha). Then destroy leaves no container, bridge or nftables table of the drill."""
+pinned makes converge and verify fail naming it (Molecule's own host-key settings do not reach
+partilha). Then destroy leaves no container, bridge or nftables table of the drill."""
 
 from __future__ import annotations
 
@@ -95,30 +95,27 @@ def test_the_baseline_drill_converges_then_changes_nothing_then_verifies(baselin
     assert re.search(r"verify.*Executed: Successful", out) and "4 failed" not in out, out[-6000:]
 
 
-def test_a_broken_control_fails_verify_naming_it_and_the_guest(baseline: Drill) -> None:
+def test_a_broken_control_and_a_changed_host_key_fail_the_drill_naming_them(baseline: Drill) -> None:
+    """One guest breaks a control, the other's host key changes after it was pinned: verify names
+    both, converge names the second (and puts the first's control back); with the pinned key back,
+    the same drill verifies again."""
     baseline.attach("abrantes-portal",
                     "echo 'PasswordAuthentication yes' > /etc/ssh/sshd_config.d/00-broken.conf")
-    out = failed(baseline("verify"))
-    assert "PTL-SSH-01 on abrantes-portal" in out and "passwordauthentication" in out, out[-6000:]
-    assert "on cim-medio-tejo-gis" not in out
-    fixed = passed(baseline("converge"))  # pyinfra removes the drop-in that overrides the baseline
-    assert re.search(r"\(partilha deploy\)\]\s*\*+\s*changed:", fixed), fixed[-4000:]
-
-
-def test_a_guest_whose_host_key_changed_fails_converge_and_verify_naming_it(baseline: Drill) -> None:
     baseline.attach("cim-medio-tejo-gis",
                     "mkdir -p /root/keys && cp -a /etc/ssh/ssh_host_* /root/keys/ "
                     "&& rm /etc/ssh/ssh_host_* && ssh-keygen -A -q && systemctl restart ssh")
     try:
+        verify = failed(baseline("verify"))
+        assert "PTL-SSH-01 on abrantes-portal" in verify, verify[-6000:]
+        assert "passwordauthentication" in verify
+        assert "cim-medio-tejo-gis refused" in verify and "not the one pinned" in verify, verify[-6000:]
         converge = failed(baseline("converge"))
         pinned = r"cim-medio-tejo-gis \(\S+\): its SSH host key is not the one pinned in"
         assert re.search(pinned, converge), converge[-6000:]
-        verify = failed(baseline("verify"))
-        assert "cim-medio-tejo-gis refused" in verify and "not the one pinned" in verify, verify[-6000:]
     finally:
         baseline.attach("cim-medio-tejo-gis", "rm /etc/ssh/ssh_host_* && cp -a /root/keys/* /etc/ssh/ "
                                               "&& rm -r /root/keys && systemctl restart ssh")
-    passed(baseline("verify"))  # the pinned key back: the same drill verifies again
+    passed(baseline("verify"))  # the drop-in that broke PTL-SSH-01 went with that converge
 
 
 def test_destroy_leaves_nothing_of_the_drill(baseline: Drill) -> None:
@@ -136,5 +133,6 @@ def test_the_dr_restore_drill_brings_the_data_back_and_reports_rto_and_rpo(
     finally:
         drill("destroy")
     assert re.search(r"side_effect.*Executed: Successful", out) and "The same as before the disaster" in out
-    assert re.search(r"RTO achieved [\d.]+ s \(target 172800 s\); RPO achieved [\d.]+ s", out), out[-6000:]
+    achieved = r"RTO achieved [\d.]+ s \(target [\d.]+ s\); RPO achieved [\d.]+ s \(target [\d.]+ s\)"
+    assert re.search(achieved, out), out[-6000:]
     assert leftovers(drill.prefix) == []
