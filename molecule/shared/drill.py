@@ -10,6 +10,8 @@
     drill.py fleet HOME SLUG...
         HOME/fleet.json from the guests those tenants' stacks made (`partilha up --only SLUG`)
         and the lab's node hosts: `partilha deploy --env` wants every tenant's stack
+    drill.py corrupt HOME GUEST
+        the guest's newest archive on its backup storage cut in half (a restore must skip it)
     drill.py disaster HOME GUEST
         the disaster: the guest stopped and deleted, disk and all, through the lab's API; prints
         when (ISO 8601, UTC), for `partilha dr run --disaster-at`
@@ -108,6 +110,17 @@ def save_fleet(home: Path, lab: LabInstance, outputs: dict[str, dict[str, Any]])
     return fleet
 
 
+def corrupt(home: Path, name: str) -> str:
+    lab = LabInstance.load(home / ".partilha" / "lab")
+    [guest] = [g for g in guests(load_inventory(lab.inventory)) if g.name == name]
+    archives = sorted((lab.state_dir / "storage").glob(f"*/dump/vzdump-lxc-{guest.vmid}-*.tar.zst"))
+    if not archives:
+        raise SystemExit(f"no archive of {name} on the drill's backup storages")
+    newest = archives[-1]
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
+    return newest.name
+
+
 def disaster(home: Path, name: str) -> str:
     api = admin(LabInstance.load(home / ".partilha" / "lab"))
     found = [r for r in api.cluster.resources.get(type="vm") if r.get("name") == name]
@@ -134,6 +147,9 @@ def main() -> None:
     fourth = sub.add_parser("fleet")
     fourth.add_argument("home", type=Path)
     fourth.add_argument("slugs", nargs="+")
+    fifth = sub.add_parser("corrupt")
+    fifth.add_argument("home", type=Path)
+    fifth.add_argument("guest")
     third = sub.add_parser("disaster")
     third.add_argument("home", type=Path)
     third.add_argument("guest")
@@ -147,6 +163,8 @@ def main() -> None:
         print(make(home, args.names))
     elif args.command == "fleet":
         print(stacks_fleet(home, args.slugs))
+    elif args.command == "corrupt":
+        print(corrupt(home, args.guest))
     else:
         print(disaster(home, args.guest))
 

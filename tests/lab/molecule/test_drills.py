@@ -1,8 +1,10 @@
-"""The Molecule drills (molecule/), run as CI runs them: `molecule test` of each scenario on its own
-throwaway lab. The baseline drill is kept after its run for the faults: a control broken on a guest
-makes verify fail naming the control and the guest, and a guest whose host key changed after it was
-pinned makes converge and verify fail naming it (Molecule's own host-key settings do not reach
-partilha). Then destroy leaves no container, bridge or nftables table of the drill."""
+"""The Molecule drills (molecule/), run as CI runs them: `molecule test` of baseline and dr-restore,
+each on its own throwaway lab. The baseline drill is kept after its run for the faults: a control
+broken on a guest makes verify fail naming the control and the guest, and a guest whose host key
+changed after it was pinned makes converge and verify fail naming it (Molecule's own host-key
+settings do not reach partilha). dr-restore-corrupt's side effect and verify run on dr-restore's
+lab, whose create and converge it shares. Then destroy leaves no container, bridge or nftables
+table of a drill."""
 
 from __future__ import annotations
 
@@ -124,15 +126,36 @@ def test_destroy_leaves_nothing_of_the_drill(baseline: Drill) -> None:
     assert not (baseline.ephemeral / "home").exists()
 
 
-def test_the_dr_restore_drill_brings_the_data_back_and_reports_rto_and_rpo(
-        tmp_path_factory: pytest.TempPathFactory) -> None:
+@pytest.fixture(scope="module")
+def restored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
     drill = Drill("dr-restore", tmp_path_factory.mktemp("molecule-dr-restore"))
     try:
-        run = drill("test")
-        drill.output = out = passed(run)
+        run = drill("test", "--destroy", "never")
+        drill.output = run.stdout + run.stderr
+        yield drill
     finally:
         drill("destroy")
-    assert re.search(r"side_effect.*Executed: Successful", out) and "The same as before the disaster" in out
+
+
+def test_the_dr_restore_drill_brings_the_data_back_and_reports_rto_and_rpo(restored: Drill) -> None:
+    out = restored.output
+    assert "Traceback" not in out, out[-6000:]
+    assert re.search(r"dr-restore > verify\] Executed: Successful", out), out[-6000:]
+    assert re.search(r"idempotence\] Executed: Successful", out) and "The same as before the disaster" in out
     achieved = r"RTO achieved [\d.]+ s \(target [\d.]+ s\); RPO achieved [\d.]+ s \(target [\d.]+ s\)"
     assert re.search(achieved, out), out[-6000:]
-    assert leftovers(drill.prefix) == []
+
+
+def test_the_corrupt_archive_drill_falls_back_to_the_archive_before(restored: Drill) -> None:
+    """dr-restore-corrupt's side effect and verify, on dr-restore's lab (its create and converge are
+    dr-restore's own playbooks): a newer backup, cut in half, skipped and said so; the records back."""
+    corrupt = Drill("dr-restore-corrupt", restored.ephemeral)
+    out = passed(corrupt("side_effect"))
+    assert "The runbook said it skipped the altered archive" in out
+    out = passed(corrupt("verify"))
+    assert re.search(r"restored \S+vzdump-lxc-\d+-\S+; skipped \S+vzdump-lxc-\d+-", out), out[-6000:]
+
+
+def test_the_dr_drills_leave_nothing(restored: Drill) -> None:
+    passed(restored("destroy"))
+    assert leftovers(restored.prefix) == []
