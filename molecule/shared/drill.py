@@ -38,8 +38,7 @@ from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import build_hosts
 from partilha.deploy.sources import lab_node_addresses
 from partilha.inventory import guests, load_inventory
-from partilha.lab import LabInstance, free_subnets, make_guests, relocated, wait_task
-from partilha.lab.throwaway import free_port
+from partilha.lab import LabInstance, free_port, free_subnets, make_guests, relocated, wait_task
 from partilha.workspace import CHECKOUT, Workspace
 
 ENV = "drill"

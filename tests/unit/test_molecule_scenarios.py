@@ -5,7 +5,9 @@ every scenario is one `make test` runs."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -37,3 +39,13 @@ def test_no_file_under_molecule_turns_host_key_checking_off() -> None:
                  if p.is_file() and p.suffix in (".yml", ".yaml", ".cfg", ".py", ".sh", ".ini")
                  for m in OFF.finditer(p.read_text())]
     assert offending == []
+
+
+def test_lab_up_refuses_a_prefix_that_cannot_name_its_bridges(tmp_path: Path) -> None:
+    """The drills' `partilha lab up --prefix`: a bad one is one line naming it, before any lab exists."""
+    run = subprocess.run([str(ROOT / ".venv" / "bin" / "partilha"), "lab", "up", "--prefix", "Drill_"],
+                         env={**os.environ, "PARTILHA_HOME": str(tmp_path), "NO_COLOR": "1"},
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "lab prefix 'Drill_' must be a letter, up to 4 letters or digits and a hyphen" in run.stderr
+    assert not (tmp_path / ".partilha" / "lab").exists()
