@@ -150,7 +150,7 @@ def test_the_corrupt_archive_drill_falls_back_to_the_archive_before(restored: Dr
     """dr-restore-corrupt's side effect and verify, on dr-restore's lab (its create and converge are
     dr-restore's own playbooks): a newer backup, cut in half, skipped and said so; the records back."""
     corrupt = Drill("dr-restore-corrupt", restored.ephemeral)
-    out = passed(corrupt("side_effect"))
+    out = passed(corrupt("side-effect"))
     assert "The runbook said it skipped the altered archive" in out
     out = passed(corrupt("verify"))
     assert re.search(r"restored \S+vzdump-lxc-\d+-\S+; skipped \S+vzdump-lxc-\d+-", out), out[-6000:]
