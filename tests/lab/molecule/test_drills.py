@@ -76,15 +76,20 @@ def leftovers(prefix: str) -> list[str]:
     return found + ([table] if table in tables.split() else [])
 
 
-@pytest.fixture(scope="module")
-def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
-    drill = Drill("baseline", tmp_path_factory.mktemp("molecule-baseline"))
+def kept(scenario: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
+    """`molecule test` of the scenario, its lab kept for the tests; destroyed at the end whatever they did."""
+    drill = Drill(scenario, tmp_path_factory.mktemp(f"molecule-{scenario}"))
     try:
         run = drill("test", "--destroy", "never")
         drill.output = run.stdout + run.stderr
         yield drill
     finally:
         drill("destroy")
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
+    yield from kept("baseline", tmp_path_factory)
 
 
 def test_the_baseline_drill_converges_then_changes_nothing_then_verifies(baseline: Drill) -> None:
@@ -128,13 +133,7 @@ def test_destroy_leaves_nothing_of_the_drill(baseline: Drill) -> None:
 
 @pytest.fixture(scope="module")
 def restored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
-    drill = Drill("dr-restore", tmp_path_factory.mktemp("molecule-dr-restore"))
-    try:
-        run = drill("test", "--destroy", "never")
-        drill.output = run.stdout + run.stderr
-        yield drill
-    finally:
-        drill("destroy")
+    yield from kept("dr-restore", tmp_path_factory)
 
 
 def test_the_dr_restore_drill_brings_the_data_back_and_reports_rto_and_rpo(restored: Drill) -> None:
