@@ -22,7 +22,7 @@ demo: setup  ## the main job against the lab: provisioned, hardened and configur
 	$(BIN)/partilha dr run verify-backups --guest abrantes-intranet --yes --env lab
 
 lint: setup
-	$(BIN)/ruff check partilha stacks tests bench deploys policies
+	$(BIN)/ruff check partilha stacks tests bench deploys policies molecule
 	$(BIN)/mypy
 	$(BIN)/mypy policies/rules
 

@@ -18,20 +18,25 @@ app = typer.Typer(help="The lab: a local Proxmox VE on this machine.", no_args_i
 InventoryOpt = Annotated[Path | None, typer.Option(help="inventory the lab realises "
                                                          "(default inventories/lab)")]
 PortOpt = Annotated[int | None, typer.Option(help="HTTPS port of the API (default 8006)")]
+PrefixOpt = Annotated[str | None, typer.Option(help="name prefix of its containers, bridges and "
+                                                  "nftables table (default plab-; a throwaway lab "
+                                                  "takes its own)")]
 EnvOpt = Annotated[str | None, typer.Option(help="the lab env `partilha up --env` then provisions "
                                                  "(default: the inventory folder's name)")]
 console = Console(highlight=False, emoji=False)
 
 
-def _instance(inventory: Path | None = None, port: int | None = None) -> LabInstance:
-    return control.default_instance(Workspace.find().root, inventory, port)
+def _instance(inventory: Path | None = None, port: int | None = None,
+              prefix: str | None = None) -> LabInstance:
+    return control.default_instance(Workspace.find().root, inventory, port, prefix)
 
 
 @app.command()
-def up(inventory: InventoryOpt = None, port: PortOpt = None, env: EnvOpt = None) -> None:
+def up(inventory: InventoryOpt = None, port: PortOpt = None, prefix: PrefixOpt = None,
+       env: EnvOpt = None) -> None:
     """Start the lab (idempotent): state, certificate, credentials, the API server; and the env
     that provisions it, marked as a lab env."""
-    instance = _instance(inventory, port)
+    instance = _instance(inventory, port, prefix)
     lab_env = envs.load_env(env or instance.inventory.name, instance.inventory, lab=True)
     creds = control.up(instance)
     lab_env.write_missing_config()

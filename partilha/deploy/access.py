@@ -127,8 +127,10 @@ def _login(host: Host, fleet: Fleet, config: Path, masters: Path | None) -> Logi
     for user in candidates:
         command = "sudo -n true" if user != ROOT else "true"
         try:
+            # stdin closed: the probe must not eat what `partilha ssh GUEST -- sh -s < script` feeds
             proc = subprocess.run(["ssh", "-F", str(config), *shared, "-l", user, host.name, command],
-                                  capture_output=True, text=True, timeout=PROBE_TIMEOUT, check=False)
+                                  capture_output=True, text=True, timeout=PROBE_TIMEOUT, check=False,
+                                  stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             return f"{host.name} ({host.address}): no SSH answer within {PROBE_TIMEOUT} s"
         if proc.returncode == 0:

@@ -9,6 +9,7 @@ from partilha.lab import control
 from partilha.lab.instance import LabInstance
 from partilha.lab.server import access_log
 from partilha.lab.server.faults import TARGETS, Faults, Target
-from partilha.lab.throwaway import throwaway
+from partilha.lab.throwaway import free_port, free_subnets, make_guests, relocated, throwaway, wait_task
 
-__all__ = ["TARGETS", "Faults", "LabInstance", "Target", "access_log", "control", "throwaway"]
+__all__ = ["TARGETS", "Faults", "LabInstance", "Target", "access_log", "control", "free_port",
+           "free_subnets", "make_guests", "relocated", "throwaway", "wait_task"]

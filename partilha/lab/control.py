@@ -203,14 +203,16 @@ def node_addresses(instance: LabInstance) -> dict[str, str]:
         return node_hosts.addresses(store, instance)
 
 
-def default_instance(root: Path, inventory: Path | None, port: int | None) -> LabInstance:
-    """The user's lab: .partilha/lab, with node hosts trusting the operator's key."""
+def default_instance(root: Path, inventory: Path | None, port: int | None,
+                     prefix: str | None = None) -> LabInstance:
+    """The lab of a workspace: .partilha/lab, with node hosts trusting the operator's key; what
+    `lab up` saved unless an inventory, port or prefix is given."""
     state_dir = root / ".partilha" / "lab"
     node_key = Workspace(root).ssh_key(lab=True).with_suffix(".pub")
-    if (state_dir / "instance.json").is_file() and inventory is None and port is None:
+    if (state_dir / "instance.json").is_file() and inventory is None and port is None and prefix is None:
         return dataclasses.replace(LabInstance.load(state_dir), node_key=node_key)
     return LabInstance(state_dir, (inventory or root / "inventories" / "lab").resolve(),
-                       port or 8006, node_key=node_key)
+                       port or 8006, prefix or "plab-", node_key=node_key)
 
 
 @contextlib.contextmanager

@@ -10,13 +10,11 @@ subnets no route of the host uses. Its finalizer removes all of it, whatever the
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import json
 import os
 import secrets
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
@@ -27,11 +25,10 @@ from proxmoxer import ProxmoxAPI
 
 from partilha.inventory import Inventory, load_inventory
 from partilha.inventory.guests import PlacedGuest
-from partilha.lab import throwaway
+from partilha.lab import free_subnets, make_guests, throwaway
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine.lxc import aptcache, containers, network, nftables
 from partilha.lab.machine.lxc.template import ensure_template
-from partilha.proxmox.template import TEMPLATE_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,28 +53,6 @@ CONNECT = (
 )
 
 
-
-
-def _free_subnets(count: int, base: str = "10.213") -> list[IPv4Network]:
-    """/24s in <base>.0.0/16 that no route or address of the host overlaps."""
-    used = []
-    out = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        word = line.split()[0] if line.split() else ""
-        if word in ("local", "broadcast", "unreachable"):
-            word = line.split()[1]
-        try:
-            used.append(ipaddress.ip_network(word, strict=False))
-        except ValueError:
-            continue
-    picked: list[IPv4Network] = []
-    for _ in range(200):
-        net = IPv4Network(f"{base}.{secrets.randbelow(250) + 1}.0/24")
-        if net not in picked and not any(net.overlaps(u) for u in used if u.prefixlen > 0):
-            picked.append(net)
-        if len(picked) == count:
-            return picked
-    raise RuntimeError(f"no free /24 in {base}.0.0/16")
 
 
 @dataclasses.dataclass
@@ -239,7 +214,7 @@ def subnet_pool() -> Callable[[int], list[IPv4Network]]:
 
     def take(count: int) -> list[IPv4Network]:
         for _ in range(20):
-            picked = [n for n in _free_subnets(count + len(handed), base="10.214") if n not in handed]
+            picked = [n for n in free_subnets(count + len(handed), base="10.214") if n not in handed]
             if len(picked) >= count:
                 handed.extend(picked[:count])
                 return picked[:count]
@@ -257,19 +232,6 @@ def _swap_prefixes(inventory: Inventory, subnets: dict[str, IPv4Network]) -> Inv
     return inventory.model_copy(update={"networks": networks})
 
 
-def _task_ok(api: ProxmoxAPI, upid: str) -> None:
-    """Wait (up to 300 s) for a PVE task and assert it ended OK."""
-    node = upid.split(":")[1]
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        status = api.nodes(node).tasks(upid).status.get()
-        if status["status"] == "stopped":
-            assert status["exitstatus"] == "OK", status
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"task {upid} still running after 300 s")
-
-
 RealiseGuests = Callable[[ProxmoxAPI, Callable[[Inventory], list[PlacedGuest]], Path],
                          tuple[Inventory, dict[str, dict[str, Any]]]]
 
@@ -285,24 +247,7 @@ def realise_guests(subnet_pool: Callable[[int], list[IPv4Network]]) -> RealiseGu
         base = load_inventory(ROOT / "inventories" / "lab")
         vnet_ids = sorted({g.vnet.id for g in pick(base) if g.vnet})
         inventory = _swap_prefixes(base, dict(zip(vnet_ids, subnet_pool(len(vnet_ids)), strict=True)))
-        api.cluster.sdn.zones.post(zone="cim", type="vlan", bridge="vmbr0", ipam="pve")
-        for vnet in (v for v in inventory.networks.vnets if v.id in vnet_ids):
-            api.cluster.sdn.vnets.post(vnet=vnet.id, zone="cim", tag=vnet.tag)
-            api.cluster.sdn.vnets(vnet.id).subnets.post(subnet=str(vnet.prefix), type="subnet",
-                                                        gateway=str(vnet.gateway))
-        _task_ok(api, api.cluster.sdn.put())
-        outputs: dict[str, dict[str, Any]] = {}
-        for g in pick(inventory):
-            assert g.vnet and g.address and g.vmid
-            _task_ok(api, api.nodes(g.node).lxc.post(
-                vmid=g.vmid, hostname=g.name, ostemplate=f"local:vztmpl/{TEMPLATE_FILE}",
-                memory=g.memory_mib, swap=256, rootfs=f"lab-guests:{g.disk_gib}", start=1,
-                net0=f"name=eth0,bridge={g.vnet.id},ip={g.address},gw={g.vnet.gateway}",
-                **{"ssh-public-keys": key.with_suffix(".pub").read_text()}))
-            outputs[g.name] = {"vmid": g.vmid, "node": g.node, "address": str(g.address.ip),
-                               "vnet": g.vnet.id, "tenant": g.tenant, "service": g.service,
-                               "role": g.spec.role, "kind": "lxc", "data_class": g.spec.data_class,
-                               "ports": list(g.spec.ports)}
+        outputs = make_guests(api, inventory, pick(inventory), key.with_suffix(".pub").read_text())
         return inventory, outputs
 
     return realise
@@ -320,7 +265,7 @@ def mlab(tmp_path_factory: pytest.TempPathFactory, template: Path) -> Iterator[M
     state = tmp_path_factory.mktemp("machine")
     key = state / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    subnets = _free_subnets(2)
+    subnets = free_subnets(2)
     lab = MachineLab(
         prefix=prefix,
         state=state,
@@ -353,7 +298,7 @@ def free_subnet(mlab: MachineLab) -> Callable[[], IPv4Network]:
     """A /30 no route of the host (nor the lab's VNets) uses, for throwaway interfaces."""
 
     def pick() -> IPv4Network:
-        for net in _free_subnets(8):
+        for net in free_subnets(8):
             if not any(net.overlaps(v.subnet) for v in mlab.vnets.values()):
                 return IPv4Network(f"{net.network_address}/30")
         raise RuntimeError("no free subnet")

@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from partilha.lab.access import users
+from partilha.lab.access.errors import perm_failed_message
+from partilha.lab.access.model import ROOT
 from partilha.lab.access.roles import is_builtin_role, parse_privs
 from partilha.lab.access.stored import GROUP, ROLE
 from partilha.lab.server.context import Ctx
-from partilha.lab.server.errors import PveError
+from partilha.lab.server.errors import PveError, param_error, unauthorized
 from partilha.lab.server.params import BOOL, Param
 from partilha.lab.server.router import Router
 
@@ -99,6 +101,36 @@ def update_user(ctx: Ctx, p: dict[str, Any]) -> Any:
         user.update({k: int(v) if isinstance(v, bool) else v
                      for k, v in p.items() if k in USER_PROPS})
         ctx.store.put_object(users.USER, p["userid"], user)
+    return None
+
+
+@routes.route("PUT", "/access/password", {
+    "userid": USERID, "password": Param(optional=False, min_length=8, max_length=64),
+    "confirmation-password": Param(max_length=64)})
+def change_password(ctx: Ctx, p: dict[str, Any]) -> Any:
+    """PVE's `change_password` (allowtoken => 0): root@pam changes anyone's, a user their own,
+    and one with Realm.AllocateUser and User.Modify another's but not a pam user's; anyone but
+    root@pam confirms with their own password first."""
+    if "!" in ctx.authid:
+        raise PveError(perm_failed_message("URI '/access/password' not available with API token, "
+                                           "need proper ticket."), 403)
+    _check(ctx, ["or", ["userid-param", "self"],
+                 ["and", ["userid-param", "Realm.AllocateUser"], ["userid-group", ["User.Modify"]]]], p)
+    userid = p["userid"]
+    with ctx.store.tx():
+        user = _user(ctx, userid)
+        if ctx.authid != ROOT:
+            if userid == ROOT:
+                raise PveError(perm_failed_message(), 403)
+            confirmation = p.get("confirmation-password")
+            if confirmation is None:
+                raise param_error(**{"confirmation-password": "password is required to modify user"})
+            if not users.password_valid(ctx.store, ctx.authid, confirmation):
+                raise unauthorized()
+            if ctx.authid != userid and userid.endswith("@pam"):
+                raise PveError(perm_failed_message(), 403)
+        user["password"] = users.hash_password(p["password"])
+        ctx.store.put_object(users.USER, userid, user)
     return None
 
 

@@ -9,11 +9,14 @@ from partilha.lab.sdn.state import (
     applied_vnets,
     commit,
     digest,
+    global_lock,
+    has_pending_changes,
     objects,
     put,
     remove,
     rollback,
     running_zone_of,
+    set_global_lock,
 )
 
 __all__ = [
@@ -24,9 +27,12 @@ __all__ = [
     "applied_vnets",
     "commit",
     "digest",
+    "global_lock",
+    "has_pending_changes",
     "objects",
     "put",
     "remove",
     "rollback",
     "running_zone_of",
+    "set_global_lock",
 ]

@@ -1,4 +1,5 @@
-"""/cluster/sdn: apply (PUT), rollback, and the zones. Edits stay pending until applied.
+"""/cluster/sdn: apply (PUT), rollback, the global lock, and the zones. Edits stay pending until
+applied.
 
 As in pve-network, changes run under the SDN config lock, and what fails there is reported as
 `<what> failed: <reason>`; reads can show the edited config (default, with its `digest`), the
@@ -7,12 +8,15 @@ As in pve-network, changes run under the SDN config lock, and what fails there i
 
 from __future__ import annotations
 
+import secrets
+import time
+import uuid
 from typing import Any
 
 from partilha.lab import cluster, sdn
 from partilha.lab.cluster.node_guard import local_node, require_quorum
 from partilha.lab.sdn import sdn_apply, sdn_schema
-from partilha.lab.sdn.sdn_config import DELETE, DIGEST, VIEW, sdn_config_lock, view, with_digest
+from partilha.lab.sdn.sdn_config import DELETE, DIGEST, LOCK_TOKEN, VIEW, sdn_config_lock, view, with_digest
 from partilha.lab.sdn.sdn_schema import SdnConfigError
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, assert_if_modified, param_error
@@ -43,12 +47,15 @@ def index(ctx: Ctx, p: dict[str, Any]) -> Any:
     return [{"id": "vnets"}, {"id": "zones"}]
 
 
-@routes.route("PUT", "/cluster/sdn", {"release-lock": BOOL})
+@routes.route("PUT", "/cluster/sdn", {**LOCK_TOKEN, "release-lock": BOOL})
 def reload(ctx: Ctx, p: dict[str, Any]) -> Any:
     """Apply: commit the edits, then a `reloadnetworkall` task realises them on the host."""
+    token = p.pop("lock-token", None)
     ctx.require("/sdn", ["SDN.Allocate"])
-    with sdn_config_lock(ctx, "could not commit SDN config"):
+    with sdn_config_lock(ctx, "could not commit SDN config", token):
         sdn.commit(ctx.store)
+        if token and p.get("release-lock", True):
+            sdn.set_global_lock(ctx.store, None)
     store, instance = ctx.store, ctx.instance
 
     def work(log: TaskLog) -> None:
@@ -63,11 +70,46 @@ def reload(ctx: Ctx, p: dict[str, Any]) -> Any:
     return ctx.tasks.start(local_node(ctx).name, "reloadnetworkall", "", ctx.authid, work)
 
 
-@routes.route("POST", "/cluster/sdn/rollback", {"release-lock": BOOL})
+@routes.route("POST", "/cluster/sdn/rollback", {**LOCK_TOKEN, "release-lock": BOOL})
 def rollback(ctx: Ctx, p: dict[str, Any]) -> Any:
+    token = p.pop("lock-token", None)
     ctx.require("/sdn", ["SDN.Allocate"])
-    with sdn_config_lock(ctx, "could not rollback SDN configuration"):
+    with sdn_config_lock(ctx, "could not rollback SDN configuration", token):
         sdn.rollback(ctx.store)
+        if token and p.get("release-lock", True):
+            sdn.set_global_lock(ctx.store, None)
+    return None
+
+
+def _uuid7() -> uuid.UUID:
+    """RFC 9562's version 7 (what pve-network's UUID::generate_v7 makes): 48 bits of Unix time in
+    milliseconds, then random bits (Python 3.11's uuid has no uuid7)."""
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(secrets.token_bytes(10), "big")
+    value = value & ~(0xF << 76) | 0x7 << 76  # version
+    value = value & ~(0x3 << 62) | 0x2 << 62  # variant
+    return uuid.UUID(int=value)
+
+
+@routes.route("POST", "/cluster/sdn/lock", {"allow-pending": BOOL})
+def lock(ctx: Ctx, p: dict[str, Any]) -> Any:
+    """PVE 8.3's global SDN lock: its token (a UUIDv7) is what writers show until it is released."""
+    ctx.require("/sdn", ["SDN.Allocate"])
+    with sdn_config_lock(ctx, "could not acquire lock for SDN config"):
+        if not p.get("allow-pending") and sdn.has_pending_changes(ctx.store):
+            raise PveError("configuration has pending changes")
+        token = str(_uuid7())
+        sdn.set_global_lock(ctx.store, token)
+    return token
+
+
+@routes.route("DELETE", "/cluster/sdn/lock", {**LOCK_TOKEN, "force": BOOL})
+def release_lock(ctx: Ctx, p: dict[str, Any]) -> Any:
+    ctx.require("/sdn", ["SDN.Allocate"])
+    if p.get("force"):
+        sdn.set_global_lock(ctx.store, None)
+        return None
+    with sdn_config_lock(ctx, "could not release lock", p.get("lock-token")):
+        sdn.set_global_lock(ctx.store, None)
     return None
 
 
@@ -104,13 +146,14 @@ def _check_zone_refs(opts: dict[str, Any]) -> None:
 
 
 @routes.route("POST", "/cluster/sdn/zones", {
-    "zone": ZONE_ID, "type": Param(optional=False, enum=("simple", "vlan")), **ZONE_PROPS})
+    "zone": ZONE_ID, "type": Param(optional=False, enum=("simple", "vlan")), **ZONE_PROPS, **LOCK_TOKEN})
 def create_zone(ctx: Ctx, p: dict[str, Any]) -> Any:
+    token = p.pop("lock-token", None)
     ctx.require("/sdn/zones", ["SDN.Allocate"])
     zid, ztype = p.pop("zone"), p.pop("type")
     opts = {"type": ztype, **checked(sdn_schema.ZONE_OPTIONS[ztype], p, create=True)}
     require_quorum(ctx)
-    with sdn_config_lock(ctx, "create sdn zone object failed"):
+    with sdn_config_lock(ctx, "create sdn zone object failed", token):
         if zid in sdn.objects(ctx.store, "zones"):
             raise PveError(f"sdn zone object ID '{zid}' already defined")
         _check_zone_refs(opts)
@@ -119,12 +162,13 @@ def create_zone(ctx: Ctx, p: dict[str, Any]) -> Any:
 
 
 @routes.route("PUT", "/cluster/sdn/zones/{zone}", {
-    "zone": ZONE_ID, "delete": DELETE, "digest": DIGEST, **ZONE_PROPS})
+    "zone": ZONE_ID, "delete": DELETE, "digest": DIGEST, **ZONE_PROPS, **LOCK_TOKEN})
 def update_zone(ctx: Ctx, p: dict[str, Any]) -> Any:
+    token = p.pop("lock-token", None)
     zid, digest = p.pop("zone"), p.pop("digest", None)
     delete = split_list(p.pop("delete", ""))
     ctx.require(f"/sdn/zones/{zid}", ["SDN.Allocate"])
-    with sdn_config_lock(ctx, "update sdn zone object failed"):
+    with sdn_config_lock(ctx, "update sdn zone object failed", token):
         zones = sdn.objects(ctx.store, "zones")
         assert_if_modified(sdn_schema.digest(sdn_schema.section_text("zones", zones)), digest)
         if zid not in zones:
@@ -143,11 +187,12 @@ def update_zone(ctx: Ctx, p: dict[str, Any]) -> Any:
     return None
 
 
-@routes.route("DELETE", "/cluster/sdn/zones/{zone}", {"zone": ZONE_ID})
+@routes.route("DELETE", "/cluster/sdn/zones/{zone}", {"zone": ZONE_ID, **LOCK_TOKEN})
 def delete_zone(ctx: Ctx, p: dict[str, Any]) -> Any:
+    token = p.pop("lock-token", None)
     zid = p["zone"]
     ctx.require(f"/sdn/zones/{zid}", ["SDN.Allocate"])
-    with sdn_config_lock(ctx, "delete sdn zone object failed"):
+    with sdn_config_lock(ctx, "delete sdn zone object failed", token):
         if zid not in sdn.objects(ctx.store, "zones"):
             raise PveError(f"sdn '{zid}' does not exist")
         for vid, vnet in sdn.objects(ctx.store, "vnets").items():

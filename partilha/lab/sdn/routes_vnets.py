@@ -14,6 +14,7 @@ from partilha.lab.sdn import sdn_schema
 from partilha.lab.sdn.sdn_config import (
     DELETE,
     DIGEST,
+    LOCK_TOKEN,
     VIEW,
     check_vnet_access,
     sdn_config_lock,
@@ -89,13 +90,14 @@ def _subnets_of(ctx: Ctx, vid: str) -> list[str]:
 
 
 @routes.route("POST", "/cluster/sdn/vnets", {"vnet": VNET_ID, "zone": Param(optional=False),
-                                             **VNET_PROPS})
+                                             **VNET_PROPS, **LOCK_TOKEN})
 def create_vnet(ctx: Ctx, p: dict[str, Any]) -> Any:
+    token = p.pop("lock-token", None)
     ctx.require(f"/sdn/zones/{p['zone']}", ["SDN.Allocate"])
     vid = p.pop("vnet")
     p.pop("type", None)
     require_quorum(ctx)
-    with sdn_config_lock(ctx, "create sdn vnet object failed"):
+    with sdn_config_lock(ctx, "create sdn vnet object failed", token):
         vnets = sdn.objects(ctx.store, "vnets")
         opts = sdn_schema.check_config(sdn_schema.VNET_OPTIONS, p, create=True)
         if vid in vnets:
@@ -107,13 +109,14 @@ def create_vnet(ctx: Ctx, p: dict[str, Any]) -> Any:
 
 
 @routes.route("PUT", "/cluster/sdn/vnets/{vnet}", {
-    "vnet": VNET_ID, "zone": Param(), "delete": DELETE, "digest": DIGEST, **VNET_PROPS})
+    "vnet": VNET_ID, "zone": Param(), "delete": DELETE, "digest": DIGEST, **VNET_PROPS, **LOCK_TOKEN})
 def update_vnet(ctx: Ctx, p: dict[str, Any]) -> Any:
+    token = p.pop("lock-token", None)
     vid, digest = p.pop("vnet"), p.pop("digest", None)
     delete = split_list(p.pop("delete", ""))
     p.pop("type", None)
     check_vnet_access(ctx, vid, ["SDN.Allocate"])
-    with sdn_config_lock(ctx, "update sdn vnet object failed"):
+    with sdn_config_lock(ctx, "update sdn vnet object failed", token):
         vnets = sdn.objects(ctx.store, "vnets")
         assert_if_modified(sdn_schema.digest(sdn_schema.section_text("vnets", vnets)), digest)
         opts = sdn_schema.check_config(sdn_schema.VNET_OPTIONS, p, create=False)
@@ -130,11 +133,12 @@ def update_vnet(ctx: Ctx, p: dict[str, Any]) -> Any:
     return None
 
 
-@routes.route("DELETE", "/cluster/sdn/vnets/{vnet}", {"vnet": VNET_ID})
+@routes.route("DELETE", "/cluster/sdn/vnets/{vnet}", {"vnet": VNET_ID, **LOCK_TOKEN})
 def delete_vnet(ctx: Ctx, p: dict[str, Any]) -> Any:
+    token = p.pop("lock-token", None)
     vid = p["vnet"]
     check_vnet_access(ctx, vid, ["SDN.Allocate"])
-    with sdn_config_lock(ctx, "delete sdn vnet object failed"):
+    with sdn_config_lock(ctx, "delete sdn vnet object failed", token):
         if vid not in sdn.objects(ctx.store, "vnets"):
             raise PveError(f"sdn vnet '{vid}' does not exist")
         if _subnets_of(ctx, vid):
@@ -185,13 +189,14 @@ def _subnet_hook(ctx: Ctx, sid: str, subnet: dict[str, Any]) -> None:
 
 @routes.route("POST", "/cluster/sdn/vnets/{vnet}/subnets", {
     "vnet": VNET_ID, "subnet": SUBNET_ID, "type": Param(optional=False, enum=("subnet",)),
-    **SUBNET_PROPS})
+    **SUBNET_PROPS, **LOCK_TOKEN})
 def create_subnet(ctx: Ctx, p: dict[str, Any]) -> Any:
+    token = p.pop("lock-token", None)
     check_vnet_access(ctx, p["vnet"], ["SDN.Allocate"])
     cidr = p.pop("subnet")
     p.pop("type")
     require_quorum(ctx)
-    with sdn_config_lock(ctx, "create sdn subnet object failed"):
+    with sdn_config_lock(ctx, "create sdn subnet object failed", token):
         zone = sdn.objects(ctx.store, "vnets").get(p["vnet"], {}).get("zone", "")
         sid = sdn_schema.subnet_id(str(zone), cidr)
         opts = sdn_schema.check_config(sdn_schema.SUBNET_OPTIONS, p, create=True)
@@ -203,12 +208,14 @@ def create_subnet(ctx: Ctx, p: dict[str, Any]) -> Any:
 
 
 @routes.route("PUT", "/cluster/sdn/vnets/{vnet}/subnets/{subnet}", {
-    "vnet": VNET_ID, "subnet": SUBNET_ID, "delete": DELETE, "digest": DIGEST, **SUBNET_PROPS})
+    "vnet": VNET_ID, "subnet": SUBNET_ID, "delete": DELETE, "digest": DIGEST, **SUBNET_PROPS,
+    **LOCK_TOKEN})
 def update_subnet(ctx: Ctx, p: dict[str, Any]) -> Any:
+    token = p.pop("lock-token", None)
     sid, digest = p.pop("subnet"), p.pop("digest", None)
     delete = split_list(p.pop("delete", ""))
     check_vnet_access(ctx, p["vnet"], ["SDN.Allocate"])
-    with sdn_config_lock(ctx, "update sdn subnet object failed"):
+    with sdn_config_lock(ctx, "update sdn subnet object failed", token):
         subnets = sdn.objects(ctx.store, "subnets")
         if sid not in subnets:
             raise PveError(f"sdn subnet '{sid}' does not exist")
@@ -223,10 +230,11 @@ def update_subnet(ctx: Ctx, p: dict[str, Any]) -> Any:
 
 
 @routes.route("DELETE", "/cluster/sdn/vnets/{vnet}/subnets/{subnet}", {
-    "vnet": VNET_ID, "subnet": SUBNET_ID})
+    "vnet": VNET_ID, "subnet": SUBNET_ID, **LOCK_TOKEN})
 def delete_subnet(ctx: Ctx, p: dict[str, Any]) -> Any:
+    token = p.pop("lock-token", None)
     check_vnet_access(ctx, p["vnet"], ["SDN.Allocate"])
-    with sdn_config_lock(ctx, "delete sdn subnet object failed"):
+    with sdn_config_lock(ctx, "delete sdn subnet object failed", token):
         if p["subnet"] not in sdn.objects(ctx.store, "subnets"):
             raise PveError(f"sdn subnet '{p['subnet']}' does not exist")
         sdn.remove(ctx.store, "subnets", p["subnet"])

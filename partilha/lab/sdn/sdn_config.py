@@ -17,13 +17,20 @@ from partilha.lab.server.params import BOOL, Param
 VIEW = {"running": BOOL, "pending": BOOL}
 DELETE = Param(format="pve-configid-list", max_length=4096)
 DIGEST = Param(max_length=64)
+# pve-network's `pve-sdn-lock-token`: what a writer shows while the global SDN lock is held
+LOCK_TOKEN = {"lock-token": Param()}
 
 
 @contextmanager
-def sdn_config_lock(ctx: Ctx, errmsg: str) -> Iterator[None]:
-    """PVE's `lock_sdn_config`: one writer at a time; failures become `<errmsg>: <reason>`."""
+def sdn_config_lock(ctx: Ctx, errmsg: str, token: str | None = None) -> Iterator[None]:
+    """PVE's `lock_sdn_config`: one writer at a time, and while the global lock
+    (`POST /cluster/sdn/lock`) is held only one showing its token; failures become
+    `<errmsg>: <reason>`."""
     try:
         with ctx.store.tx():
+            held = sdn.global_lock(ctx.store)
+            if held is not None and token != held:
+                raise PveError("invalid lock token provided!")
             yield
     except PveError as exc:
         raise PveError(f"{errmsg}: {stringify(exc)}") from None

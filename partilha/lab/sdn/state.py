@@ -56,6 +56,20 @@ def commit(store: Store) -> int:
     return version
 
 
+def global_lock(store: Store) -> str | None:
+    """The token of the global SDN lock (pve-network's /etc/pve/sdn/.lock), None when free."""
+    return store.meta("sdn_lock_token") or None
+
+
+def set_global_lock(store: Store, token: str | None) -> None:
+    store.set_meta("sdn_lock_token", token or "")
+
+
+def has_pending_changes(store: Store) -> bool:
+    """Whether the edited config differs from the running one."""
+    return any(objects(store, s) != objects(store, s, running=True) for s in sdn_schema.SECTIONS)
+
+
 def rollback(store: Store) -> None:
     """Drop every pending edit: the config becomes the running one again."""
     _copy(store, RUNNING_KIND, CONFIG_KIND)

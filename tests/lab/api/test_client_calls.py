@@ -65,3 +65,27 @@ def test_a_password_at_creation_and_a_rootfs_update_of_its_own_volume_are_taken(
     ro = fails(lambda: config.put(unprivileged=0))
     assert "unable to modify read-only option: 'unprivileged'" in str(ro.errors)
     assert config.get()["rootfs"] == f"{volume},mountoptions=noatime,size=4G"
+
+
+def test_a_password_change_as_pve_allows_it(lab: LabInstance, admin: ProxmoxAPI, admin_token: ProxmoxAPI,
+                                           fails: Fails) -> None:
+    """`PUT /access/password`: root@pam changes anyone's, a user their own (confirming the old one),
+    nobody with an API token; at least 8 characters."""
+    admin.access.users.post(userid="pw@pve", password="first-pass")
+    admin.access.users.post(userid="pw2@pve", password="first-pass")
+    admin.access.password.put(userid="pw@pve", password="second-pass")
+    own = ProxmoxAPI("127.0.0.1", port=lab.port, user="pw@pve", password="second-pass",
+                     verify_ssl=str(lab.cert))
+    unconfirmed = fails(lambda: own.access.password.put(userid="pw@pve", password="third-pass"))
+    assert unconfirmed.errors == {"confirmation-password": "password is required to modify user"}
+    own.access.password.put(userid="pw@pve", password="third-pass",
+                            **{"confirmation-password": "second-pass"})
+    ProxmoxAPI("127.0.0.1", port=lab.port, user="pw@pve", password="third-pass", verify_ssl=str(lab.cert))
+    other = fails(lambda: own.access.password.put(userid="pw2@pve", password="third-pass",
+                                                  **{"confirmation-password": "third-pass"}))
+    assert other.status_code == 403
+    token = fails(lambda: admin_token.access.password.put(userid="pw@pve", password="fourth-pass"))
+    assert token.status_code == 403 and "URI '/access/password' not available with API token, need proper " \
+        "ticket." in f"{token} {token.content}"
+    short = fails(lambda: admin.access.password.put(userid="pw@pve", password="short"))
+    assert short.errors == {"password": "value must be at least 8 characters long"}

@@ -4,6 +4,7 @@ makes real bridges (the subnet gateway on the host side) and the lab's nftables 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Callable
 from ipaddress import IPv4Interface, IPv4Network
@@ -210,3 +211,34 @@ def test_responses_validate_against_pve_schema(lab: LabInstance, creds: dict[str
         sdn_api.get.model()
     finally:
         admin.cluster.sdn.rollback.post()
+
+
+def test_the_global_sdn_lock_as_pve_network_holds_it(admin: ProxmoxAPI, fails, nets, wait_task) -> None:
+    """PVE 8.3's global lock (`POST /cluster/sdn/lock`): while held, every SDN writer needs its
+    token; applying or rolling back with it releases it (release-lock defaults to 1)."""
+    admin.cluster.sdn.zones.post(zone="lz", type="simple")
+    refused = fails(lambda: admin.cluster.sdn.lock.post())
+    assert refused.status_code == 500
+    assert "could not acquire lock for SDN config: configuration has pending changes" in str(refused)
+    token = admin.cluster.sdn.lock.post(**{"allow-pending": 1})
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", token), token
+    again = fails(lambda: admin.cluster.sdn.lock.post(**{"allow-pending": 1}))
+    assert "could not acquire lock for SDN config: invalid lock token provided!" in str(again)
+    no_token = fails(lambda: admin.cluster.sdn.vnets.post(vnet="lva", zone="lz"))
+    assert "create sdn vnet object failed: invalid lock token provided!" in str(no_token)
+    admin.cluster.sdn.vnets.post(vnet="lva", zone="lz", **{"lock-token": token})
+    admin.cluster.sdn.vnets("lva").subnets.post(subnet=str(nets[2]), type="subnet", gateway=str(nets[2][1]),
+                                                **{"lock-token": token})
+    assert "invalid lock token provided!" in str(fails(lambda: admin.cluster.sdn.put(**{"lock-token": "x"})))
+    wait_task(admin, admin.cluster.sdn.put(**{"lock-token": token}))  # applied, and the lock released
+    kept = admin.cluster.sdn.lock.post()  # nothing pending now
+    admin.cluster.sdn.vnets("lva").put(alias="under the lock", **{"lock-token": kept})
+    wait_task(admin, admin.cluster.sdn.put(**{"lock-token": kept, "release-lock": 0}))
+    assert "invalid lock token provided!" in str(fails(lambda: admin.cluster.sdn.vnets("lva").put(alias="x")))
+    assert "could not release lock: invalid lock token provided!" in str(
+        fails(lambda: admin.cluster.sdn.lock.delete(**{"lock-token": "x"})))
+    admin.cluster.sdn.lock.delete(force=1)
+    admin.cluster.sdn.vnets("lva").subnets(f"lz-{nets[2].network_address}-24").delete()
+    admin.cluster.sdn.vnets("lva").delete()
+    admin.cluster.sdn.zones("lz").delete()
+    wait_task(admin, admin.cluster.sdn.put())

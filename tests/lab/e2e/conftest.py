@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from proxmoxer import ProxmoxAPI
 
 from partilha.automation import project
 from partilha.inventory import Inventory, load_inventory
+from partilha.lab import relocated
 from partilha.lab.instance import LabInstance
 from partilha.lab.server import access_log
 from partilha.lab.server.faults import Faults, save
@@ -50,12 +50,12 @@ class Cli:
     env: dict[str, str]
     inventory: Inventory  # what the stacks realise
 
-    def __call__(self, *args: str, timeout: float = TIMEOUT,
+    def __call__(self, *args: str, timeout: float = TIMEOUT, stdin: str = "",
                  **env: str) -> subprocess.CompletedProcess[str]:
-        """`partilha *args`, with `env` on top of the operator's environment."""
+        """`partilha *args`, with `env` on top of the operator's environment and `stdin` fed to it."""
         return subprocess.run([str(ROOT / ".venv" / "bin" / "partilha"), *args], cwd=self.project,
                               env={**self.env, **env}, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, check=False)
+                              input=stdin, check=False)
 
     def pulumi(self, *args: str) -> Any:
         """`pulumi ... --json`-style commands of the checkout's CLI, parsed."""
@@ -89,16 +89,6 @@ class Cli:
         """`partilha lab faults --rate` on this lab instance."""
         with Store(self.lab.db) as store:
             save(store, Faults(rate, seed))
-
-
-def relocated(source: Path, target: Path, subnets: list[IPv4Network]) -> Path:
-    """A copy of the inventory in `source` whose VNets use `subnets` (gateway: the first host)."""
-    shutil.copytree(source, target)
-    networks = yaml.safe_load((target / "networks.yaml").read_text())
-    for vnet, subnet in zip(networks["networks"]["vnets"], subnets, strict=True):
-        vnet.update(prefix=str(subnet), gateway=str(subnet[1]))
-    (target / "networks.yaml").write_text(yaml.safe_dump(networks, allow_unicode=True))
-    return target
 
 
 def _write_lab_stacks(work: Path, inventory: Path) -> None:

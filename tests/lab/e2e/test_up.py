@@ -113,6 +113,9 @@ def test_partilha_ssh_logs_into_a_guest_with_the_pinned_host_key(cli: Cli, first
     done = cli("ssh", "abrantes-portal", "--", "hostname")
     _ok(done)
     assert done.stdout.strip() == "abrantes-portal"
+    fed = cli("ssh", "abrantes-portal", "--", "sh", "-s", stdin="echo fed; hostname\n")  # a script on stdin
+    _ok(fed)
+    assert fed.stdout.split() == ["fed", "abrantes-portal"]
     _one_clear_error(cli("ssh", "abrantes-portl"), 1, "no guest 'abrantes-portl' in env lab")
     known_hosts = cli.lab.known_hosts
     address = cli.outputs("lab-abrantes")["guests"]["abrantes-portal"]["address"]
