@@ -113,6 +113,9 @@ class Workspace:
             "PULUMI_HOME": str(self.private / "pulumi-home"),
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            # The pinned Python language host (v3.163) starts policy packs without `python -u`:
+            # buffered, a pack never hands the engine its port and `--policy-pack` hangs.
+            "PYTHONUNBUFFERED": "1",
             "PULUMI_BACKEND_URL": base.get("PULUMI_BACKEND_URL")
             or f"file://{self.private / 'state'}",
         }

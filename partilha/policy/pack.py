@@ -2,8 +2,7 @@
 
 Each rule becomes one policy named by its ID (a ResourceValidationPolicy for a ResourceRule, a
 StackValidationPolicy for a StackRule) with its enforcement level; its severity, primary
-framework control, other controls (as tags) and remediation go along when the installed
-pulumi_policy takes them (1.18 and later), so the same pack runs before and after that upgrade.
+framework control, other controls (as tags) and remediation go along.
 
 A finding an active waiver of the inventory covers is not reported by its rule: the advisory
 policy PTL-POL-WAIVED reports it instead, with who waived it, why and until when. A finding whose
@@ -12,12 +11,15 @@ only waiver expired is reported by its rule, saying so.
 
 from __future__ import annotations
 
-import inspect
+import json
+import os
 from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
 import pulumi_policy as pp
+import pulumi_policy.policy
+from pulumi.runtime.proto.analyzer_pb2 import AnalyzerStackConfigureRequest
 
 from partilha.policy import waivers
 from partilha.policy.facts import Facts
@@ -27,17 +29,14 @@ PACK = "partilha"
 WAIVED = "PTL-POL-WAIVED"
 
 
-def _metadata(policy: type, rule: Rule) -> dict[str, Any]:
-    """Severity, framework, tags and remediation for pulumi_policy versions that take them."""
-    accepted = inspect.signature(policy).parameters
-    wanted: dict[str, Callable[[], Any]] = {
-        "severity": lambda: pp.Severity(rule.severity),  # type: ignore[attr-defined]
-        "framework": lambda: pp.PolicyComplianceFramework(  # type: ignore[attr-defined]
-            name=rule.primary.framework, reference=rule.primary.ref,
-            specification=rule.primary.title),
-        "tags": lambda: [c.tag for c in rule.controls[1:]],  # the primary one is the framework
-        "remediation_steps": lambda: rule.remediation}
-    return {key: make() for key, make in wanted.items() if key in accepted}
+def _metadata(rule: Rule) -> dict[str, Any]:
+    """Severity, primary framework control, the other controls (as tags) and remediation."""
+    return {"severity": pp.Severity(rule.severity),
+            "framework": pp.PolicyComplianceFramework(name=rule.primary.framework,
+                                                      reference=rule.primary.ref,
+                                                      specification=rule.primary.title),
+            "tags": [c.tag for c in rule.controls[1:]],  # the primary one is the framework
+            "remediation_steps": rule.remediation}
 
 
 class Pack:
@@ -55,6 +54,8 @@ class Pack:
         return made
 
     def serve(self) -> None:
+        # PolicyPack serves an instance of the class of this name.
+        pulumi_policy.policy._PolicyAnalyzerServicer = _StackServicer  # type: ignore[misc]
         pp.PolicyPack(PACK, self.policies(), enforcement_level=pp.EnforcementLevel.ADVISORY)
 
     def _policy(self, rule: Rule) -> pp.Policy:
@@ -68,13 +69,13 @@ class Pack:
 
             return pp.ResourceValidationPolicy(name=rule.id, description=description,
                                                validate=validate_resource, enforcement_level=level,
-                                               **_metadata(pp.ResourceValidationPolicy, rule))
+                                               **_metadata(rule))
 
         def validate_stack(args: pp.StackValidationArgs, report: pp.ReportViolation) -> None:
             self._report(rule, _resources(args), report)
 
         return pp.StackValidationPolicy(name=rule.id, description=description, validate=validate_stack,
-                                        enforcement_level=level, **_metadata(pp.StackValidationPolicy, rule))
+                                        enforcement_level=level, **_metadata(rule))
 
     def _findings(self, rule: Rule, resources: list[Resource]) -> Iterable[tuple[Finding, list[Any]]]:
         facts = self.facts()
@@ -100,6 +101,26 @@ class Pack:
                 if waiver:
                     report(f"{rule.id}: {finding.message} — {waivers.describe(waiver)}",
                            finding.resource.urn if finding.resource else None)
+
+
+class _StackServicer(pulumi_policy.policy._PolicyAnalyzerServicer):
+    """pulumi_policy's analyzer, also taking its stack, project and config from ConfigureStack.
+
+    An engine that starts a pack through a language host (Pulumi 3.2xx) puts no PULUMI_STACK,
+    PULUMI_PROJECT or PULUMI_CONFIG in the pack's environment: it sends them in the analyzer's
+    ConfigureStack call, of which pulumi_policy keeps only the tags, while it sets the runtime up
+    (before every analysis) from that environment alone. So the call's values go into the
+    environment, as an engine that starts the pack itself passes them.
+    """
+
+    def ConfigureStack(self, request: AnalyzerStackConfigureRequest, _context: Any) -> Any:  # noqa: N802
+        os.environ.update({
+            "PULUMI_STACK": request.stack, "PULUMI_PROJECT": request.project,
+            "PULUMI_DRY_RUN": "true" if request.dry_run else "false",
+            "PULUMI_CONFIG": json.dumps(dict(request.config)),
+            "PULUMI_CONFIG_SECRET_KEYS": json.dumps(list(request.config_secret_keys)),
+            **({"PULUMI_ORGANIZATION": request.organization} if request.organization else {})})
+        return super().ConfigureStack(request, _context)
 
 
 def _resources(args: pp.StackValidationArgs) -> list[Resource]:

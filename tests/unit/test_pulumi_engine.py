@@ -11,6 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+import yaml
 
 from partilha.workspace import Workspace
 
@@ -38,10 +39,16 @@ def test_built_cli_reports_the_pin() -> None:
 
 
 def test_language_host_and_helpers_sit_beside_the_cli() -> None:
-    for name in ("pulumi-language-python", "pulumi-language-python-exec",
-                 "pulumi-resource-pulumi-python", "pulumi-analyzer-policy-python"):
+    for name in ("pulumi-language-python", "pulumi-language-python-exec", "pulumi-resource-pulumi-python"):
         assert (PULUMI.parent / name).is_file(), name
         assert (PULUMI.parent / name).stat().st_mode & 0o111, f"{name} is not executable"
+
+
+def test_built_cli_analyzes_policy_packs_against_state() -> None:
+    """`pulumi policy analyze` (v3.229 on) checks a stack's state without running the program."""
+    out = subprocess.run([str(PULUMI), "policy", "analyze", "--help"], capture_output=True, text=True,
+                         check=True)
+    assert "--policy-pack" in out.stdout
 
 
 @pytest.fixture
@@ -102,3 +109,70 @@ def test_invalid_inventory_stops_the_program_with_the_validation_error(
     finally:
         pulumi(pulumi_env, "stack", "rm", "--yes", "--force", "-s", stack, check=False)
         (ROOT / f"Pulumi.{stack}.yaml").unlink(missing_ok=True)
+
+
+POLICY_PACK = """
+from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
+
+
+def label_not_forbidden(args, report_violation):
+    if args.props.get("label") == "forbidden":
+        report_violation("label must not be 'forbidden'")
+
+
+PolicyPack("toolchain-check", enforcement_level=EnforcementLevel.MANDATORY, policies=[
+    ResourceValidationPolicy(name="label-not-forbidden", description="no forbidden label",
+                             validate=label_not_forbidden),
+])
+"""
+
+LABELLED_PROGRAM = """
+import pulumi
+from pulumi.dynamic import CreateResult, Resource, ResourceProvider
+
+
+class Echo(ResourceProvider):
+    def create(self, props):
+        return CreateResult(id_="echo", outs=dict(props))
+
+
+class Labelled(Resource):
+    def __init__(self, name, label):
+        super().__init__(Echo(), name, {"label": label})
+
+
+Labelled("thing", pulumi.Config().require("label"))
+"""
+
+
+@pytest.mark.engine
+def test_real_engine_runs_a_python_policy_pack_in_updates_and_on_state(
+        pulumi_env: dict[str, str], tmp_path: Path) -> None:
+    """The CLI runs a pulumi-policy pack through the Python language host beside it, during an
+    update and with `policy analyze` on the stack's state; a mandatory violation fails both."""
+    venv = {"name": "python", "options": {"virtualenv": str(ROOT / ".venv")}}
+    pack, program = tmp_path / "pack", tmp_path / "program"
+    for folder, source, settings_file, settings in (
+            (pack, POLICY_PACK, "PulumiPolicy.yaml", {"runtime": venv}),
+            (program, LABELLED_PROGRAM, "Pulumi.yaml", {"name": "labelled", "runtime": venv})):
+        folder.mkdir()
+        (folder / "__main__.py").write_text(source)
+        (folder / settings_file).write_text(yaml.safe_dump(settings))
+
+    def run(*args: str) -> tuple[int, str]:
+        done = subprocess.run([str(PULUMI), *args, "--non-interactive"], cwd=program, env=pulumi_env,
+                              capture_output=True, text=True, check=False, timeout=120)
+        return done.returncode, done.stdout + done.stderr
+
+    with_pack = ("--policy-pack", str(pack))
+    assert run("stack", "init", "check")[0] == 0
+    assert run("config", "set", "label", "fine")[0] == 0
+    for args in (("up", "--yes", *with_pack), ("policy", "analyze", *with_pack)):
+        code, output = run(*args)
+        assert code == 0, output
+    assert run("config", "set", "label", "forbidden")[0] == 0
+    code, output = run("up", "--yes", *with_pack)
+    assert code != 0 and "label must not be 'forbidden'" in output
+    assert run("up", "--yes")[0] == 0
+    code, output = run("policy", "analyze", *with_pack)
+    assert code != 0 and "label must not be 'forbidden'" in output

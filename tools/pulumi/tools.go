@@ -1,9 +1,10 @@
 //go:build tools
 
-// Package tools pins the commands built by scripts/pulumi-build.sh.
+// Package tools pins the Pulumi CLI that scripts/setup-pulumi.sh builds, and the sdk package
+// whose Version variable the build stamps with the pin.
 package tools
 
 import (
 	_ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
-	_ "github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3"
+	_ "github.com/pulumi/pulumi/sdk/v3/go/common/version"
 )
