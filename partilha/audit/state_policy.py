@@ -1,7 +1,7 @@
 """(a) The pack's rules over what exists now: every stack refreshed (each resource read back from
 Proxmox VE into the state, as `partilha refresh` does: an out-of-band change is in the state
-after it), its state exported, and the pack run over it (partilha.audit.analyzer). One item per
-rule, one evidence row per stack it runs in and per finding."""
+after it), its state exported, and the pack run over that export by `pulumi policy analyze`
+(partilha.audit.analyzer). One item per rule, one evidence row per stack it runs in and per finding."""
 
 from __future__ import annotations
 
@@ -24,18 +24,20 @@ from partilha.policy.rule import TYPE_PREFIX, ResourceRule, Rule
 
 TIMEOUT = 300
 WORKERS = 4  # stacks analysed at once
-SOURCE = "`partilha refresh`, `pulumi stack export --stack {stack}`, the pack's Analyze and AnalyzeStack"
+SOURCE = ("`partilha refresh`, `pulumi stack export --stack {stack}`, "
+          "`pulumi policy analyze --file <export> --policy-pack policies`")
 
 
-def export(env: Env, stack: str) -> list[dict[str, Any]]:
-    """The resources of a stack's state, as `pulumi stack export` gives them (secrets encrypted)."""
+def export(env: Env, stack: str) -> dict[str, Any]:
+    """A stack's state, as `pulumi stack export` gives it (secrets encrypted)."""
     proc = subprocess.run([str(env.workspace.tools_bin / "pulumi"), "stack", "export", "--stack", stack],
                           cwd=env.project, env=env.workspace.pulumi_env(), capture_output=True, text=True,
                           timeout=TIMEOUT, check=False)
     if proc.returncode != 0:
         why = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "pulumi failed"
         raise UserError(f"stack {stack}: cannot export its state ({why})")
-    return list((json.loads(proc.stdout).get("deployment") or {}).get("resources") or [])
+    state: dict[str, Any] = json.loads(proc.stdout)
+    return state
 
 
 def _analysed(env: Env, spec: StackSpec, refreshed: StackResult | None) -> tuple[list[dict[str, Any]],
@@ -44,9 +46,10 @@ def _analysed(env: Env, spec: StackSpec, refreshed: StackResult | None) -> tuple
         raise UserError(f"{spec.name}: not refreshed (a stack it depends on failed to refresh)")
     if refreshed.error:
         raise UserError(f"{spec.name}: refresh failed: {refreshed.error}")
-    resources = export(env, spec.name)
+    state = export(env, spec.name)
     config = {**env.config(spec), **(env.plain_config(spec) or {})}
-    return resources, analyze(PACK, spec.name, config, resources), time.time()
+    found = analyze(env.workspace, PACK, spec.name, config, state)
+    return list((state.get("deployment") or {}).get("resources") or []), found, time.time()
 
 
 def items(env: Env, rules: list[Rule], holding: set[str]) -> list[Item]:

@@ -1,5 +1,5 @@
 """The audit without a lab: how statuses fold (nothing in scope is "not applicable", missing or
-old evidence "not proven", never "passed"), the pack's own analyzer over an exported state,
+old evidence "not proven", never "passed"), `pulumi policy analyze` over an exported state,
 verify's and probe's results read as evidence, the report's three forms, and bad input."""
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from partilha.automation.policy_gate import PACK, load_rules
 from partilha.dr.evidence import newest
 from partilha.dr.journal import dr_root
 from partilha.dr.status import GuestStatus
+from partilha.errors import UserError
 from partilha.policy.rule import Control
+from partilha.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 NIS2 = Control("NIS2", "art. 21(2)(g)", "basic cyber hygiene practices")
@@ -78,25 +80,39 @@ def _resource(stack: str, kind: str, name: str, outputs: dict[str, Any]) -> dict
             "custom": True, "outputs": outputs}
 
 
-def test_the_pack_analyses_a_stacks_exported_state_through_its_own_analyzer() -> None:
+def _state(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    manifest = {"time": "2026-01-01T00:00:00Z", "magic": "", "version": "v3.260.0"}
+    return {"version": 3, "deployment": {"manifest": manifest, "resources": resources}}
+
+
+def test_pulumi_policy_analyze_runs_the_pack_over_a_stacks_exported_state(tmp_path: Path) -> None:
     stack = "lab-abrantes"
-    secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "x"}
     resources = [
         {"urn": f"urn:pulumi:{stack}::partilha::pulumi:pulumi:Stack::partilha-{stack}",
          "type": "pulumi:pulumi:Stack", "outputs": {}},
-        _resource(stack, "Guest", "abrantes-intranet", {"vmid": 10105, "node": "pve1", "__provider": secret}),
+        _resource(stack, "Guest", "abrantes-intranet", {"vmid": 10105, "node": "pve1"}),
         _resource(stack, "GuestFirewall", "abrantes-intranet-firewall",
                   {"vmid": 10105, "enable": False, "policy_in": "DROP", "rules": []})]
-    found = analyze(PACK, stack, {"partilha:env": "lab", "partilha:inventory": "inventories/lab"}, resources)
+    config = {"partilha:env": "lab", "partilha:inventory": "inventories/lab"}
+    found = analyze(Workspace(tmp_path), PACK, stack, config, _state(resources))
     off = [d for d in found if d.rule == "PTL-POL-FW-01"]
     assert [(d.level, d.urn.rsplit("::", 1)[1], d.message) for d in off] == [
         ("mandatory", "abrantes-intranet-firewall", "guest abrantes-intranet's firewall is off")]
+    # the stack's env comes from PULUMI_CONFIG: without it the pack stops, and that is one line
+    with pytest.raises(UserError, match=r"^stack lab-abrantes: the policy analysis failed: .*"
+                                        r"`partilha:env` \(not set\) does not name its env$"):
+        analyze(Workspace(tmp_path), PACK, stack, {}, _state(resources))
 
 
 def test_a_pack_that_does_not_start_is_one_line(tmp_path: Path) -> None:
-    (tmp_path / "__main__.py").write_text("raise SystemExit('no rules here')\n")
-    with pytest.raises(Exception, match="the policy pack did not start"):
-        analyze(tmp_path, "lab-abrantes", {}, [])
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    runtime = {"name": "python", "options": {"virtualenv": str(project.CHECKOUT / ".venv")}}
+    (pack / "PulumiPolicy.yaml").write_text(yaml.safe_dump({"runtime": runtime}))
+    (pack / "__main__.py").write_text("raise SystemExit('no rules here')\n")
+    guest = _resource("lab-abrantes", "Guest", "abrantes-intranet", {"vmid": 10105})
+    with pytest.raises(UserError, match=r"^stack lab-abrantes: the policy analysis failed: loading policy"):
+        analyze(Workspace(tmp_path), pack, "lab-abrantes", {}, _state([guest]))
 
 
 @pytest.fixture
