@@ -42,8 +42,11 @@ def analyze(workspace: Workspace, pack: Path, stack: str, config: Mapping[str, s
         exported.write_text(json.dumps(state))
         argv = [str(workspace.tools_bin / "pulumi"), "policy", "analyze", "--file", str(exported),
                 "--policy-pack", str(pack), "--json", "--non-interactive"]
-        proc = subprocess.run(argv, cwd=tmp, env=env, capture_output=True, text=True, timeout=TIMEOUT,
-                              check=False)
+        try:
+            proc = subprocess.run(argv, cwd=tmp, env=env, capture_output=True, text=True, timeout=TIMEOUT,
+                                  check=False)
+        except subprocess.TimeoutExpired:
+            raise UserError(f"stack {stack}: the policy analysis took over {TIMEOUT} s") from None
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
     if proc.returncode != 0 and errors != [VIOLATIONS]:
         why = [e for e in errors if e != VIOLATIONS][-1:] or [f"pulumi exited {proc.returncode}"]
