@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from partilha.inventory import Guest, Inventory
-from partilha.inventory.flows import SSH_PORT, openings
+from partilha.inventory.flows import DMZ, OUTSIDE, SSH_PORT, openings
 
 Outcome = Literal["open", "refused", "filtered"]
 UNDECLARED = (3306, 8080)  # ports no catalogue service declares: expected filtered everywhere
@@ -38,7 +38,9 @@ def pairs(inventory: Inventory, placed: list[Guest]) -> list[Pair]:
     probed = ports(placed)
 
     def expected(source: Guest, target: Guest, port: int) -> Outcome:
-        reachable = source.vnet == target.vnet or (source.tenant, target.name, port) in opened
+        origin = DMZ if source.spec.network == "dmz" else source.tenant
+        reachable = source.vnet == target.vnet or (origin, target.name, port) in opened \
+            or (OUTSIDE, target.name, port) in opened
         return "open" if port in target.spec.ports and reachable else "filtered"
 
     return [Pair(s.name, t.name, port, expected(s, t, port))

@@ -66,8 +66,9 @@ def cluster_rules(inventory: Inventory, placed: list[Guest]) -> list[dict[str, s
         source = ",".join(str(p) for p in opening.prefixes)
         ports.setdefault((opening.source, source, opening.guest.name), []).append(opening.port)
     addresses = {g.name: str(g.address.ip) for g in placed if g.address is not None}
-    out = [{"type": "forward", "action": "ACCEPT", "source": source, "dest": addresses[guest],
-            "proto": "tcp", "dport": ",".join(map(str, sorted(set(listed)))),
+    # a flow from anywhere (the outside's, to the front door) has no source
+    out = [{"type": "forward", "action": "ACCEPT", **({"source": source} if source else {}),
+            "dest": addresses[guest], "proto": "tcp", "dport": ",".join(map(str, sorted(set(listed)))),
             "comment": f"flow {tenant} -> {guest}"}
            for (tenant, source, guest), listed in ports.items()]
     mgmt = ",".join(str(p) for p in management_prefixes(inventory))

@@ -284,11 +284,12 @@ def test_bad_input_stops_before_any_resource(home: Path, tmp_path: Path, stack: 
 
 def test_only_the_declared_flows_cross_vnets(platform: Run) -> None:
     """The lab inventory declares no flows: the default, written out here by hand — each
-    municipality to the CIM's two services on 443, SSH from management, the API from management."""
+    municipality to the CIM's two services on 443; anyone to the front door on 80 and 443, and
+    the front door to each public service on 443; SSH from management, the API from management."""
     (options,) = platform.of("ClusterFirewall")
     assert (options["enable"], options["policy_forward"]) == (True, "DROP")
     (cluster,) = platform.of("ClusterRules")
-    rules = [(r["type"], r["source"], r.get("dest"), r["dport"]) for r in cluster["rules"]]
+    rules = [(r["type"], r.get("source"), r.get("dest"), r["dport"]) for r in cluster["rules"]]
     assert rules == [
         ("forward", "10.101.0.0/24", "10.30.0.16", "443"),  # abrantes -> eprocurement
         ("forward", "10.101.0.0/24", "10.30.0.17", "443"),  # abrantes -> gis
@@ -296,6 +297,12 @@ def test_only_the_declared_flows_cross_vnets(platform: Run) -> None:
         ("forward", "10.103.0.0/24", "10.30.0.17", "443"),
         ("forward", "10.105.0.0/24", "10.30.0.16", "443"),  # ferreira-do-zezere
         ("forward", "10.105.0.0/24", "10.30.0.17", "443"),
+        ("forward", None, "10.20.0.18", "80,443"),  # outside -> the front door
+        ("forward", "10.20.0.18/32", "10.101.0.11", "443"),  # the front door -> each portal
+        ("forward", "10.20.0.18/32", "10.103.0.11", "443"),
+        ("forward", "10.20.0.18/32", "10.105.0.11", "443"),
+        ("forward", "10.20.0.18/32", "10.30.0.16", "443"),  # -> eprocurement
+        ("forward", "10.20.0.18/32", "10.30.0.17", "443"),  # -> gis
         ("forward", "10.10.0.0/24", None, "22"),
         ("in", "10.10.0.0/24", None, "8006"),
     ]
