@@ -25,6 +25,7 @@ from partilha.lab import cluster, lifecycle, server_process, storage
 from partilha.lab.access import users
 from partilha.lab.cluster import node_hosts, node_power
 from partilha.lab.instance import LabInstance
+from partilha.lab.sdn import outside
 from partilha.lab.server import faults
 from partilha.lab.server.certs import ensure_certificate
 from partilha.lab.server.store import Store
@@ -47,6 +48,7 @@ def initialise(instance: LabInstance) -> dict[str, Any]:
         storage.seed(store, inventory)
         if instance.node_hosts:  # before the firewall is first applied, which includes it
             node_hosts.claim_network(store, instance)
+        outside.claim(store, instance)  # the same
         if store.meta("ticket_key") is None:
             store.set_meta("ticket_key", secrets.token_hex(32))
         if instance.credentials.is_file():
@@ -198,3 +200,13 @@ def default_instance(root: Path, inventory: Path | None, port: int | None) -> La
         return dataclasses.replace(LabInstance.load(state_dir), node_key=node_key)
     return LabInstance(state_dir, (inventory or root / "inventories" / "lab").resolve(),
                        port or 8006, node_key=node_key)
+
+
+def citizen(instance: LabInstance) -> tuple[str, str, str] | None:
+    """(namespace, citizen address, the host's address there) of the lab's outside
+    (partilha.lab.sdn.outside), or None before the first `lab up`."""
+    if not instance.db.is_file():
+        return None
+    with Store(instance.db) as store:
+        world = outside.outside(store, instance)
+    return (world.namespace, str(world.citizen.ip), str(world.gateway.ip)) if world else None

@@ -25,7 +25,7 @@ from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import build_hosts
 from partilha.errors import UserError
 from partilha.inventory import guests
-from partilha.probe import matrix
+from partilha.probe import matrix, outside
 
 CONNECT_TIMEOUT = 2.0  # seconds without an answer: filtered
 LISTEN_SECONDS = 600  # a bound: the listeners are stopped as soon as the probe is done
@@ -39,13 +39,17 @@ class Probe:
     env: str
     ports: list[int]
     pairs: list[matrix.Pair]
-    observed: dict[tuple[str, str, int], matrix.Outcome]
+    observed: dict[tuple[str, str, int], str]  # an Outcome, or outside.NOT_APPLICABLE
     taken: dict[str, list[int]]  # guest -> the ports a temporary listener served
     seconds: float
 
-    def unexpected(self) -> list[tuple[matrix.Pair, matrix.Outcome]]:
-        return [(p, self.observed[(p.source, p.target, p.port)]) for p in self.pairs
-                if self.observed[(p.source, p.target, p.port)] != p.expected]
+    def unexpected(self) -> list[tuple[matrix.Pair, str]]:
+        return [(p, seen) for p in self.pairs if (seen := self.observed[(p.source, p.target, p.port)])
+                not in (p.expected, outside.NOT_APPLICABLE)]
+
+    def not_applicable(self) -> list[matrix.Pair]:
+        return [p for p in self.pairs
+                if self.observed[(p.source, p.target, p.port)] == outside.NOT_APPLICABLE]
 
     def as_json(self) -> dict[str, Any]:
         return {"env": self.env, "ports": self.ports, "seconds": round(self.seconds, 1),
@@ -57,7 +61,7 @@ class Probe:
                                for p, seen in self.unexpected()]}
 
 
-def probe(env: Env) -> Probe:
+def probe(env: Env, outside_host: str | None = None) -> Probe:
     started = time.monotonic()
     placed = guests(env.inventory)
     made = stack_outputs.guest_outputs(env)
@@ -66,6 +70,8 @@ def probe(env: Env) -> Probe:
         raise UserError(f"not made yet: {', '.join(missing)} (`partilha up --env {env.name}`)")
     hosts = build_hosts(env.inventory, {g.name: made[g.name] for g in placed}, {}, env.name, lab=env.lab)
     fleet = Fleet(env.name, tuple(hosts), env.known_hosts(os.environ), env.workspace.ssh_key(env.lab))
+    there = outside.vantage(env, outside_host)
+    from_outside = outside.pairs(env.inventory, placed, there)
     pairs = matrix.pairs(env.inventory, placed)
     ports = matrix.ports(placed)
     address = {h.name: h.address for h in hosts}
@@ -77,12 +83,18 @@ def probe(env: Env) -> Probe:
                        for name in address}
             results = dict(zip(address, pool.map(
                 lambda name: run(name, "connect", targets[name], CONNECT_TIMEOUT), address), strict=True))
+            if there is not None:  # while the listeners still run
+                results[outside.SOURCE] = outside.run(
+                    there, PROGRAM, outside.targets(from_outside, address, there), CONNECT_TIMEOUT)
         finally:
             list(pool.map(lambda name: run(name, "stop"), address))
-    observed = {(source, target, int(port)): outcome
-                for source, rows in results.items() for target, port, outcome in rows}
-    return Probe(env.name, ports, pairs, observed, {n: sorted(v["taken"]) for n, v in listened.items()},
-                 time.monotonic() - started)
+    observed: dict[tuple[str, str, int], str] = {
+        (source, target, int(port)): outcome
+        for source, rows in results.items() for target, port, outcome in rows}
+    if there is None:
+        observed |= {(p.source, p.target, p.port): outside.NOT_APPLICABLE for p in from_outside}
+    return Probe(env.name, ports, pairs + from_outside, observed,
+                 {n: sorted(v["taken"]) for n, v in listened.items()}, time.monotonic() - started)
 
 
 @contextmanager

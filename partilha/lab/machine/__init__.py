@@ -145,6 +145,17 @@ class Machine(Protocol):
     def interfaces_in(self, subnet: IPv4Network) -> set[str]:
         """The interfaces with an address in `subnet`."""
 
+    # the outside: a network namespace on the uplink side, where a test plays a citizen
+    def ensure_outside(self, namespace: str, host_end: str, gateway: IPv4Interface,
+                       address: IPv4Interface) -> None:
+        """The namespace has `address`, routed through the host's `host_end` at `gateway`."""
+
+    def remove_outside(self, namespace: str, host_end: str) -> None:
+        """The namespace and its link to the host are gone."""
+
+    def namespaces(self, prefix: str) -> list[str]:
+        """The network namespaces whose name starts with `prefix`."""
+
     # the instance's one nftables table
     def apply_firewall(self, firewall: LabFirewall) -> None:
         """Replace the instance's table atomically with `firewall`."""

@@ -112,6 +112,16 @@ class Lxc:
     def interfaces_in(self, subnet: IPv4Network) -> set[str]:
         return network.interfaces_in(subnet)
 
+    def ensure_outside(self, namespace: str, host_end: str, gateway: IPv4Interface,
+                       address: IPv4Interface) -> None:
+        network.ensure_outside(namespace, host_end, gateway, address)
+
+    def remove_outside(self, namespace: str, host_end: str) -> None:
+        network.remove_outside(namespace, host_end)
+
+    def namespaces(self, prefix: str) -> list[str]:
+        return network.list_namespaces(prefix)
+
     def apply_firewall(self, firewall: LabFirewall) -> None:
         nftables.apply(firewall)
 

@@ -225,3 +225,47 @@ def interfaces_in(subnet: IPv4Network) -> set[str]:
 def stop_forwarding(bridge: str) -> None:
     """The host routes nothing that arrives on `bridge`."""
     Path(f"/proc/sys/net/ipv4/conf/{bridge}/forwarding").write_text("0")
+
+
+NETNS_DIR = Path("/run/netns")
+OUTSIDE_END = "uplink"  # the namespace's end of its veth (names are per namespace)
+
+
+def list_namespaces(prefix: str) -> list[str]:
+    """Network namespaces (`ip netns`) whose name starts with `prefix`."""
+    if not prefix:
+        raise ValueError("a prefix is required")
+    if not NETNS_DIR.is_dir():
+        return []
+    return sorted(p.name for p in NETNS_DIR.iterdir() if p.name.startswith(prefix))
+
+
+def ensure_outside(namespace: str, host_end: str, gateway: IPv4Interface,
+                   address: IPv4Interface) -> None:
+    """The namespace `namespace` with `address` on a veth whose host end `host_end` carries
+    `gateway` (its default route), IPv6 off; the host routes what arrives on `host_end`."""
+    if not _IFNAME.match(host_end):
+        raise ValueError(f"invalid interface name {host_end!r}")
+    if namespace not in list_namespaces(namespace):
+        run(["ip", "netns", "add", namespace])
+    inside = ["ip", "-n", namespace]
+    if not exists(host_end):
+        run(["ip", "link", "add", "name", host_end, "type", "veth", "peer", "name", OUTSIDE_END,
+             "netns", namespace])
+    _sysctl(f"net/ipv6/conf/{host_end}/disable_ipv6", "1")
+    _ensure_address(host_end, gateway)
+    run(["ip", "link", "set", "dev", host_end, "up"])
+    _sysctl(f"net/ipv4/conf/{host_end}/forwarding", "1")
+    run(["ip", "netns", "exec", namespace, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1"])
+    run([*inside, "addr", "replace", address.with_prefixlen, "dev", OUTSIDE_END])
+    run([*inside, "link", "set", "dev", "lo", "up"])
+    run([*inside, "link", "set", "dev", OUTSIDE_END, "up"])
+    run([*inside, "route", "replace", "default", "via", str(gateway.ip)])
+
+
+def remove_outside(namespace: str, host_end: str) -> None:
+    """The namespace and its veth are gone. Idempotent."""
+    if exists(host_end):
+        run(["ip", "link", "del", "dev", host_end])
+    if namespace in list_namespaces(namespace):
+        run(["ip", "netns", "del", namespace])
