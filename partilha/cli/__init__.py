@@ -11,6 +11,7 @@ from rich.text import Text
 from partilha.cli import (
     backup_cmd,
     deploy_cmd,
+    diagram_cmd,
     dr_cmd,
     inventory_cmd,
     lab_cmd,
@@ -41,6 +42,7 @@ app.command("deploy")(deploy_cmd.deploy)
 app.command("verify")(deploy_cmd.verify)
 app.command("ssh")(ssh_cmd.ssh)
 app.command("probe")(probe_cmd.probe)
+app.command("diagram")(diagram_cmd.diagram)
 app.add_typer(dr_cmd.app, name="dr")
 app.add_typer(backup_cmd.app, name="backup")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from partilha.inventory.guests import Guest, dmz_vnet
+from partilha.inventory.guests import Guest
 from partilha.inventory.models import Inventory
 from partilha.inventory.source import Loc
 
@@ -25,7 +25,8 @@ class VirtualHost:
 
 
 def front_doors(placed: list[Guest]) -> list[Guest]:
-    return [g for g in placed if g.spec.network == "dmz"]
+    """The guests in the DMZ."""
+    return [g for g in placed if g.vnet is not None and g.vnet.purpose == "dmz"]
 
 
 def backends(placed: list[Guest]) -> list[Guest]:
@@ -48,15 +49,13 @@ def virtual_hosts(inv: Inventory, placed: list[Guest]) -> list[VirtualHost]:
 
 
 def problems(inv: Inventory, placed: list[Guest]) -> Iterator[tuple[Loc, str]]:
-    """A DMZ service is the CIM's and needs a DMZ; a front door needs a domain, at most one runs,
-    and every service behind it declares HTTPS."""
+    """A DMZ service is the CIM's (the networks rule demands the DMZ itself); a front door needs
+    a domain, at most one runs, and every service behind it declares HTTPS."""
     for name, service in inv.services.items():
         if service.network != "dmz":
             continue
         if service.scope != "shared":
             yield ("services", name, "network"), "only a shared service (the CIM's) sits in the DMZ"
-        if dmz_vnet(inv) is None:
-            yield ("services", name, "network"), "no VNet has purpose dmz (networks.yaml)"
     doors = front_doors(placed)
     if len(doors) > 1:
         yield doors[1].loc, f"one front door only: {', '.join(g.name for g in doors)}"

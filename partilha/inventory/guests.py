@@ -124,7 +124,8 @@ def guests(inv: Inventory) -> list[Guest]:
             service = inv.services.get(name)
             if service is None:
                 continue
-            vnet = dmz if service.network == "dmz" else vnets.get(tenant.slug)
+            # the CIM's DMZ service sits in the DMZ (a rule refuses it anywhere else)
+            vnet = dmz if service.network == "dmz" and tenant is inv.shared else vnets.get(tenant.slug)
             spec = effective(service, override)
             node = override.node if override and override.node else None
             while node is None and least:

@@ -38,7 +38,7 @@ def pairs(inventory: Inventory, placed: list[Guest]) -> list[Pair]:
     probed = ports(placed)
 
     def expected(source: Guest, target: Guest, port: int) -> Outcome:
-        origin = DMZ if source.spec.network == "dmz" else source.tenant
+        origin = DMZ if source.vnet is not None and source.vnet.purpose == "dmz" else source.tenant
         reachable = source.vnet == target.vnet or (origin, target.name, port) in opened \
             or (OUTSIDE, target.name, port) in opened
         return "open" if port in target.spec.ports and reachable else "filtered"
