@@ -66,3 +66,21 @@ def test_known_hosts_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     known_hosts.unpin(path, [HostKey("ssh-ed25519", "KEY7")])
     assert known_hosts.pinned(path, "10.0.0.7") == []
     assert len(path.read_text().splitlines()) == 39
+
+
+def test_the_outside_namespace_goes_with_its_link(mlab, free_subnet) -> None:
+    prefix = f"pt{secrets.token_hex(2)}"
+    namespace, host_end, subnet = f"{prefix}outside", network.bridge_name(prefix, "up"), free_subnet()
+    gateway, citizen = IPv4Interface(f"{subnet[1]}/30"), IPv4Interface(f"{subnet[2]}/30")
+    try:
+        network.ensure_outside(namespace, host_end, gateway, citizen)
+        network.ensure_outside(namespace, host_end, gateway, citizen)  # idempotent
+        inside = subprocess.run(["ip", "-n", namespace, "-4", "route"], capture_output=True, text=True,
+                                check=True).stdout
+        assert f"default via {gateway.ip} dev {network.OUTSIDE_END}" in inside
+        assert network.list_namespaces(prefix) == [namespace]
+    finally:
+        network.remove_outside(namespace, host_end)
+    assert network.list_namespaces(prefix) == []
+    assert host_end not in subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
+    network.remove_outside(namespace, host_end)  # idempotent
