@@ -19,7 +19,9 @@ from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from deploys.services._common import HERE, Health, Service, deploying
+from partilha.deploy.certificates import check
 from partilha.deploy.this_host import this_host
+from partilha.errors import UserError
 
 SERVICE = Service(role="frontdoor", title="Porta de entrada", health=Health(),
                   server=("haproxy", "haproxy"))
@@ -34,8 +36,10 @@ def _frontdoor() -> None:
     if not me.certificate:
         raise OperationError(f"{me.name}: no certificate for the front door (the fleet names none)")
     bundle = Path(me.certificate)
-    if not bundle.is_file():
-        raise OperationError(f"{me.name}: the front door's certificate {bundle} is missing")
+    try:
+        check(bundle, [b.site for b in me.backends])
+    except UserError as exc:
+        raise OperationError(f"{me.name}: {exc}") from None
     installed = host.get_fact(DebPackages)
     apt.packages(name="front door: packages", packages=list(PACKAGES), no_recommends=True,
                  update=any(p not in installed for p in PACKAGES), cache_time=3600)

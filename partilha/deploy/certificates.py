@@ -28,13 +28,16 @@ VALID = dt.timedelta(days=825)
 
 
 def certificate_for(folder: Path, names: Sequence[str], *, lab: bool) -> Path:
-    """The bundle for `names` in `folder`: issued by the lab CA in a lab env, else the supplied
-    one, checked."""
+    """The bundle's path in `folder`; in a lab env issued now by the lab CA if it is missing or
+    does not name every one of `names` (a production env's is the CIM's: see `check`)."""
     bundle = folder / BUNDLE
-    if lab:
-        if not bundle.is_file() or set(names) - covered(bundle):
-            _issue(folder, names)
-        return bundle
+    if lab and (not bundle.is_file() or set(names) - covered(bundle)):
+        _issue(folder, names)
+    return bundle
+
+
+def check(bundle: Path, names: Sequence[str]) -> None:
+    """The bundle is there and names every one of `names`; else one error saying what to do."""
     if not bundle.is_file():
         raise UserError(f"{bundle}: the front door's certificate is missing: put there the "
                         "certificate the CIM supplies (or its ACME client renews), its chain and "
@@ -42,7 +45,6 @@ def certificate_for(folder: Path, names: Sequence[str], *, lab: bool) -> Path:
     missing = sorted(set(names) - covered(bundle))
     if missing:
         raise UserError(f"{bundle}: the certificate does not name {', '.join(missing)}")
-    return bundle
 
 
 def covered(bundle: Path) -> set[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from partilha.deploy.certificates import BUNDLE, CA_CERT, certificate_for, covered
+from partilha.deploy.certificates import BUNDLE, CA_CERT, certificate_for, check, covered
 from partilha.deploy.hosts import Backend, build_hosts
 from partilha.errors import UserError
 from partilha.inventory import guests, load_inventory
@@ -76,14 +76,16 @@ def test_a_lab_certificate_names_every_site_and_is_issued_by_the_lab_ca(tmp_path
 
 
 def test_production_uses_the_supplied_certificate_and_names_what_it_lacks(tmp_path: Path) -> None:
-    missing = f"{tmp_path / BUNDLE}: the front door's certificate is missing"
+    bundle = certificate_for(tmp_path, ["gis.cim.example"], lab=False)
+    assert bundle == tmp_path / BUNDLE and not bundle.exists()  # never made: the CIM's to supply
+    missing = f"{bundle}: the front door's certificate is missing"
     with pytest.raises(UserError, match=re.escape(missing)):
-        certificate_for(tmp_path, ["gis.cim.example"], lab=False)
+        check(bundle, ["gis.cim.example"])
     certificate_for(tmp_path / "made", ["gis.cim.example"], lab=True)  # stands for the CIM's
-    shutil.copy(tmp_path / "made" / BUNDLE, tmp_path / BUNDLE)
-    assert certificate_for(tmp_path, ["gis.cim.example"], lab=False) == tmp_path / BUNDLE
+    shutil.copy(tmp_path / "made" / BUNDLE, bundle)
+    check(bundle, ["gis.cim.example"])
     with pytest.raises(UserError, match=re.escape("does not name portal.abrantes.cim.example") + "$"):
-        certificate_for(tmp_path, ["gis.cim.example", "portal.abrantes.cim.example"], lab=False)
+        check(bundle, ["gis.cim.example", "portal.abrantes.cim.example"])
 
 
 @pytest.mark.parametrize(("file", "old", "new", "where", "words"), [
