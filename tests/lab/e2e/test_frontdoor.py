@@ -93,7 +93,7 @@ def test_a_citizen_reaches_every_public_site_by_name_over_verified_tls(citizen: 
     for site, title in SITES.items():
         page = citizen.curl("-D", "-", f"https://{site}/")
         _ok(page)
-        head, _, body = page.stdout.partition("\r\n\r\n")
+        head, _, body = page.stdout.partition("\n\n")  # text mode: CRLF read as LF
         assert head.startswith("HTTP/2 200") and title in body, (site, page.stdout[:500])
         headers = head.lower()
         for header in ("strict-transport-security: max-age=31536000", "x-content-type-options: nosniff",
@@ -104,7 +104,7 @@ def test_a_citizen_reaches_every_public_site_by_name_over_verified_tls(citizen: 
         assert moved.stdout == f"301 https://{site}/forms/", site
     untrusted = citizen.curl("-o", "/dev/null", f"https://{next(iter(SITES))}/", ca=False)
     assert untrusted.returncode == 60  # a real verification: without the lab CA, refused
-    assert citizen.status(f"https://{UNKNOWN}/") == "curl exit 60"  # the certificate does not name it
+    assert citizen.status(f"https://{UNKNOWN}/").startswith("curl exit 60")  # not named by the certificate
     unknown = citizen.curl("-k", "-o", "/dev/null", "-w", "%{http_code}", f"https://{UNKNOWN}/")
     assert unknown.stdout == "404"
 
