@@ -18,15 +18,13 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
-from deploys.services._common import HERE, Health, Service, deploying
+from deploys.services._common import CERTIFICATE, CERTIFICATE_KEY, HERE, Service, deploying
 from partilha.deploy.certificates import check
 from partilha.deploy.this_host import this_host
 from partilha.errors import UserError
 
-SERVICE = Service(role="frontdoor", title="Porta de entrada", health=Health(),
-                  server=("haproxy", "haproxy"))
+SERVICE = Service(role="frontdoor", title="Porta de entrada", server=("haproxy", "haproxy"))
 CERTIFICATES = "/etc/haproxy/certs"
-SNAKEOIL = "/etc/ssl/certs/ssl-cert-snakeoil.pem", "/etc/ssl/private/ssl-cert-snakeoil.key"
 RATE = 200  # requests per 10 s from one address
 PACKAGES = ("haproxy", "ssl-cert", "curl")
 
@@ -49,7 +47,7 @@ def _frontdoor() -> None:
                      dest=f"{CERTIFICATES}/sites.pem", user="root", group="root", mode="600")
     own = [files.link(name=f"front door: its own name's certificate{suffix}",
                       path=f"{CERTIFICATES}/own.pem{suffix}", target=target)
-           for suffix, target in (("", SNAKEOIL[0]), (".key", SNAKEOIL[1]))]
+           for suffix, target in (("", CERTIFICATE), (".key", CERTIFICATE_KEY))]
     config = files.template(
         name="front door: HAProxy's configuration", src=str(HERE / "templates" / "haproxy.cfg.j2"),
         dest="/etc/haproxy/haproxy.cfg", user="root", group="root", mode="644",
