@@ -11,12 +11,11 @@ makes it, `lab down` and `lab reset` remove it with the lab's other namespaces.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv4Network
 
 from partilha.lab.instance import LabInstance
-from partilha.lab.machine import MachineError, VNetNet, machine
+from partilha.lab.machine import MachineError, VNetNet, free_subnet, machine
 from partilha.lab.server.store import Store
 
 SUBNET_META = "outside_subnet"
@@ -44,20 +43,11 @@ def names(instance: LabInstance) -> tuple[str, str]:
     return namespace, machine.namespace_link(namespace)
 
 
-def _free_subnet() -> IPv4Network:
-    used = machine.routed_networks()
-    for _ in range(200):
-        net = IPv4Network(f"{SUBNET_BASE}.{secrets.randbelow(250) + 1}.0/24")
-        if not any(net.overlaps(u) for u in used if u.prefixlen > 0):
-            return net
-    raise MachineError(f"no free /24 in {SUBNET_BASE}.0.0/16 for the lab's outside")
-
-
 def claim(store: Store, instance: LabInstance) -> Outside:
     """The instance's outside, its subnet chosen now if the state has none yet."""
     subnet = store.meta(SUBNET_META)
     if subnet is None:
-        subnet = str(_free_subnet())
+        subnet = str(free_subnet(SUBNET_BASE, "the lab's outside"))
         store.set_meta(SUBNET_META, subnet)
     return Outside(*names(instance), IPv4Network(subnet))
 
