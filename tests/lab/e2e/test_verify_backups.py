@@ -23,12 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from proxmoxer import ProxmoxAPI
 
 from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import build_hosts
-from partilha.inventory import load_inventory
 
 from .conftest import ROOT, Cli
 from .test_dr import constancia_with, ok, one_line, task
