@@ -27,6 +27,7 @@ from proxmoxer import ProxmoxAPI
 
 from partilha.deploy import Fleet, Result, build_hosts, deploy_path, run
 from partilha.inventory import load_inventory
+from partilha.lab import free_subnets
 from partilha.verify import verify
 
 TARGET_FIRST = 300.0
@@ -37,7 +38,7 @@ VNET = "vabt"
 def guests(api: ProxmoxAPI, count: int, key: Path) -> tuple[Any, dict[str, dict[str, Any]]]:
     """The lab inventory with `vabt` on a free subnet, and N guests on it (started)."""
     inventory = load_inventory(labbench.ROOT / "inventories" / "lab")
-    subnet = labbench.free_subnets(1, "10.217")[0]
+    subnet = free_subnets(1, "10.217")[0]
     vnets = [v.model_copy(update={"prefix": subnet, "gateway": subnet[1]}) if v.id == VNET else v
              for v in inventory.networks.vnets]
     inventory = inventory.model_copy(

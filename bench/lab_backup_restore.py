@@ -24,6 +24,8 @@ from pathlib import Path
 import labbench
 from proxmoxer import ProxmoxAPI
 
+from partilha.lab import free_subnets
+
 TARGET_SECONDS = 10.0  # vzdump + restore of a guest with 200 MiB of data
 MIB = 2**20
 
@@ -53,7 +55,7 @@ def main() -> int:
     with labbench.throwaway_lab(state) as (instance, creds):
         api = ProxmoxAPI("127.0.0.1", port=instance.port, user=creds["username"],
                          password=creds["password"], verify_ssl=str(instance.cert))
-        net = labbench.free_subnets(1, "10.215")[0]
+        net = free_subnets(1, "10.215")[0]
         api.cluster.sdn.zones.post(zone="bench", type="simple", ipam="pve")
         api.cluster.sdn.vnets.post(vnet="vbench", zone="bench")
         api.cluster.sdn.vnets("vbench").subnets.post(subnet=str(net), type="subnet",

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import labbench
 
+from partilha.lab import free_subnets
 from partilha.lab.machine.lxc import containers, known_hosts, network, nftables
 from partilha.lab.machine.lxc.ssh_ready import wait_for_ssh
 from partilha.lab.machine.lxc.template import ensure_template
@@ -52,7 +53,7 @@ def main() -> int:
     print(f"template: {template} (ready in {time.monotonic() - started:.1f} s)")
     prefix = f"pb{secrets.token_hex(2)}"
     table = f"partilha_{prefix}"
-    subnet = labbench.free_subnets(1, "10.214")[0]
+    subnet = free_subnets(1, "10.214")[0]
     gateway = IPv4Interface(f"{subnet[1]}/24")
     bridge = network.bridge_name(prefix, "v1")
     work = Path(tempfile.mkdtemp(prefix="partilha-bench-"))

@@ -27,6 +27,8 @@ from pathlib import Path
 import labbench
 from proxmoxer import ProxmoxAPI
 
+from partilha.lab import free_subnets
+
 NODES = ("pve1", "pve2", "pve3")
 VNETS = ("bvabt", "bvcnt", "bvfzz")
 TARGET_SECONDS = 180.0  # issue 3: 60 guests at concurrency 4 within 3 min on 2 cores
@@ -69,7 +71,7 @@ class Bench:
 
 def measure(prefix: str, api: ProxmoxAPI, pubkey: str, args: argparse.Namespace,
             available_before: int) -> None:
-    nets = dict(zip(VNETS, labbench.free_subnets(len(VNETS), "10.215"), strict=True))
+    nets = dict(zip(VNETS, free_subnets(len(VNETS), "10.215"), strict=True))
     api.cluster.sdn.zones.post(zone="bench", type="simple")
     for vnet, net in nets.items():
         api.cluster.sdn.vnets.post(vnet=vnet, zone="bench")

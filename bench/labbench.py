@@ -4,37 +4,20 @@ quantiles. Imported by the scripts next to it (`python bench/<name>.py` puts ben
 from __future__ import annotations
 
 import os
-import secrets
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
 import yaml
 from proxmoxer import ProxmoxAPI
 
-from partilha.lab import LabInstance, throwaway
+from partilha.lab import LabInstance, free_subnets, throwaway
 from partilha.proxmox.template import TEMPLATE_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = f"local:vztmpl/{TEMPLATE_FILE}"  # the lab's Debian 12 template, as clients name it
-
-
-def free_subnets(count: int, base: str) -> list[IPv4Network]:
-    """`count` /24s in <base>.0.0/16 that no route of the host uses."""
-    routes = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True,
-                            text=True).stdout
-    picked: list[IPv4Network] = []
-    for _ in range(400):
-        net = IPv4Network(f"{base}.{secrets.randbelow(250) + 1}.0/24")
-        if f"{base}.{net.network_address.packed[2]}." not in routes and net not in picked:
-            picked.append(net)
-        if len(picked) == count:
-            return picked
-    raise SystemExit(f"no {count} free /24s in {base}.0.0/16")
 
 
 def on_free_subnets(folder: Path) -> Path:

@@ -25,8 +25,8 @@ CONTROLS: tuple[Control, ...] = (
              "database on loopback", 1.0,
              "What the catalogue does not declare is not exposed, even before the firewall.",
              ("2.1.22",)),
-    _service("PTL-SRV-03", "Service processes run unprivileged: nginx's workers as www-data, the "
-             "app as its own system user", 0.7,
+    _service("PTL-SRV-03", "Service processes run unprivileged: nginx's workers as www-data (the "
+             "front door's HAProxy as haproxy), the app as its own system user", 0.7,
              "A flaw in the web server or the app must not hand over root or another service's "
              "data."),
     _service("PTL-SRV-04", "Plain HTTP, where the catalogue opens it, only redirects to HTTPS", 0.7,

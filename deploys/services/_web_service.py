@@ -67,6 +67,7 @@ class WebService:
     static: str | None = None  # files/<static>/ goes into the document root
     links: tuple[tuple[str, str], ...] = ()  # (href, text) on the index page
     health: Health = Health()
+    server: tuple[str, str] = ("nginx", "www-data")  # the web server and the user its workers run as
 
     @property
     def docroot(self) -> str:

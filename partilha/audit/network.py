@@ -8,12 +8,16 @@ from __future__ import annotations
 import json
 
 from partilha.audit.freshness import Read
-from partilha.audit.model import Evidence, Item
+from partilha.audit.model import Evidence, Item, Status
 from partilha.automation.envs import Env
 from partilha.inventory import guests
 from partilha.policy.rule import Control
 from partilha.probe import report
+from partilha.probe.outside import NOT_APPLICABLE
 from partilha.probe.remote import Probe
+
+# a row's verdict as evidence: outside rows with nowhere to try them from prove nothing either way
+VERDICTS: dict[str, Status] = {"ok": "passed", NOT_APPLICABLE: "not applicable"}
 
 
 def item(env: Env, controls: tuple[Control, ...], max_age_s: float) -> Item:
@@ -35,7 +39,7 @@ def item(env: Env, controls: tuple[Control, ...], max_age_s: float) -> Item:
                              source, read.at))
     if read.stale:
         return made(Evidence(env.name, "not proven", read.stale, source, read.at))
-    rows = [Evidence(f"{s} -> {t}", "passed" if verdict == "ok" else "failed",
+    rows = [Evidence(f"{s} -> {t}", VERDICTS.get(verdict, "failed"),
                      f"expected open: {expected}; observed: {seen}", source, read.at)
             for s, t, expected, seen, verdict in report.rows(result)]
     rows.append(Evidence(env.name, "passed", f"every other pair of {len(probed)} guests filtered on ports "

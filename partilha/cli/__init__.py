@@ -12,6 +12,7 @@ from partilha.cli import (
     audit_cmd,
     backup_cmd,
     deploy_cmd,
+    diagram_cmd,
     dr_cmd,
     inventory_cmd,
     lab_cmd,
@@ -43,6 +44,7 @@ app.command("verify")(deploy_cmd.verify)
 app.command("ssh")(ssh_cmd.ssh)
 app.command("probe")(probe_cmd.probe)
 app.command("audit")(audit_cmd.audit)
+app.command("diagram")(diagram_cmd.diagram)
 app.add_typer(dr_cmd.app, name="dr")
 app.add_typer(backup_cmd.app, name="backup")
 

@@ -14,13 +14,17 @@ from partilha.probe import remote, report
 
 
 def probe(env: Annotated[str, typer.Option(help="the environment whose guests are probed")] = "lab",
-          as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False) -> None:
-    """From every guest, and from the management network, to every other guest on every declared
-    port, SSH and a few undeclared ones: open, refused or filtered, against what the declared
-    flows expect. Also written to
-    .partilha/reports/<env>/probe.json and probe.md. Exits non-zero naming each unexpected pair."""
+          as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+          outside_host: Annotated[str | None, typer.Option(
+              "--outside", help="[user@]host outside the data centre to try the outside rows from "
+                                "(SSH, its key pinned in the env's known_hosts); a lab env uses "
+                                "its outside namespace")] = None) -> None:
+    """From every guest, from the management network and from outside to every other guest on
+    every declared port, SSH and a few undeclared ones: open, refused or filtered, against what
+    the declared flows expect (outside rows with nowhere to try them from: not applicable). Also
+    written to .partilha/reports/<env>/probe.json and probe.md. Exits non-zero naming each unexpected pair."""
     loaded = envs.load_env(env)
-    result = remote.probe(loaded)
+    result = remote.probe(loaded, outside_host)
     report.write(result, loaded.workspace.private / "reports" / env)
     console = Console(highlight=False)
     if as_json:

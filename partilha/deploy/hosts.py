@@ -21,6 +21,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_address, ip_in
 from typing import Any, Literal
 
 from partilha.errors import UserError
+from partilha.inventory.frontdoor import BACKEND_PORT, site_name
 from partilha.inventory.models import Inventory, VNet
 
 Kind = Literal["node", "guest"]
@@ -48,6 +49,23 @@ class Inbound:
         return cls(data["proto"], int(data["first"]), int(data["last"]), tuple(data["sources"]))
 
 
+@dataclass(frozen=True)
+class Backend:
+    """A virtual host of the front door (the name citizens use) and the guest serving it."""
+
+    site: str
+    guest: str
+    address: str
+    port: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"site": self.site, "guest": self.guest, "address": self.address, "port": self.port}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Backend:
+        return cls(str(data["site"]), str(data["guest"]), str(data["address"]), int(data["port"]))
+
+
 # What a PVE node must accept from the management network besides SSH: the API and GUI (8006),
 # the SPICE proxy (3128), VNC consoles (5900-5999) and corosync (5405-5412/udp).
 NODE_PORTS: tuple[tuple[Proto, int, int], ...] = (
@@ -73,6 +91,8 @@ class Host:
     vnet: str | None = None
     data_class: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)  # other stack outputs, as given
+    backends: tuple[Backend, ...] = ()  # the front door's: what it publishes
+    certificate: str | None = None  # the front door's: its PEM bundle on the operator's machine
 
     @property
     def root_login(self) -> str:
@@ -86,7 +106,8 @@ class Host:
                 "inbound": [i.to_json() for i in self.inbound], "lab": self.lab,
                 "admin_user": self.admin_user,
                 "tenant": self.tenant, "service": self.service, "role": self.role, "node": self.node,
-                "vnet": self.vnet, "data_class": self.data_class, "extra": dict(self.extra)}
+                "vnet": self.vnet, "data_class": self.data_class, "extra": dict(self.extra),
+                "backends": [b.to_json() for b in self.backends], "certificate": self.certificate}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Host:
@@ -96,7 +117,9 @@ class Host:
             inbound=tuple(Inbound.from_json(i) for i in data["inbound"]), lab=bool(data.get("lab")),
             admin_user=data.get("admin_user"), tenant=data.get("tenant"), service=data.get("service"),
             role=data.get("role"), node=data.get("node"), vnet=data.get("vnet"),
-            data_class=data.get("data_class"), extra=dict(data.get("extra") or {}))
+            data_class=data.get("data_class"), extra=dict(data.get("extra") or {}),
+            backends=tuple(Backend.from_json(b) for b in data.get("backends") or ()),
+            certificate=data.get("certificate"))
 
 
 def group_name(*words: str) -> str:
@@ -112,7 +135,9 @@ def build_hosts(inventory: Inventory, guest_outputs: Mapping[str, Mapping[str, A
     since the lab's host is the first address of the node network and SSH comes from there."""
     mgmt = _management(inventory)
     hosts = [_node(inventory, name, address, mgmt, env, lab) for name, address in node_addresses.items()]
-    hosts += [_guest(inventory, name, out, mgmt, env, lab) for name, out in guest_outputs.items()]
+    published = backends(inventory, guest_outputs)
+    hosts += [_guest(inventory, name, out, mgmt, env, lab, published)
+              for name, out in guest_outputs.items()]
     seen: dict[str, str] = {}
     for host in hosts:
         for key in (host.name, host.address):
@@ -120,6 +145,23 @@ def build_hosts(inventory: Inventory, guest_outputs: Mapping[str, Mapping[str, A
                 raise UserError(f"hosts {seen[key]} and {host.name} share the name or address {key}")
             seen[key] = host.name
     return hosts
+
+
+def backends(inventory: Inventory, guest_outputs: Mapping[str, Mapping[str, Any]]) -> tuple[Backend, ...]:
+    """What the front door publishes: every internet-facing guest outside the DMZ, by site name
+    (partilha.inventory.frontdoor); nothing without a front door domain."""
+    if inventory.frontdoor is None:
+        return ()
+    out = []
+    for name, guest in guest_outputs.items():
+        service_key = str(guest.get("service"))
+        service = inventory.services.get(service_key)
+        if service is None or service.exposure != "internet" or service.network == "dmz":
+            continue
+        tenant = str(guest.get("tenant"))
+        site = site_name(inventory.frontdoor.domain, tenant, service_key, tenant == inventory.shared.slug)
+        out.append(Backend(site, name, str(guest.get("address", "")).split("/")[0], BACKEND_PORT))
+    return tuple(out)
 
 
 def _management(inventory: Inventory) -> VNet:
@@ -175,7 +217,7 @@ def _node(inventory: Inventory, name: str, address: str, mgmt: VNet, env: str, l
 
 
 def _guest(inventory: Inventory, name: str, out: Mapping[str, Any], mgmt: VNet, env: str,
-           lab: bool) -> Host:
+           lab: bool, published: tuple[Backend, ...]) -> Host:
     where = f"stack output guests[{name!r}]"
     if not isinstance(out, Mapping):
         raise UserError(f"{where}: not a mapping")
@@ -205,5 +247,6 @@ def _guest(inventory: Inventory, name: str, out: Mapping[str, Any], mgmt: VNet, 
         ssh_sources=_sources(mgmt, *(_lab_gateways(inventory, vnet) if lab else ())),
         inbound=tuple(Inbound("tcp", p, p) for p in sorted(set(ports))), lab=lab,
         admin_user=ADMIN_USER, tenant=tenant, service=str(out["service"]), role=role,
-        node=str(out["node"]), vnet=vnet.id, data_class=out.get("data_class"), extra=extra)
+        node=str(out["node"]), vnet=vnet.id, data_class=out.get("data_class"), extra=extra,
+        backends=published if vnet.purpose == "dmz" else ())
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from partilha.automation.envs import Env
 from partilha.deploy import stack_outputs
+from partilha.deploy.certificates import certificate_for
 from partilha.deploy.fleet import Fleet
-from partilha.deploy.hosts import build_hosts
+from partilha.deploy.hosts import Host, build_hosts
 from partilha.errors import UserError
 from partilha.lab import LabInstance, control
 
@@ -27,7 +29,18 @@ def fleet_for(env: Env, nodes_file: Path | None = None) -> Fleet:
     else:
         nodes = {}
     hosts = build_hosts(env.inventory, guests, nodes, env.name, lab=env.lab)
+    folder = env.workspace.private / "frontdoor" / env.name
+    hosts = [with_certificate(h, folder) for h in hosts]
     return Fleet(env.name, tuple(hosts), env.known_hosts(os.environ), env.workspace.ssh_key(env.lab))
+
+
+def with_certificate(host: Host, folder: Path) -> Host:
+    """A front door with its certificate in `folder` (partilha.deploy.certificates); other hosts
+    as they are."""
+    if not host.backends:
+        return host
+    bundle = certificate_for(folder, [b.site for b in host.backends], lab=host.lab)
+    return replace(host, certificate=str(bundle))
 
 
 def lab_node_addresses(lab: LabInstance) -> dict[str, str]:

@@ -1,7 +1,9 @@
 """The flows between VNets: what the inventory declares (`flows`), or by default every
 municipality to every shared service on its declared ports; and always the management network
-to SSH on every guest and to the PVE API on the nodes. Nothing else crosses from one VNet to
-another (guests of one VNet reach each other's declared ports).
+to SSH on every guest and to the PVE API on the nodes. With a front door (partilha.inventory.
+frontdoor), anyone, the outside included, reaches it on its ports, and it alone reaches the
+services it publishes, on HTTPS. Nothing else crosses from one VNet to another (guests of one
+VNet reach each other's declared ports).
 
 `openings` resolves them to guests: the (source VNet, guest, port) triples the platform's
 firewall opens and the probe expects open.
@@ -13,11 +15,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 
+from partilha.inventory.frontdoor import BACKEND_PORT, backends, front_doors
 from partilha.inventory.guests import PlacedGuest, tenant_vnets
 from partilha.inventory.models import Flow, Inventory
 from partilha.inventory.source import Loc
 
 MANAGEMENT = "management"  # the source name of the management network's flows
+DMZ = "dmz"  # the front door's flows to what it publishes
+OUTSIDE = "outside"  # anyone, the internet included: the flows to the front door
 SSH_PORT = 22
 PVE_API_PORT = 8006
 
@@ -27,13 +32,14 @@ def declared(inv: Inventory) -> list[Flow]:
     if inv.flows is not None:
         return list(inv.flows)
     return [Flow.model_validate({"from": m.slug, "to": inv.shared.slug, "service": service})
-            for m in inv.municipalities for service in inv.shared.services]
+            for m in inv.municipalities for service in inv.shared.services
+            if service not in inv.services or inv.services[service].network != "dmz"]
 
 
 @dataclass(frozen=True)
 class Opening:
-    """Traffic from `source` (a tenant's slug, or MANAGEMENT) out of `prefixes` may reach
-    `guest` on TCP `port`."""
+    """Traffic from `source` (a tenant's slug, MANAGEMENT, DMZ or OUTSIDE) out of `prefixes`
+    (OUTSIDE: none, i.e. from anywhere) may reach `guest` on TCP `port`."""
 
     source: str
     prefixes: tuple[IPv4Network, ...]
@@ -46,7 +52,8 @@ def management_prefixes(inv: Inventory) -> tuple[IPv4Network, ...]:
 
 
 def openings(inv: Inventory, placed: list[PlacedGuest]) -> list[Opening]:
-    """Every cross-VNet opening, flows first (in order), then management's SSH to each guest."""
+    """Every cross-VNet opening: flows first (in order), the front door's, then management's
+    SSH to each guest."""
     vnets = tenant_vnets(inv)
     by_name = {g.name: g for g in placed}
     out: list[Opening] = []
@@ -57,6 +64,11 @@ def openings(inv: Inventory, placed: list[PlacedGuest]) -> list[Opening]:
             continue
         out += [Opening(flow.source, (source.prefix,), guest, port)
                 for port in flow.ports or guest.spec.ports]
+    for door in front_doors(placed):
+        out += [Opening(OUTSIDE, (), door, port) for port in door.spec.ports]
+        if door.address is not None:
+            out += [Opening(DMZ, (IPv4Network(door.address.ip),), guest, BACKEND_PORT)
+                    for guest in backends(placed)]
     mgmt = management_prefixes(inv)
     if mgmt:
         out += [Opening(MANAGEMENT, mgmt, g, SSH_PORT) for g in placed]

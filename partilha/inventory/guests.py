@@ -95,6 +95,11 @@ def tenant_vnets(inv: Inventory) -> dict[str, VNet]:
     return out
 
 
+def dmz_vnet(inv: Inventory) -> VNet | None:
+    """The DMZ, where the front door sits (the first VNet of purpose `dmz`)."""
+    return next((v for v in inv.networks.vnets if v.purpose == "dmz"), None)
+
+
 def effective(service: Service, override: ServiceOverride | None) -> Service:
     if override is None:
         return service
@@ -115,13 +120,15 @@ def guests(inv: Inventory) -> list[PlacedGuest]:
     least = [(0, i, name) for i, name in enumerate(compute)]
     position = {name: i for i, name in enumerate(compute)}
     vnets = tenant_vnets(inv)
+    dmz = dmz_vnet(inv)
     out: list[PlacedGuest] = []
     for tenant, tloc in tenants(inv):
-        vnet = vnets.get(tenant.slug)
         for name, override in tenant.services.items():
             service = inv.services.get(name)
             if service is None:
                 continue
+            # the CIM's DMZ service sits in the DMZ (a rule refuses it anywhere else)
+            vnet = dmz if service.network == "dmz" and tenant is inv.shared else vnets.get(tenant.slug)
             spec = effective(service, override)
             node = override.node if override and override.node else None
             while node is None and least:

@@ -75,6 +75,7 @@ DataClass = Literal["public", "internal", "personal"]
 Exposure = Literal["internet", "internal"]
 GuestKind = Literal["lxc", "qemu"]
 ServiceScope = Literal["municipality", "shared"]
+ServiceNetwork = Literal["tenant", "dmz"]
 
 
 class Model(BaseModel):
@@ -178,6 +179,8 @@ class Service(Model):
     number: ServiceNumber = Field(description="the service's part of its guests' vmid and address")
     description: Name
     scope: ServiceScope = "municipality"
+    network: ServiceNetwork = Field(default="tenant", description="where its guests sit: the "
+                                    "tenant's VNet, or the DMZ (the front door)")
     kind: GuestKind = "lxc"
     cpus: Count
     memory_mib: Annotated[int, Field(ge=64, le=4_194_304)]
@@ -226,6 +229,17 @@ class Flow(Model):
     ports: list[Port] | None = Field(default=None, min_length=1)
 
 
+DomainName = Annotated[str, Field(max_length=200), _matches(
+    r"([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]([a-z0-9-]*[a-z0-9])?",
+    "domain name (lowercase labels joined by dots)")]
+
+
+class FrontDoor(Model):
+    """The citizens' way in: the front door's virtual hosts are named under `domain`."""
+
+    domain: DomainName
+
+
 class Inventory(Model):
     """A whole data centre, as loaded from the YAML files of one inventory folder."""
 
@@ -239,3 +253,4 @@ class Inventory(Model):
     waivers: list[Waiver] = Field(default_factory=list)  # exceptions to policy rules
     flows: list[Flow] | None = Field(
         default=None, description="omitted: every municipality reaches every shared service")
+    frontdoor: FrontDoor | None = None

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from ipaddress import IPv4Address, IPv4Network
 
 from partilha.calendar_event import CalendarEvent
-from partilha.inventory import flows
+from partilha.inventory import flows, frontdoor
 from partilha.inventory.guests import PlacedGuest, guests, tenants
 from partilha.inventory.models import Inventory
 from partilha.inventory.source import Loc, dotted
@@ -397,6 +397,7 @@ def _why(a: PlacedGuest, b: PlacedGuest) -> str:
 RULES: tuple[Rule, ...] = (
     sites_and_nodes, storages, guest_storage, networks, tenant_networks, backup, catalogue,
     tenant_services, quotas, capacity, high_availability, guest_names, guest_identity, flows.problems,
+    frontdoor.problems,
 )
 
 

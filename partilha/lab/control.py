@@ -28,6 +28,7 @@ from partilha.lab.access import users
 from partilha.lab.cluster import node_hosts, node_power, node_shell
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import machine
+from partilha.lab.sdn import outside
 from partilha.lab.server import faults
 from partilha.lab.server.certs import ensure_certificate
 from partilha.lab.server.store import Store
@@ -50,6 +51,7 @@ def initialise(instance: LabInstance) -> dict[str, Any]:
         storage.seed(store, inventory)
         if instance.node_hosts:  # before the firewall is first applied, which includes it
             node_hosts.claim_network(store, instance)
+        outside.claim(store, instance)  # the same
         if store.meta("ticket_key") is None:
             store.set_meta("ticket_key", secrets.token_hex(32))
         if instance.credentials.is_file():
@@ -226,8 +228,19 @@ def probe_point(instance: LabInstance, ident: str, vnet: str, address: IPv4Inter
         raise UserError(f"lab {instance.state_dir}: VNet {vnet} has no bridge with a gateway "
                         "(`partilha up` first)")
     name = f"{instance.prefix}{ident}"
-    command = machine.add_probe_point(name, found.bridge, address, found.gateway.ip)
+    machine.remove_namespaces(name)  # one an interrupted run left, maybe elsewhere
+    command = machine.ensure_namespace(name, address, found.gateway, found.bridge)
     try:
         yield command
     finally:
-        machine.remove_probe_points(name)
+        machine.remove_namespaces(name)
+
+
+def citizen(instance: LabInstance) -> tuple[str, str, str] | None:
+    """(namespace, citizen address, the host's address there) of the lab's outside
+    (partilha.lab.sdn.outside), or None before the first `lab up`."""
+    if not instance.db.is_file():
+        return None
+    with Store(instance.db) as store:
+        world = outside.outside(store, instance)
+    return (world.namespace, str(world.citizen.ip), str(world.gateway.ip)) if world else None

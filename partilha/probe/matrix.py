@@ -4,10 +4,12 @@ declares, SSH, and a few ports nothing declares.
 
 A port is expected open when the target's service declares it and the source may reach it: it
 shares the target's VNet, or a declared flow (partilha.inventory.flows) opens it from the
-source's tenant. Everything else is expected filtered: guests drop what they do not open
+source's tenant (the DMZ's, for the front door), or it is open to anyone (the front door's
+ports, the outside's flow). Everything else is expected filtered: guests drop what they do not open
 (`policy_in` DROP) and routed traffic no forward rule accepts is dropped too. SSH between guests
 is filtered: it is open from management only. From management only the declared flows are open
-(SSH to every guest); every other port is expected filtered.
+(SSH to every guest, the front door's ports); every other port is expected filtered. The outside's
+rows are partilha.probe.outside's.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from partilha.inventory import Inventory, PlacedGuest
-from partilha.inventory.flows import MANAGEMENT, SSH_PORT, management_prefixes, openings
+from partilha.inventory.flows import DMZ, MANAGEMENT, OUTSIDE, SSH_PORT, management_prefixes, openings
 
 Outcome = Literal["open", "refused", "filtered"]
 UNDECLARED = (3306, 8080)  # ports no catalogue service declares: expected filtered everywhere
@@ -40,12 +42,15 @@ def pairs(inventory: Inventory, placed: list[PlacedGuest]) -> list[Pair]:
     probed = ports(placed)
 
     def expected(source: PlacedGuest, target: PlacedGuest, port: int) -> Outcome:
-        reachable = source.vnet == target.vnet or (source.tenant, target.name, port) in opened
+        origin = DMZ if source.vnet is not None and source.vnet.purpose == "dmz" else source.tenant
+        reachable = source.vnet == target.vnet or (origin, target.name, port) in opened \
+            or (OUTSIDE, target.name, port) in opened
         return "open" if port in target.spec.ports and reachable else "filtered"
 
     out = [Pair(s.name, t.name, port, expected(s, t, port))
            for s in placed for t in placed if s is not t for port in probed]
     if management_prefixes(inventory):
-        out += [Pair(MANAGEMENT, t.name, port, "open" if (MANAGEMENT, t.name, port) in opened else "filtered")
+        out += [Pair(MANAGEMENT, t.name, port, "open" if (MANAGEMENT, t.name, port) in opened
+                     or (OUTSIDE, t.name, port) in opened else "filtered")
                 for t in placed for port in probed]
     return out

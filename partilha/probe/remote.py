@@ -1,7 +1,8 @@
 """Running the probe on an env's guests over SSH (the operator's key, pinned host keys, the
 user that logs in now, as `partilha ssh`): a temporary listener on every probed port nothing
-serves on each guest, then every guest tries every other, in parallel, and the management
-network tries every guest (partilha.probe.management); the listeners stop after.
+serves on each guest, then every guest tries every other, in parallel, the management network
+tries every guest (partilha.probe.management), and the outside tries every guest and the lab's
+host (partilha.probe.outside); the listeners stop after.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from partilha.deploy.hosts import build_hosts
 from partilha.errors import UserError
 from partilha.inventory import guests
 from partilha.inventory.flows import MANAGEMENT
-from partilha.probe import management, matrix
+from partilha.probe import management, matrix, outside
 
 CONNECT_TIMEOUT = 2.0  # seconds without an answer: filtered
 LISTEN_SECONDS = 600  # a bound: the listeners are stopped as soon as the probe is done
@@ -41,14 +42,18 @@ class Probe:
     env: str
     ports: list[int]
     pairs: list[matrix.Pair]
-    observed: dict[tuple[str, str, int], matrix.Outcome]
+    observed: dict[tuple[str, str, int], str]  # an Outcome, or outside.NOT_APPLICABLE
     taken: dict[str, list[int]]  # guest -> the ports a temporary listener served
     seconds: float
     when: str  # when it ended, as reports write it
 
-    def unexpected(self) -> list[tuple[matrix.Pair, matrix.Outcome]]:
-        return [(p, self.observed[(p.source, p.target, p.port)]) for p in self.pairs
-                if self.observed[(p.source, p.target, p.port)] != p.expected]
+    def unexpected(self) -> list[tuple[matrix.Pair, str]]:
+        return [(p, seen) for p in self.pairs if (seen := self.observed[(p.source, p.target, p.port)])
+                not in (p.expected, outside.NOT_APPLICABLE)]
+
+    def not_applicable(self) -> list[matrix.Pair]:
+        return [p for p in self.pairs
+                if self.observed[(p.source, p.target, p.port)] == outside.NOT_APPLICABLE]
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Probe:
@@ -69,7 +74,7 @@ class Probe:
                                for p, seen in self.unexpected()]}
 
 
-def probe(env: Env) -> Probe:
+def probe(env: Env, outside_host: str | None = None) -> Probe:
     started = time.monotonic()
     placed = guests(env.inventory)
     made = stack_outputs.guest_outputs(env)
@@ -78,6 +83,8 @@ def probe(env: Env) -> Probe:
         raise UserError(f"not made yet: {', '.join(missing)} (`partilha up --env {env.name}`)")
     hosts = build_hosts(env.inventory, {g.name: made[g.name] for g in placed}, {}, env.name, lab=env.lab)
     fleet = Fleet(env.name, tuple(hosts), env.known_hosts(os.environ), env.workspace.ssh_key(env.lab))
+    there = outside.vantage(env, outside_host)
+    from_outside = outside.pairs(env.inventory, placed, there)
     pairs = matrix.pairs(env.inventory, placed)
     ports = matrix.ports(placed)
     address = {h.name: h.address for h in hosts}
@@ -92,18 +99,29 @@ def probe(env: Env) -> Probe:
             from_management = [[p.target, address[p.target], p.port] for p in pairs if p.source == MANAGEMENT]
             if from_management:
                 with management.vantage_point(env) as command:
-                    results[MANAGEMENT] = _run_here(command, from_management)
+                    results[MANAGEMENT] = _run_here(command, from_management, MANAGEMENT)
+            if there is not None:
+                rows = outside.targets(from_outside, address, there)
+                results[outside.SOURCE] = _run_here(list(there.argv), rows, there.what)
         finally:
             list(pool.map(lambda name: run(name, "stop"), address))
-    observed = {(source, target, int(port)): outcome
-                for source, rows in results.items() for target, port, outcome in rows}
-    return Probe(env.name, ports, pairs, observed, {n: sorted(v["taken"]) for n, v in listened.items()},
-                 time.monotonic() - started, time.strftime("%Y-%m-%d %H:%M:%S %Z"))
+    observed: dict[tuple[str, str, int], str] = {
+        (source, target, int(port)): outcome
+        for source, rows in results.items() for target, port, outcome in rows}
+    if there is None:
+        observed |= {(p.source, p.target, p.port): outside.NOT_APPLICABLE for p in from_outside}
+    return Probe(env.name, ports, pairs + from_outside, observed,
+                 {n: sorted(v["taken"]) for n, v in listened.items()}, time.monotonic() - started,
+                 time.strftime("%Y-%m-%d %H:%M:%S %Z"))
 
 
-def _run_here(command: list[str], targets: list[list[Any]]) -> Any:
-    """The remote program's `connect` on this machine, behind `command` (a namespace's)."""
-    return _program([*command, *_words("connect", [targets, CONNECT_TIMEOUT])], f"probe from {MANAGEMENT}")
+def _run_here(command: list[str], targets: list[list[Any]], where: str) -> Any:
+    """The remote program's `connect` from this machine, behind `command`: a namespace's, or SSH
+    to an outside host (whose shell reads one command line)."""
+    words = _words("connect", [targets, CONNECT_TIMEOUT])
+    if command[:1] == ["ssh"]:
+        words = [shlex.join(words)]
+    return _program([*command, *words], f"probe from {where}")
 
 
 @contextmanager

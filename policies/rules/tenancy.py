@@ -40,7 +40,8 @@ def _own_vnets(resources: list[Resource], facts: Facts) -> Iterable[Finding]:
 
 
 def _own_network(guest: Resource, facts: Facts) -> Iterable[str]:
-    vnet = facts.vnet_of(facts.tenant)
+    planned = next((g.vnet.id for g in facts.guests if g.name == guest.name and g.vnet), None)
+    vnet = planned or facts.vnet_of(facts.tenant)  # the CIM's front door: the DMZ
     if guest.props.get("bridge") != vnet:
         yield (f"guest {guest.name} of tenant {facts.tenant} is on VNet {guest.props.get('bridge')}, "
                f"not its own ({vnet})")
@@ -70,7 +71,7 @@ TENANCY_RULES = [
     ResourceRule(
         id="PTL-POL-NET-02", title="A tenant's guests are only on its own VNet and in its own pool",
         description="Every guest of a tenant stack is on the VNet and in the pool the plan gives that "
-                    "tenant.",
+                    "tenant (the CIM's front door: on the DMZ).",
         rationale="A guest on another municipality's VNet or pool breaks the separation PTL-POL-NET-01 "
                   "builds. Checked in each tenant stack against the plan (the guest's network comes "
                   "from the platform's outputs).",

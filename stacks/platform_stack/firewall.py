@@ -9,7 +9,7 @@ hypervisor deploy, and turning the firewall on must not cut them off.
 
 What crosses from one VNet to another is decided by PVE's nftables firewall (`nftables: 1` on
 each node, which the hypervisor deploy sets): the declared flows as IP sets, aliases, the
-datacenter's `forward` rules and each VNet's firewall (dc/flow_rules.py); routed traffic no rule
+datacenter's `forward` rules and each VNet's firewall (platform_stack/flow_rules.py); routed traffic no rule
 accepts is dropped (`policy_forward` DROP). An `in` rule opens the nodes' API to management.
 """
 

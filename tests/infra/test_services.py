@@ -72,8 +72,9 @@ def test_only_catalogue_ports_listen(host: Remote, spec: Host) -> None:
 @control("PTL-SRV-03")
 def test_processes_unprivileged(host: Remote, spec: Host) -> None:
     service = service_of(spec)
-    users = host.check_output("ps -o user= -C nginx").split()
-    assert "www-data" in users and set(users) == {"root", "www-data"}, f"nginx runs as {users}"
+    program, user = service.server
+    users = host.check_output(f"ps -o user= -C {program}").split()
+    assert user in users and set(users) == {"root", user}, f"{program} runs as {users}"
     if service.app:
         pid = host.check_output(f"systemctl show -p MainPID --value {service.unit}")
         assert pid != "0", f"{service.unit} is not running"

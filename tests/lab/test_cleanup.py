@@ -66,3 +66,25 @@ def test_known_hosts_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     known_hosts.unpin(path, [HostKey("ssh-ed25519", "KEY7")])
     assert known_hosts.pinned(path, "10.0.0.7") == []
     assert len(path.read_text().splitlines()) == 39
+
+
+def test_a_routed_namespace_goes_with_its_link(mlab, free_subnet) -> None:
+    """The outside's kind of namespace: its host end carries the gateway, the host routes it."""
+    prefix = f"pt{secrets.token_hex(2)}"
+    namespace, subnet = f"{prefix}outside", free_subnet()
+    host_end = network.namespace_link(namespace)
+    gateway, citizen = IPv4Interface(f"{subnet[1]}/30"), IPv4Interface(f"{subnet[2]}/30")
+    try:
+        network.ensure_namespace(namespace, citizen, gateway)
+        network.ensure_namespace(namespace, citizen, gateway)  # idempotent
+        inside = subprocess.run(["ip", "-n", namespace, "-4", "route"], capture_output=True, text=True,
+                                check=True).stdout
+        assert f"default via {gateway.ip} dev {network.NAMESPACE_NIC}" in inside
+        assert network.namespaces(prefix) == [namespace]
+        assert gateway.with_prefixlen in subprocess.run(["ip", "-br", "addr", "show", "dev", host_end],
+                                                        capture_output=True, text=True).stdout
+    finally:
+        network.remove_namespace(namespace)
+    assert network.namespaces(prefix) == []
+    assert host_end not in subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
+    network.remove_namespace(namespace)  # idempotent

@@ -222,7 +222,7 @@ def test_a_probe_point_stands_on_a_vnet_like_a_host_of_it_and_goes(mlab, guest: 
     server = guest(311, "b", 50)
     mlab.listen(server, 7000)
     name, vnet = f"{mlab.prefix}pp", mlab.vnets["a"]
-    network.add_namespace(name, vnet.bridge, vnet.address(60), vnet.gateway.ip)
+    network.ensure_namespace(name, vnet.address(60), vnet.gateway, vnet.bridge)
     try:
         program = (f"import socket\ntry:\n socket.create_connection(('{server.ip.ip}', 7000), timeout=2)\n"
                    " print('open')\nexcept OSError:\n print('closed')")
@@ -239,4 +239,4 @@ def test_a_probe_point_stands_on_a_vnet_like_a_host_of_it_and_goes(mlab, guest: 
         mlab.allow.clear()
         mlab.apply_firewall()
         network.remove_namespace(name)
-    assert network.namespaces(mlab.prefix) == [] and not network.exists(f"{name}h")
+    assert network.namespaces(mlab.prefix) == [] and not network.exists(network.namespace_link(name))

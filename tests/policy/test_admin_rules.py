@@ -72,3 +72,17 @@ def test_shared_stack_reports_gold_guests_without_ha(preview: Preview) -> None:
     assert any("abrantes-portal is gold-tier but has no HA resource" in m for m in messages)
     assert any("abrantes-dms is gold-tier but not marked `ha`" in m for m in messages)
     assert not any("constancia-portal" in m for m in messages)
+
+
+def test_the_shared_stack_keeps_its_front_door_on_the_dmz_and_nothing_else_there(preview: Preview) -> None:
+    def shared_guest(name: str, vmid: int, bridge: str) -> dict[str, Any]:
+        return r("Guest", name, node="pve1", kind="lxc", hostname=name, vmid=vmid, template="local:vztmpl/x",
+                 cores=1, memory=256, disk_gib=2, storage="lab-guests", bridge=bridge, ip="10.20.0.18/24",
+                 gateway="10.20.0.1", ssh_public_keys="k", pool="cim-medio-tejo",
+                 tags=["shared", "owner.cim-medio-tejo", "service.x", "data.public"])
+
+    results = preview("t-shared", [shared_guest("cim-medio-tejo-frontdoor", 3008, "dmz"),
+                                   shared_guest("cim-medio-tejo-gis", 3007, "dmz")])
+    assert {x.resource for x in results if x.rule == "PTL-POL-NET-02"} == {"cim-medio-tejo-gis"}, results
+    (message,) = [x.message for x in results if x.rule == "PTL-POL-NET-02"]
+    assert "is on VNet dmz, not its own (shared)" in message

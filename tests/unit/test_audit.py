@@ -25,7 +25,10 @@ from partilha.dr.evidence import newest
 from partilha.dr.journal import dr_root
 from partilha.dr.status import GuestStatus
 from partilha.errors import UserError
+from partilha.inventory import guests
 from partilha.policy.rule import Control
+from partilha.probe import matrix, outside
+from partilha.probe.remote import Probe
 from partilha.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,6 +169,21 @@ def test_a_probe_that_missed_a_guest_proves_nothing(home: Path) -> None:
     path.write_text(json.dumps({"env": "audit", "ports": [443], "pairs": [pair]}))
     item = network.item(env, (NIS2,), 3600)
     assert item.status == "not proven" and "the probe did not try abrantes-crm" in item.evidence[0].detail
+
+
+def test_outside_rows_with_nowhere_to_try_them_are_neither_passed_nor_failed(home: Path) -> None:
+    env = envs.load_env("audit", ROOT / "inventories" / "lab", lab=True)
+    placed = guests(env.inventory)
+    inside, rows = matrix.pairs(env.inventory, placed), outside.pairs(env.inventory, placed, None)
+    observed = {(p.source, p.target, p.port): p.expected for p in inside}
+    observed |= {(p.source, p.target, p.port): outside.NOT_APPLICABLE for p in rows}
+    probed = Probe("audit", matrix.ports(placed), inside + rows, observed, {}, 1.0, "now")
+    path = env.workspace.private / "reports" / env.name / "probe.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(probed.as_json()))
+    item = network.item(env, (NIS2,), 3600)
+    door = next(e for e in item.evidence if e.subject == "outside -> cim-medio-tejo-frontdoor")
+    assert door.status == "not applicable" and item.status == "passed"
 
 
 def test_each_guests_recoverability_is_its_newest_verify_backups_result_in_the_env(home: Path) -> None:

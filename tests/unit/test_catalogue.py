@@ -134,7 +134,7 @@ def test_a_new_service_role_needs_no_edit_of_partilha(tmp_path: Path) -> None:
 
     run = validate(repo / "inventories" / "lab")
     assert (run.returncode, run.stderr) == (0, ""), run.stderr
-    assert "16 guests" in run.stdout
+    assert "17 guests" in run.stdout
     library = {g.name: g for g in guests(load_inventory(repo / "inventories" / "lab"))}["constancia-library"]
     assert (library.vmid, str(library.address)) == (10308, "10.103.0.18/24")
 

@@ -292,44 +292,56 @@ def test_bad_input_stops_before_any_resource(home: Path, tmp_path: Path, stack: 
 
 def test_only_the_declared_flows_cross_vnets(platform: Run) -> None:
     """The lab inventory declares no flows: the default, written out here by hand — each
-    municipality to the CIM's two services on 443, SSH from management, the API from management —
-    as IP sets (one per tenant VNet, one for management), aliases (the services' guests), the
-    datacenter's rules and each VNet's firewall."""
+    municipality to the CIM's two services on 443; anyone to the front door on 80 and 443, and
+    the front door to each public service on 443; SSH from management, the API from management —
+    as IP sets (one per tenant VNet, the DMZ's, management's), aliases (the guests flows reach,
+    and the front door, whence its flows come), the datacenter's rules and each VNet's firewall."""
     (options,) = platform.of("ClusterFirewall")
     assert (options["enable"], options["policy_forward"]) == (True, "DROP")
     assert {s["ipset"]: [e["cidr"] for e in s["entries"]] for s in platform.of("IPSet")} == {
         "vabt": ["10.101.0.0/24"], "vcnt": ["10.103.0.0/24"], "vfzz": ["10.105.0.0/24"],
-        "shared": ["10.30.0.0/24"], "management": ["10.10.0.0/24"]}
+        "shared": ["10.30.0.0/24"], "dmz": ["10.20.0.0/24"], "management": ["10.10.0.0/24"]}
+    door, eproc, gis = "cim-medio-tejo-frontdoor", "cim-medio-tejo-eprocurement", "cim-medio-tejo-gis"
+    abt, cnt, fzz = "abrantes-portal", "constancia-portal", "ferreira-do-zezere-portal"
     assert {a["alias"]: a["cidr"] for a in platform.of("Alias")} == {
-        "cim-medio-tejo-eprocurement": "10.30.0.16", "cim-medio-tejo-gis": "10.30.0.17"}
+        eproc: "10.30.0.16", gis: "10.30.0.17", door: "10.20.0.18",
+        abt: "10.101.0.11", cnt: "10.103.0.11", fzz: "10.105.0.11"}
     (cluster,) = platform.of("ClusterRules")
-    rules = [(r["type"], r["source"], r.get("dest"), r["dport"]) for r in cluster["rules"]]
+    rules = [(r["type"], r.get("source"), r.get("dest"), r["dport"]) for r in cluster["rules"]]
+    anyone = ("forward", None, door, "80,443")  # the outside's flow: no source
     assert rules == [
-        ("forward", "+vabt", "cim-medio-tejo-eprocurement", "443"),
-        ("forward", "+vabt", "cim-medio-tejo-gis", "443"),
-        ("forward", "+vcnt", "cim-medio-tejo-eprocurement", "443"),
-        ("forward", "+vcnt", "cim-medio-tejo-gis", "443"),
-        ("forward", "+vfzz", "cim-medio-tejo-eprocurement", "443"),
-        ("forward", "+vfzz", "cim-medio-tejo-gis", "443"),
+        ("forward", "+vabt", eproc, "443"), ("forward", "+vabt", gis, "443"),
+        ("forward", "+vcnt", eproc, "443"), ("forward", "+vcnt", gis, "443"),
+        ("forward", "+vfzz", eproc, "443"), ("forward", "+vfzz", gis, "443"),
+        anyone,
+        ("forward", door, abt, "443"), ("forward", door, cnt, "443"), ("forward", door, fzz, "443"),
+        ("forward", door, eproc, "443"), ("forward", door, gis, "443"),
         ("forward", "+management", None, "22"),
         ("in", "+management", None, "8006"),
     ]
+    assert "source" not in cluster["rules"][6]
     vnets = {f["vnet"]: f for f in platform.of("VNetFirewall")}
     assert {(f["enable"], f["policy_forward"]) for f in vnets.values()} == {(True, "DROP")}
-    forward = {vnet: [(r["source"], r.get("dest"), r.get("dport")) for r in f["rules"]]
+    forward = {vnet: [(r.get("source"), r.get("dest"), r.get("dport")) for r in f["rules"]]
                for vnet, f in vnets.items()}
+    to_door, ssh = (None, door, "80,443"), ("+management", None, "22")
     assert forward == {
-        "vabt": [("+vabt", "+vabt", None), ("+vabt", "cim-medio-tejo-eprocurement", "443"),
-                 ("+vabt", "cim-medio-tejo-gis", "443"), ("+management", None, "22")],
-        "vcnt": [("+vcnt", "+vcnt", None), ("+vcnt", "cim-medio-tejo-eprocurement", "443"),
-                 ("+vcnt", "cim-medio-tejo-gis", "443"), ("+management", None, "22")],
-        "vfzz": [("+vfzz", "+vfzz", None), ("+vfzz", "cim-medio-tejo-eprocurement", "443"),
-                 ("+vfzz", "cim-medio-tejo-gis", "443"), ("+management", None, "22")],
+        # out to the CIM's services, out to the front door (anyone may), in from it to the portal
+        "vabt": [("+vabt", "+vabt", None), ("+vabt", eproc, "443"), ("+vabt", gis, "443"),
+                 to_door, (door, abt, "443"), ssh],
+        "vcnt": [("+vcnt", "+vcnt", None), ("+vcnt", eproc, "443"), ("+vcnt", gis, "443"),
+                 to_door, (door, cnt, "443"), ssh],
+        "vfzz": [("+vfzz", "+vfzz", None), ("+vfzz", eproc, "443"), ("+vfzz", gis, "443"),
+                 to_door, (door, fzz, "443"), ssh],
         "shared": [("+shared", "+shared", None),
-                   ("+vabt", "cim-medio-tejo-eprocurement", "443"), ("+vabt", "cim-medio-tejo-gis", "443"),
-                   ("+vcnt", "cim-medio-tejo-eprocurement", "443"), ("+vcnt", "cim-medio-tejo-gis", "443"),
-                   ("+vfzz", "cim-medio-tejo-eprocurement", "443"), ("+vfzz", "cim-medio-tejo-gis", "443"),
-                   ("+management", None, "22")],
-        "mgmt": [("+management", "+management", None), ("+management", None, "22")],
+                   ("+vabt", eproc, "443"), ("+vabt", gis, "443"),
+                   ("+vcnt", eproc, "443"), ("+vcnt", gis, "443"),
+                   ("+vfzz", eproc, "443"), ("+vfzz", gis, "443"),
+                   to_door, (door, eproc, "443"), (door, gis, "443"), ssh],
+        # in from anyone to the front door, out from it to every back end
+        "dmz": [("+dmz", "+dmz", None), to_door,
+                (door, abt, "443"), (door, cnt, "443"), (door, fzz, "443"),
+                (door, eproc, "443"), (door, gis, "443"), ssh],
+        "mgmt": [("+management", "+management", None), to_door, ssh],
     }
     assert {(r["action"], r.get("proto")) for r in cluster["rules"]} == {("ACCEPT", "tcp")}

@@ -20,14 +20,13 @@ and the table of the instance's prefix (partilha.lab.lifecycle).
 
 from __future__ import annotations
 
-import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv4Network
 
 from partilha.lab import cluster
 from partilha.lab.instance import LabInstance
-from partilha.lab.machine import GuestSpec, MachineError, VNetNet, machine
+from partilha.lab.machine import GuestSpec, MachineError, VNetNet, free_subnet, machine
 from partilha.lab.server.store import Store
 
 SUBNET_META = "node_subnet"
@@ -55,16 +54,6 @@ def container_name(instance: LabInstance, node: str) -> str:
     return f"{instance.prefix}node-{node}"
 
 
-def free_subnet() -> IPv4Network:
-    """A random /24 of 10.216.0.0/16 that no route of the host overlaps."""
-    used = machine.routed_networks()
-    for _ in range(200):
-        net = IPv4Network(f"{SUBNET_BASE}.{secrets.randbelow(250) + 1}.0/24")
-        if not any(net.overlaps(u) for u in used if u.prefixlen > 0):
-            return net
-    raise RuntimeError(f"no free /24 in {SUBNET_BASE}.0.0/16 for the lab's node network")
-
-
 def _network(instance: LabInstance, subnet: str) -> NodeNetwork:
     return NodeNetwork(machine.bridge_name(instance.prefix, "node-br"), IPv4Network(subnet))
 
@@ -73,7 +62,7 @@ def claim_network(store: Store, instance: LabInstance) -> NodeNetwork:
     """The instance's node network, its subnet chosen now if the state has none yet."""
     subnet = store.meta(SUBNET_META)
     if subnet is None:
-        subnet = str(free_subnet())
+        subnet = str(free_subnet(SUBNET_BASE, "the lab's node network"))
         store.set_meta(SUBNET_META, subnet)
     return _network(instance, subnet)
 

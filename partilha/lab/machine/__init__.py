@@ -6,8 +6,9 @@ each with a one-line contract. The only backend is LXC (partilha.lab.machine.lxc
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable, Sequence
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
+from ipaddress import IPv4Interface, IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Protocol
 
@@ -46,6 +47,7 @@ __all__ = [
     "Rule",
     "VNetFilter",
     "VNetNet",
+    "free_subnet",
     "machine",
 ]
 
@@ -137,14 +139,6 @@ class Machine(Protocol):
     def remove_bridges(self, prefix: str) -> list[str]:
         """Every bridge of `prefix` is gone; the ones removed."""
 
-    def add_probe_point(self, name: str, bridge: str, address: IPv4Interface,
-                        gateway: IPv4Address) -> list[str]:
-        """A host of `bridge`'s network at `address` (routed through `gateway`), as namespace
-        `name`; the command prefix that runs a program there."""
-
-    def remove_probe_points(self, prefix: str) -> list[str]:
-        """Every probe point of `prefix` is gone; the ones removed."""
-
     def stop_forwarding(self, bridge: str) -> None:
         """The host routes nothing that arrives on `bridge`."""
 
@@ -153,6 +147,22 @@ class Machine(Protocol):
 
     def interfaces_in(self, subnet: IPv4Network) -> set[str]:
         """The interfaces with an address in `subnet`."""
+
+    # network namespaces: a host on one of the lab's networks (a probe point on a VNet, the outside)
+    def ensure_namespace(self, name: str, address: IPv4Interface, gateway: IPv4Interface,
+                         bridge: str | None = None) -> list[str]:
+        """Namespace `name` at `address`, routed through `gateway`: a port of `bridge` (whose
+        address `gateway` is), or without one a link the host routes, carrying `gateway`. The
+        command prefix that runs a program there."""
+
+    def namespace_link(self, name: str) -> str:
+        """The host's end of namespace `name`'s link."""
+
+    def namespaces(self, prefix: str) -> list[str]:
+        """The network namespaces whose name starts with `prefix`."""
+
+    def remove_namespaces(self, prefix: str) -> list[str]:
+        """Every namespace of `prefix` and its link are gone; the ones removed."""
 
     # the instance's one nftables table
     def apply_firewall(self, firewall: LabFirewall) -> None:
@@ -192,3 +202,13 @@ class Machine(Protocol):
 
 
 machine: Machine = Lxc()
+
+
+def free_subnet(base: str, what: str) -> IPv4Network:
+    """A random /24 of `<base>.0.0/16` that no route of the host overlaps, for `what`."""
+    used = machine.routed_networks()
+    for _ in range(200):
+        net = IPv4Network(f"{base}.{secrets.randbelow(250) + 1}.0/24")
+        if not any(net.overlaps(u) for u in used if u.prefixlen > 0):
+            return net
+    raise MachineError(f"no free /24 in {base}.0.0/16 for {what}")

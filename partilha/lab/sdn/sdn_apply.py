@@ -17,6 +17,7 @@ from partilha.lab.firewall import firewall_translate
 from partilha.lab.guests import guest_apply
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import LabFirewall, MachineError, VNetNet, machine
+from partilha.lab.sdn import outside
 from partilha.lab.server.store import Store
 
 Log = Callable[[str], None]
@@ -35,7 +36,7 @@ def lab_firewall(store: Store, instance: LabInstance, vnets: list[sdn.AppliedVNe
         guests=firewall_translate.guest_firewalls(cluster_fw, guests.every(store),
                                                   firewall.every_guest(store),
                                                   partial(guest_apply.container_name, instance)),
-        nodes=node_hosts.firewall_net(store, instance),
+        nodes=node_hosts.firewall_net(store, instance), uplink=outside.firewall_net(store, instance),
         vnet_filters=firewall_translate.vnet_firewalls(cluster_fw, firewall.every_vnet(store),
                                                        {v.vnet: v.bridge for v in vnets}))
 
@@ -98,10 +99,15 @@ def _realise(store: Store, instance: LabInstance, log: Log) -> None:
             log(f"removed bridge {bridge}")
     machine.apply_firewall(lab_firewall(store, instance, vnets, zone_bridges))
     log(f"firewall: nftables table inet {instance.nft_table} applied")
+    world = outside.outside(store, instance)
+    if world is not None:
+        outside.ensure(world)
+        log(f"outside: namespace {world.namespace} at {world.citizen.ip} via {world.host_end}")
 
 
 def teardown(instance: LabInstance) -> None:
-    """Remove the instance's probe points, bridges and nftables table. Idempotent."""
-    machine.remove_probe_points(instance.prefix)
+    """Remove the instance's namespaces (its probe points and outside), bridges and nftables
+    table. Idempotent."""
+    machine.remove_namespaces(instance.prefix)
     machine.remove_firewall(instance.nft_table)
     machine.remove_bridges(instance.prefix)

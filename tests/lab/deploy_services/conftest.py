@@ -1,7 +1,7 @@
 """One throwaway lab for the service and hypervisor deploys (module scope): the lab's four node
-hosts and one guest per role of the services catalogue, made as the tenant stacks make them,
-then deploys/hypervisor.py on the nodes and deploys/services/<role>.py on the guests in one
-pyinfra run, timed.
+hosts and one guest per role of the services catalogue (the front door publishing those of them
+that are public), made as the tenant stacks make them, then deploys/hypervisor.py on the nodes
+and deploys/services/<role>.py on the guests in one pyinfra run, timed.
 
 The guests' VNets sit on free subnets instead of the inventory's (a user's lab may hold those):
 the inventory is copied with those prefixes swapped and the host model built from that copy
@@ -25,7 +25,7 @@ from partilha.deploy import Result, run
 from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import build_hosts
 from partilha.deploy.plan import plan
-from partilha.deploy.sources import lab_node_addresses
+from partilha.deploy.sources import lab_node_addresses, with_certificate
 from partilha.inventory import Inventory, guests
 from partilha.inventory.guests import PlacedGuest
 from partilha.lab import throwaway
@@ -88,7 +88,8 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, realise_guests: RealiseGu
         api = ProxmoxAPI("127.0.0.1", port=lab.port, user=creds["username"], password=creds["password"],
                          verify_ssl=str(lab.cert))
         inventory, outputs = realise_guests(api, _one_guest_per_role, key)
-        hosts = build_hosts(inventory, outputs, lab_node_addresses(lab), "lab", lab=True)
+        hosts = [with_certificate(h, work / "frontdoor")  # the front door's, from a lab CA of its own
+                 for h in build_hosts(inventory, outputs, lab_node_addresses(lab), "lab", lab=True)]
         fleet = Fleet("lab", tuple(hosts), lab.known_hosts, key)
         fleet_file = work / "run" / "fleet.json"
         fleet.save(fleet_file)

@@ -16,10 +16,10 @@ from partilha.deploy.catalogue import catalogues
 
 pytestmark = pytest.mark.lab
 Deployed = Any  # conftest.Deployed
-ROLES = ["crm", "dms", "einvoice", "eprocurement", "gis", "intranet", "portal"]
+ROLES = ["crm", "dms", "einvoice", "eprocurement", "frontdoor", "gis", "intranet", "portal"]
 NODES = ["pve1", "pve2", "pve3", "pve-dr1"]
 NOT_IN_CONTAINERS = {"PTL-HV-03", "PTL-HV-09"}  # the clock and the kernel are the lab host's
-REDIRECTING = {"portal"}  # the roles whose catalogue entry opens port 80
+REDIRECTING = {"frontdoor", "portal"}  # the roles whose catalogue entry opens port 80
 
 
 def expected(control: str, kind: str, role: str | None) -> str:

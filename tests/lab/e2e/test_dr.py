@@ -55,14 +55,14 @@ def listing(cli: Cli) -> str:
     return ok(cli("ssh", GUEST, "--", LISTING)).stdout
 
 
-def trimmed(cli: Cli) -> None:
-    """Constância with two services (a gold back-end and a bronze one) keeps the module quick."""
+def constancia_with(cli: Cli, *services: str) -> None:
+    """Constância with only `services` keeps a module quick (the inventory the stacks read)."""
     config = yaml.safe_load((cli.project / "Pulumi.lab-platform.yaml").read_text())["config"]
     folder = Path(config["partilha:inventory"])
     data = yaml.safe_load((folder / "municipalities.yaml").read_text())
     for municipality in data["municipalities"]:
         if municipality["slug"] == "constancia":
-            municipality["services"] = {"dms": None, "intranet": None}
+            municipality["services"] = dict.fromkeys(services)
     (folder / "municipalities.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
     cli.inventory = load_inventory(folder)
 
@@ -77,7 +77,7 @@ def backup(cli: Cli, guest: str) -> None:
 def made(cli: Cli, admin: ProxmoxAPI) -> dict[str, Any]:
     """The platform and one municipality made; its guests baselined; one guest holding data,
     backed up twice (the data changed in between), the other once."""
-    trimmed(cli)
+    constancia_with(cli, "dms", "intranet")  # a gold back end and a bronze one
     ok(cli("up", "--only", "platform", "--only", "constancia"))
     guests = cli.outputs("lab-constancia")["guests"]
     fleet_file = cli.project / "fleet.json"

@@ -151,31 +151,39 @@ def test_a_second_up_changes_and_writes_nothing(cli: Cli, first_up: Up) -> None:
 
 
 # What each guest of a tenant reaches on the lab inventory (its declared flows are the default),
-# written out by hand: its own tenant's guests on their services' ports, and the CIM's services
-# from every municipality. Everything else probed (SSH between guests, 3306, 8080, ...) is
-# filtered. A guest never probes itself.
+# written out by hand: its own tenant's guests on their services' ports, the CIM's services
+# from every municipality, and the front door (public) from everyone, the outside and the
+# management network included; the front door reaches each portal and public shared service on
+# 443; management reaches every guest's SSH. Everything else probed (SSH between guests, 3306,
+# 8080, the lab host from outside, ...) is filtered. A guest never probes itself.
+PUBLIC = "cim-medio-tejo-frontdoor:80 cim-medio-tejo-frontdoor:443"
 REACHES = {
     "abrantes": "abrantes-portal:80 abrantes-portal:443 abrantes-dms:443 abrantes-einvoice:443 "
                 "abrantes-crm:443 abrantes-intranet:443 "
-                "cim-medio-tejo-eprocurement:443 cim-medio-tejo-gis:443",
+                f"cim-medio-tejo-eprocurement:443 cim-medio-tejo-gis:443 {PUBLIC}",
     "constancia": "constancia-portal:80 constancia-portal:443 constancia-dms:443 "
                   "constancia-einvoice:443 constancia-intranet:443 "
-                  "cim-medio-tejo-eprocurement:443 cim-medio-tejo-gis:443",
+                  f"cim-medio-tejo-eprocurement:443 cim-medio-tejo-gis:443 {PUBLIC}",
     "ferreira-do-zezere": "ferreira-do-zezere-portal:80 ferreira-do-zezere-portal:443 "
                           "ferreira-do-zezere-dms:443 ferreira-do-zezere-crm:443 "
                           "ferreira-do-zezere-intranet:443 "
-                          "cim-medio-tejo-eprocurement:443 cim-medio-tejo-gis:443",
-    "cim-medio-tejo": "cim-medio-tejo-eprocurement:443 cim-medio-tejo-gis:443",
+                          f"cim-medio-tejo-eprocurement:443 cim-medio-tejo-gis:443 {PUBLIC}",
+    "cim-medio-tejo": f"cim-medio-tejo-eprocurement:443 cim-medio-tejo-gis:443 {PUBLIC}",
+    "dmz": "abrantes-portal:443 constancia-portal:443 ferreira-do-zezere-portal:443 "
+           "cim-medio-tejo-eprocurement:443 cim-medio-tejo-gis:443",
+    "outside": PUBLIC,
+    "management": PUBLIC,  # and SSH to every guest
 }
 
 
 def _by_hand(expected: Guests) -> set[tuple[str, str, int]]:
-    out = {("management", guest, 22) for guest in expected}  # SSH from management, nothing else
-    for source in expected.values():
-        for word in REACHES[source.tenant].split():
+    out = {("management", guest, 22) for guest in expected}  # SSH from management to every guest
+    sources = [(g.name, "dmz" if g.service == "frontdoor" else g.tenant) for g in expected.values()]
+    for name, key in [*sources, ("outside", "outside"), ("management", "management")]:
+        for word in REACHES[key].split():
             target, _, port = word.partition(":")
-            if target != source.name:
-                out.add((source.name, target, int(port)))
+            if target != name:
+                out.add((name, target, int(port)))
     return out
 
 
@@ -186,7 +194,9 @@ def test_probe_finds_exactly_the_declared_flows_and_a_removed_rule_until_up_puts
     _ok(probed)
     found = json.loads(probed.stdout)
     assert found["ports"] == [22, 80, 443, 3306, 8080]
-    assert len(found["pairs"]) == len(expected) * (len(expected) - 1) * 5 + len(expected) * 5
+    # every guest to every other, management and the outside to every guest, and the outside to
+    # the lab host's SSH and API
+    assert len(found["pairs"]) == len(expected) * (len(expected) - 1) * 5 + 2 * len(expected) * 5 + 2
     observed = {(p["from"], p["to"], p["port"]): p["observed"] for p in found["pairs"]}
     assert {k for k, seen in observed.items() if seen == "open"} == _by_hand(expected)
     assert {seen for seen in observed.values() if seen != "open"} == {"filtered"}

@@ -23,31 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from proxmoxer import ProxmoxAPI
 
 from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import build_hosts
-from partilha.inventory import load_inventory
 
 from .conftest import ROOT, Cli
-from .test_dr import ok, one_line, task
+from .test_dr import constancia_with, ok, one_line, task
 
 pytestmark = pytest.mark.lab
 APP, STATIC = "constancia-einvoice", "constancia-intranet"
 RECORDS = "./var/lib/partilha-einvoice/records.sqlite"
 DRILL = range(990000, 990100)  # inventories/lab/backup.yaml backup.drill
-
-
-def shaped(cli: Cli) -> None:
-    config = yaml.safe_load((cli.project / "Pulumi.lab-platform.yaml").read_text())["config"]
-    folder = Path(config["partilha:inventory"])
-    data = yaml.safe_load((folder / "municipalities.yaml").read_text())
-    for municipality in data["municipalities"]:
-        if municipality["slug"] == "constancia":
-            municipality["services"] = {"einvoice": None, "intranet": None}
-    (folder / "municipalities.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
-    cli.inventory = load_inventory(folder)
 
 
 def backup(cli: Cli, *names: str) -> None:
@@ -96,7 +83,7 @@ def verdicts(cli: Cli) -> tuple[str, dict[str, dict[str, Any]]]:
 def made(cli: Cli, admin: ProxmoxAPI) -> dict[str, Any]:
     """Constância's two guests up, baselined, their services deployed, one record written, the
     hook installed, both backed up."""
-    shaped(cli)
+    constancia_with(cli, "einvoice", "intranet")
     ok(cli("up", "--only", "platform", "--only", "constancia"))
     guests = cli.outputs("lab-constancia")["guests"]
     fleet_file = cli.project / "fleet.json"

@@ -5,7 +5,7 @@ instance, tar archives and apt-cacher-ng. It knows nothing of the lab's state or
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
+from ipaddress import IPv4Interface, IPv4Network, IPv6Network
 from pathlib import Path
 
 from partilha.lab.machine.lxc import (
@@ -106,17 +106,6 @@ class Lxc:
     def remove_bridges(self, prefix: str) -> list[str]:
         return network.remove_all(prefix)
 
-    def add_probe_point(self, name: str, bridge: str, address: IPv4Interface,
-                        gateway: IPv4Address) -> list[str]:
-        network.add_namespace(name, bridge, address, gateway)
-        return ["ip", "netns", "exec", name]
-
-    def remove_probe_points(self, prefix: str) -> list[str]:
-        found = network.namespaces(prefix)
-        for name in found:
-            network.remove_namespace(name)
-        return found
-
     def stop_forwarding(self, bridge: str) -> None:
         network.stop_forwarding(bridge)
 
@@ -125,6 +114,23 @@ class Lxc:
 
     def interfaces_in(self, subnet: IPv4Network) -> set[str]:
         return network.interfaces_in(subnet)
+
+    def ensure_namespace(self, name: str, address: IPv4Interface, gateway: IPv4Interface,
+                         bridge: str | None = None) -> list[str]:
+        network.ensure_namespace(name, address, gateway, bridge)
+        return ["ip", "netns", "exec", name]
+
+    def namespace_link(self, name: str) -> str:
+        return network.namespace_link(name)
+
+    def namespaces(self, prefix: str) -> list[str]:
+        return network.namespaces(prefix)
+
+    def remove_namespaces(self, prefix: str) -> list[str]:
+        found = network.namespaces(prefix)
+        for name in found:
+            network.remove_namespace(name)
+        return found
 
     def apply_firewall(self, firewall: LabFirewall) -> None:
         nftables.apply(firewall)

@@ -230,7 +230,10 @@ def stop_forwarding(bridge: str) -> None:
     Path(f"/proc/sys/net/ipv4/conf/{bridge}/forwarding").write_text("0")
 
 
-# probe points: a network namespace on a VNet, standing where a host of that network would
+# network namespaces: a host standing on one of the lab's networks, either a port of a VNet's
+# bridge (the management probe point) or routed by the host itself (the outside, beyond the uplink)
+
+NAMESPACE_NIC = "eth0"  # the namespace's end of its veth (names are per namespace)
 
 
 def namespaces(prefix: str) -> list[str]:
@@ -241,28 +244,45 @@ def namespaces(prefix: str) -> list[str]:
     return sorted(n["name"] for n in json.loads(listed or "[]") if n["name"].startswith(prefix))
 
 
-def add_namespace(name: str, bridge: str, address: IPv4Interface, gateway: IPv4Address) -> None:
-    """Namespace `name` with one NIC, eth0 at `address` on `bridge`, routed through `gateway`
-    (its host end is `<name>h`); one left by an earlier run is replaced."""
-    remove_namespace(name)
-    host_end, inside = _ifname(f"{name}h"), _ifname(f"{name}n")
-    run(["ip", "netns", "add", name])
+def namespace_link(name: str) -> str:
+    """The host's end of namespace `name`'s veth."""
+    return _ifname(f"{name}h")
+
+
+def ensure_namespace(name: str, address: IPv4Interface, gateway: IPv4Interface,
+                     bridge: str | None = None) -> None:
+    """Namespace `name` with one NIC at `address`, its default route via `gateway`, IPv6 off. Its
+    veth's host end (`namespace_link`) is a port of `bridge`, whose address `gateway` is; without
+    a bridge the host end carries `gateway` itself and the host routes what arrives on it."""
+    host_end = namespace_link(name)
+    if name not in namespaces(name):
+        run(["ip", "netns", "add", name])
+    inside = ["ip", "-n", name]
     try:
-        run(["ip", "link", "add", host_end, "type", "veth", "peer", "name", inside])
-        run(["ip", "link", "set", inside, "netns", name])
-        run(["ip", "link", "set", host_end, "master", bridge, "up"])
-        for command in (["link", "set", inside, "name", "eth0"], ["addr", "add", str(address), "dev", "eth0"],
-                        ["link", "set", "eth0", "up"], ["link", "set", "lo", "up"],
-                        ["route", "add", "default", "via", str(gateway)]):
-            run(["ip", "-n", name, *command])
+        if not exists(host_end):
+            run(["ip", "link", "add", "name", host_end, "type", "veth", "peer", "name", NAMESPACE_NIC,
+                 "netns", name])
+        _sysctl(f"net/ipv6/conf/{host_end}/disable_ipv6", "1")
+        if bridge is None:
+            _ensure_address(host_end, gateway)
+            _sysctl(f"net/ipv4/conf/{host_end}/forwarding", "1")
+        else:
+            run(["ip", "link", "set", "dev", host_end, "master", bridge])
+        run(["ip", "link", "set", "dev", host_end, "up"])
+        run(["ip", "netns", "exec", name, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1"])
+        run([*inside, "addr", "replace", address.with_prefixlen, "dev", NAMESPACE_NIC])
+        run([*inside, "link", "set", "dev", "lo", "up"])
+        run([*inside, "link", "set", "dev", NAMESPACE_NIC, "up"])
+        run([*inside, "route", "replace", "default", "via", str(gateway.ip)])
     except MachineError:
         remove_namespace(name)
         raise
 
 
 def remove_namespace(name: str) -> None:
-    """The namespace and its NIC (both veth ends) are gone. Idempotent."""
+    """The namespace and its veth (both ends) are gone. Idempotent."""
     if name in namespaces(name):
         run(["ip", "netns", "del", name])
-    if exists(f"{name}h"):  # the kernel may be taking it away with the namespace's end already
-        run(["ip", "link", "del", "dev", f"{name}h"], check=False)
+    host_end = namespace_link(name)
+    if exists(host_end):  # the kernel may be taking it away with the namespace's end already
+        run(["ip", "link", "del", "dev", host_end], check=False)

@@ -18,6 +18,9 @@ What the table enforces, for traffic touching the instance's bridges (its VNets 
 - The node network (`nodes`, partilha.lab.cluster.node_hosts) is a segment of its own: its hosts
   reach each other, and the host as guests do (the cache and echo at their gateway); nothing is
   routed between it and any VNet, whatever the allow list says.
+- The uplink (`uplink`, partilha.lab.sdn.outside): the link to the outside namespace, where a
+  citizen sits. What it sends into a VNet passes the VNet's, the guest's and the allow list's
+  checks as routed traffic between VNets does; it reaches nothing on the host itself.
 
 Same-VNet traffic is bridged, not routed. The kernel's bridge netfilter (br_netfilter, built into
 this machine's kernel) hands a bridge's IPv4 frames to the inet forward hook, with the bridge as
@@ -194,6 +197,7 @@ class LabFirewall:
     guests: tuple[GuestFilter, ...] = field(default=())
     nodes: VNetNet | None = None  # the node hosts' network, when the instance has one
     vnet_filters: tuple[VNetFilter, ...] = ()
+    uplink: VNetNet | None = None  # the outside's link (its host end as `bridge`), when there is one
 
     def __post_init__(self) -> None:
         if not _TABLE.match(self.table):
@@ -232,8 +236,9 @@ def render(fw: LabFirewall) -> str:
     """The table as `nft -f` input (the table's definition only)."""
     out: list[str] = [f"table inet {fw.table} {{"]
     out.append("\tset lab_ifs {\n\t\ttype ifname")
-    if fw.bridges:
-        out.append(f"\t\telements = {{ {_quoted(fw.bridges)} }}")
+    ifs = (*fw.bridges, *((fw.uplink.bridge,) if fw.uplink else ()))
+    if ifs:
+        out.append(f"\t\telements = {{ {_quoted(ifs)} }}")
     out.append("\t}")
 
     out += [
