@@ -55,8 +55,9 @@ def listing(cli: Cli) -> str:
     return ok(cli("ssh", GUEST, "--", LISTING)).stdout
 
 
-def constancia_with(cli: Cli, *services: str) -> None:
-    """Constância with only `services` keeps a module quick (the inventory the stacks read)."""
+def constancia_baselined(cli: Cli, *services: str) -> tuple[dict[str, Any], Path]:
+    """Constância with only `services` (keeps a module quick) made with the platform and its guests
+    baselined: the guests' outputs and the fleet file that reaches them."""
     config = yaml.safe_load((cli.project / "Pulumi.lab-platform.yaml").read_text())["config"]
     folder = Path(config["partilha:inventory"])
     data = yaml.safe_load((folder / "municipalities.yaml").read_text())
@@ -65,6 +66,14 @@ def constancia_with(cli: Cli, *services: str) -> None:
             municipality["services"] = dict.fromkeys(services)
     (folder / "municipalities.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
     cli.inventory = load_inventory(folder)
+    ok(cli("up", "--only", "platform", "--only", "constancia"))
+    guests = cli.outputs("lab-constancia")["guests"]
+    fleet_file = cli.project / "fleet.json"
+    hosts = build_hosts(cli.inventory, guests, {}, "lab", lab=True)
+    key = cli.home / ".partilha" / "ssh" / "id_ed25519"
+    Fleet("lab", tuple(hosts), cli.lab.known_hosts, key).save(fleet_file)
+    ok(cli("deploy", "baseline", "--fleet", str(fleet_file)))
+    return guests, fleet_file
 
 
 def backup(cli: Cli, guest: str) -> None:
@@ -77,14 +86,7 @@ def backup(cli: Cli, guest: str) -> None:
 def made(cli: Cli, admin: ProxmoxAPI) -> dict[str, Any]:
     """The platform and one municipality made; its guests baselined; one guest holding data,
     backed up twice (the data changed in between), the other once."""
-    constancia_with(cli, "dms", "intranet")  # a gold back end and a bronze one
-    ok(cli("up", "--only", "platform", "--only", "constancia"))
-    guests = cli.outputs("lab-constancia")["guests"]
-    fleet_file = cli.project / "fleet.json"
-    hosts = build_hosts(cli.inventory, guests, {}, "lab", lab=True)
-    key = cli.home / ".partilha" / "ssh" / "id_ed25519"
-    Fleet("lab", tuple(hosts), cli.lab.known_hosts, key).save(fleet_file)
-    ok(cli("deploy", "baseline", "--fleet", str(fleet_file)))
+    guests, _ = constancia_baselined(cli, "dms", "intranet")  # a gold back end and a bronze one
     vmid, node = guests[GUEST]["vmid"], guests[GUEST]["node"]
     backups = []
     for version in ("first", "second"):

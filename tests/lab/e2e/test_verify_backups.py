@@ -25,11 +25,8 @@ from typing import Any
 import pytest
 from proxmoxer import ProxmoxAPI
 
-from partilha.deploy.fleet import Fleet
-from partilha.deploy.hosts import build_hosts
-
 from .conftest import ROOT, Cli
-from .test_dr import constancia_with, ok, one_line, task
+from .test_dr import constancia_baselined, ok, one_line, task
 
 pytestmark = pytest.mark.lab
 APP, STATIC = "constancia-einvoice", "constancia-intranet"
@@ -83,14 +80,7 @@ def verdicts(cli: Cli) -> tuple[str, dict[str, dict[str, Any]]]:
 def made(cli: Cli, admin: ProxmoxAPI) -> dict[str, Any]:
     """Constância's two guests up, baselined, their services deployed, one record written, the
     hook installed, both backed up."""
-    constancia_with(cli, "einvoice", "intranet")
-    ok(cli("up", "--only", "platform", "--only", "constancia"))
-    guests = cli.outputs("lab-constancia")["guests"]
-    fleet_file = cli.project / "fleet.json"
-    hosts = build_hosts(cli.inventory, guests, {}, "lab", lab=True)
-    key = cli.home / ".partilha" / "ssh" / "id_ed25519"
-    Fleet("lab", tuple(hosts), cli.lab.known_hosts, key).save(fleet_file)
-    ok(cli("deploy", "baseline", "--fleet", str(fleet_file)))
+    guests, fleet_file = constancia_baselined(cli, "einvoice", "intranet")
     ok(cli("deploy", "services", "--fleet", str(fleet_file)))
     ok(cli("ssh", APP, "--", "curl -sf -X POST -H 'Content-Type: application/json' "
                              "-d '{\"invoice\": \"FT 2026/1\", \"total\": 12.5}' http://127.0.0.1:8080/api/invoices"))
