@@ -9,6 +9,7 @@ import difflib
 import os
 import subprocess
 import time
+from collections.abc import Mapping
 from ipaddress import IPv4Interface
 from pathlib import Path
 from typing import Any
@@ -189,13 +190,16 @@ def net0(guest: dict[str, Any], interface: str) -> str:
 
 
 def restore(run: Run, guest: dict[str, Any], vmid: int, candidates: list[dict[str, Any]],
-            extra: dict[str, Any]) -> dict[str, Any]:
+            extra: dict[str, Any], checked_already: Mapping[str, checksum.Checked] | None = None,
+            ) -> dict[str, Any]:
     """Restore `vmid` from the newest candidate whose checksum holds and that restores; what was
-    restored and skipped."""
+    restored and skipped. `checked_already`: archives (by volid) the caller has just checked, not
+    read again."""
     skipped: list[dict[str, str]] = []
     base = f"/nodes/{guest['node']}/lxc"
     for archive in candidates:
-        checked = checksum.check(run, guest["node"], guest["backup_storage"], archive["volid"])
+        checked = (checked_already or {}).get(archive["volid"]) or \
+            checksum.check(run, guest["node"], guest["backup_storage"], archive["volid"])
         if checked.verdict == "mismatch":
             run.log(f"{archive['volid']} failed its check ({checked.why}); the one before")
             skipped.append({"archive": archive["volid"], "why": checked.why})
