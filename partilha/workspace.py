@@ -55,6 +55,10 @@ class Workspace:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         return path
 
+    def reports(self, env: str) -> Path:
+        """Where an env's reports go (verify, probe, audit, diagram), each command beside the others."""
+        return self.private / "reports" / env
+
     @property
     def tools_bin(self) -> Path:
         """The pinned Pulumi CLI `make setup` put in the checkout."""

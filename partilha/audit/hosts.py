@@ -36,7 +36,7 @@ def expected_hosts(env: Env) -> list[str]:
 
 
 def items(env: Env, max_age_s: float) -> list[Item]:
-    path = env.workspace.private / "reports" / env.name / "verify.json"
+    path = env.workspace.reports(env.name) / "verify.json"
     read = Read.of(path, max_age_s)
     catalogue = all_controls()
     if read is None:

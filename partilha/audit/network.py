@@ -21,7 +21,7 @@ VERDICTS: dict[str, Status] = {"ok": "passed", NOT_APPLICABLE: "not applicable"}
 
 
 def item(env: Env, controls: tuple[Control, ...], max_age_s: float) -> Item:
-    path = env.workspace.private / "reports" / env.name / "probe.json"
+    path = env.workspace.reports(env.name) / "probe.json"
     read = Read.of(path, max_age_s)
     source = f"`partilha probe --env {env.name}` ({path})"
     title = "Guests reach each other only on declared flows (the probe matrix)"

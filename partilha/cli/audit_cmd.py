@@ -36,7 +36,7 @@ def audit(env: Annotated[str, typer.Option("--env", help="the environment audite
     loaded = envs.load_env(env, inventory)
     with console.status("audit") as status:
         done = run_audit(loaded, max_age, on_source=lambda name: status.update(f"audit: {name}"))
-    paths = report.write(done, loaded.workspace.private / "reports" / env)
+    paths = report.write(done, loaded.workspace.reports(env))
     counts = report.summary(done)
     table = Table("framework", *STATUSES, title=f"audit: env {env}")
     for name, c in counts.items():

@@ -132,7 +132,7 @@ def verify(
 ) -> None:
     """Prove every control on every host with testinfra (tests/infra); JUnit XML + Markdown report."""
     fleet, workdir = _fleet(env, fleet_file, inventory, nodes)
-    out_dir = reports or Workspace.find().private / "reports" / fleet.env
+    out_dir = reports or Workspace.find().reports(fleet.env)
     fleet_path = fleet_file or workdir / FLEET_FILE
     if limit:
         fleet.select(limit)  # unknown names fail here, with the fleet's names

@@ -20,7 +20,7 @@ def diagram(env: Annotated[str, typer.Option(help="the environment whose invento
     """Sites, nodes, VNets with their prefixes, each tenant's guests, the front door and the
     declared flows, laid out by Graphviz."""
     loaded = envs.load_env(env, inventory)
-    target = output or loaded.workspace.private / "reports" / env / "diagram.svg"
+    target = output or loaded.workspace.reports(env) / "diagram.svg"
     drawn = render.svg(graph.dot(loaded.inventory))
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(drawn)

@@ -25,7 +25,7 @@ def probe(env: Annotated[str, typer.Option(help="the environment whose guests ar
     written to .partilha/reports/<env>/probe.json and probe.md. Exits non-zero naming each unexpected pair."""
     loaded = envs.load_env(env)
     result = remote.probe(loaded, outside_host)
-    report.write(result, loaded.workspace.private / "reports" / env)
+    report.write(result, loaded.workspace.reports(env))
     console = Console(highlight=False)
     if as_json:
         print(json.dumps(result.as_json(), indent=1))

@@ -128,7 +128,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _verify_json(env: envs.Env, outcomes: list[dict[str, str]], hosts_: list[str]) -> Path:
-    path = env.workspace.private / "reports" / env.name / "verify.json"
+    path = env.workspace.reports(env.name) / "verify.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"env": env.name, "hosts": hosts_, "unreachable": {}, "outcomes": outcomes}))
     return path
@@ -162,7 +162,7 @@ def test_verify_results_missing_old_or_partial_prove_nothing(home: Path) -> None
 def test_a_probe_that_missed_a_guest_proves_nothing(home: Path) -> None:
     env = envs.load_env("audit", ROOT / "inventories" / "lab", lab=True)
     assert network.item(env, (NIS2,), 3600).status == "not proven"
-    path = env.workspace.private / "reports" / env.name / "probe.json"
+    path = env.workspace.reports(env.name) / "probe.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     pair = {"from": "abrantes-dms", "to": "abrantes-portal", "port": 443, "expected": "open",
             "observed": "open"}
@@ -178,7 +178,7 @@ def test_outside_rows_with_nowhere_to_try_them_are_neither_passed_nor_failed(hom
     observed = {(p.source, p.target, p.port): p.expected for p in inside}
     observed |= {(p.source, p.target, p.port): outside.NOT_APPLICABLE for p in rows}
     probed = Probe("audit", matrix.ports(placed), inside + rows, observed, {}, 1.0, "now")
-    path = env.workspace.private / "reports" / env.name / "probe.json"
+    path = env.workspace.reports(env.name) / "probe.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(probed.as_json()))
     item = network.item(env, (NIS2,), 3600)
