@@ -21,6 +21,8 @@ PROVIDER_KEY = "__provider"  # the pickled dynamic provider: changes with its co
 OPS = {"create-replacement": "replace", "replace": None, "delete-replaced": None,
        "discard-replaced": None, "remove-pending-replace": None}
 PROGRAM_ERRORS = ("update failed", "preview failed", "refresh failed", "destroy failed")
+TRACEBACK = "Traceback (most recent call last):"
+PVE_ANSWER = "proxmoxer.core.ResourceException: "  # its text is PVE's: status and message
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,8 @@ class StackSteps:
             return
         text = message.strip().removeprefix("Exception calling application: ")
         if urn and not urn.split("::")[-2].rsplit("$", 1)[-1].startswith(ENGINE_TYPES):
+            if text.startswith(TRACEBACK):  # a dynamic provider's exception: its last line says what
+                text = text.splitlines()[-1].removeprefix(PVE_ANSWER)
             self.errors.append(f"{urn.rsplit('::', 1)[1]}: {text}")
         elif text not in PROGRAM_ERRORS:
             # a program's exception: its last line says what (a traceback precedes it)

@@ -115,6 +115,21 @@ def test_errors_name_the_resource_and_a_program_error_its_last_line() -> None:
     assert program.error() == "partilha.errors.UserError: no platform outputs"
 
 
+def test_a_providers_traceback_is_its_last_line() -> None:
+    """Pulumi's dynamic providers send an exception as its whole traceback: the operator gets
+    what it says, PVE's answer without the client's class name."""
+    steps = StackSteps("lab-platform")
+    frames = ('Traceback (most recent call last):\n'
+              '  File "pulumi/dynamic/__main__.py", line 233, in Read\n'
+              '    result = provider.read(id_, props)\n'
+              '             ^^^^^^^^^^^^^^^^^^^^^^^^^\n')
+    steps.feed(_diagnostic(frames + "proxmoxer.core.ResourceException: 403 Forbidden: Permission check "
+                                    "failed\n", _urn("constancia-token")))
+    steps.feed(_diagnostic(frames + "KeyError: 'privsep'\n", _urn("abrantes-token")))
+    assert steps.error() == ("constancia-token: 403 Forbidden: Permission check failed; "
+                             "abrantes-token: KeyError: 'privsep'")
+
+
 def test_tallies_and_lines_read_as_the_operation_does() -> None:
     counts = {"same": 40, "create": 3, "update": 1}
     assert progress.tally("up", counts) == "3 created, 1 updated, 40 unchanged"

@@ -168,11 +168,11 @@ def update_acl(ctx: Ctx, p: dict[str, Any]) -> Any:
 
 
 def _token_owner(ctx: Ctx, userid: str) -> None:
-    """Users manage their own tokens; others need User.Modify on the user's groups."""
+    """Users manage their own tokens; others need User.Modify on one of the user's groups. The
+    check comes first, the user's existence after it (as in PVE)."""
+    ctx.access.check_api_permissions({"check": users.TOKEN_OWNER}, ctx.authid, {"userid": userid})
     if ctx.store.get_object(users.USER, userid) is None:
         raise PveError(f"no such user ('{userid}')")
-    if ctx.userid != userid or "!" in ctx.authid:
-        ctx.require("/access/groups", ["User.Modify"])
 
 
 @routes.route("GET", "/access/users/{userid}/token", {"userid": USERID})

@@ -24,14 +24,14 @@ ROLEID = Param(optional=False, format="pve-roleid")
 USERID = Param(optional=False, format="pve-userid")
 TOKENID = Param(optional=False, format="pve-tokenid")
 SYS_MODIFY = ["perm", "/access", ["Sys.Modify"]]
-TOKEN_OWNER = ["or", ["userid-param", "self"], ["userid-group", ["User.Modify"]]]
 USER_PROPS = {"enable": BOOL, "expire": Param("integer", minimum=0), "comment": Param(),
               "email": Param(), "firstname": Param(), "lastname": Param()}
 TOKEN_PROPS = {"privsep": BOOL, "expire": Param("integer", minimum=0), "comment": Param()}
 
 
 def _check(ctx: Ctx, spec: list[Any], p: dict[str, Any]) -> None:
-    ctx.access.check_api(spec, ctx.authid, p)
+    """The route's `permissions.check` (root@pam skips it, as in PVE)."""
+    ctx.access.check_api_permissions({"check": spec}, ctx.authid, p)
 
 
 @routes.route("GET", "/access/roles/{roleid}", {"roleid": ROLEID})
@@ -165,14 +165,14 @@ def _token(ctx: Ctx, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 @routes.route("GET", "/access/users/{userid}/token/{tokenid}", {"userid": USERID, "tokenid": TOKENID})
 def read_token(ctx: Ctx, p: dict[str, Any]) -> Any:
-    _check(ctx, TOKEN_OWNER, p)
+    _check(ctx, users.TOKEN_OWNER, p)
     return _token_info(_token(ctx, p)[1])
 
 
 @routes.route("PUT", "/access/users/{userid}/token/{tokenid}", {
     "userid": USERID, "tokenid": TOKENID, **TOKEN_PROPS})
 def update_token(ctx: Ctx, p: dict[str, Any]) -> Any:
-    _check(ctx, TOKEN_OWNER, p)
+    _check(ctx, users.TOKEN_OWNER, p)
     with ctx.store.tx():
         full, token = _token(ctx, p)
         for key in ("privsep", "expire"):

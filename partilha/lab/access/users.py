@@ -14,6 +14,10 @@ import uuid
 from partilha.lab.server.store import Store
 
 USER, TOKEN = "user", "token"
+# PVE's permission check on every token route (API2::User): the user itself, or User.Modify on
+# one of its groups. Both fail for a missing user, so anyone but root@pam (who skips the check)
+# is refused (403) before being told "no such user".
+TOKEN_OWNER = ["or", ["userid-param", "self"], ["userid-group", ["User.Modify"]]]
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:

@@ -125,7 +125,8 @@ class ApiTokenProvider(PveProvider):
 
     def read_live(self, pve: Pve, id_: str, props: Props) -> Props | None:
         userid, _, tokenid = id_.partition("!")
-        info = unless_gone(lambda: pve.get(self._path({"userid": userid, "tokenid": tokenid})))
+        info = unless_gone(lambda: pve.get(self._path({"userid": userid, "tokenid": tokenid})),
+                           owner_gone=lambda: _user_gone(pve, userid))
         if info is None:
             return None
         stored = TokenStore().read(props["store_as"]) if props.get("store_as") else None
@@ -146,9 +147,17 @@ class ApiTokenProvider(PveProvider):
         return {}
 
     def delete_live(self, pve: Pve, id_: str, props: Props) -> None:
-        unless_gone(lambda: pve.call("DELETE", self._path(props)))
+        unless_gone(lambda: pve.call("DELETE", self._path(props)),
+                    owner_gone=lambda: _user_gone(pve, props["userid"]))
         if props.get("store_as"):
             TokenStore().remove(props["store_as"])
+
+
+def _user_gone(pve: Pve, userid: str) -> bool:
+    """PVE checks a token route's permission (the user itself, or User.Modify on its groups)
+    before the user's existence, and both fail for a missing user: a token caller gets 403 for a
+    token of a user that is gone (root@pam alone is told "no such user")."""
+    return unless_gone(lambda: pve.get(f"/access/users/{userid}")) is None
 
 
 class ApiToken(Resource, module="proxmox", name="ApiToken"):

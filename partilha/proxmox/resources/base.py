@@ -47,12 +47,15 @@ def gone(exc: Exception) -> bool:
         "does not exist", "no such", "not found", "doesn't exist", "unable to find"))
 
 
-def unless_gone(call: Callable[[], T]) -> T | None:
-    """`call()`'s answer, or None when PVE says the object does not exist (for read_live)."""
+def unless_gone(call: Callable[[], T], owner_gone: Callable[[], bool] | None = None) -> T | None:
+    """`call()`'s answer, or None when PVE says the object does not exist (for read_live).
+    `owner_gone`: for an object whose owner (a guest, a user) PVE checks a permission on before
+    its existence, and refuses (403) when the owner is missing: whether that 403 means the owner,
+    and so the object, is gone; else it is a real refusal."""
     try:
         return call()
     except ResourceException as exc:
-        if gone(exc):
+        if gone(exc) or (exc.status_code == 403 and owner_gone is not None and owner_gone()):
             return None
         raise
 
@@ -69,12 +72,7 @@ def unless_guest_gone(pve: Pve, vmid: int, call: Callable[[], T]) -> T | None:
     is gone. PVE checks the permission on /vms/<vmid> before the guest's existence, so a token
     scoped to a pool gets 403, not "does not exist", for a guest deleted behind its back: a 403
     for a vmid the caller no longer sees is that; for one it still sees, a real refusal."""
-    try:
-        return call()
-    except ResourceException as exc:
-        if gone(exc) or (exc.status_code == 403 and locate(pve, vmid) is None):
-            return None
-        raise
+    return unless_gone(call, owner_gone=lambda: locate(pve, vmid) is None)
 
 
 def create_or_take_over(create: Callable[[], object], take_over: Callable[[], object]) -> None:

@@ -59,3 +59,18 @@ def test_unknown_role_and_bad_acl_path_are_refused(admin: ProxmoxAPI) -> None:
         admin.access.acl.put(path="/pool/abrantes", roles="NoSuchRole", users="abrantes@pve")
     with pytest.raises(ResourceException, match="invalid ACL path"):
         admin.access.acl.put(path="/no/such/path", roles="PVEAuditor", users="abrantes@pve")
+
+
+def test_a_missing_users_tokens_refuse_a_token_and_tell_root(admin: ProxmoxAPI, admin_token: ProxmoxAPI) -> None:
+    """PVE checks the token routes' permission (the user itself, or User.Modify on its groups)
+    before the user's existence: both fail for a missing user, so a token caller, even root's,
+    gets 403; root@pam skips the check and is told "no such user"."""
+    for method, call in (("GET", lambda api: api.access.users("gone@pve").token("t1").get()),
+                         ("POST", lambda api: api.access.users("gone@pve").token("t1").post()),
+                         ("DELETE", lambda api: api.access.users("gone@pve").token("t1").delete()),
+                         ("list", lambda api: api.access.users("gone@pve").token.get())):
+        with pytest.raises(ResourceException) as refused:
+            call(admin_token)
+        assert refused.value.status_code == 403, method
+        with pytest.raises(ResourceException, match=r"no such user \('gone@pve'\)"):
+            call(admin)

@@ -106,6 +106,16 @@ def test_access_lifecycle(stack: LabStack, admin_token: ProxmoxAPI, store: Token
     assert acl_of(admin_token, "tabt2@pve!deploy") == [("/pool/tabt", "tdeploy2", 1)]
     assert (store.read(STORE_AS) or "").startswith("tabt2@pve!deploy=")
 
+    # The user deleted behind the stack's back (a lab made again holds none of them): PVE answers
+    # a token caller 403, not "no such user", for a missing user's token; refresh finds both gone.
+    admin_token.access.users("tabt2@pve").delete()
+    with pytest.raises(ResourceException) as refused:
+        admin_token.access.users("tabt2@pve").token("deploy").get()
+    assert refused.value.status_code == 403
+    assert {"user", "token"} <= set(stack.refresh())
+    assert stack.up() == {"same": 3, "create": 4}
+    assert (store.read(STORE_AS) or "").startswith("tabt2@pve!deploy=")
+
     stack.destroy()
     assert "tdeploy2" not in {r["roleid"] for r in admin_token.access.roles.get()}
     assert "tabt2@pve" not in {u["userid"] for u in admin_token.access.users.get()}
