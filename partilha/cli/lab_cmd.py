@@ -26,9 +26,9 @@ EnvOpt = Annotated[str | None, typer.Option(help="the lab env `partilha up --env
 console = Console(highlight=False, emoji=False)
 
 
-def _instance(inventory: Path | None = None, port: int | None = None,
-              prefix: str | None = None) -> LabInstance:
-    return control.default_instance(Workspace.find().root, inventory, port, prefix)
+def _instance() -> LabInstance:
+    """The lab `lab up` saved in this workspace (none: one line naming the folder)."""
+    return control.saved_instance(Workspace.find().root)
 
 
 @app.command()
@@ -36,7 +36,7 @@ def up(inventory: InventoryOpt = None, port: PortOpt = None, prefix: PrefixOpt =
        env: EnvOpt = None) -> None:
     """Start the lab (idempotent): state, certificate, credentials, the API server; and the env
     that provisions it, marked as a lab env."""
-    instance = _instance(inventory, port, prefix)
+    instance = control.default_instance(Workspace.find().root, inventory, port, prefix)
     lab_env = envs.load_env(env or instance.inventory.name, instance.inventory, lab=True)
     creds = control.up(instance)
     lab_env.write_missing_config()

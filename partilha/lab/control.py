@@ -207,14 +207,25 @@ def node_addresses(instance: LabInstance) -> dict[str, str]:
 
 def default_instance(root: Path, inventory: Path | None, port: int | None,
                      prefix: str | None = None) -> LabInstance:
-    """The lab of a workspace: .partilha/lab, with node hosts trusting the operator's key; what
-    `lab up` saved unless an inventory, port or prefix is given."""
+    """The lab `lab up` brings up in a workspace: .partilha/lab, with node hosts trusting the
+    operator's key; what `lab up` saved unless an inventory, port or prefix is given."""
     state_dir = root / ".partilha" / "lab"
-    node_key = Workspace(root).ssh_key(lab=True).with_suffix(".pub")
     if (state_dir / "instance.json").is_file() and inventory is None and port is None and prefix is None:
-        return dataclasses.replace(LabInstance.load(state_dir), node_key=node_key)
+        return saved_instance(root)
     return LabInstance(state_dir, (inventory or root / "inventories" / "lab").resolve(),
-                       port or 8006, prefix or "plab-", node_key=node_key)
+                       port or 8006, prefix or "plab-", node_key=_node_key(root))
+
+
+def saved_instance(root: Path) -> LabInstance:
+    """The lab `lab up` saved in a workspace, for every other lab command: never a default one
+    (its prefix and port may be another workspace's lab); a UserError naming the folder when
+    there is none."""
+    instance = LabInstance.load(root / ".partilha" / "lab")
+    return dataclasses.replace(instance, node_key=_node_key(root))
+
+
+def _node_key(root: Path) -> Path:
+    return Workspace(root).ssh_key(lab=True).with_suffix(".pub")
 
 
 @contextlib.contextmanager
