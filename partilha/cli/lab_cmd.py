@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from partilha.automation import envs
+from partilha.automation import envs, lab_envs
 from partilha.errors import UserError
 from partilha.lab import TARGETS, Faults, LabInstance, Target, control
 from partilha.workspace import Workspace
@@ -40,6 +40,7 @@ def up(inventory: InventoryOpt = None, port: PortOpt = None, prefix: PrefixOpt =
     lab_env = envs.load_env(env or instance.inventory.name, instance.inventory, lab=True)
     creds = control.up(instance)
     lab_env.write_missing_config()
+    lab_envs.record(instance.state_dir, lab_env)
     console.print(f"[green]lab up[/]: {creds['url']}  (user {creds['username']}, token "
                   f"{creds['token_id']}; secrets in {instance.credentials})", soft_wrap=True)
     console.print(f"certificate fingerprint {creds['fingerprint']}", soft_wrap=True)
@@ -72,9 +73,15 @@ def status() -> None:
 
 @app.command()
 def reset() -> None:
-    """Remove everything the lab created."""
-    control.reset(_instance())
-    console.print("lab reset: nothing of it is left")
+    """Remove everything the lab created, and the stacks' state and tokens of the envs `lab up`
+    made for it (their stack config stays)."""
+    instance = _instance()
+    workspace = Workspace.find()
+    forgotten = [f"env {name} ({', '.join(lab_envs.forget(name, folder, workspace)) or 'no stacks'})"
+                 for name, folder in lab_envs.recorded(instance.state_dir).items()]
+    control.reset(instance)
+    console.print("lab reset: nothing of it is left" + ("; forgot the state and tokens of "
+                                                         + ", ".join(forgotten) if forgotten else ""))
 
 
 @app.command("node-down")

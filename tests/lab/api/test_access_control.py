@@ -61,7 +61,8 @@ def test_unknown_role_and_bad_acl_path_are_refused(admin: ProxmoxAPI) -> None:
         admin.access.acl.put(path="/no/such/path", roles="PVEAuditor", users="abrantes@pve")
 
 
-def test_a_missing_users_tokens_refuse_a_token_and_tell_root(admin: ProxmoxAPI, admin_token: ProxmoxAPI) -> None:
+def test_a_missing_users_tokens_refuse_a_token_and_tell_root(admin: ProxmoxAPI,
+                                                             admin_token: ProxmoxAPI) -> None:
     """PVE checks the token routes' permission (the user itself, or User.Modify on its groups)
     before the user's existence: both fail for a missing user, so a token caller, even root's,
     gets 403; root@pam skips the check and is told "no such user"."""
