@@ -32,20 +32,32 @@ def alive(pid: int, started: int) -> bool:
     return start_time(pid) == started
 
 
+def stamp(pid: int) -> str:
+    """`<pid>:<start time>`: names the process, and no later one that gets its PID."""
+    return f"{pid}:{start_time(pid)}"
+
+
+def stamped_alive(value: str) -> bool:
+    """Whether the process a `stamp` names is still running."""
+    pid, _, started = value.partition(":")
+    return pid.isdigit() and started.isdigit() and alive(int(pid), int(started))
+
+
+def label(pid: int, variable: str) -> str | None:
+    """The value of `variable` in the process's environment; None when it has none (or is gone)."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    prefix = f"{variable}=".encode()
+    return next((e[len(prefix):].decode(errors="replace") for e in environ if e.startswith(prefix)), None)
+
+
 def labelled(variable: str, value: str) -> list[int]:
     """The live processes (this one aside) whose environment has `variable=value`."""
-    wanted = f"{variable}={value}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if wanted in environ and start_time(int(entry.name)) is not None:
-            found.append(int(entry.name))
-    return found
+    return [int(entry.name) for entry in Path("/proc").iterdir()
+            if entry.name.isdigit() and int(entry.name) != os.getpid()
+            and label(int(entry.name), variable) == value and start_time(int(entry.name)) is not None]
 
 
 def end(pids: Iterable[int], seconds: float = ENDING_SECONDS) -> None:

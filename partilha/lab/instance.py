@@ -32,6 +32,10 @@ class LabInstance:
     # whose root trusts this public key file; None: no node hosts (the API alone, as most tests
     # want: they boot in seconds without them).
     node_key: Path | None = None
+    # The process the lab's package cache ends with (a test run's, partilha.lab.throwaway): killed
+    # before it resets the lab, the next cache started on the machine ends that one. None: the
+    # cache runs until `lab down`.
+    owner: int | None = None
 
     def __post_init__(self) -> None:
         if not PREFIX.fullmatch(self.prefix):
@@ -49,7 +53,7 @@ class LabInstance:
     @property
     def package_cache(self) -> AptCache:
         """The guests' package cache (apt-cacher-ng) on `cache_port`."""
-        return AptCache(self.state_dir, port=self.cache_port)
+        return AptCache(self.state_dir, port=self.cache_port, owner=self.owner)
 
     @property
     def node_hosts(self) -> bool:
@@ -113,7 +117,7 @@ class LabInstance:
         if not saved.is_file():
             raise UserError(f"no lab in {state_dir} (run `partilha lab up` first)")
         data = json.loads(saved.read_text())
-        node_key = data.get("node_key")
+        node_key, owner = data.get("node_key"), data.get("owner")
         return cls(Path(data["state_dir"]), Path(data["inventory"]), int(data["port"]),
                    str(data["prefix"]), int(data.get("cache_port", 0)),
-                   Path(node_key) if node_key else None)
+                   Path(node_key) if node_key else None, int(owner) if owner else None)

@@ -5,6 +5,7 @@ subnets, an inventory moved onto them, and guests made through the API as the st
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import socket
@@ -38,9 +39,10 @@ def free_port() -> int:
 def throwaway(state_dir: Path, inventory: Path, letter: str, *,
               node_key: Path | None = None) -> Iterator[tuple[LabInstance, dict[str, Any]]]:
     """The lab of `inventory` in `state_dir`, its prefix `<letter><4 hex digits>-`, up (with node
-    hosts trusting `node_key` when given); yields it and its administrator's credentials."""
+    hosts trusting `node_key` when given) and owned by this process; yields it and its
+    administrator's credentials."""
     instance = LabInstance(state_dir, inventory, free_port(), f"{letter}{secrets.token_hex(2)}-",
-                           machine.free_cache_port(), node_key=node_key)
+                           machine.free_cache_port(), node_key=node_key, owner=os.getpid())
     try:
         yield instance, control.up(instance)
     finally:

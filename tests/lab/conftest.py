@@ -272,7 +272,7 @@ def mlab(tmp_path_factory: pytest.TempPathFactory, template: Path) -> Iterator[M
         template=template,
         known_hosts=state / "known_hosts",
         key=key,
-        cache=aptcache.AptCache(state, port=aptcache.free_port()),
+        cache=aptcache.AptCache(state, port=aptcache.free_port(), owner=os.getpid()),
         zone=network.bridge_name(prefix, "z1"),
         vnets={
             "a": VNet(network.bridge_name(prefix, "va"), subnets[0]),

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
 import subprocess
+import sys
 import threading
+import time
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 
 import pytest
 
-from partilha.lab.machine.lxc import containers, known_hosts, network, nftables
+from partilha.lab.machine.lxc import aptcache, containers, known_hosts, network, nftables
 from partilha.lab.machine.lxc.known_hosts import HostKey
 
 pytestmark = pytest.mark.lab
+
+# A lab's owner (a test run) that starts its package cache, says the cache's PID, and waits.
+OWNER = (
+    "import os, sys, time\n"
+    "from pathlib import Path\n"
+    "from partilha.lab.machine.lxc import aptcache\n"
+    "cache = aptcache.AptCache(Path(sys.argv[1]), port=int(sys.argv[2]), cache_dir=Path(sys.argv[3]),\n"
+    "                          owner=os.getpid())\n"
+    "aptcache.start(cache)\n"
+    "print(cache.pid_file.read_text().strip(), flush=True)\n"
+    "time.sleep(300)\n"
+)
 
 
 def test_teardown_leaves_no_container_mount_bridge_or_table(mlab, tmp_path: Path, free_subnet) -> None:
@@ -88,3 +104,53 @@ def test_a_routed_namespace_goes_with_its_link(mlab, free_subnet) -> None:
     assert network.namespaces(prefix) == []
     assert host_end not in subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
     network.remove_namespace(namespace)  # idempotent
+
+
+def _gone(pid: int, seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid}").exists() or " Z " in Path(f"/proc/{pid}/stat").read_text():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_killed_owners_package_cache_ends_at_the_next_start(tmp_path: Path) -> None:
+    """apt-cacher-ng makes itself a daemon (its own session, init its parent): SIGKILL of the
+    test run that owns it cannot reach it, and the run's reset never comes. The next cache started
+    on the machine finds it by its owner's label and ends it."""
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(tmp_path / "killed"),
+                              str(aptcache.free_port()), str(tmp_path / "packages")],
+                             stdout=subprocess.PIPE, text=True)
+    orphan = 0
+    try:
+        assert owner.stdout is not None
+        orphan = int(owner.stdout.readline())
+        assert os.getsid(orphan) != os.getsid(owner.pid)  # out of its owner's session and group
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=30)
+        assert not _gone(orphan, seconds=1)  # outlives its owner
+        nxt = aptcache.AptCache(tmp_path / "next", port=aptcache.free_port(),
+                                cache_dir=tmp_path / "packages2")
+        aptcache.start(nxt)
+        aptcache.stop(nxt)
+        assert _gone(orphan)
+    finally:
+        owner.kill()
+        owner.wait(timeout=30)
+        if orphan and not _gone(orphan, seconds=0):
+            os.kill(orphan, signal.SIGKILL)
+
+
+def test_a_cache_whose_pid_file_is_lost_is_still_stopped(tmp_path: Path) -> None:
+    """Found by its configuration folder on its command line, not by the PID file alone."""
+    cache = aptcache.AptCache(tmp_path, port=aptcache.free_port(), cache_dir=tmp_path / "packages")
+    aptcache.start(cache)
+    pid = int(cache.pid_file.read_text())
+    try:
+        cache.pid_file.unlink()
+        aptcache.stop(cache)
+        assert _gone(pid)
+    finally:
+        if not _gone(pid, seconds=0):
+            os.kill(pid, signal.SIGKILL)

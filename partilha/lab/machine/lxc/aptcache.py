@@ -9,6 +9,12 @@ Everything of one instance lives under the caller's state directory (config, pid
 control socket); the downloaded packages go to `<cache>/apt-cacher-ng` ($PARTILHA_CACHE or
 ~/.cache/partilha), shared by instances one at a time: the running process inherits an exclusive
 lock on it, and a second concurrent instance falls back to a cache directory of its own.
+
+apt-cacher-ng makes itself a daemon (its own session, init its parent), so nothing that ends the
+process that started it reaches it: `stop` finds it by its configuration folder on its command
+line (the PID file may be lost). A cache with an `owner` (a test run's lab) carries the owner's
+stamp in its environment, and any later `start` or `stop` on the machine ends the caches whose
+owner has ended without stopping them (SIGKILL leaves it no chance to).
 """
 
 from __future__ import annotations
@@ -16,13 +22,13 @@ from __future__ import annotations
 import fcntl
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from partilha import processes
 from partilha.lab.machine.lxc.commands import MachineError
 from partilha.lab.machine.lxc.template import cache_root
 
@@ -31,6 +37,7 @@ MAX_PORT = 32767  # apt-cacher-ng 3.7 cannot bind above it ("Error resolving add
 ANY = "0.0.0.0"  # noqa: S104 - see AptCache.bind
 MIRROR = "http://deb.debian.org/debian/"
 SECURITY = "http://deb.debian.org/debian-security/"
+OWNER = "PARTILHA_LAB_OWNER"  # in an owned cache's environment: its owner's processes.stamp
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class AptCache:
     # firewall closes the port to every non-lab interface but lo.
     bind: tuple[str, ...] = (ANY,)
     cache_dir: Path | None = None  # default: <cache>/apt-cacher-ng
+    owner: int | None = None  # the process it ends with (a test run's); None: it runs until stopped
 
     def __post_init__(self) -> None:
         # apt-cacher-ng 3.7 (bookworm) fails with "Error resolving address for binding" on
@@ -89,21 +97,34 @@ def _config(cache: AptCache, cache_dir: Path) -> str:
     )
 
 
-def _pid(cache: AptCache) -> int | None:
-    try:
-        pid = int(cache.pid_file.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return None
-    ours = any(b"apt-cacher-ng" in arg for arg in cmdline[:1]) and str(cache.home).encode() in cmdline
-    return pid if ours else None
+def _caches() -> dict[int, list[bytes]]:
+    """Every apt-cacher-ng process on the machine, with its command line."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0") if entry.name.isdigit() else []
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"apt-cacher-ng") and processes.start_time(int(entry.name)) is not None:
+            found[int(entry.name)] = argv
+    return found
+
+
+def _pids(cache: AptCache) -> list[int]:
+    """The processes of this cache: those started with its configuration folder."""
+    return [pid for pid, argv in _caches().items() if str(cache.home).encode() in argv]
 
 
 def is_running(cache: AptCache) -> bool:
-    return _pid(cache) is not None
+    return bool(_pids(cache))
+
+
+def end_orphans() -> list[int]:
+    """End every owned cache whose owner has ended; their PIDs."""
+    orphans = [pid for pid in _caches()
+               if (owner := processes.label(pid, OWNER)) is not None and not processes.stamped_alive(owner)]
+    processes.end(orphans)
+    return orphans
 
 
 def _answers(cache: AptCache) -> bool:
@@ -133,6 +154,7 @@ def _lock_cache_dir(cache: AptCache) -> tuple[Path, int]:
 
 def start(cache: AptCache, *, timeout: float = 15.0) -> None:
     """Start the instance's apt-cacher-ng (no-op if it runs) and wait until it answers."""
+    end_orphans()
     if is_running(cache):
         return
     (cache.home / "log").mkdir(parents=True, exist_ok=True)
@@ -148,6 +170,7 @@ def start(cache: AptCache, *, timeout: float = 15.0) -> None:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 pass_fds=(lock_fd,),
+                env={**os.environ, OWNER: processes.stamp(cache.owner)} if cache.owner else None,
                 timeout=timeout,
                 check=False,
             )
@@ -165,17 +188,11 @@ def start(cache: AptCache, *, timeout: float = 15.0) -> None:
 
 
 def stop(cache: AptCache, *, timeout: float = 10.0) -> None:
-    """Stop the instance's apt-cacher-ng (TERM, then KILL after `timeout`). Idempotent."""
-    pid = _pid(cache)
-    if pid is not None:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while _pid(cache) == pid and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _pid(cache) == pid:
-            os.kill(pid, signal.SIGKILL)
-            time.sleep(0.1)
+    """Stop the instance's apt-cacher-ng (TERM, then KILL after `timeout`), and the orphans of
+    other instances. Idempotent."""
+    processes.end(_pids(cache), timeout)
     cache.pid_file.unlink(missing_ok=True)
+    end_orphans()
 
 
 def free_port(low: int = 20000) -> int:
