@@ -116,6 +116,7 @@ def test_access_lifecycle(stack: LabStack, admin_token: ProxmoxAPI, store: Token
     assert stack.up() == {"same": 3, "create": 4}
     assert (store.read(STORE_AS) or "").startswith("tabt2@pve!deploy=")
 
+    admin_token.access.users("tabt2@pve").delete()  # and deleting the token finds it gone too
     stack.destroy()
     assert "tdeploy2" not in {r["roleid"] for r in admin_token.access.roles.get()}
     assert "tabt2@pve" not in {u["userid"] for u in admin_token.access.users.get()}
