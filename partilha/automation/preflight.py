@@ -48,8 +48,12 @@ def check(env: Env, stack: StackSpec, config: Mapping[str, str], environ: Mappin
     except (DeadlineError, requests.RequestException) as exc:
         raise UserError(f"{down}: {_first_line(exc)}") from None
     except ResourceException as exc:
+        remedy = ""
+        if stack.role == "municipality" and exc.status_code == 401:  # the platform stack makes it
+            remedy = (f"; if it no longer exists there (a lab made again), `partilha up --env {env.name} "
+                      "--only platform` makes it anew")
         raise UserError(f"{stack.name}: the Proxmox VE API at {endpoint.url} refused token "
-                        f"{endpoint.token_id}: {exc.status_code} {exc.status_message}") from None
+                        f"{endpoint.token_id}: {exc.status_code} {exc.status_message}{remedy}") from None
 
 
 def _offline(pve: Pve, stack: StackSpec) -> list[str]:

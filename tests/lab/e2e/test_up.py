@@ -33,6 +33,7 @@ from partilha.inventory import PlacedGuest, guests, load_inventory
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine.lxc import containers
 from partilha.proxmox.client import Pve
+from partilha.proxmox.token_store import TokenStore
 from partilha.workspace import Workspace
 
 from .conftest import GUEST_TYPE, ROOT, Cli, lab_vmids
@@ -67,6 +68,13 @@ def test_bad_input_stops_before_any_api_call(cli: Cli, tmp_path: Path) -> None:
     assert cli.calls(since) == []
     closed = cli("up", "--only", "platform", PROXMOX_VE_ENDPOINT="https://127.0.0.1:9/")  # nobody there
     _one_clear_error(closed, 1, "lab-platform: the Proxmox VE API at https://127.0.0.1:9 does not answer")
+    # a municipality's token the API does not know (the lab was made again): what makes a new one
+    tokens = TokenStore(cli.home / ".partilha" / "tokens")
+    tokens.write("lab-abrantes", f"abrantes@pve!partilha={'0' * 8}-0000-0000-0000-{'0' * 12}")
+    refused = cli("up", "--only", "abrantes")
+    tokens.remove("lab-abrantes")
+    _one_clear_error(refused, 1, "refused token abrantes@pve!partilha: 401")
+    assert "`partilha up --env lab --only platform` makes it anew" in refused.stderr
 
 
 @dataclass(frozen=True)
