@@ -51,7 +51,7 @@ def relative(name: str) -> str:
 
 def pass_on(fd: int, sink: IO[bytes], upper: Path, lower: Path) -> Seen:
     """Read the tar stream from `fd`; write to `sink` the tar stream of what differs."""
-    seen, stream = Seen(), Stream(fd)
+    seen, stream, below = Seen(), Stream(fd), f"{lower}/"
     for member in stream.members():
         if stream.global_headers:
             sink.write(stream.global_headers)
@@ -62,7 +62,7 @@ def pass_on(fd: int, sink: IO[bytes], upper: Path, lower: Path) -> Seen:
         seen.paths.add(rel)
         if member.type == DIRECTORY:
             seen.dirs[rel] = member.mtime_ns
-        if _written_if_it_differs(stream, member, rel, seen, sink, upper, lower):
+        if _written_if_it_differs(stream, member, rel, seen, sink, upper, below):
             seen.passed_on.add(rel)
     sink.write(END)
     stream.drain()
@@ -70,39 +70,41 @@ def pass_on(fd: int, sink: IO[bytes], upper: Path, lower: Path) -> Seen:
 
 
 def _written_if_it_differs(stream: Stream, member: Member, rel: str, seen: Seen, sink: IO[bytes],
-                           upper: Path, lower: Path) -> bool:
-    """Whether the member differs from `lower`; if so it has been written to `sink`."""
+                           upper: Path, below: str) -> bool:
+    """Whether the member differs from the lower layer (`below` is its path and a slash); if
+    so it has been written to `sink`."""
     if member.type == HARD_LINK:
         target = relative(member.linkname)
         if target not in seen.passed_on:
-            if _same_inode(lower / rel, lower / target):
+            if _same_inode(below + rel, below + target):
                 return False
-            _copy_up(lower, upper, target)  # the link's other name stays as `lower` has it
-    elif member.type != DIRECTORY and not member.sparse and _same_entry(member, lower / rel):
-        if member.type not in REGULAR or member.ctime_ns == os.lstat(lower / rel).st_ctime_ns:
+            _copy_up(Path(below), upper, target)  # the link's other name stays as the lower layer has it
+    elif member.type != DIRECTORY and not member.sparse and (st := _same_entry(member, below + rel)):
+        if member.type not in REGULAR or member.ctime_ns == st.st_ctime_ns:
             return False
-        return _written_if_bytes_differ(stream, member, lower / rel, sink)
+        return _written_if_bytes_differ(stream, member, Path(below + rel), sink)
     sink.write(member.head)
     for chunk in stream.data():
         sink.write(chunk)
     return True
 
 
-def _same_entry(member: Member, path: Path) -> bool:
-    """Whether `path` (in the lower layer) is the member but for its bytes: type, owner, mode,
+def _same_entry(member: Member, path: str) -> os.stat_result | None:
+    """`path`'s status if it (in the lower layer) is the member but for its bytes: type, owner, mode,
     mtime, size, the xattrs tar keeps (none), a symlink's target. (Its other names, if any, are
     the archive's hard links to it, which are then the lower layer's too.)"""
     kind = _KINDS.get(member.type)
     try:
         st = os.lstat(path)
     except OSError:
-        return False
+        return None
     if kind is None or not kind(st.st_mode) or (st.st_uid, st.st_gid) != (member.uid, member.gid) \
             or st.st_mtime_ns != member.mtime_ns or member.xattrs:
-        return False
+        return None
     if member.type == SYMLINK:
-        return str(path.readlink()) == member.linkname
-    return (stat.S_IMODE(st.st_mode), st.st_size) == (member.mode, member.size) and not _kept_xattrs(path)
+        return st if str(Path(path).readlink()) == member.linkname else None
+    same = (stat.S_IMODE(st.st_mode), st.st_size) == (member.mode, member.size) and not _kept_xattrs(path)
+    return st if same else None
 
 
 def _written_if_bytes_differ(stream: Stream, member: Member, path: Path, sink: IO[bytes]) -> bool:
@@ -124,12 +126,12 @@ def _written_if_bytes_differ(stream: Stream, member: Member, path: Path, sink: I
     return True
 
 
-def _kept_xattrs(path: Path) -> bool:
+def _kept_xattrs(path: str) -> bool:
     return any(name.startswith("user.") or name == "security.capability"
                for name in os.listxattr(path, follow_symlinks=False))
 
 
-def _same_inode(a: Path, b: Path) -> bool:
+def _same_inode(a: str, b: str) -> bool:
     try:
         return os.lstat(a).st_ino == os.lstat(b).st_ino
     except OSError:

@@ -125,7 +125,7 @@ class Stream:
             if header == bytes(BLOCK):
                 return
             stored = _number(header[148:156])
-            if stored != sum(header[:148]) + 8 * 32 + sum(header[156:]):
+            if stored != sum(header) - sum(header[148:156]) + 8 * 32:  # the field counts as spaces
                 raise TarFormatError(f"{_DAMAGED}: a header's checksum does not match")
             kind, size = header[156:157], _number(header[124:136])
             if kind in (_LONG_NAME, _LONG_LINK, _PAX, _GLOBAL_PAX):
