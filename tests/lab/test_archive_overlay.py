@@ -153,3 +153,15 @@ def test_a_damaged_archive_is_refused_by_name(tmp_path: Path) -> None:
     restored.mkdir()
     with pytest.raises(MachineError, match=f"{made.name}: not a tar archive, or a damaged one"):
         archive.extract(made, restored, lower)
+
+
+def test_a_tar_that_cannot_write_says_why(tmp_path: Path) -> None:
+    lower = tmp_path / "lower"
+    make_lower(lower)
+    (lower / "big").write_bytes(os.urandom(4 << 20))  # past the pipe's buffer: tar must read
+    made = tmp_path / "vzdump-lxc-100-2026_12_05-12_00_00.tar.zst"
+    archive.write(made, [], lower, "arch: amd64\n", "", [], ["zstd", "-q", "--threads=1"])
+    with pytest.raises(MachineError, match=r"Cannot (open|chdir): No such file or directory"):
+        archive.extract(made, tmp_path / "missing", tmp_path / "other-lower")
+    with pytest.raises(MachineError, match=f"can't open '{tmp_path}/gone.tar.zst': No such file"):
+        archive.extract(tmp_path / "gone.tar.zst", tmp_path, lower)

@@ -10,6 +10,7 @@ PVE::LXC::Create add; tar keeps hard links as links within one archive by itself
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -161,8 +162,11 @@ def extract(archive: Path, upper: Path, lower: Path, timeout: float = ARCHIVE_TI
     they were archived; tar's totals line counts those."""
     flag = _decompress_flag(archive)  # refuses what is not an archive
     decompressor = _DECOMPRESSORS[archive.suffix] if flag else None
-    with tempfile.TemporaryFile() as tar_err, tempfile.TemporaryFile() as comp_err, \
-            archive.open("rb") as raw:
+    try:
+        raw = archive.open("rb")
+    except OSError as exc:
+        raise MachineError(f"can't open '{archive}': {exc.strerror}") from None
+    with raw, tempfile.TemporaryFile() as tar_err, tempfile.TemporaryFile() as comp_err:
         decompress = subprocess.Popen([decompressor, "-dc"], stdin=raw, stdout=subprocess.PIPE,
                                       stderr=comp_err) if decompressor else None
         tar = subprocess.Popen(["tar", "xpf", "-", *_EXTRACT, "-C", str(upper)], stdin=subprocess.PIPE,
@@ -173,10 +177,14 @@ def extract(archive: Path, upper: Path, lower: Path, timeout: float = ARCHIVE_TI
         assert tar.stdin is not None
         source = decompress.stdout if decompress and decompress.stdout else raw
         try:
-            with source, tar.stdin as sink:
-                for pipe in (source, sink):
-                    _widen(pipe)
-                seen = overlay_pass.pass_on(source.fileno(), sink, upper, lower)
+            try:
+                with source, tar.stdin as sink:
+                    for pipe in (source, sink):
+                        _widen(pipe)
+                    seen = overlay_pass.pass_on(source.fileno(), sink, upper, lower)
+            except BrokenPipeError:
+                _wait(procs, timeout)  # tar stopped reading: its exit status and message say why
+                raise
             _wait(procs, timeout)
         except (TarFormatError, BrokenPipeError, MachineError) as exc:
             raise MachineError(f"command '{' '.join(['tar', 'xpf', '-', *flag])} ... -C {upper}' failed: "
@@ -195,4 +203,5 @@ def extract(archive: Path, upper: Path, lower: Path, timeout: float = ARCHIVE_TI
 def _widen(pipe: IO[bytes]) -> None:
     """A pipe of `_CHUNK` bytes rather than 64 KiB: fewer wake-ups of reader and writer."""
     if stat.S_ISFIFO(os.fstat(pipe.fileno()).st_mode):
-        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _CHUNK)
+        with contextlib.suppress(OSError):  # past the user's pipe quota: the pipe stays as it is
+            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _CHUNK)
