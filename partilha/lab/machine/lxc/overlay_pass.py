@@ -2,8 +2,8 @@
 that differ from an overlay's lower layer, then whiteouts in the upper layer for what the lower
 one has and the archive lacks: upper over lower then shows exactly the archive's tree.
 
-A regular file is the lower layer's when type, owner, mode, mtime, size and one name match, no
-xattr is kept on either side, and either the archive's ctime is the lower file's (a file of the
+A regular file is the lower layer's when type, owner, mode, mtime and size match, no xattr is
+kept on either side, and either the archive's ctime is the lower file's (a file of the
 guest that was never copied up into its own layer: overlayfs shows the lower inode's ctime,
 which no one can set) or the bytes are the same (compared while the archive is read; the bytes
 read are kept in case they differ, spilled to disk past `_SPOOL`).
@@ -29,7 +29,7 @@ from partilha.lab.machine.lxc.tar_blocks import (
     Stream,
 )
 
-NOT_RESTORED = "dev/"  # `--exclude ./dev/*`: LXC gives a container its own /dev
+_NOT_RESTORED = "dev/"  # `--exclude ./dev/*`: LXC gives a container its own /dev
 _SPOOL = 16 << 20
 _READ = 1 << 20
 _KINDS = {**dict.fromkeys(REGULAR, stat.S_ISREG), SYMLINK: stat.S_ISLNK, FIFO: stat.S_ISFIFO}
@@ -45,7 +45,7 @@ class Seen:
         self.passed_on: set[str] = set()
 
 
-def relative(name: str) -> str:
+def _relative(name: str) -> str:
     return os.path.normpath(name.removeprefix("./")).removeprefix(".").lstrip("/")
 
 
@@ -56,8 +56,8 @@ def pass_on(fd: int, sink: IO[bytes], upper: Path, lower: Path) -> Seen:
         if stream.global_headers:
             sink.write(stream.global_headers)
             stream.global_headers = b""
-        rel = relative(member.name)
-        if rel.startswith(NOT_RESTORED):
+        rel = _relative(member.name)
+        if rel.startswith(_NOT_RESTORED):
             continue
         seen.paths.add(rel)
         if member.type == DIRECTORY:
@@ -74,7 +74,7 @@ def _written_if_it_differs(stream: Stream, member: Member, rel: str, seen: Seen,
     """Whether the member differs from the lower layer (`below` is its path and a slash); if
     so it has been written to `sink`."""
     if member.type == HARD_LINK:
-        target = relative(member.linkname)
+        target = _relative(member.linkname)
         if target not in seen.passed_on:
             if _same_inode(below + rel, below + target):
                 return False
@@ -108,6 +108,7 @@ def _same_entry(member: Member, path: str) -> os.stat_result | None:
 
 
 def _written_if_bytes_differ(stream: Stream, member: Member, path: Path, sink: IO[bytes]) -> bool:
+    """The member's bytes read and compared with `path`'s; if they differ, the member written."""
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as copy, path.open("rb", buffering=0) as mine:
         left, chunks = member.size, stream.data()
         for chunk in chunks:
@@ -151,7 +152,7 @@ def white_out(upper: Path, lower: Path, seen: Seen) -> None:
     then the mtimes of the directories they went into as the archive has them."""
     touched: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(lower):
-        rel_dir = relative(os.path.relpath(dirpath, lower))
+        rel_dir = _relative(os.path.relpath(dirpath, lower))
         for name in [*dirnames, *filenames]:
             rel = f"{rel_dir}/{name}" if rel_dir else name
             if rel not in seen.paths:
