@@ -3,7 +3,8 @@
 - outside the lab, code imports only the lab's public entry point (`from partilha.lab import
   <a name in partilha.lab.__all__>`); tests are the exception: they test the lab's internals and
   may import its area packages (the shared throwaway lab is the public `throwaway`), and so may
-  bench/lab_guest_ready.py, which measures the LXC backend alone;
+  bench/lab_guest_ready.py and bench/dr_restore.py, which measure the LXC backend alone (guests
+  made ready; the restore pass);
 - the machine backend (partilha/lab/machine/lxc/) imports nothing of the lab outside itself: no
   state, no routes, no area;
 - in the lab, only the machine interface (partilha.lab.machine) imports the backend, and the
@@ -30,7 +31,7 @@ LAB = ROOT / "partilha" / "lab"
 BACKEND = "partilha.lab.machine.lxc"
 INTERFACE = "partilha.lab.machine"
 OUTSIDE = ("partilha", "stacks", "deploys", "bench", "backup", "policies")
-READS_INTERNALS = {ROOT / "bench" / "lab_guest_ready.py"}
+READS_INTERNALS = {ROOT / "bench" / "lab_guest_ready.py", ROOT / "bench" / "dr_restore.py"}
 SERVER = "partilha.lab.server"
 MOUNTS_ROUTES = f"{SERVER}.routers"
 SERVER_ENTRY_POINTS = {MOUNTS_ROUTES, f"{SERVER}.__main__"}

@@ -10,11 +10,12 @@ PVE::LXC::Create add; tar keeps hard links as links within one archive by itself
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import stat
 import subprocess
-import tarfile
 import tempfile
 import threading
 import time
@@ -22,7 +23,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+from partilha.lab.machine.lxc import overlay_pass
 from partilha.lab.machine.lxc.commands import MachineError, run
+from partilha.lab.machine.lxc.tar_blocks import TarFormatError
 
 COMMON_TAR_FLAGS = ("--one-file-system", "-p", "--sparse", "--numeric-owner", "--acls", "--xattrs",
                     "--xattrs-include=user.*", "--xattrs-include=security.capability",
@@ -32,10 +35,8 @@ ARCHIVE_CONFIG, ARCHIVE_FIREWALL = "./etc/vzdump/pct.conf", "./etc/vzdump/pct.fw
 _TAR_DECOMPRESS = {".zst": "--zstd", ".gz": "-z", ".lzo": "--lzop", ".bz2": "-j"}
 _DECOMPRESSORS = {".zst": "zstd", ".gz": "gzip", ".lzo": "lzop", ".bz2": "bzip2"}
 _EXTRACT = ("--totals", *COMMON_TAR_FLAGS)
-_NOT_RESTORED = "dev/"  # `--exclude ./dev/*`: LXC gives a container its own /dev
 ARCHIVE_TIMEOUT = 3600.0
 _CHUNK = 1 << 20
-_SPOOL = 16 << 20  # a file's bytes kept in memory while compared; larger ones spill to disk
 
 
 def compressor(compress: str, zstd_threads: int) -> tuple[list[str], str]:
@@ -155,13 +156,18 @@ def read_config(archive: Path) -> str:
 def extract(archive: Path, upper: Path, lower: Path, timeout: float = ARCHIVE_TIMEOUT) -> str:
     """`restore_tar_archive` onto an overlay: `upper` (empty) over `lower` shows exactly the
     archive's tree, but only the members that differ from `lower` are written into `upper`, and
-    what `lower` has that the archive lacks gets a whiteout. One pass over the archive: this
-    process reads it and compares, GNU tar writes what differs (owners, modes, ACLs, xattrs,
-    hard links) from the members passed on to it; tar's totals line counts those."""
+    what `lower` has that the archive lacks gets a whiteout. One pass over the archive: the
+    decompressor's output is read here and compared (overlay_pass), GNU tar writes what differs
+    (owners, modes, ACLs, xattrs, hard links, sparse files) from the members passed on to it as
+    they were archived; tar's totals line counts those."""
     flag = _decompress_flag(archive)  # refuses what is not an archive
     decompressor = _DECOMPRESSORS[archive.suffix] if flag else None
-    with tempfile.TemporaryFile() as tar_err, tempfile.TemporaryFile() as comp_err:
-        decompress = subprocess.Popen([decompressor, "-dc", "--", str(archive)], stdout=subprocess.PIPE,
+    try:
+        raw = archive.open("rb")
+    except OSError as exc:
+        raise MachineError(f"can't open '{archive}': {exc.strerror}") from None
+    with raw, tempfile.TemporaryFile() as tar_err, tempfile.TemporaryFile() as comp_err:
+        decompress = subprocess.Popen([decompressor, "-dc"], stdin=raw, stdout=subprocess.PIPE,
                                       stderr=comp_err) if decompressor else None
         tar = subprocess.Popen(["tar", "xpf", "-", *_EXTRACT, "-C", str(upper)], stdin=subprocess.PIPE,
                                stderr=tar_err)
@@ -169,13 +175,19 @@ def extract(archive: Path, upper: Path, lower: Path, timeout: float = ARCHIVE_TI
         if decompress is not None:
             procs.append((decompress, comp_err))
         assert tar.stdin is not None
+        source = decompress.stdout if decompress and decompress.stdout else raw
         try:
-            with decompress.stdout if decompress and decompress.stdout else archive.open("rb") as source, \
-                    tar.stdin as sink:
-                seen = _pass_on(source, sink, upper, lower)
+            try:
+                with source, tar.stdin as sink:
+                    for pipe in (source, sink):
+                        _widen(pipe)
+                    seen = overlay_pass.pass_on(source.fileno(), sink, upper, lower)
+            except BrokenPipeError:
+                _wait(procs, timeout)  # tar stopped reading: its exit status and message say why
+                raise
             _wait(procs, timeout)
-        except (tarfile.TarError, EOFError, BrokenPipeError, MachineError) as exc:
-            raise MachineError(f"command 'tar xpf - {' '.join(flag)} ... -C {upper}' failed: "
+        except (TarFormatError, BrokenPipeError, MachineError) as exc:
+            raise MachineError(f"command '{' '.join(['tar', 'xpf', '-', *flag])} ... -C {upper}' failed: "
                                f"{archive.name}: {exc or type(exc).__name__}") from None
         finally:
             for proc, _ in procs:
@@ -184,131 +196,12 @@ def extract(archive: Path, upper: Path, lower: Path, timeout: float = ARCHIVE_TI
                     proc.wait()
         tar_err.seek(0)
         err = tar_err.read().decode(errors="replace")
-    _white_out(upper, lower, seen)
+    overlay_pass.white_out(upper, lower, seen)
     return next((line for line in err.splitlines() if line.startswith("Total bytes")), "")
 
 
-class _Seen:
-    """The archive's paths (relative, no `./`), and its directories' mtimes (ns) to put back
-    once whiteouts have been made in them."""
-
-    def __init__(self) -> None:
-        self.paths: set[str] = set()
-        self.dirs: dict[str, int] = {}
-        self.passed_on: set[str] = set()
-
-
-def _relative(name: str) -> str:
-    return os.path.normpath(name.removeprefix("./")).removeprefix(".").lstrip("/")
-
-
-def _pass_on(source: IO[bytes], sink: IO[bytes], upper: Path, lower: Path) -> _Seen:
-    seen = _Seen()
-    with tarfile.open(fileobj=source, mode="r|") as tin, \
-            tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT) as tout:
-        for member in tin:
-            rel = _relative(member.name)
-            if rel.startswith(_NOT_RESTORED):
-                continue
-            seen.paths.add(rel)
-            if member.isdir():
-                seen.dirs[rel] = _mtime_ns(member)
-            if member.islnk():
-                target = _relative(member.linkname)
-                if target not in seen.passed_on:
-                    if _same_inode(lower / rel, lower / target):
-                        continue
-                    _copy_up(lower, upper, target)  # the link's other name stays as `lower` has it
-                tout.addfile(member)
-                seen.passed_on.add(rel)
-                continue
-            data = tin.extractfile(member) if member.isreg() else None
-            if member.sparse is not None:  # passed on whole: the pax sparse map describes no data
-                member.pax_headers = {k: v for k, v in member.pax_headers.items()
-                                      if not k.startswith("GNU.sparse.")}
-                member.type, member.sparse = tarfile.REGTYPE, None
-            if member.isdir() or not _same_entry(member, lower / rel):
-                tout.addfile(member, data)
-            elif data is not None:
-                with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as copy:
-                    if _same_bytes(data, lower / rel, copy):
-                        continue
-                    copy.seek(0)
-                    tout.addfile(member, copy)
-            else:
-                continue
-            seen.passed_on.add(rel)
-    return seen
-
-
-def _mtime_ns(member: tarfile.TarInfo) -> int:
-    exact = member.pax_headers.get("mtime")
-    if exact is None:
-        return int(member.mtime) * 10**9
-    whole, _, fraction = exact.partition(".")
-    return int(whole) * 10**9 + int((fraction + "000000000")[:9])
-
-
-def _same_entry(member: tarfile.TarInfo, path: Path) -> bool:
-    """Whether `path` (in the lower layer) is the member but for its bytes: type, owner, mode,
-    mtime, size, one name, the xattrs tar keeps (none), a symlink's target."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return False
-    kind = {tarfile.REGTYPE: stat.S_ISREG, tarfile.AREGTYPE: stat.S_ISREG, tarfile.SYMTYPE: stat.S_ISLNK,
-            tarfile.FIFOTYPE: stat.S_ISFIFO}.get(member.type)
-    if kind is None or not kind(st.st_mode) or (st.st_uid, st.st_gid) != (member.uid, member.gid):
-        return False
-    if member.issym():
-        return str(path.readlink()) == member.linkname
-    return (stat.S_IMODE(st.st_mode), st.st_mtime_ns, st.st_size, st.st_nlink) == \
-        (member.mode, _mtime_ns(member), member.size, 1) \
-        and not any(k.startswith("SCHILY.") for k in member.pax_headers) and not _kept_xattrs(path)
-
-
-def _same_bytes(data: IO[bytes], path: Path, copy: IO[bytes]) -> bool:
-    """Whether the member's bytes are the file's; what was read of them is kept in `copy`."""
-    same = True
-    with path.open("rb") as mine:
-        while chunk := data.read(_CHUNK):
-            copy.write(chunk)
-            same = same and mine.read(len(chunk)) == chunk
-    return same
-
-
-def _kept_xattrs(path: Path) -> bool:
-    return any(name.startswith("user.") or name == "security.capability"
-               for name in os.listxattr(path, follow_symlinks=False))
-
-
-def _same_inode(a: Path, b: Path) -> bool:
-    try:
-        return os.lstat(a).st_ino == os.lstat(b).st_ino
-    except OSError:
-        return False
-
-
-def _copy_up(lower: Path, upper: Path, rel: str) -> None:
-    """A file the archive has as `lower` has it, written into `upper` after all: another name
-    the archive gives it (a hard link) must be linked to a file of the upper layer."""
-    parent = Path(rel).parent
-    (upper / parent).mkdir(parents=True, exist_ok=True)
-    run(["cp", "-a", "--", str(lower / rel), str(upper / rel)], timeout=600)
-
-
-def _white_out(upper: Path, lower: Path, seen: _Seen) -> None:
-    """A whiteout (a 0/0 character device) for each topmost path of `lower` the archive lacks,
-    then the mtimes of the directories they went into as the archive has them."""
-    touched: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(lower):
-        rel_dir = _relative(os.path.relpath(dirpath, lower))
-        for name in [*dirnames, *filenames]:
-            rel = f"{rel_dir}/{name}" if rel_dir else name
-            if rel not in seen.paths:
-                os.mknod(upper / rel, stat.S_IFCHR | 0o600, os.makedev(0, 0))
-                touched.add(rel_dir)
-        dirnames[:] = [d for d in dirnames if (f"{rel_dir}/{d}" if rel_dir else d) in seen.dirs]
-    for rel in touched:
-        mtime = seen.dirs[rel]
-        os.utime(upper / rel if rel else upper, ns=(mtime, mtime), follow_symlinks=False)
+def _widen(pipe: IO[bytes]) -> None:
+    """A pipe of `_CHUNK` bytes rather than 64 KiB: fewer wake-ups of reader and writer."""
+    if stat.S_ISFIFO(os.fstat(pipe.fileno()).st_mode):
+        with contextlib.suppress(OSError):  # past the user's pipe quota: the pipe stays as it is
+            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _CHUNK)
