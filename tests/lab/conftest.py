@@ -26,9 +26,11 @@ from proxmoxer import ProxmoxAPI
 from partilha.inventory import Inventory, load_inventory
 from partilha.inventory.guests import PlacedGuest
 from partilha.lab import free_subnets, make_guests, throwaway
+from partilha.lab.backup import scheduler
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine.lxc import aptcache, containers, network, nftables
 from partilha.lab.machine.lxc.template import ensure_template
+from partilha.lab.server.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -347,6 +349,8 @@ def ssh_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabInstance]:
     with throwaway(tmp_path_factory.mktemp("lab"), ROOT / "inventories" / "lab", "t") as (instance, _):
+        with Store(instance.db) as store:
+            scheduler.hold(store)  # a tier's calendar event (gold: */4:00) must not fire mid-test
         yield instance
 
 

@@ -2,7 +2,9 @@
 seconds, each enabled job whose next calendar event since its last run has come starts a
 `vzdump` task on every online node holding its guests, as root@pam. A job whose last run is
 still going is not started again; when the scheduler starts, jobs without `repeat-missed`
-count from then, so missed runs are not caught up.
+count from then, so missed runs are not caught up. The scheduler can be stopped and started again
+as `systemctl stop/start pvescheduler` does on a node (`hold`, kept in the lab's state): tests hold
+it, so a tier's calendar event (gold's `*/4:00`) cannot fire in the middle of what they assert.
 """
 
 from __future__ import annotations
@@ -15,11 +17,21 @@ from partilha.lab import cluster
 from partilha.lab.backup import jobs
 from partilha.lab.backup.vzdump import start_backup
 from partilha.lab.instance import LabInstance
+from partilha.lab.server.store import Store
 from partilha.lab.server.tasks import TaskRunner
 
 log = logging.getLogger("partilha.lab.backup.scheduler")
 INTERVAL = 2.0
 USER = "root@pam"
+HELD = "scheduler-held"
+
+
+def hold(store: Store, held: bool = True) -> None:
+    """Stop the scheduler (`held`) or start it again; once started it counts from then."""
+    if held:
+        store.set_meta(HELD, "1")
+    else:
+        store.delete_meta(HELD)
 
 
 class BackupScheduler:
@@ -40,10 +52,13 @@ class BackupScheduler:
         first = True
         while not self._stop.is_set():
             try:
-                self.run_due(first_run=first)
+                if self.store.meta(HELD):
+                    first = True  # started again later, it counts from then
+                else:
+                    self.run_due(first_run=first)
+                    first = False
             except Exception:  # a bad job must not stop the scheduler
                 log.exception("backup scheduler round failed")
-            first = False
             self._stop.wait(self.interval)
 
     def _running(self, upids: list[str]) -> bool:

@@ -19,8 +19,10 @@ import pytest
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
+from partilha.lab.backup import scheduler
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine.lxc import known_hosts
+from partilha.lab.server.store import Store
 
 pytestmark = pytest.mark.lab
 
@@ -270,8 +272,29 @@ def test_retention_prunes_older_backups(lab: LabInstance, admin: ProxmoxAPI, ori
     assert len(list(dump.glob("vzdump-lxc-9501-*.log"))) == 1
 
 
+def _vzdump_tasks_since(admin: ProxmoxAPI, when: dt.datetime) -> list[dict[str, Any]]:
+    return [t for t in admin.nodes("pve1").tasks.get(typefilter="vzdump", limit=50)
+            if t["starttime"] >= int(when.timestamp())]
+
+
+def test_a_held_scheduler_starts_no_job_that_comes_due(lab: LabInstance, admin: ProxmoxAPI,
+                                                       original: Any) -> None:
+    """Tests hold the scheduler (the lab fixture does), so a tier's calendar event cannot fire
+    in the middle of what they assert."""
+    when = dt.datetime.now() + dt.timedelta(seconds=2)
+    admin.cluster.backup.post(id="backup-held", schedule=f"{when:%H:%M:%S}", vmid=str(original.vmid),
+                              storage="local", compress="zstd", mode="stop")
+    try:
+        time.sleep(2 + 3 * scheduler.INTERVAL)  # the event and a few scheduler rounds past it
+        assert _vzdump_tasks_since(admin, when) == []
+    finally:
+        admin.cluster.backup("backup-held").delete()
+
+
 def test_a_backup_job_runs_by_itself_when_due(lab: LabInstance, admin: ProxmoxAPI, original: Any,
                                               wait_task: WaitTask) -> None:
+    with Store(lab.db) as store:
+        scheduler.hold(store, False)
     when = dt.datetime.now() + dt.timedelta(seconds=5)
     schedule = f"{when:%H:%M:%S}"
     before = {i["volid"] for i in admin.nodes("pve1").storage("local").content.get(content="backup")}
@@ -285,8 +308,7 @@ def test_a_backup_job_runs_by_itself_when_due(lab: LabInstance, admin: ProxmoxAP
         assert job["next-run"] == int(when.replace(microsecond=0).timestamp())
         deadline = time.monotonic() + 120
         while True:
-            tasks = [t for t in admin.nodes("pve1").tasks.get(typefilter="vzdump", limit=50)
-                     if t["starttime"] >= int(when.timestamp())]
+            tasks = _vzdump_tasks_since(admin, when)
             if tasks:
                 break
             assert time.monotonic() < deadline, "the job never started"
@@ -299,6 +321,8 @@ def test_a_backup_job_runs_by_itself_when_due(lab: LabInstance, admin: ProxmoxAP
         assert admin.cluster.backup.get()[0]["next-run"] == job["next-run"] + 86400  # tomorrow
     finally:
         admin.cluster.backup("backup-abrantes").delete()
+        with Store(lab.db) as store:
+            scheduler.hold(store)
 
 
 def test_backup_jobs_crud_and_pves_errors(admin: ProxmoxAPI, original: Any, fails: Fails) -> None:
