@@ -16,8 +16,7 @@ from typing import Any
 
 from partilha.lab import firewall
 from partilha.lab.firewall import fw_file
-from partilha.lab.guests import guest_apply, lxc_config
-from partilha.lab.guests.state import GuestRow
+from partilha.lab.guests import GuestRow, guest_apply, lxc_config
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import ARCHIVE_CONFIG, ARCHIVE_FIREWALL, MachineError, machine
 from partilha.lab.sdn import sdn_apply

@@ -25,8 +25,7 @@ from partilha.lab import cluster, firewall, guests, storage
 from partilha.lab.backup import prune
 from partilha.lab.backup.hook_script import Hook, configured_script
 from partilha.lab.firewall import fw_file
-from partilha.lab.guests import guest_apply, lxc_config
-from partilha.lab.guests.state import LXC, GuestRow
+from partilha.lab.guests import LXC, GuestRow, guest_apply, lxc_config
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import machine
 from partilha.lab.server.lists import split_list

@@ -33,8 +33,7 @@ from typing import Any, Literal, cast
 from partilha.lab.firewall import firewall_schema
 from partilha.lab.firewall.firewall_addresses import Book
 from partilha.lab.firewall.state import ClusterFirewallConfig, GuestFirewallConfig, Rules
-from partilha.lab.guests import lxc_config, qemu_config
-from partilha.lab.guests.state import QEMU, GuestRow
+from partilha.lab.guests import QEMU, GuestRow, lxc_config, qemu_config
 from partilha.lab.machine import Action, Address, GuestFilter, Policy, Port, Rule, VNetFilter
 
 Forward = Literal["ACCEPT", "DROP"]

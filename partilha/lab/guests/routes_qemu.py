@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from partilha.lab import guests
-from partilha.lab.cluster.node_guard import online_node, require_quorum
+from partilha.lab.cluster import online_node, require_quorum
 from partilha.lab.guests import guest_apply, guest_create, guest_destroy, qemu_config, qemu_options
 from partilha.lab.guests.guest_guard import check_lock, load_guest, read_config
 from partilha.lab.guests.guest_save import save_config
