@@ -8,6 +8,8 @@
   state, no routes, no area;
 - in the lab, only the machine interface (partilha.lab.machine) imports the backend, and the
   interface imports nothing else of the lab;
+- an area's state (`<area>/state.py`: what the store keeps) never reaches the machine: the apply
+  modules beside it do;
 - a route module (`routes_*.py`) is imported only where the routes are mounted
   (partilha/lab/server/routers.py), so never by another route module;
 - the server (router, parameter formats, errors, tickets, tasks, ...) sits below the PVE areas:
@@ -116,6 +118,14 @@ def test_only_the_machine_interface_imports_the_backend() -> None:
 def test_the_machine_interface_imports_nothing_of_the_lab_but_its_backend() -> None:
     bad = [f"{line}: {module}" for line, module, _ in lab_imports(LAB / "machine" / "__init__.py")
            if not module.startswith(BACKEND)]
+    assert bad == []
+
+
+def test_an_area_s_state_imports_nothing_of_the_machine() -> None:
+    states = sorted(LAB.glob("*/state.py"))
+    assert len(states) >= 6  # the rule reads something
+    bad = [f"{p.relative_to(ROOT)}:{line}: {module}" for p in states
+           for line, module, _ in lab_imports(p) if module.startswith(INTERFACE)]
     assert bad == []
 
 

@@ -5,9 +5,6 @@ the VNet permission check, the apply of the config to bridges and the outside ne
 from partilha.lab.sdn.state import (
     CONFIG_KIND,
     RUNNING_KIND,
-    AppliedVNet,
-    applied_vnet,
-    applied_vnets,
     commit,
     digest,
     global_lock,
@@ -23,6 +20,7 @@ from partilha.lab.sdn.state import (
 # isort: split
 # the modules below import other areas, which may import this one back: its state comes first
 from partilha.lab.sdn import outside, sdn_apply, sdn_schema
+from partilha.lab.sdn.bridges import AppliedVNet, applied_vnet, applied_vnets
 from partilha.lab.sdn.sdn_config import check_vnet_access
 
 __all__ = [
