@@ -203,12 +203,12 @@ if applies(hypervisor_controls.BY_ID["PTL-HV-09"]):
 
 # ---- the nftables firewall (PTL-HV-10) -------------------------------------------------------
 
-host_fw = hypervisor_controls.HOST_FIREWALL.format(node=me.name)
-have = host.get_fact(FileContents, path=host_fw) or []
-files.directory(name="PTL-HV-10: the node's folder in /etc/pve", path=str(Path(host_fw).parent))
+host_firewall = hypervisor_controls.HOST_FIREWALL.format(node=me.name)
+have = host.get_fact(FileContents, path=host_firewall) or []
+files.directory(name="PTL-HV-10: the node's folder in /etc/pve", path=str(Path(host_firewall).parent))
 files.put(name="PTL-HV-10: nftables firewall on (host.fw option nftables: 1)",
-          src=text(with_options("\n".join(have), hypervisor_controls.HOST_FIREWALL_OPTIONS)), dest=host_fw,
-          mode="640")
+          src=text(with_options("\n".join(have), hypervisor_controls.HOST_FIREWALL_OPTIONS)),
+          dest=host_firewall, mode="640")
 
 # ---- backups record their checksums (PTL-HV-11) ----------------------------------------------
 

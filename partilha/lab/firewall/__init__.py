@@ -21,7 +21,7 @@ from partilha.lab.firewall.state import (
 
 # isort: split
 # the modules below import other areas, which may import this one back: its state comes first
-from partilha.lab.firewall import firewall_translate, fw_file
+from partilha.lab.firewall import firewall_file, firewall_translate
 
 __all__ = [
     "KIND",
@@ -32,8 +32,8 @@ __all__ = [
     "cluster",
     "every_guest",
     "every_vnet",
+    "firewall_file",
     "firewall_translate",
-    "fw_file",
     "guest",
     "remove_guest",
     "save_cluster",

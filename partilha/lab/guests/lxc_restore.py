@@ -115,12 +115,12 @@ def restore_lxc(ctx: Ctx, p: dict[str, Any], node_name: str, vmid: int) -> Any:
                     guest_apply.destroy(instance, vmid)
                     replaced = True
                 log(f"restoring '{volid}' now..")
-                fw_text = guest_restore.restore(store, instance, restored, path, log)
+                firewall_text = guest_restore.restore(store, instance, restored, path, log)
                 log("merging backed-up and given configuration..")
                 guests.update(store, vmid, config=conf, lock=None, status="stopped",
                               pool=guest_create.pool_if_exists(store, pool)
                               or (existing.pool if existing else None))
-                guest_restore.restore_firewall(store, instance, vmid, fw_text, log)
+                guest_restore.restore_firewall(store, instance, vmid, firewall_text, log)
         except Exception as exc:
             if replaced:
                 guest_create.discard(store, instance, vmid, "CT", log)
