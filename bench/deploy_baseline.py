@@ -28,7 +28,7 @@ from proxmoxer import ProxmoxAPI
 from partilha.deploy import Fleet, Result, build_hosts, deploy_path, run
 from partilha.inventory import load_inventory
 from partilha.lab import free_subnets
-from partilha.verify import verify
+from partilha.verify import verify_fleet
 
 TARGET_FIRST = 300.0
 TARGET_RATIO = 0.20
@@ -98,7 +98,7 @@ def main() -> None:
                   f"<= {TARGET_FIRST:.0f} s: {'met' if first.seconds <= TARGET_FIRST else 'MISSED'}; second "
                   f"run {'a no-op' if second.total_changes == 0 else 'NOT a no-op'}")
             if args.verify:
-                proof = verify(work / "run" / "fleet.json", work / "reports", what="baseline")
+                proof = verify_fleet(work / "run" / "fleet.json", work / "reports", what="baseline")
                 out = proof.outcomes
                 print(f"verify baseline: {proof.seconds:.1f} s, {out.count('passed')} passed, "
                       f"{out.count('failed')} failed, {out.count('na')} not applicable")

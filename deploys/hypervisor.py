@@ -32,15 +32,15 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
+import pyinfra.api.host
 from pyinfra import host, inventory, state
 from pyinfra.api import OperationError, StringCommand, operation
-from pyinfra.api.host import Host as PyinfraHost
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import File, FileContents
 from pyinfra.facts.server import Command
 from pyinfra.operations import apt, files, server, systemd
 
-from deploys import hypervisor_controls as hv
+from deploys import hypervisor_controls
 from partilha.deploy.hosts import Host
 from partilha.deploy.this_host import applies, this_host
 from partilha.workspace import CHECKOUT
@@ -87,7 +87,7 @@ def ssh_key(path: str, comment: str) -> Iterator[StringCommand]:
 
 
 @operation()
-def authorise_cluster(members: list[PyinfraHost], key_path: str,
+def authorise_cluster(members: list[pyinfra.api.host.Host], key_path: str,
                       operator_keys: list[str]) -> Iterator[Any]:
     """root's authorized_keys: the operator's keys and every node's root key (read from the
     nodes as this runs: each made its own in an earlier operation of the same run), nothing else."""
@@ -131,7 +131,7 @@ files.put(
 
 # ---- time (PTL-HV-02/03) ---------------------------------------------------------------------
 
-wanted = ["chrony", *(["ksmtuned"] if applies(hv.BY_ID["PTL-HV-09"]) else [])]
+wanted = ["chrony", *(["ksmtuned"] if applies(hypervisor_controls.BY_ID["PTL-HV-09"]) else [])]
 installed = host.get_fact(DebPackages)
 # Refresh the lists only to install, and not again if another deploy of this run just did.
 apt.packages(name="PTL-HV-02/09: chrony and ksmtuned", packages=wanted, no_recommends=True,
@@ -142,9 +142,9 @@ chrony = files.put(
              + "".join(f"server {source} iburst\n" for source in time_sources())
              + "driftfile /var/lib/chrony/chrony.drift\nmakestep 1 3\nrtcsync\n"
                "leapsectz right/UTC\nlogdir /var/log/chrony\n"),
-    dest=hv.CHRONY_CONF, user="root", group="root", mode="644",
+    dest=hypervisor_controls.CHRONY_CONF, user="root", group="root", mode="644",
 )
-if applies(hv.BY_ID["PTL-HV-03"]):
+if applies(hypervisor_controls.BY_ID["PTL-HV-03"]):
     systemd.service(name="PTL-HV-03: chronyd", service="chrony", running=True, enabled=True)
     systemd.service(name="PTL-HV-03: chronyd takes the new sources", service="chrony",
                     restarted=True, _if=chrony.did_change)
@@ -156,20 +156,20 @@ files.put(
     name="PTL-HV-04: the no-subscription repository",
     src=text("# partilha (PTL-HV-04): Proxmox VE without a subscription"
              + (" (disabled: the lab reaches no Proxmox archive)\n" if enabled == "no" else "\n")
-             + "".join(f"{key}: {value}\n" for key, value in hv.PVE_REPO.items())
+             + "".join(f"{key}: {value}\n" for key, value in hypervisor_controls.PVE_REPO.items())
              + f"Enabled: {enabled}\n"),
-    dest=hv.PVE_SOURCES, user="root", group="root", mode="644",
+    dest=hypervisor_controls.PVE_SOURCES, user="root", group="root", mode="644",
 )
-for path, line in hv.ENTERPRISE_LISTS.items():
+for path, line in hypervisor_controls.ENTERPRISE_LISTS.items():
     files.put(name=f"PTL-HV-05: {path} disabled",
               src=text(f"# partilha (PTL-HV-05): no subscription, so disabled\n# {line}\n"),
               dest=path, user="root", group="root", mode="644")
 
 # ---- cluster SSH (PTL-HV-06/07) --------------------------------------------------------------
 
-ssh_key(name="PTL-HV-06: root's own SSH key", path=hv.ROOT_KEY, comment=f"root@{me.name}")
+ssh_key(name="PTL-HV-06: root's own SSH key", path=hypervisor_controls.ROOT_KEY, comment=f"root@{me.name}")
 authorise_cluster(name="PTL-HV-06: root trusts the operator's and the nodes' keys only",
-                  members=inventory.get_group("nodes"), key_path=hv.ROOT_KEY,
+                  members=inventory.get_group("nodes"), key_path=hypervisor_controls.ROOT_KEY,
                   operator_keys=host.data.operator_keys)
 known_hosts = Path(host.data.ssh_known_hosts_file)
 files.put(
@@ -177,40 +177,44 @@ files.put(
     src=text("# partilha (PTL-HV-07): the cluster's host keys, as pinned by partilha\n"
              + "".join(f"{node.name},{node.address} {key}\n" for node in nodes
                        for key in pinned_keys(known_hosts, node.address))),
-    dest=hv.CLUSTER_KNOWN_HOSTS, user="root", group="root", mode="644",
+    dest=hypervisor_controls.CLUSTER_KNOWN_HOSTS, user="root", group="root", mode="644",
 )
 names = " ".join(name for node in nodes for name in (node.name, node.address))
 files.put(
     name="PTL-HV-07: SSH between nodes checks pinned host keys only",
     src=text("# partilha (PTL-HV-06/07): cluster SSH, host keys from the pinned file only\n"
-             f"Host {names}\n    User root\n    IdentityFile {hv.ROOT_KEY}\n    IdentitiesOnly yes\n"
-             f"    StrictHostKeyChecking yes\n    GlobalKnownHostsFile {hv.CLUSTER_KNOWN_HOSTS}\n"
+             f"Host {names}\n    User root\n    IdentityFile {hypervisor_controls.ROOT_KEY}\n"
+             "    IdentitiesOnly yes\n    StrictHostKeyChecking yes\n"
+             f"    GlobalKnownHostsFile {hypervisor_controls.CLUSTER_KNOWN_HOSTS}\n"
              "    UserKnownHostsFile /dev/null\n    UpdateHostKeys no\n    BatchMode yes\n"
              "    ConnectTimeout 10\n"),
-    dest=hv.CLUSTER_SSH_CONFIG, user="root", group="root", mode="644",
+    dest=hypervisor_controls.CLUSTER_SSH_CONFIG, user="root", group="root", mode="644",
 )
 
 # ---- time zone (PTL-HV-08) and memory (PTL-HV-09) ---------------------------------------------
 
-server.timezone(name=f"PTL-HV-08: time zone {hv.TIMEZONE}", timezone=hv.TIMEZONE)
-if applies(hv.BY_ID["PTL-HV-09"]):
-    for key, value in hv.SYSCTL_MEMORY.items():
+server.timezone(name=f"PTL-HV-08: time zone {hypervisor_controls.TIMEZONE}",
+                timezone=hypervisor_controls.TIMEZONE)
+if applies(hypervisor_controls.BY_ID["PTL-HV-09"]):
+    for key, value in hypervisor_controls.SYSCTL_MEMORY.items():
         server.sysctl(name=f"PTL-HV-09: {key}", key=key, value=value, persist=True,
-                      persist_file=hv.SYSCTL_FILE)
+                      persist_file=hypervisor_controls.SYSCTL_FILE)
     systemd.service(name="PTL-HV-09: ksmtuned", service="ksmtuned", running=True, enabled=True)
 
 # ---- the nftables firewall (PTL-HV-10) -------------------------------------------------------
 
-host_fw = hv.HOST_FIREWALL.format(node=me.name)
-have = host.get_fact(FileContents, path=host_fw) or []
-files.directory(name="PTL-HV-10: the node's folder in /etc/pve", path=str(Path(host_fw).parent))
+host_firewall = hypervisor_controls.HOST_FIREWALL.format(node=me.name)
+have = host.get_fact(FileContents, path=host_firewall) or []
+files.directory(name="PTL-HV-10: the node's folder in /etc/pve", path=str(Path(host_firewall).parent))
 files.put(name="PTL-HV-10: nftables firewall on (host.fw option nftables: 1)",
-          src=text(with_options("\n".join(have), hv.HOST_FIREWALL_OPTIONS)), dest=host_fw, mode="640")
+          src=text(with_options("\n".join(have), hypervisor_controls.HOST_FIREWALL_OPTIONS)),
+          dest=host_firewall, mode="640")
 
 # ---- backups record their checksums (PTL-HV-11) ----------------------------------------------
 
-files.directory(name="PTL-HV-11: partilha's folder for node scripts", path=str(Path(hv.VZDUMP_HOOK).parent))
+files.directory(name="PTL-HV-11: partilha's folder for node scripts",
+                path=str(Path(hypervisor_controls.VZDUMP_HOOK).parent))
 files.put(name="PTL-HV-11: the vzdump hook", src=str(CHECKOUT / "backup" / "hooks" / "vzdump-partilha"),
-          dest=hv.VZDUMP_HOOK, user="root", group="root", mode="755")
-files.line(name="PTL-HV-11: vzdump runs the hook for every backup", path=hv.VZDUMP_CONF,
-           line=r"^#?\s*script:.*$", replace=f"script: {hv.VZDUMP_HOOK}")
+          dest=hypervisor_controls.VZDUMP_HOOK, user="root", group="root", mode="755")
+files.line(name="PTL-HV-11: vzdump runs the hook for every backup", path=hypervisor_controls.VZDUMP_CONF,
+           line=r"^#?\s*script:.*$", replace=f"script: {hypervisor_controls.VZDUMP_HOOK}")

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from partilha.dr import Param, Run, Step, StepError, placement
-from partilha.dr import failover as fo
-from partilha.dr import restore as r
+from partilha.dr import Param, Run, Step, StepError, failover, placement, restore
 from partilha.dr.times import when
 from partilha.errors import UserError
 
@@ -25,8 +23,8 @@ PARAMS = (
 
 
 def prepare(run: Run) -> None:
-    away, home = fo.two_sites(run, "the recovery site, then their home")
-    fo.require_site_up(run, home)
+    away, home = failover.two_sites(run, "the recovery site, then their home")
+    failover.require_site_up(run, home)
     inv, env = run.env.inventory, run.env
     site_of = {n.name: n.site for n in inv.datacentre.nodes}
     tenants = [inv.shared.slug, *(m.slug for m in inv.municipalities)]
@@ -36,11 +34,11 @@ def prepare(run: Run) -> None:
         raise UserError(f"no guest is recorded as running at site {away} (partilha:recoveredOn): nothing to "
                         "bring back")
     live = {int(e["vmid"]): e for e in run.pve.get("/cluster/resources", type="vm")}
-    online = r.online_nodes(run)
+    online = restore.online_nodes(run)
     members = []
-    for name in sorted(there, key=lambda n: r.inventory_guest(env, n).number):
-        g = r.inventory_guest(env, name)
-        m = r.guest_facts(run, g, live.get(g.vmid or 0), online, g.node, home)
+    for name in sorted(there, key=lambda n: restore.inventory_guest(env, n).number):
+        g = restore.inventory_guest(env, name)
+        m = restore.guest_facts(run, g, live.get(g.vmid or 0), online, g.node, home)
         m.update(away_on=there[name], backup_storage=inv.backup.storages[away], candidates=[])
         members.append(m)
     run.facts.update(members=members, restored=[], away=away,
@@ -52,7 +50,7 @@ def prepare(run: Run) -> None:
 
 def _backed_up(run: Run, m: dict[str, Any]) -> str:
     """Stopped where it runs and backed up there now: the archive it comes home from."""
-    r.stop(run, m)
+    restore.stop(run, m)
     base = f"/nodes/{m['away_on']}"
     run.pve.run("POST", f"{base}/vzdump", vmid=m["vmid"], storage=m["backup_storage"], mode="stop",
                 compress="zstd")
@@ -65,17 +63,18 @@ def _backed_up(run: Run, m: dict[str, Any]) -> str:
 
 def _restore(m: dict[str, Any], n: int) -> Step:
     def action(run: Run) -> str:
-        done = r.restore_member(run, m)
+        done = restore.restore_member(run, m)
         return f"on {m['node']} ({m['storage']}) from {done['archive']} made {when(done['backup_at'])}"
 
     return Step(f"RB-FB-03.{n}", f"Restore {m['guest']} at home on {m['node']}", action,
-                lambda run: [f"CT {m['vmid']} {r.member_config(run, m).get('hostname')} on {m['node']}"],
+                lambda run: [f"CT {m['vmid']} {restore.member_config(run, m).get('hostname')} "
+                             f"on {m['node']}"],
                 destructive=True, touches=lambda run: [f"CT {m['vmid']} on {m['node']}, {m['address']}"])
 
 
 def _start(m: dict[str, Any], n: int) -> Step:
     return Step(f"RB-FB-04.{n}", f"Start {m['guest']}; log in against its pinned key",
-                lambda run: r.started(run, m), lambda run: [r.login(run, m)])
+                lambda run: restore.started(run, m), lambda run: [restore.login(run, m)])
 
 
 def steps(run: Run) -> list[Step]:
@@ -85,12 +84,13 @@ def steps(run: Run) -> list[Step]:
     tenants = sorted({m["tenant"] for m in members})
 
     def retired(run: Run) -> list[str]:
-        there = set(fo.site_nodes(run, away, None))
+        there = set(failover.site_nodes(run, away, None))
         left = [f"CT {e['vmid']} on {e['node']}" for e in run.pve.get("/cluster/resources", type="vm")
                 if e["node"] in there and any(int(e["vmid"]) == m["vmid"] for m in members)]
         if left:
             raise StepError(f"still at {away}: {', '.join(left)}")
-        return [f"no copy left at {away}"] + [c for m in members for c in r.verified(run, m, run.folder)]
+        return [f"no copy left at {away}"] + [c for m in members
+                                              for c in restore.verified(run, m, run.folder)]
 
     def backed_up(run: Run) -> list[str]:
         missing = [m["guest"] for m in members if not m["candidates"]]
@@ -104,16 +104,17 @@ def steps(run: Run) -> list[Step]:
              touches=lambda run: [f"CT {m['vmid']} on {m['away_on']} -> {m['backup_storage']}"
                                   for m in members]),
         Step("RB-FB-02", "Give their configs back to their home nodes (in /etc/pve)",
-             lambda run: "; ".join(r.move_config(run, m, m["away_on"]) for m in members),
-             lambda run: [r.owned_by(run, m) for m in members], destructive=True,
+             lambda run: "; ".join(restore.move_config(run, m, m["away_on"]) for m in members),
+             lambda run: [restore.owned_by(run, m) for m in members], destructive=True,
              touches=lambda run: [f"/etc/pve/nodes/{m['away_on']}/lxc/{m['vmid']}.conf -> {m['node']}"
                                   for m in members]),
         *(_restore(m, i) for i, m in enumerate(members, 1)),
         *(_start(m, i) for i, m in enumerate(members, 1)),
         Step("RB-FB-05", "Converge their stacks to their home nodes, then clear the record of where they ran",
-             lambda run: "; ".join([placement.record(run, members)] + [r.converge(run, t) for t in tenants]
+             lambda run: "; ".join([placement.record(run, members)]
+                                   + [restore.converge(run, t) for t in tenants]
                                    + [placement.clear(run, members)]),
-             lambda run: [c for t in tenants for c in r.converged(run, t)],
+             lambda run: [c for t in tenants for c in restore.converged(run, t)],
              touches=lambda run: [run.env.tenant_stack(t).name for t in tenants]),
         Step("RB-FB-06", f"Verify every guest and that none is left at {away}", lambda run: "verified",
              retired, touches=lambda run: [m["guest"] for m in members]),

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from partilha.dr import Param, Run, Step, StepError, placement
-from partilha.dr import failover as fo
-from partilha.dr import restore as r
+from partilha.dr import Param, Run, Step, StepError, failover, placement, restore
 from partilha.dr.times import when
 from partilha.errors import UserError
 from partilha.inventory import guests
@@ -32,14 +30,14 @@ PARAMS = (
 
 
 def prepare(run: Run) -> None:
-    lost, to = fo.two_sites(run, "the lost one, then the recovery site")
+    lost, to = failover.two_sites(run, "the lost one, then the recovery site")
     inv = run.env.inventory
     tiers = [t.strip() for t in (run.args["tier"] or "").split(",") if t.strip()] or \
         [name for name, t in inv.backup.tiers.items() if t.offsite]
     unknown = [t for t in tiers if t not in inv.backup.tiers]
     if unknown:
         raise UserError(f"--tier {unknown[0]}: no such tier ({', '.join(inv.backup.tiers)})")
-    fo.require_site_down(run, lost)
+    failover.require_site_down(run, lost)
     if not run.args["fenced"] and not run.planning:
         raise UserError(f"the nodes of site {lost} must be powered off (fenced) before their guests run "
                         "elsewhere, or both copies would write the same data: make sure, then run again "
@@ -50,12 +48,12 @@ def prepare(run: Run) -> None:
         raise UserError(f"no guest of site {lost} in tier {', '.join(tiers)} exists")
     chosen.sort(key=lambda g: (inv.backup.tiers[str(g.spec.backup_tier)].rto_hours,
                                g.spec.exposure == "internet", g.number))
-    online = r.online_nodes(run)
-    members = [r.guest_facts(run, g, live.get(g.vmid or 0), online, "", to) for g in chosen]
-    fo.fit(run, members, to)
+    online = restore.online_nodes(run)
+    members = [restore.guest_facts(run, g, live.get(g.vmid or 0), online, "", to) for g in chosen]
+    failover.fit(run, members, to)
     for m in members:
-        m["candidates"] = r.archives(run, m, None, None)
-    run.facts.update(members=members, restored=[], lost=lost, to=to, survivor=fo.site_nodes(run, to)[0],
+        m["candidates"] = restore.archives(run, m, None, None)
+    run.facts.update(members=members, restored=[], lost=lost, to=to, survivor=failover.site_nodes(run, to)[0],
                      targets={"tier": ", ".join(tiers), "rto_s": min(m["rto_s"] for m in members),
                               "rpo_s": min(m["rpo_s"] for m in members)})
     run.lock([m["guest"] for m in members])
@@ -63,11 +61,11 @@ def prepare(run: Run) -> None:
 
 def _restore(m: dict[str, Any], n: int) -> Step:
     def action(run: Run) -> str:
-        done = r.restore_member(run, m)
+        done = restore.restore_member(run, m)
         return f"on {m['node']} ({m['storage']}) from {done['archive']} made {when(done['backup_at'])}"
 
     def verification(run: Run) -> list[str]:
-        conf = r.member_config(run, m)
+        conf = restore.member_config(run, m)
         if not str(conf.get("rootfs", "")).startswith(f"{m['storage']}:"):
             raise StepError(f"CT {m['vmid']}: its disk is {conf.get('rootfs')}, not on {m['storage']}")
         return [f"CT {m['vmid']} {conf.get('hostname')} on {m['node']}, disk on {m['storage']}"]
@@ -75,12 +73,12 @@ def _restore(m: dict[str, Any], n: int) -> Step:
     return Step(f"RB-FO-04.{n}", f"Restore {m['guest']} ({m['tier']}) at the recovery site", action,
                 verification, destructive=True,
                 touches=lambda run: [f"CT {m['vmid']} on {m['node']}, {m['address']}",
-                                     *r.describe(m["candidates"])])
+                                     *restore.describe(m["candidates"])])
 
 
 def _start(m: dict[str, Any], n: int) -> Step:
     return Step(f"RB-FO-05.{n}", f"Start {m['guest']}; log in against its pinned key",
-                lambda run: r.started(run, m), lambda run: [r.login(run, m)],
+                lambda run: restore.started(run, m), lambda run: [restore.login(run, m)],
                 touches=lambda run: [f"CT {m['vmid']} on {m['node']}, {m['address']}"])
 
 
@@ -91,30 +89,31 @@ def steps(run: Run) -> list[Step]:
     tenants = sorted({m["tenant"] for m in members})
 
     def fenced(run: Run) -> str:
-        fo.require_site_down(run, lost)
+        failover.require_site_down(run, lost)
         return f"every node of {lost} offline; powered off, as the operator confirmed (--fenced)"
 
     def converge(run: Run) -> str:
-        return "; ".join([placement.record(run, members)] + [r.converge(run, t) for t in tenants])
+        return "; ".join([placement.record(run, members)] + [restore.converge(run, t) for t in tenants])
 
     return [
         Step("RB-FO-01", f"Confirm site {lost} is lost and fenced (its nodes powered off)", fenced,
-             lambda run: [f"{n}: {s}" for n, s in sorted(fo.node_states(run).items())], destructive=True,
-             touches=lambda run: fo.site_nodes(run, lost, None)),
+             lambda run: [f"{n}: {s}" for n, s in sorted(failover.node_states(run).items())],
+             destructive=True,
+             touches=lambda run: failover.site_nodes(run, lost, None)),
         Step("RB-FO-02", f"Quorum: lower the expected votes on {survivor} (pvecm expected)",
-             lambda run: fo.quorum(run, survivor), fo.quorate, destructive=True,
+             lambda run: failover.quorum(run, survivor), failover.quorate, destructive=True,
              touches=lambda run: [f"{survivor}: pvecm expected <online nodes>"]),
         *([Step("RB-FO-03", f"Give the lost site's guests to {to}'s nodes (their configs moved in /etc/pve)",
-                lambda run: "; ".join(r.give_to_live_node(run, m) for m in orphans),
-                lambda run: [r.owned_by(run, m) for m in orphans], destructive=True,
+                lambda run: "; ".join(restore.give_to_live_node(run, m) for m in orphans),
+                lambda run: [restore.owned_by(run, m) for m in orphans], destructive=True,
                 touches=lambda run: [f"/etc/pve/nodes/{m['offline_owner']}/lxc/{m['vmid']}.conf -> "
                                      f"{m['node']}" for m in orphans])] if orphans else []),
         *(_restore(m, i) for i, m in enumerate(members, 1)),
         *(_start(m, i) for i, m in enumerate(members, 1)),
         Step("RB-FO-06", "Record where they run (stack config) and converge their stacks", converge,
-             lambda run: [c for t in tenants for c in r.converged(run, t)],
+             lambda run: [c for t in tenants for c in restore.converged(run, t)],
              touches=lambda run: [run.env.tenant_stack(t).name for t in tenants]),
         Step("RB-FO-07", "Verify every guest (partilha verify baseline)", lambda run: "verified",
-             lambda run: [c for m in members for c in r.verified(run, m, run.folder)],
+             lambda run: [c for m in members for c in restore.verified(run, m, run.folder)],
              touches=lambda run: [m["guest"] for m in members]),
     ]

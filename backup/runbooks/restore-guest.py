@@ -10,8 +10,7 @@ drill address on net0, its host keys pinned for that address, verified, then rem
 
 from __future__ import annotations
 
-from partilha.dr import Param, Run, Step, StepError
-from partilha.dr import restore as r
+from partilha.dr import Param, Run, Step, StepError, restore
 from partilha.dr.times import moment, when
 
 PARAMS = (
@@ -23,12 +22,12 @@ PARAMS = (
 
 
 def prepare(run: Run) -> None:
-    guest = r.locate(run, run.args["guest"])
+    guest = restore.locate(run, run.args["guest"])
     at = moment(run.args["at"], "--at") if run.args["at"] else None
-    guest["candidates"] = r.archives(run, guest, at, run.args["archive"])
+    guest["candidates"] = restore.archives(run, guest, at, run.args["archive"])
     if run.args["beside"]:
         guest["drill_vmid"] = int(run.pve.get("/cluster/nextid"))
-        guest["drill_interface"] = r.drill_address(run, guest)
+        guest["drill_interface"] = restore.drill_address(run, guest)
     run.facts.update(target=guest, restored=[],
                      targets={"tier": guest["tier"], "rto_s": guest["rto_s"], "rpo_s": guest["rpo_s"]})
     run.lock([guest["guest"]])
@@ -46,8 +45,8 @@ def _address(run: Run) -> str:
 
 def _restore(run: Run) -> str:
     g = run.facts["target"]
-    extra = {"net0": r.net0(g, g["drill_interface"]), "unique": 1} if run.args["beside"] else {}
-    done = r.restore(run, g, _vmid(run), g["candidates"], extra)
+    extra = {"net0": restore.net0(g, g["drill_interface"]), "unique": 1} if run.args["beside"] else {}
+    done = restore.restore(run, g, _vmid(run), g["candidates"], extra)
     run.facts["restored"] = [done]
     skipped = f" ({len(done['skipped'])} newer skipped)" if done["skipped"] else ""
     return f"CT {_vmid(run)} on {g['node']} from {done['archive']} made {when(done['backup_at'])}{skipped}"
@@ -57,39 +56,40 @@ def _restored(run: Run) -> list[str]:
     g = run.facts["target"]
     if not run.facts["restored"]:
         raise StepError("no archive was restored yet")
-    conf = r.config(run, g["node"], _vmid(run))
+    conf = restore.config(run, g["node"], _vmid(run))
     if conf.get("lock"):
         raise StepError(f"CT {_vmid(run)} is still locked ({conf['lock']})")
     return [f"CT {_vmid(run)} config: hostname {conf.get('hostname')}, net0 {conf.get('net0')}"]
 
 
 def _start(run: Run) -> str:
-    r.start(run, run.facts["target"], _vmid(run))
+    restore.start(run, run.facts["target"], _vmid(run))
     if run.args["beside"]:
-        added = r.pin_as(r.known_hosts(run), run.facts["target"]["address"], _address(run))
+        added = restore.pin_as(restore.known_hosts(run), run.facts["target"]["address"], _address(run))
         return f"started; the original's host keys pinned for {_address(run)} ({added} added)"
     return "started"
 
 
 def _login(run: Run) -> list[str]:
-    return [r.login(run, run.facts["target"], _address(run) if run.args["beside"] else None)]
+    return [restore.login(run, run.facts["target"], _address(run) if run.args["beside"] else None)]
 
 
 def _verify(run: Run) -> list[str]:
-    return r.verified(run, run.facts["target"], run.folder, _address(run) if run.args["beside"] else None)
+    return restore.verified(run, run.facts["target"], run.folder,
+                            _address(run) if run.args["beside"] else None)
 
 
 def _clean(run: Run) -> str:
     g = run.facts["target"]
-    r.destroy(run, g["node"], g["drill_vmid"])
-    r.unpin(r.known_hosts(run), _address(run))
+    restore.destroy(run, g["node"], g["drill_vmid"])
+    restore.unpin(restore.known_hosts(run), _address(run))
     return f"CT {g['drill_vmid']} destroyed, {_address(run)} unpinned"
 
 
 def _cleaned(run: Run) -> list[str]:
     g = run.facts["target"]
     left = [x for x in run.pve.get("/cluster/resources", type="vm") if int(x["vmid"]) == g["drill_vmid"]]
-    if left or r.pinned_lines(r.known_hosts(run), _address(run)):
+    if left or restore.pinned_lines(restore.known_hosts(run), _address(run)):
         raise StepError(f"CT {g['drill_vmid']} or the pin of {_address(run)} is still there")
     return [f"no CT {g['drill_vmid']}, no pin for {_address(run)}"]
 
@@ -97,28 +97,28 @@ def _cleaned(run: Run) -> list[str]:
 def steps(run: Run) -> list[Step]:
     g = run.facts["target"]
     where = f"CT {_vmid(run)} on {g['node']}, {_address(run)} on {g['vnet']}"
-    chosen = r.describe(g["candidates"])
+    chosen = restore.describe(g["candidates"])
     if run.args["beside"]:
         return [
             Step("RB-RG-01", "Restore a drill copy beside the original", _restore, _restored,
                  touches=lambda run: [where, *chosen]),
             Step("RB-RG-02", "Start it; pin the original's host keys for the drill address",
-                 _start, _login, touches=lambda run: [where, str(r.known_hosts(run))]),
+                 _start, _login, touches=lambda run: [where, str(restore.known_hosts(run))]),
             Step("RB-RG-03", "Verify the drill copy (partilha verify baseline)",
                  lambda run: "verified", _verify, touches=lambda run: [where]),
             Step("RB-RG-04", "Remove the drill copy and its pin", _clean, _cleaned,
-                 touches=lambda run: [where, str(r.known_hosts(run))]),
+                 touches=lambda run: [where, str(restore.known_hosts(run))]),
         ]
     return [
-        Step("RB-RG-01", "Stop the damaged guest, if it still runs", lambda run: r.stop(run, g),
+        Step("RB-RG-01", "Stop the damaged guest, if it still runs", lambda run: restore.stop(run, g),
              lambda run: [f"CT {g['vmid']} not running"], destructive=g["running"],
              touches=lambda run: [f"CT {g['vmid']} on {g['was_on'] or '(gone)'}"]),
         Step("RB-RG-02", "Restore the guest in place from the newest sound backup", _restore, _restored,
              destructive=True, touches=lambda run: [where, *chosen]),
         Step("RB-RG-03", "Start it and log in against its pinned host key", _start, _login,
-             touches=lambda run: [where, str(r.known_hosts(run))]),
+             touches=lambda run: [where, str(restore.known_hosts(run))]),
         Step("RB-RG-04", "Put back what its stack declares (refresh, up: firewall, tags, pool)",
-             lambda run: r.converge(run, g["tenant"]), lambda run: r.converged(run, g["tenant"]),
+             lambda run: restore.converge(run, g["tenant"]), lambda run: restore.converged(run, g["tenant"]),
              touches=lambda run: [f"stack {run.env.tenant_stack(g['tenant']).name}"]),
         Step("RB-RG-05", "Verify the guest (partilha verify baseline)", lambda run: "verified", _verify,
              touches=lambda run: [where]),

@@ -14,8 +14,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from partilha.dr import Param, Run, Step, placement
-from partilha.dr import restore as r
+from partilha.dr import Param, Run, Step, placement, restore
 from partilha.dr.times import moment, when
 from partilha.errors import UserError
 from partilha.inventory import guests
@@ -37,8 +36,8 @@ def prepare(run: Run) -> None:
     at = moment(run.args["at"], "--at") if run.args["at"] else None
     found = []
     for g in mine:
-        guest = r.locate(run, g.name, adopt=True)
-        guest["candidates"] = r.archives(run, guest, at, None)
+        guest = restore.locate(run, g.name, adopt=True)
+        guest["candidates"] = restore.archives(run, guest, at, None)
         guest["number"] = g.number
         found.append(guest)
     run.facts.update(members=found, restored=[], targets={
@@ -49,21 +48,21 @@ def prepare(run: Run) -> None:
 
 def _restore(guest: dict[str, Any]) -> Step:
     def action(run: Run) -> str:
-        done = r.restore_member(run, guest)
+        done = restore.restore_member(run, guest)
         return f"from {done['archive']} made {when(done['backup_at'])}"
 
     def verification(run: Run) -> list[str]:
-        conf = r.member_config(run, guest)
+        conf = restore.member_config(run, guest)
         return [f"CT {guest['vmid']} {conf.get('hostname')} restored on {guest['node']}"]
 
     where = f"CT {guest['vmid']} on {guest['node']}, {guest['address']}"
     return Step(f"RB-RM-02.{guest['number']}", f"Restore {guest['guest']}", action, verification,
-                destructive=True, touches=lambda run: [where, *r.describe(guest["candidates"])])
+                destructive=True, touches=lambda run: [where, *restore.describe(guest["candidates"])])
 
 
 def _start(guest: dict[str, Any]) -> Step:
     return Step(f"RB-RM-03.{guest['number']}", f"Start {guest['guest']}; log in against its pinned key",
-                lambda run: r.started(run, guest), lambda run: [r.login(run, guest)],
+                lambda run: restore.started(run, guest), lambda run: [restore.login(run, guest)],
                 touches=lambda run: [f"CT {guest['vmid']} on {guest['node']}, {guest['address']}"])
 
 
@@ -74,10 +73,10 @@ def steps(run: Run) -> list[Step]:
     dead = sorted({g["offline_owner"] for g in orphans})
 
     def stop(run: Run) -> str:
-        return "; ".join(r.stop(run, g) for g in members)
+        return "; ".join(restore.stop(run, g) for g in members)
 
     def verify(run: Run) -> list[str]:
-        return [check for g in members for check in r.verified(run, g, run.folder)]
+        return [check for g in members for check in restore.verified(run, g, run.folder)]
 
     return [
         Step("RB-RM-01", "Stop the municipality's guests that still run", stop,
@@ -85,8 +84,8 @@ def steps(run: Run) -> list[Step]:
              touches=lambda run: [f"CT {g['vmid']} on {g['was_on']}" for g in running] or ["none runs"]),
         *([Step("RB-RM-06", f"Give the guests of offline node {', '.join(dead)} to live nodes (confirm "
                 f"{', '.join(dead)} is powered off: fenced)",
-                lambda run: "; ".join(r.give_to_live_node(run, g) for g in orphans),
-                lambda run: [r.owned_by(run, g) for g in orphans],
+                lambda run: "; ".join(restore.give_to_live_node(run, g) for g in orphans),
+                lambda run: [restore.owned_by(run, g) for g in orphans],
                 destructive=True,
                 touches=lambda run: [f"/etc/pve/nodes/{g['offline_owner']}/lxc/{g['vmid']}.conf -> "
                                      f"{g['node']}" for g in orphans])] if orphans else []),
@@ -94,8 +93,8 @@ def steps(run: Run) -> list[Step]:
         *(_start(g) for g in members),
         Step("RB-RM-04", "Put back what its stack declares (refresh, up: firewall, tags, pool)",
              lambda run: "; ".join(([placement.record(run, orphans)] if orphans else [])
-                                   + [r.converge(run, run.args["slug"])]),
-             lambda run: r.converged(run, run.args["slug"]),
+                                   + [restore.converge(run, run.args["slug"])]),
+             lambda run: restore.converged(run, run.args["slug"]),
              touches=lambda run: [f"stack {run.env.tenant_stack(run.args['slug']).name}"]),
         Step("RB-RM-05", "Verify every guest (partilha verify baseline)", lambda run: "verified", verify,
              touches=lambda run: [g["guest"] for g in members]),

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from partilha.dr import Param, Run, Step, StepError, drill
-from partilha.dr import restore as r
+from partilha.dr import Param, Run, Step, StepError, drill, restore
 from partilha.errors import UserError
 from partilha.inventory import guests
 
@@ -47,7 +46,7 @@ def prepare(run: Run) -> None:
     hosts = (h for h in prefix.hosts() if str(h) != gateway)
     copies = []
     for g in chosen:
-        guest = r.locate(run, g.name)
+        guest = restore.locate(run, g.name)
         for site, storage in sorted(inv.backup.storages.items()):
             if wanted.get("site", site) != site:
                 continue
@@ -79,7 +78,8 @@ def _clean_all(run: Run) -> str:
 def _nothing_left(run: Run) -> list[str]:
     copies = run.facts["copies"]
     left = drill.leftovers(run, copies)
-    pinned = [c["drill_address"] for c in copies if r.pinned_lines(r.known_hosts(run), c["drill_address"])]
+    pinned = [c["drill_address"] for c in copies
+              if restore.pinned_lines(restore.known_hosts(run), c["drill_address"])]
     if left or pinned:
         raise StepError(f"still there: CT {left}, pins {pinned}")
     return [f"no throwaway in the drill range, no pin of a drill address ({len(copies)} copies)"]

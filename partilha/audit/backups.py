@@ -13,7 +13,7 @@ from partilha.automation.envs import Env
 from partilha.dr import evidence
 from partilha.dr.context import admin_api
 from partilha.dr.journal import dr_root
-from partilha.dr.status import GuestStatus, status
+from partilha.dr.status import GuestStatus, backup_status
 from partilha.dr.times import when
 from partilha.policy.rule import Control
 
@@ -26,7 +26,8 @@ def _hours(seconds: float | None) -> str:
 
 def items(env: Env, controls: tuple[Control, ...]) -> list[Item]:
     at = time.time()
-    found = status(env, admin_api(env, read_only=True), evidence.newest(dr_root(env.workspace), env.name))
+    found = backup_status(env, admin_api(env, read_only=True),
+                          evidence.newest(dr_root(env.workspace), env.name))
     source = "GET /nodes/{node}/storage/{storage}/content?content=backup (`partilha backup status`)"
     rows = []
     for g in found.guests:

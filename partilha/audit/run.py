@@ -62,8 +62,8 @@ def _rule(rules: list[Rule], rule_id: str) -> Rule:
     return found
 
 
-def audit(env: Env, max_age_hours: float = MAX_AGE_HOURS,
-          on_source: Callable[[str], None] = lambda _: None) -> Audit:
+def audit_env(env: Env, max_age_hours: float = MAX_AGE_HOURS,
+              on_source: Callable[[str], None] = lambda _: None) -> Audit:
     # one line before any evidence: a production env without credentials (it never falls back to
     # the lab's), no state yet, a lab that is down
     platform = StackSpec(env.name, "platform")

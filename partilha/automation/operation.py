@@ -21,7 +21,7 @@ from pulumi import automation as auto
 from partilha.automation import engine, policy_gate, preflight, project, runs
 from partilha.automation.engine import Op
 from partilha.automation.envs import Env, StackSpec, waves
-from partilha.automation.steps import StackSteps, Step
+from partilha.automation.steps import ResourceStep, StackSteps
 from partilha.errors import UserError
 
 
@@ -30,7 +30,7 @@ class StackResult:
     stack: StackSpec
     op: Op
     counts: Counter[str] = field(default_factory=Counter)  # finished resource steps by op
-    steps: list[Step] = field(default_factory=list)
+    steps: list[ResourceStep] = field(default_factory=list)
     seconds: float = 0.0
     outputs: dict[str, Any] | None = None
     error: str | None = None
@@ -43,7 +43,7 @@ class Reporter(Protocol):
     """Shows a run as it happens (partilha.automation.progress)."""
 
     def started(self, stack: StackSpec) -> None: ...
-    def event(self, stack: StackSpec, steps: StackSteps, finished: Step | None) -> None: ...
+    def event(self, stack: StackSpec, steps: StackSteps, finished: ResourceStep | None) -> None: ...
     def finished(self, result: StackResult) -> None: ...
 
 
@@ -52,7 +52,7 @@ class Unshown:
     do), the audit's refresh."""
 
     def started(self, stack: StackSpec) -> None: ...
-    def event(self, stack: StackSpec, steps: StackSteps, finished: Step | None) -> None: ...
+    def event(self, stack: StackSpec, steps: StackSteps, finished: ResourceStep | None) -> None: ...
     def finished(self, result: StackResult) -> None: ...
 
 
@@ -169,7 +169,7 @@ def _stack(this: _Run, spec: StackSpec, result: StackResult) -> auto.Stack:
 
 
 def _operate(stack: auto.Stack, spec: StackSpec, op: Op, steps: StackSteps,
-             tell: Callable[[Step | None], None], result: StackResult, refresh: bool) -> None:
+             tell: Callable[[ResourceStep | None], None], result: StackResult, refresh: bool) -> None:
     def on_event(event: auto.EngineEvent) -> None:
         if (found := policy_gate.result(spec.name, event)) is not None:
             result.policy.append(found)

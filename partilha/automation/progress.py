@@ -16,7 +16,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from partilha.automation.engine import Op
 from partilha.automation.envs import StackSpec
 from partilha.automation.operation import StackResult
-from partilha.automation.steps import StackSteps, Step
+from partilha.automation.steps import ResourceStep, StackSteps
 
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("+-", "magenta"),
           "delete": ("-", "red"), "drift": ("~", "yellow"), "gone": ("-", "red"),
@@ -46,7 +46,7 @@ def tally(op: Op, counts: Mapping[str, int]) -> str:
     return ", ".join(parts) or "nothing"
 
 
-def step_line(op: Op, stack: str, step: Step) -> str:
+def step_line(op: Op, stack: str, step: ResourceStep) -> str:
     """One resource's line (rich markup)."""
     symbol, colour = SYMBOL.get(step.op, ("?", "white"))
     if step.failed:
@@ -81,7 +81,7 @@ class RichProgress:
         with self.lock:
             self.tasks[stack.name] = self.live.add_task("starting", total=1, stack=stack.name)
 
-    def event(self, stack: StackSpec, steps: StackSteps, finished: Step | None) -> None:
+    def event(self, stack: StackSpec, steps: StackSteps, finished: ResourceStep | None) -> None:
         if finished is not None and (finished.op != "same" or finished.failed):
             self.live.console.print(step_line(self.op, stack.name, finished), soft_wrap=True)
         running = steps.running()

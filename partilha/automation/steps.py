@@ -26,7 +26,7 @@ PVE_ANSWER = "proxmoxer.core.ResourceException: "  # its text is PVE's: status a
 
 
 @dataclass(frozen=True)
-class Step:
+class ResourceStep:
     op: str  # create, update, replace, delete, same, read, ...; drift or gone when read back
     type: str  # the resource type's last part: Guest, SdnVnet, ...
     name: str  # the resource's name in the program
@@ -65,7 +65,7 @@ class StackSteps:
         self.program_errors: list[str] = []
         self.outputs: dict[str, Any] | None = None  # the stack's, from its root resource's event
 
-    def feed(self, event: EngineEvent) -> Step | None:
+    def feed(self, event: EngineEvent) -> ResourceStep | None:
         """The step this event finishes, if it finishes one worth telling."""
         if event.diagnostic_event is not None:
             self._diagnostic(event.diagnostic_event.severity, event.diagnostic_event.message,
@@ -97,7 +97,7 @@ class StackSteps:
             return None  # components only group resources: their steps are no work of their own
         return _op(metadata)
 
-    def _finish(self, metadata: StepEventMetadata, op: str, failed: bool) -> Step:
+    def _finish(self, metadata: StepEventMetadata, op: str, failed: bool) -> ResourceStep:
         began_as, began = self.started.pop(metadata.urn, (op, self.clock()))
         changes = _changes(metadata) if op in ("update", "replace", "refresh") else {}
         tally = self.counts
@@ -106,7 +106,7 @@ class StackSteps:
             tally = self.found
         if not failed:
             tally[op] += 1
-        return Step(op, metadata.type.rsplit(":", 1)[-1], metadata.urn.rsplit("::", 1)[1],
+        return ResourceStep(op, metadata.type.rsplit(":", 1)[-1], metadata.urn.rsplit("::", 1)[1],
                     self.clock() - began, changes, failed)
 
     def _diagnostic(self, severity: str, message: str, urn: str | None) -> None:

@@ -14,8 +14,7 @@ from rich.table import Table
 
 from partilha.audit import report
 from partilha.audit.model import STATUSES
-from partilha.audit.run import MAX_AGE_HOURS
-from partilha.audit.run import audit as run_audit
+from partilha.audit.run import MAX_AGE_HOURS, audit_env
 from partilha.automation import envs
 
 EXIT_NOT_PROVEN = 3
@@ -35,7 +34,7 @@ def audit(env: Annotated[str, typer.Option("--env", help="the environment audite
     console = Console(highlight=False)
     loaded = envs.load_env(env, inventory)
     with console.status("audit") as status:
-        done = run_audit(loaded, max_age, on_source=lambda name: status.update(f"audit: {name}"))
+        done = audit_env(loaded, max_age, on_source=lambda name: status.update(f"audit: {name}"))
     paths = report.write(done, loaded.workspace.reports(env))
     counts = report.summary(done)
     table = Table("framework", *STATUSES, title=f"audit: env {env}")

@@ -15,7 +15,7 @@ from partilha.dr import evidence
 from partilha.dr.context import admin_api
 from partilha.dr.journal import dr_root
 from partilha.dr.restore import backup_now
-from partilha.dr.status import status as backup_status
+from partilha.dr.status import backup_status
 from partilha.dr.times import when
 
 app = typer.Typer(help="Backups: what exists against the tiers' RPO, retention and offsite copy.",

@@ -18,8 +18,7 @@ from partilha.deploy.fleet import FLEET_FILE
 from partilha.deploy.plan import WHATS, What, plan
 from partilha.deploy.sources import fleet_for
 from partilha.errors import UserError
-from partilha.verify import Verification
-from partilha.verify import verify as run_verify
+from partilha.verify import Verification, verify_fleet
 from partilha.workspace import Workspace
 
 console = Console(highlight=False, emoji=False)
@@ -137,7 +136,7 @@ def verify(
     if limit:
         fleet.select(limit)  # unknown names fail here, with the fleet's names
     with console.status(f"verify: {len(fleet.select(limit or []).hosts)} hosts"):
-        result = run_verify(fleet_path, out_dir, what=what, hosts=limit or [])
+        result = verify_fleet(fleet_path, out_dir, what=what, hosts=limit or [])
     _summary(result)
     failed = [f"{o.control} on {o.host} ({o.message})" for o in result.outcomes.failures
               if o.host not in result.outcomes.unreachable]

@@ -15,13 +15,12 @@ from typing import Any
 from proxmoxer.core import ResourceException
 
 from partilha.deploy.login import login_argv
-from partilha.dr import checksum
-from partilha.dr import restore as r
+from partilha.dr import checksum, restore
 from partilha.dr.context import Run
 from partilha.dr.runbook import StepError
 from partilha.errors import UserError
 from partilha.proxmox.client import TaskFailedError
-from partilha.verify import verify
+from partilha.verify import verify_fleet
 
 LOCK_WAIT = 600  # seconds: a bound on a restore still running
 DIGEST = "/usr/local/sbin/partilha-data-digest"  # deploys/services/_common.py DATA_DIGEST
@@ -58,27 +57,28 @@ def remove(run: Run, copy: dict[str, Any]) -> None:
     going is waited for: a locked guest cannot be destroyed)."""
     vmid = int(copy["drill_vmid"])
     deadline = time.monotonic() + LOCK_WAIT
-    while vmid in leftovers(run, [copy]) and r.config(run, copy["node"], vmid).get("lock"):
+    while vmid in leftovers(run, [copy]) and restore.config(run, copy["node"], vmid).get("lock"):
         if time.monotonic() > deadline:
-            raise StepError(f"throwaway CT {vmid} stays locked ({r.config(run, copy['node'], vmid)['lock']})")
+            lock = restore.config(run, copy["node"], vmid)["lock"]
+            raise StepError(f"throwaway CT {vmid} stays locked ({lock})")
         time.sleep(1)
     if vmid in leftovers(run, [copy]):
-        r.destroy(run, copy["node"], vmid)
-    r.unpin(r.known_hosts(run), copy["drill_address"])
+        restore.destroy(run, copy["node"], vmid)
+    restore.unpin(restore.known_hosts(run), copy["drill_address"])
 
 
 def _in_guest(run: Run, copy: dict[str, Any], command: str) -> subprocess.CompletedProcess[str]:
-    argv = login_argv(r.fleet(run, copy, copy["drill_address"]), copy["guest"], [command])
-    return subprocess.run(argv, capture_output=True, text=True, timeout=r.SSH_TIMEOUT, check=False,
+    argv = login_argv(restore.fleet(run, copy, copy["drill_address"]), copy["guest"], [command])
+    return subprocess.run(argv, capture_output=True, text=True, timeout=restore.SSH_TIMEOUT, check=False,
                           stdin=subprocess.DEVNULL)
 
 
 def _service(run: Run, copy: dict[str, Any]) -> tuple[bool, str]:
     """Its baseline and its service's health check, by testinfra against the pinned keys."""
-    made = r.fleet(run, copy, copy["drill_address"])
+    made = restore.fleet(run, copy, copy["drill_address"])
     folder = run.folder / f"verify-{copy['guest']}-{copy['site']}"
     made.save(folder.with_suffix(".json"))
-    result = verify(folder.with_suffix(".json"), folder, what="all", hosts=[copy["guest"]])
+    result = verify_fleet(folder.with_suffix(".json"), folder, what="all", hosts=[copy["guest"]])
     outcomes = result.outcomes
     refused = list(outcomes.unreachable.values())
     health = [o for o in outcomes.items if o.control == "PTL-SRV-01"]
@@ -124,12 +124,12 @@ def verify_copy(run: Run, copy: dict[str, Any]) -> dict[str, Any]:
         mark = time.monotonic()
         extra = {"net0": f"name=eth0,bridge={copy['drill_vnet']},ip={copy['drill_interface']},"
                          f"gw={copy['drill_gateway']},firewall=1", "unique": 1}
-        r.restore(run, copy, int(copy["drill_vmid"]), [archive], extra, {archive["volid"]: checked})
+        restore.restore(run, copy, int(copy["drill_vmid"]), [archive], extra, {archive["volid"]: checked})
         result["restore_s"] = time.monotonic() - mark
         mark = time.monotonic()
-        r.start(run, copy, int(copy["drill_vmid"]))
-        r.pin_as(r.known_hosts(run), copy["address"], copy["drill_address"])
-        r.login(run, copy, copy["drill_address"])
+        restore.start(run, copy, int(copy["drill_vmid"]))
+        restore.pin_as(restore.known_hosts(run), copy["address"], copy["drill_address"])
+        restore.login(run, copy, copy["drill_address"])
         result["boot"], result["boot_s"] = True, time.monotonic() - mark
         mark = time.monotonic()
         result["service"], said = _service(run, copy)

@@ -19,8 +19,7 @@ from proxmoxer.core import ResourceException
 from partilha.automation import operation
 from partilha.automation.envs import Env, StackSpec
 from partilha.automation.operation import StackResult
-from partilha.automation.steps import StackSteps
-from partilha.automation.steps import Step as ResourceStep
+from partilha.automation.steps import ResourceStep, StackSteps
 from partilha.deploy import stack_outputs
 from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import build_hosts
@@ -33,7 +32,7 @@ from partilha.dr.times import when
 from partilha.errors import UserError
 from partilha.inventory import PlacedGuest, guests
 from partilha.proxmox.client import Pve, TaskFailedError
-from partilha.verify import verify
+from partilha.verify import verify_fleet
 
 SSH_TIMEOUT = 60
 
@@ -385,7 +384,7 @@ def verified(run: Run, guest: dict[str, Any], folder: Path, address: str | None 
     made = fleet(run, guest, address)
     path = folder / f"fleet-{guest['guest']}.json"
     made.save(path)
-    result = verify(path, folder / f"verify-{guest['guest']}", what="baseline", hosts=[guest["guest"]])
+    result = verify_fleet(path, folder / f"verify-{guest['guest']}", what="baseline", hosts=[guest["guest"]])
     failed = [f"{o.control} ({o.message})" for o in result.outcomes.failures]
     failed += [f"refused: {why}" for why in result.outcomes.unreachable.values()]
     if failed or not result.outcomes.items:

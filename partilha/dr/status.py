@@ -56,7 +56,7 @@ def _archives(pve: Pve, node: str, storage: str) -> dict[int, list[dict[str, Any
     return found
 
 
-def status(env: Env, pve: Pve, verified: dict[tuple[str, str], dict[str, Any]]) -> Status:
+def backup_status(env: Env, pve: Pve, verified: dict[tuple[str, str], dict[str, Any]]) -> Status:
     """`verified`: the newest verify-backups results (partilha.dr.evidence.newest)."""
     inv = env.inventory
     online = {str(n["node"]) for n in pve.get("/nodes") if n.get("status") == "online"}

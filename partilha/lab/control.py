@@ -23,8 +23,7 @@ from typing import Any
 
 from partilha.errors import UserError
 from partilha.inventory import load_inventory
-from partilha.lab import cluster, lifecycle, sdn, server_process, storage
-from partilha.lab.access import users
+from partilha.lab import access, cluster, lifecycle, sdn, server_process, storage
 from partilha.lab.cluster import node_hosts, node_power, node_shell
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import machine
@@ -57,10 +56,10 @@ def initialise(instance: LabInstance) -> dict[str, Any]:
         if instance.credentials.is_file():
             return dict(json.loads(instance.credentials.read_text()))
         password = secrets.token_urlsafe(18)
-        store.put_object(users.USER, ADMIN, {"enable": 1, "expire": 0, "comment": "lab admin",
-                                             "password": users.hash_password(password)})
-        secret = users.create_token(store, ADMIN, ADMIN_TOKEN, privsep=False,
-                                    comment="partilha lab admin token")
+        store.put_object(access.USER, ADMIN, {"enable": 1, "expire": 0, "comment": "lab admin",
+                                              "password": access.hash_password(password)})
+        secret = access.create_token(store, ADMIN, ADMIN_TOKEN, privsep=False,
+                                     comment="partilha lab admin token")
     finally:
         store.close()
     credentials = {"url": instance.url, "username": ADMIN, "password": password,

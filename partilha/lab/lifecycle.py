@@ -10,8 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from partilha.lab import cluster, guests
-from partilha.lab.guests import guest_apply
-from partilha.lab.guests.state import GuestRow
+from partilha.lab.guests import GuestRow, guest_apply
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import machine
 from partilha.lab.sdn import sdn_apply

@@ -17,9 +17,20 @@ from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
-import pulumi_policy as pp
 import pulumi_policy.policy
 from pulumi.runtime.proto.analyzer_pb2 import AnalyzerStackConfigureRequest
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyComplianceFramework,
+    PolicyPack,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 
 from partilha.policy import waivers
 from partilha.policy.facts import Facts
@@ -31,8 +42,8 @@ WAIVED = "PTL-POL-WAIVED"
 
 def _metadata(rule: Rule) -> dict[str, Any]:
     """Severity, primary framework control, the other controls (as tags) and remediation."""
-    return {"severity": pp.Severity(rule.severity),
-            "framework": pp.PolicyComplianceFramework(name=rule.primary.framework,
+    return {"severity": Severity(rule.severity),
+            "framework": PolicyComplianceFramework(name=rule.primary.framework,
                                                       reference=rule.primary.ref,
                                                       specification=rule.primary.title),
             "tags": [c.tag for c in rule.controls[1:]],  # the primary one is the framework
@@ -46,35 +57,35 @@ class Pack:
         self.rules = rules
         self.facts = cache(facts)
 
-    def policies(self) -> list[pp.Policy]:
-        made: list[pp.Policy] = [self._policy(rule) for rule in self.rules if rule.roles]
-        made.append(pp.StackValidationPolicy(
+    def policies(self) -> list[Policy]:
+        made: list[Policy] = [self._policy(rule) for rule in self.rules if rule.roles]
+        made.append(StackValidationPolicy(
             name=WAIVED, description="Findings a documented waiver of the inventory lets through",
-            validate=self._report_waived, enforcement_level=pp.EnforcementLevel.ADVISORY))
+            validate=self._report_waived, enforcement_level=EnforcementLevel.ADVISORY))
         return made
 
     def serve(self) -> None:
         # PolicyPack serves an instance of the class of this name.
         pulumi_policy.policy._PolicyAnalyzerServicer = _StackServicer  # type: ignore[misc]
-        pp.PolicyPack(PACK, self.policies(), enforcement_level=pp.EnforcementLevel.ADVISORY)
+        PolicyPack(PACK, self.policies(), enforcement_level=EnforcementLevel.ADVISORY)
 
-    def _policy(self, rule: Rule) -> pp.Policy:
-        level = pp.EnforcementLevel(rule.enforcement)
+    def _policy(self, rule: Rule) -> Policy:
+        level = EnforcementLevel(rule.enforcement)
         description = f"{rule.title}: {rule.description}"
         if isinstance(rule, ResourceRule):
-            def validate_resource(args: pp.ResourceValidationArgs, report: pp.ReportViolation) -> None:
+            def validate_resource(args: ResourceValidationArgs, report: ReportViolation) -> None:
                 resource = Resource.of(args.resource_type, args.name, args.urn, args.props)
                 if resource is not None:
                     self._report(rule, [resource], report)
 
-            return pp.ResourceValidationPolicy(name=rule.id, description=description,
+            return ResourceValidationPolicy(name=rule.id, description=description,
                                                validate=validate_resource, enforcement_level=level,
                                                **_metadata(rule))
 
-        def validate_stack(args: pp.StackValidationArgs, report: pp.ReportViolation) -> None:
+        def validate_stack(args: StackValidationArgs, report: ReportViolation) -> None:
             self._report(rule, _resources(args), report)
 
-        return pp.StackValidationPolicy(name=rule.id, description=description, validate=validate_stack,
+        return StackValidationPolicy(name=rule.id, description=description, validate=validate_stack,
                                         enforcement_level=level, **_metadata(rule))
 
     def _findings(self, rule: Rule, resources: list[Resource]) -> Iterable[tuple[Finding, list[Any]]]:
@@ -85,7 +96,7 @@ class Pack:
             yield finding, waivers.covering(facts.inventory.waivers, rule.id, facts.stack,
                                             finding.name(facts.stack))
 
-    def _report(self, rule: Rule, resources: list[Resource], report: pp.ReportViolation) -> None:
+    def _report(self, rule: Rule, resources: list[Resource], report: ReportViolation) -> None:
         today = self.facts().today
         for finding, covering in self._findings(rule, resources):
             if waivers.active(covering, today):
@@ -93,7 +104,7 @@ class Pack:
             expired = f" (waiver expired {covering[0].until.isoformat()})" if covering else ""
             report(finding.message + expired, finding.resource.urn if finding.resource else None)
 
-    def _report_waived(self, args: pp.StackValidationArgs, report: pp.ReportViolation) -> None:
+    def _report_waived(self, args: StackValidationArgs, report: ReportViolation) -> None:
         resources, today = _resources(args), self.facts().today
         for rule in self.rules:
             for finding, covering in self._findings(rule, resources):
@@ -123,6 +134,6 @@ class _StackServicer(pulumi_policy.policy._PolicyAnalyzerServicer):
         return super().ConfigureStack(request, _context)
 
 
-def _resources(args: pp.StackValidationArgs) -> list[Resource]:
+def _resources(args: StackValidationArgs) -> list[Resource]:
     found = (Resource.of(r.resource_type, r.name, r.urn, r.props) for r in args.resources)
     return [r for r in found if r is not None]

@@ -48,8 +48,8 @@ def suite_files(what: str, infra: Path) -> list[Path]:
     return files
 
 
-def verify(fleet_file: Path, out_dir: Path, *, what: str = "all", hosts: Sequence[str] = (),
-           on_line: Callable[[str], None] | None = None) -> Verification:
+def verify_fleet(fleet_file: Path, out_dir: Path, *, what: str = "all", hosts: Sequence[str] = (),
+                 on_line: Callable[[str], None] | None = None) -> Verification:
     """Run tests/infra's `what` suite on the fleet's hosts (or `hosts` of it)."""
     root = CHECKOUT
     out_dir.mkdir(parents=True, exist_ok=True)

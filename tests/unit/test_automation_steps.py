@@ -11,7 +11,7 @@ from pulumi.automation._cmd import CommandResult
 from partilha.automation import drift, operation, progress
 from partilha.automation.envs import StackSpec
 from partilha.automation.operation import StackResult
-from partilha.automation.steps import StackSteps, Step
+from partilha.automation.steps import ResourceStep, StackSteps
 
 STACK_URN = "urn:pulumi:lab-abrantes::partilha::pulumi:pulumi:Stack::partilha-lab-abrantes"
 GUEST = "pulumi-python:dynamic/proxmox:Guest"
@@ -56,7 +56,7 @@ def test_steps_finish_with_their_duration_and_changed_properties() -> None:
     assert steps.running() == [("create", "abrantes-portal"), ("update", "abrantes-dms")]
     clock.now = 112.5
     created = steps.feed(_event("resOutputsEvent", "create", "abrantes-portal", new={"vmid": 10111}))
-    assert created == Step("create", "Guest", "abrantes-portal", 12.5)
+    assert created == ResourceStep("create", "Guest", "abrantes-portal", 12.5)
     updated = steps.feed(_event("resOutputsEvent", "update", "abrantes-dms",
                                 old={"memory": 512, "cores": 1, "__provider": "old code"},
                                 new={"memory": 1024, "cores": 1, "__provider": "new code"}))
@@ -137,20 +137,20 @@ def test_tallies_and_lines_read_as_the_operation_does() -> None:
     drifted = {"drift": 2, "gone": 1, "same": 9}
     assert progress.tally("refresh", drifted) == "2 drifted, 1 gone, 9 unchanged"
     assert progress.tally("destroy", {}) == "nothing"
-    step = Step("update", "Guest", "abrantes-dms", 1.25, {"memory": (512, 1024), "cores": (1, 2)})
+    step = ResourceStep("update", "Guest", "abrantes-dms", 1.25, {"memory": (512, 1024), "cores": (1, 2)})
     line = progress.step_line("up", "lab-abrantes", step)
     assert "[yellow]~[/] Guest abrantes-dms: memory, cores" in line and "updated (1.2 s)" in line
     assert "to update" in progress.step_line("preview", "lab-abrantes", step)
-    found = Step("drift", "Guest", "abrantes-dms", 0.5, {"memory": (512, 1024)})
+    found = ResourceStep("drift", "Guest", "abrantes-dms", 0.5, {"memory": (512, 1024)})
     line = progress.step_line("refresh", "lab-abrantes", found)
     assert "~[/] Guest abrantes-dms: memory [dim]drifted" in line
 
 
 def test_drift_names_resource_property_recorded_and_live_values() -> None:
     result = StackResult(StackSpec("lab", "municipality", "abrantes"), "refresh")
-    result.steps = [Step("drift", "Guest", "abrantes-dms", 0.1, {"memory": (1024, 2048)}),
-                    Step("gone", "Pool", "abrantes", 0.1),
-                    Step("same", "Guest", "abrantes-crm", 0.1)]
+    result.steps = [ResourceStep("drift", "Guest", "abrantes-dms", 0.1, {"memory": (1024, 2048)}),
+                    ResourceStep("gone", "Pool", "abrantes", 0.1),
+                    ResourceStep("same", "Guest", "abrantes-crm", 0.1)]
     assert drift.drift([result]) == [
         drift.Drift("lab-abrantes", "Guest abrantes-dms", "memory", 1024, 2048),
         drift.Drift("lab-abrantes", "Pool abrantes", "")]

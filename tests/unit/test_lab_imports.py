@@ -9,16 +9,23 @@
   state, no routes, no area;
 - in the lab, only the machine interface (partilha.lab.machine) imports the backend, and the
   interface imports nothing else of the lab;
+- an area's state (`<area>/state.py`: what the store keeps) never reaches the machine: the apply
+  modules beside it do;
 - a route module (`routes_*.py`) is imported only where the routes are mounted
   (partilha/lab/server/routers.py), so never by another route module;
 - the server (router, parameter formats, errors, tickets, tasks, ...) sits below the PVE areas:
   it imports none of them but access, whose permissions every route checks; only its two entry
-  points, routers.py and __main__.py, assemble the areas.
+  points, routers.py and __main__.py, assemble the areas;
+- a PVE area is entered only through its package: the names in `partilha.lab.<area>.__all__` (its
+  state, and the few functions and modules other areas use) are its public surface, and code of
+  the lab outside the area imports the package or those names, never another module of the area
+  (routers.py, which mounts every route module, aside); `<area>.<attribute>` reads only those names.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,6 +122,14 @@ def test_the_machine_interface_imports_nothing_of_the_lab_but_its_backend() -> N
     assert bad == []
 
 
+def test_an_area_s_state_imports_nothing_of_the_machine() -> None:
+    states = sorted(LAB.glob("*/state.py"))
+    assert len(states) >= 6  # the rule reads something
+    bad = [f"{p.relative_to(ROOT)}:{line}: {module}" for p in states
+           for line, module, _ in lab_imports(p) if module.startswith(INTERFACE)]
+    assert bad == []
+
+
 def test_route_modules_are_imported_only_where_the_routes_are_mounted() -> None:
     routes = [p for p in sources("partilha/lab") if is_route_module(module_name(p))]
     assert len(routes) > 20  # the rule reads something
@@ -150,3 +165,51 @@ def test_the_rules_see_a_forbidden_edge(tmp_path: Path, source: str, edge: str) 
 ])
 def test_a_module_s_area(module: str, area: str | None) -> None:
     assert area_of(module) == area
+
+
+def public(area: str) -> set[str]:
+    return set(getattr(importlib.import_module(f"partilha.lab.{area}"), "__all__", ()))
+
+
+def area_edges(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, what) of each import of another PVE area's internals in `path`, and of each
+    `<area>.<attribute>` that is not in the area's `__all__`."""
+    tree = ast.parse(path.read_text(), str(path))
+    own = area_of(module_name(path)) if path.is_relative_to(ROOT) else None
+    bound: dict[str, str] = {}  # a name the module binds to an area package -> the area
+    for line, module, name in lab_imports(path):
+        target = reached(module, name)
+        area = area_of(target)
+        if area is None or area == own:
+            continue
+        if target == f"partilha.lab.{area}":
+            if name is not None and module != "partilha.lab" and name not in public(area):
+                yield line, f"{target}.{name}"
+        elif target.count(".") != 3 or target.rsplit(".", 1)[-1] not in public(area):
+            yield line, target
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "partilha.lab":
+            bound.update({alias.asname or alias.name: alias.name for alias in node.names
+                          if alias.name in AREAS and alias.name != own})
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id in bound and node.attr not in public(bound[node.value.id]):
+            yield node.lineno, f"{bound[node.value.id]}.{node.attr}"
+
+
+def test_an_area_is_entered_only_through_its_package() -> None:
+    lab = [p for p in sources("partilha/lab") if module_name(p) != MOUNTS_ROUTES]
+    bad = [f"{p.relative_to(ROOT)}:{line}: {what}" for p in lab for line, what in area_edges(p)]
+    assert bad == []
+
+
+@pytest.mark.parametrize("source, edge", [
+    ("from partilha.lab.guests.state import GuestRow\n", "partilha.lab.guests.state"),
+    ("from partilha.lab.cluster import node_guard\n", "partilha.lab.cluster.node_guard"),
+    ("from partilha.lab.guests import shape\n", "partilha.lab.guests.shape"),
+    ("from partilha.lab import sdn\nsdn.sdn_config.view\n", "sdn.sdn_config"),
+])
+def test_the_area_rule_sees_a_forbidden_edge(tmp_path: Path, source: str, edge: str) -> None:
+    path = tmp_path / "module.py"
+    path.write_text(source)
+    assert [what for _, what in area_edges(path)] == [edge]

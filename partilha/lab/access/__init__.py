@@ -1,5 +1,6 @@
 """Proxmox VE's access control, as a pure model: privileges, built-in roles, users, groups,
-API tokens, pools, ACLs and the effective permissions PVE 8 derives from them."""
+API tokens, pools, ACLs and the effective permissions PVE 8 derives from them; and the users,
+tokens and passwords the lab keeps in its store. `__all__` is what the rest of the lab may use."""
 
 from partilha.lab.access.errors import (
     AccessError,
@@ -39,12 +40,19 @@ from partilha.lab.access.roles import (
     verify_privname,
     verify_rolename,
 )
+from partilha.lab.access.stored import GROUP, POOL, ROLE, load_access
+from partilha.lab.access.users import TOKEN, USER, create_token, hash_password, token_secret_valid
 
 __all__ = [
     "BUILTIN_ROLES",
+    "GROUP",
+    "POOL",
     "PRIVGROUPS",
     "PRIVILEGES",
+    "ROLE",
     "ROOT",
+    "TOKEN",
+    "USER",
     "AccessError",
     "AccessModel",
     "AclEntry",
@@ -58,11 +66,15 @@ __all__ = [
     "Token",
     "User",
     "check_path",
+    "create_token",
+    "hash_password",
     "is_builtin_role",
+    "load_access",
     "normalize_path",
     "parse_privs",
     "perm_failed_message",
     "split_tokenid",
+    "token_secret_valid",
     "verify_acl_path",
     "verify_groupname",
     "verify_new_roleid",

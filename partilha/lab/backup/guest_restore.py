@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from partilha.lab import firewall
-from partilha.lab.firewall import fw_file
-from partilha.lab.guests import guest_apply, lxc_config
-from partilha.lab.guests.state import GuestRow
+from partilha.lab.firewall import firewall_file
+from partilha.lab.guests import GuestRow, guest_apply, lxc_config
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import ARCHIVE_CONFIG, ARCHIVE_FIREWALL, MachineError, machine
 from partilha.lab.sdn import sdn_apply
@@ -91,7 +90,7 @@ def restore_firewall(store: Store, instance: LabInstance, vmid: int, text: str, 
     if not text.strip():
         return
     try:
-        conf = fw_file.parse(text, firewall.book(store))
+        conf = firewall_file.parse(text, firewall.book(store))
     except ValueError as exc:
         log(f"WARN: the archive's firewall config is left out: {exc}")
         return

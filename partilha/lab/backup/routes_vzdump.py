@@ -7,7 +7,7 @@ from typing import Any
 
 from partilha.lab.backup import vzdump
 from partilha.lab.backup.vzdump_options import VZDUMP_OPTIONS, require_root_for, verify
-from partilha.lab.cluster.node_guard import online_node
+from partilha.lab.cluster import online_node
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.params import NODE
 from partilha.lab.server.router import Router

@@ -24,9 +24,8 @@ from typing import Any
 from partilha.lab import cluster, firewall, guests, storage
 from partilha.lab.backup import prune
 from partilha.lab.backup.hook_script import Hook, configured_script
-from partilha.lab.firewall import fw_file
-from partilha.lab.guests import guest_apply, lxc_config
-from partilha.lab.guests.state import LXC, GuestRow
+from partilha.lab.firewall import firewall_file
+from partilha.lab.guests import LXC, GuestRow, guest_apply, lxc_config
 from partilha.lab.instance import LabInstance
 from partilha.lab.machine import machine
 from partilha.lab.server.lists import split_list
@@ -315,7 +314,7 @@ def _archive_guest(store: Store, instance: LabInstance, guest: GuestRow, job: Jo
         log(f"creating vzdump archive '{target}'")
         command, _ = machine.compressor(job.compress, job.zstd)
         totals = machine.write_archive(partial, reader, root, lxc_config.config_text(guest.config),
-                                       fw_file.render(firewall.guest(store, vmid)), job.excludes,
+                                       firewall_file.render(firewall.guest(store, vmid)), job.excludes,
                                        command, job.bwlimit)
         if totals:
             log(totals)

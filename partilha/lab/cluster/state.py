@@ -8,8 +8,8 @@ from typing import Any
 
 from partilha.inventory import Inventory
 from partilha.lab import guests, ha
-from partilha.lab.access.stored import POOL
-from partilha.lab.guests.state import LXC, GuestRow
+from partilha.lab.access import POOL
+from partilha.lab.guests import LXC, GuestRow
 from partilha.lab.server.store import Store
 
 USAGE = {"uptime": 0, "cpu": 0, "mem": 0, "disk": 0, "netin": 0, "netout": 0, "diskread": 0,

@@ -9,9 +9,9 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from partilha.lab.cluster.node_guard import online_node
+from partilha.lab.cluster import online_node
 from partilha.lab.firewall import firewall_schema
-from partilha.lab.guests.guest_guard import load_guest
+from partilha.lab.guests import load_guest
 from partilha.lab.machine import MachineError
 from partilha.lab.sdn import sdn_apply
 from partilha.lab.server.context import Ctx

@@ -33,8 +33,7 @@ from typing import Any, Literal, cast
 from partilha.lab.firewall import firewall_schema
 from partilha.lab.firewall.firewall_addresses import Book
 from partilha.lab.firewall.state import ClusterFirewallConfig, GuestFirewallConfig, Rules
-from partilha.lab.guests import lxc_config, qemu_config
-from partilha.lab.guests.state import QEMU, GuestRow
+from partilha.lab.guests import QEMU, GuestRow, lxc_config, qemu_config
 from partilha.lab.machine import Action, Address, GuestFilter, Policy, Port, Rule, VNetFilter
 
 Forward = Literal["ACCEPT", "DROP"]
@@ -59,10 +58,10 @@ def vnet_firewalls(conf: ClusterFirewallConfig, configs: Mapping[str, GuestFirew
     """The enabled firewalls of the applied VNets (`bridges`: VNet id -> its bridge)."""
     if not enabled(conf):
         return ()
-    return tuple(VNetFilter(bridges[vid], cast(Forward, fw.options.get("policy_forward", "ACCEPT")),
-                            tuple(_chain(fw.rules, conf.groups, "forward", _book(conf))))
-                 for vid, fw in sorted(configs.items())
-                 if vid in bridges and int(fw.options.get("enable") or 0))
+    return tuple(VNetFilter(bridges[vid], cast(Forward, firewall.options.get("policy_forward", "ACCEPT")),
+                            tuple(_chain(firewall.rules, conf.groups, "forward", _book(conf))))
+                 for vid, firewall in sorted(configs.items())
+                 if vid in bridges and int(firewall.options.get("enable") or 0))
 
 
 def guest_firewalls(conf: ClusterFirewallConfig, guests: Iterable[GuestRow],
@@ -72,31 +71,31 @@ def guest_firewalls(conf: ClusterFirewallConfig, guests: Iterable[GuestRow],
         return ()
     out = []
     for guest in guests:
-        fw = configs.get(guest.vmid)
-        if fw is None or not int(fw.options.get("enable") or 0):
+        firewall = configs.get(guest.vmid)
+        if firewall is None or not int(firewall.options.get("enable") or 0):
             continue
         ip = _firewalled_ip(guest)
         if ip is None:
             continue
-        book = _book(conf, fw)
+        book = _book(conf, firewall)
         out.append(GuestFilter(
             guest.vmid, ip,
-            policy_in=cast(Policy, fw.options.get("policy_in", "DROP")),
-            rules_in=tuple(_chain(fw.rules, conf.groups, "in", book)),
-            policy_out=cast(Policy, fw.options.get("policy_out", "ACCEPT")),
-            rules_out=tuple(_chain(fw.rules, conf.groups, "out", book)),
-            container=container(guest.vmid), ipfilter=_ipfilter(guest, fw, ip, book)))
+            policy_in=cast(Policy, firewall.options.get("policy_in", "DROP")),
+            rules_in=tuple(_chain(firewall.rules, conf.groups, "in", book)),
+            policy_out=cast(Policy, firewall.options.get("policy_out", "ACCEPT")),
+            rules_out=tuple(_chain(firewall.rules, conf.groups, "out", book)),
+            container=container(guest.vmid), ipfilter=_ipfilter(guest, firewall, ip, book)))
     return tuple(out)
 
 
-def _ipfilter(guest: GuestRow, fw: GuestFirewallConfig, ip: IPv4Address,
+def _ipfilter(guest: GuestRow, firewall: GuestFirewallConfig, ip: IPv4Address,
               book: Book) -> tuple[Address, ...] | None:
     """The addresses net0 may send from, when PVE filters them (`compute_ipfilter_ipset_name`)."""
-    own = fw.ipsets.get(IPFILTER_SET)
-    if own is None and not int(fw.options.get("ipfilter") or 0):
+    own = firewall.ipsets.get(IPFILTER_SET)
+    if own is None and not int(firewall.options.get("ipfilter") or 0):
         return None
     allowed = book.ranges(f"+guest/{IPFILTER_SET}") if own is not None else []
-    if guest.type != QEMU and int(fw.options.get("ipfilter") or 0):
+    if guest.type != QEMU and int(firewall.options.get("ipfilter") or 0):
         allowed.append((ip, ip))  # a container's configured address is in its set implicitly
     return tuple((a, b) for a, b in allowed if isinstance(a, IPv4Address) and isinstance(b, IPv4Address))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from partilha.lab import firewall
-from partilha.lab.cluster.node_guard import online_node
+from partilha.lab.cluster import online_node
 from partilha.lab.firewall.firewall_options import (
     DELETE,
     DIGEST,
@@ -25,7 +25,7 @@ from partilha.lab.firewall.firewall_options import (
 )
 from partilha.lab.firewall.rule_endpoints import RuleList, register
 from partilha.lab.firewall.state import Rules
-from partilha.lab.guests.state import LXC, QEMU
+from partilha.lab.guests import LXC, QEMU
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.lists import split_list
 from partilha.lab.server.params import BOOL, NODE, VMID

@@ -18,7 +18,7 @@ from partilha.lab import firewall
 from partilha.lab.firewall import firewall_addresses, firewall_schema
 from partilha.lab.firewall.firewall_options import DIGEST, Check, audit, change, guest_access, modify
 from partilha.lab.firewall.state import ClusterFirewallConfig, GuestFirewallConfig
-from partilha.lab.guests.state import LXC, QEMU
+from partilha.lab.guests import LXC, QEMU
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, assert_if_modified, param_error
 from partilha.lab.server.params import BOOL, NODE, VMID, Param

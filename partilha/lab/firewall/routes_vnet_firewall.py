@@ -22,8 +22,7 @@ from partilha.lab.firewall.firewall_options import (
 )
 from partilha.lab.firewall.rule_endpoints import RuleList, register
 from partilha.lab.firewall.state import Rules
-from partilha.lab.sdn import sdn_schema
-from partilha.lab.sdn.sdn_config import check_vnet_access
+from partilha.lab.sdn import check_vnet_access, sdn_schema
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.lists import split_list
 from partilha.lab.server.params import BOOL, Param

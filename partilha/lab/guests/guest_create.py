@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from partilha.lab import guests
-from partilha.lab.access.stored import POOL
+from partilha.lab.access import POOL
 from partilha.lab.guests import guest_apply, guest_power, lxc_config
 from partilha.lab.guests.guest_guard import load_guest
 from partilha.lab.guests.state import QEMU

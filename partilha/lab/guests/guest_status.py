@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from partilha.lab import cluster, guests, ha
-from partilha.lab.cluster.node_guard import online_node
+from partilha.lab.cluster import online_node
 from partilha.lab.guests import guest_apply
 from partilha.lab.guests.state import GuestRow
 from partilha.lab.server.context import Ctx

@@ -17,15 +17,15 @@ from typing import Any
 
 from partilha.lab import guests, storage
 from partilha.lab.backup import guest_restore
-from partilha.lab.cluster.node_guard import online_node, require_quorum
+from partilha.lab.cluster import online_node, require_quorum
 from partilha.lab.guests import guest_apply, guest_create, guest_power, lxc_config, lxc_options
 from partilha.lab.guests.lxc_guard import check_lock, load_lxc
 from partilha.lab.guests.state import LXC, GuestRow
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, param_error
 from partilha.lab.server.tasks import TaskLog
+from partilha.lab.storage import check_volume_access
 from partilha.lab.storage.storage_content import backup_volume
-from partilha.lab.storage.volume_access import check_volume_access
 
 
 def _existing(ctx: Ctx, node: str, vmid: int, force: bool) -> GuestRow | None:
@@ -115,12 +115,12 @@ def restore_lxc(ctx: Ctx, p: dict[str, Any], node_name: str, vmid: int) -> Any:
                     guest_apply.destroy(instance, vmid)
                     replaced = True
                 log(f"restoring '{volid}' now..")
-                fw_text = guest_restore.restore(store, instance, restored, path, log)
+                firewall_text = guest_restore.restore(store, instance, restored, path, log)
                 log("merging backed-up and given configuration..")
                 guests.update(store, vmid, config=conf, lock=None, status="stopped",
                               pool=guest_create.pool_if_exists(store, pool)
                               or (existing.pool if existing else None))
-                guest_restore.restore_firewall(store, instance, vmid, fw_text, log)
+                guest_restore.restore_firewall(store, instance, vmid, firewall_text, log)
         except Exception as exc:
             if replaced:
                 guest_create.discard(store, instance, vmid, "CT", log)

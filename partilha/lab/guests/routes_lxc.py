@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from partilha.lab import guests
-from partilha.lab.cluster.node_guard import online_node, require_quorum
+from partilha.lab.cluster import online_node, require_quorum
 from partilha.lab.guests import guest_apply, guest_create, guest_destroy, lxc_config, lxc_options
 from partilha.lab.guests.guest_guard import read_config
 from partilha.lab.guests.guest_save import save_config

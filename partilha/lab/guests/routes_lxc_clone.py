@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from partilha.lab.cluster.node_guard import online_node, require_quorum
+from partilha.lab.cluster import online_node, require_quorum
 from partilha.lab.guests import guest_clone, lxc_config
 from partilha.lab.guests.lxc_guard import check_lock, load_lxc
 from partilha.lab.guests.lxc_options import check_bridge_access

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from partilha.lab.cluster.node_guard import online_node, require_quorum
+from partilha.lab.cluster import online_node, require_quorum
 from partilha.lab.guests import guest_power
 from partilha.lab.guests.guest_status import current_status, lxc_status_entry, power_target, running
 from partilha.lab.guests.lxc_guard import load_lxc

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from partilha.lab import cluster, guests, storage
-from partilha.lab.cluster.node_guard import online_node, require_quorum
+from partilha.lab.cluster import online_node, require_quorum
 from partilha.lab.guests import guest_apply, qemu_config
 from partilha.lab.guests.guest_guard import check_lock, load_guest
 from partilha.lab.guests.state import LXC, QEMU, GuestRow
@@ -107,7 +107,7 @@ def _start(ctx: Ctx, source: str, target: str, guest: GuestRow, p: dict[str, Any
 @routes.route("POST", "/nodes/{node}/lxc/{vmid}/migrate", {
     **COMMON, "restart": BOOL, "timeout": Param("integer", default=SHUTDOWN_TIMEOUT),
     "target-storage": Param()})
-def migrate_ct(ctx: Ctx, p: dict[str, Any]) -> Any:
+def migrate_lxc(ctx: Ctx, p: dict[str, Any]) -> Any:
     source, target, guest = _target(ctx, p, LXC)
     if p.get("target-storage"):
         raise param_error(**{"target-storage": "the lab's nodes share their storages: omit it"})
@@ -119,7 +119,7 @@ def migrate_ct(ctx: Ctx, p: dict[str, Any]) -> Any:
 @routes.route("POST", "/nodes/{node}/qemu/{vmid}/migrate", {
     **COMMON, "force": BOOL, "with-local-disks": BOOL, "targetstorage": Param(),
     "migration_type": Param(enum=("secure", "insecure")), "migration_network": Param()})
-def migrate_vm(ctx: Ctx, p: dict[str, Any]) -> Any:
+def migrate_qemu(ctx: Ctx, p: dict[str, Any]) -> Any:
     source, target, guest = _target(ctx, p, QEMU)
     if p.get("force") and ctx.authid != "root@pam":
         raise param_error(force="Only root may use this option.")

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from partilha.lab import guests
-from partilha.lab.cluster.node_guard import online_node, require_quorum
+from partilha.lab.cluster import online_node, require_quorum
 from partilha.lab.guests import guest_apply, guest_create, guest_destroy, qemu_config, qemu_options
 from partilha.lab.guests.guest_guard import check_lock, load_guest, read_config
 from partilha.lab.guests.guest_save import save_config
@@ -51,7 +51,7 @@ def list_qemu(ctx: Ctx, p: dict[str, Any]) -> Any:
 
 
 @routes.route("GET", "/nodes/{node}/qemu/{vmid}", VM)
-def vm_index(ctx: Ctx, p: dict[str, Any]) -> Any:
+def qemu_index(ctx: Ctx, p: dict[str, Any]) -> Any:
     online_node(ctx, p["node"])
     load_qemu(ctx.store, p["node"], int(p["vmid"]))
     return [{"subdir": s} for s in ("config", "pending", "status", "clone", "template")]
@@ -89,7 +89,7 @@ def _allocate(ctx: Ctx, config: dict[str, Any], vmid: int, storage: str | None) 
 @routes.route("POST", "/nodes/{node}/qemu", {
     **VM, "storage": Param(format="pve-storage-id"), "pool": Param(format="pve-poolid"),
     "bwlimit": Param("integer", minimum=0), "start": Param("boolean", default=False), **QEMU_OPTIONS})
-def create_vm(ctx: Ctx, p: dict[str, Any]) -> Any:
+def create_qemu(ctx: Ctx, p: dict[str, Any]) -> Any:
     node = online_node(ctx, p.pop("node")).name
     vmid = int(p.pop("vmid"))
     start, storage, pool = p.pop("start"), p.pop("storage", None), p.pop("pool", None)
@@ -209,19 +209,19 @@ _UPDATE_SCHEMA = {**VM, "delete": Param(format="pve-configid-list"),
 
 @routes.route("POST", "/nodes/{node}/qemu/{vmid}/config", {
     **_UPDATE_SCHEMA, "background_delay": Param("integer", minimum=1, maximum=30)})
-def update_vm_async(ctx: Ctx, p: dict[str, Any]) -> Any:
+def update_qemu_async(ctx: Ctx, p: dict[str, Any]) -> Any:
     """Asynchronous: the checks answer at once, the change runs in a `qmconfig` task."""
     return _update(ctx, p, sync=False)
 
 
 @routes.route("PUT", "/nodes/{node}/qemu/{vmid}/config", _UPDATE_SCHEMA)
-def update_vm(ctx: Ctx, p: dict[str, Any]) -> Any:
+def update_qemu(ctx: Ctx, p: dict[str, Any]) -> Any:
     return _update(ctx, p, sync=True)
 
 
 @routes.route("DELETE", "/nodes/{node}/qemu/{vmid}", {
     **VM, "skiplock": BOOL, "purge": BOOL, "destroy-unreferenced-disks": BOOL})
-def destroy_vm(ctx: Ctx, p: dict[str, Any]) -> Any:
+def destroy_qemu(ctx: Ctx, p: dict[str, Any]) -> Any:
     node = online_node(ctx, p["node"]).name
     if p.get("skiplock") and ctx.authid != "root@pam":
         raise param_error(skiplock="Only root may use this option.")

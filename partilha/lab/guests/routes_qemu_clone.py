@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from partilha.lab.cluster.node_guard import online_node, require_quorum
+from partilha.lab.cluster import online_node, require_quorum
 from partilha.lab.guests import guest_clone, qemu_config
 from partilha.lab.guests.guest_guard import check_lock, load_guest
 from partilha.lab.guests.state import QEMU, GuestRow

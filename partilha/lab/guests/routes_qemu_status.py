@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from partilha.lab.cluster.node_guard import online_node, require_quorum
+from partilha.lab.cluster import online_node, require_quorum
 from partilha.lab.guests import guest_power, qemu_config
 from partilha.lab.guests.guest_guard import load_guest
 from partilha.lab.guests.guest_status import current_status, power_target, qemu_status_entry, running

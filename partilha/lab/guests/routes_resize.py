@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from partilha.lab import guests
-from partilha.lab.cluster.node_guard import online_node
+from partilha.lab.cluster import online_node
 from partilha.lab.guests import guest_apply, lxc_config, qemu_config
 from partilha.lab.guests.guest_guard import check_lock, load_guest
 from partilha.lab.guests.state import LXC, QEMU, GuestRow

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from partilha.lab import cluster, guests, ha
-from partilha.lab.cluster.node_guard import local_node, require_quorum
+from partilha.lab.cluster import local_node, require_quorum
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, assert_if_modified
 from partilha.lab.server.lists import split_list

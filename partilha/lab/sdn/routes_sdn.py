@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from partilha.lab import cluster, sdn
-from partilha.lab.cluster.node_guard import local_node, require_quorum
+from partilha.lab.cluster import local_node, require_quorum
 from partilha.lab.sdn import sdn_apply, sdn_schema
 from partilha.lab.sdn.sdn_config import DELETE, DIGEST, LOCK_TOKEN, VIEW, sdn_config_lock, view, with_digest
 from partilha.lab.sdn.sdn_schema import SdnConfigError

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from partilha.lab import sdn
-from partilha.lab.cluster.node_guard import require_quorum
+from partilha.lab.cluster import require_quorum
 from partilha.lab.sdn import sdn_schema
 from partilha.lab.sdn.sdn_config import (
     DELETE,

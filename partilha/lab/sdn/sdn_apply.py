@@ -29,15 +29,15 @@ def lab_firewall(store: Store, instance: LabInstance, vnets: list[sdn.AppliedVNe
     """The table for the running SDN config and the firewall config in the state."""
     with_gateway = tuple(VNetNet(v.bridge, v.gateway) for v in vnets if v.gateway)
     others = tuple(zone_bridges) + tuple(v.bridge for v in vnets if v.gateway is None)
-    cluster_fw = firewall.cluster(store)
+    cluster_firewall = firewall.cluster(store)
     return LabFirewall(
         instance.nft_table, vnets=with_gateway, zone_bridges=others,
-        cache_port=instance.cache_port, allow=firewall_translate.forward_rules(cluster_fw),
-        guests=firewall_translate.guest_firewalls(cluster_fw, guests.every(store),
+        cache_port=instance.cache_port, allow=firewall_translate.forward_rules(cluster_firewall),
+        guests=firewall_translate.guest_firewalls(cluster_firewall, guests.every(store),
                                                   firewall.every_guest(store),
                                                   partial(guest_apply.container_name, instance)),
         nodes=node_hosts.firewall_net(store, instance), uplink=outside.firewall_net(store, instance),
-        vnet_filters=firewall_translate.vnet_firewalls(cluster_fw, firewall.every_vnet(store),
+        vnet_filters=firewall_translate.vnet_firewalls(cluster_firewall, firewall.every_vnet(store),
                                                        {v.vnet: v.bridge for v in vnets}))
 
 

@@ -16,8 +16,8 @@ from types import FrameType
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-from partilha.lab.access.stored import load_access
-from partilha.lab.backup.scheduler import BackupScheduler
+from partilha.lab.access import load_access
+from partilha.lab.backup import BackupScheduler
 from partilha.lab.instance import LabInstance
 from partilha.lab.server.app import PveApi
 from partilha.lab.server.routers import ROUTERS

@@ -16,9 +16,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from partilha.lab.access import users
-from partilha.lab.access.errors import AccessError
-from partilha.lab.access.model import AccessModel
+from partilha.lab.access import AccessError, AccessModel, token_secret_valid
 from partilha.lab.instance import LabInstance
 from partilha.lab.server.access_log import AccessLog
 from partilha.lab.server.context import Ctx
@@ -95,7 +93,7 @@ class PveApi:
         header = request.headers.get("Authorization", "")
         if header.startswith("PVEAPIToken"):
             tokenid, _, secret = header[len("PVEAPIToken") + 1:].strip().rpartition("=")
-            if "!" not in tokenid or not users.token_secret_valid(self.store, tokenid, secret):
+            if "!" not in tokenid or not token_secret_valid(self.store, tokenid, secret):
                 raise unauthorized("authentication failure")
             access.authenticate(tokenid)
             return tokenid

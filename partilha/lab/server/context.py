@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from partilha.lab.access.model import AccessModel
+from partilha.lab.access import AccessModel
 from partilha.lab.instance import LabInstance
 from partilha.lab.server.store import Store
 from partilha.lab.server.tasks import TaskRunner

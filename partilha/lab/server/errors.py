@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from partilha.lab.access.errors import AccessError
+from partilha.lab.access import AccessError
 
 
 class PveError(Exception):

@@ -8,7 +8,7 @@ import shutil
 from typing import Any
 
 from partilha.lab import storage
-from partilha.lab.cluster.node_guard import online_node
+from partilha.lab.cluster import online_node
 from partilha.lab.server.context import Ctx
 from partilha.lab.server.errors import PveError, param_error
 from partilha.lab.server.params import BOOL, NODE, Param

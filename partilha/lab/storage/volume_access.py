@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from partilha.lab.access.errors import PermissionDeniedError
+from partilha.lab.access import PermissionDeniedError
 from partilha.lab.server.context import Ctx
 
 

@@ -28,7 +28,7 @@ from pulumi.dynamic import DiffResult, Resource
 
 from partilha.errors import UserError
 from partilha.proxmox.client import Pve, TaskFailedError
-from partilha.proxmox.resources import guest_params as gp
+from partilha.proxmox.resources import guest_params
 from partilha.proxmox.resources.base import Props, locate, put_with_digest
 from partilha.proxmox.resources.normalised import NormalisedProvider
 
@@ -55,7 +55,8 @@ def _ours(pve: Pve, vmid: int, want: Props) -> bool:
     entry = locate(pve, vmid)
     if entry is None or entry["type"] != want["kind"] or entry.get("pool") != want.get("pool"):
         return False
-    seen = gp.observed(want["kind"], dict(pve.get(f"{_base(str(entry['node']), want['kind'], vmid)}/config")))
+    base = _base(str(entry["node"]), want["kind"], vmid)
+    seen = guest_params.observed(want["kind"], dict(pve.get(f"{base}/config")))
     return bool(seen["hostname"] == want["hostname"] and seen["tags"] == want["tags"])
 
 
@@ -77,25 +78,26 @@ def _converge(pve: Pve, base: str, kind: str, want: Props) -> None:
     the digest), then its disk grown to `disk_gib`."""
 
     def changes(live: Props) -> dict[str, Any]:
-        params = gp.config_params(kind, want, gp.changed(kind, want, live), live)
+        params = guest_params.config_params(kind, want, guest_params.changed(kind, want, live), live)
         deleted = sorted(k for k, v in params.items() if v is None)
         return {**{k: v for k, v in params.items() if v is not None},
                 **({"delete": ",".join(deleted)} if deleted else {})}
 
     config = put_with_digest(pve, f"{base}/config", changes)
-    _, size = gp.disk(kind, config)
+    _, size = guest_params.disk(kind, config)
     if size > want["disk_gib"]:
         raise UserError(f"guest {want['hostname']}: its disk is {size:g} GiB, more than disk_gib "
                         f"{want['disk_gib']} (the template's disk is that big; PVE cannot shrink it)")
     if size < want["disk_gib"]:
-        pve.run("PUT", f"{base}/resize", disk=gp.disk_key(kind, config), size=f"{want['disk_gib']}G")
+        pve.run("PUT", f"{base}/resize", disk=guest_params.disk_key(kind, config),
+                size=f"{want['disk_gib']}G")
 
 
 def _migrate(pve: Pve, entry: dict[str, Any], vmid: int, target: str, name: str) -> None:
     """Move the guest to `target`; a running one keeps running there. PVE hands an HA-managed
     guest's move to its HA manager (the task only asks for it), hence the wait for its arrival."""
     kind, running = str(entry["type"]), entry.get("status") == "running"
-    mode = ({"restart": 1} if kind == gp.LXC else {"online": 1}) if running else {}
+    mode = ({"restart": 1} if kind == guest_params.LXC else {"online": 1}) if running else {}
     pve.run("POST", f"{_base(str(entry['node']), kind, vmid)}/migrate", target=target, **mode)
     for _ in range(ARRIVAL_POLLS):
         now = locate(pve, vmid)
@@ -116,7 +118,7 @@ class GuestProvider(NormalisedProvider):
     computed = frozenset({"address"})
 
     def normalise(self, props: Props) -> Props:
-        return gp.normalise(props)
+        return guest_params.normalise(props)
 
     def diff(self, id_: str, olds: Props, news: Props) -> DiffResult:
         if news.get("vmid") is None:  # allocated at create: it stays the guest's
@@ -126,7 +128,8 @@ class GuestProvider(NormalisedProvider):
         new_size, old_size = news.get("disk_gib"), olds.get("disk_gib")
         if isinstance(new_size, int | float) and isinstance(old_size, int | float) and new_size < old_size:
             replaces.add("disk_gib")  # (a size still unknown in a preview is no shrink)
-        if news.get("kind") == gp.LXC and olds.get("ssh_public_keys") != news.get("ssh_public_keys"):
+        if news.get("kind") == guest_params.LXC \
+                and olds.get("ssh_public_keys") != news.get("ssh_public_keys"):
             replaces.add("ssh_public_keys")
         return DiffResult(changes=result.changes, replaces=sorted(replaces),
                           delete_before_replace=bool(replaces))
@@ -136,11 +139,12 @@ class GuestProvider(NormalisedProvider):
         for _ in range(NEXTID_ATTEMPTS):
             vmid = int(want.get("vmid") or pve.get("/cluster/nextid"))
             try:
-                if want["kind"] == gp.LXC:
-                    pve.run("POST", f"/nodes/{want['node']}/lxc", **gp.lxc_create_params(vmid, want))
+                if want["kind"] == guest_params.LXC:
+                    pve.run("POST", f"/nodes/{want['node']}/lxc",
+                            **guest_params.lxc_create_params(vmid, want))
                 else:
                     pve.run("POST", f"/nodes/{want['node']}/qemu/{want['template']}/clone",
-                            **gp.qemu_clone_params(vmid, want))
+                            **guest_params.qemu_clone_params(vmid, want))
                 return vmid
             except (ResourceException, TaskFailedError) as exc:
                 if not _taken(exc):
@@ -154,7 +158,7 @@ class GuestProvider(NormalisedProvider):
                         f"by another create first ({NEXTID_ATTEMPTS} attempts)")
 
     def create_live(self, pve: Pve, inputs: Props) -> tuple[str, Props]:
-        inputs = gp.normalise(inputs)  # numbers cross the wire as floats
+        inputs = guest_params.normalise(inputs)  # numbers cross the wire as floats
         vmid = self._make(pve, inputs)
         base = _base(inputs["node"], inputs["kind"], vmid)
         try:
@@ -168,7 +172,7 @@ class GuestProvider(NormalisedProvider):
                 pulumi.log.warn(f"guest {inputs['hostname']}: destroying the half-made {base} "
                                 f"failed: {cleanup}")
             raise
-        return str(vmid), {"vmid": vmid, "address": gp.address(inputs["ip"])}
+        return str(vmid), {"vmid": vmid, "address": guest_params.address(inputs["ip"])}
 
     def read_live(self, pve: Pve, id_: str, props: Props) -> Props | None:
         entry = locate(pve, int(id_))
@@ -176,13 +180,13 @@ class GuestProvider(NormalisedProvider):
             return None
         kind, node = str(entry["type"]), str(entry["node"])
         config = dict(pve.get(f"{_base(node, kind, int(id_))}/config"))
-        live = {**gp.observed(kind, config), "kind": kind, "node": node, "vmid": int(id_),
+        live = {**guest_params.observed(kind, config), "kind": kind, "node": node, "vmid": int(id_),
                 "pool": entry.get("pool"),  # None (no pool) is sent as no value
                 "start": bool(props.get("start")) and entry.get("status") == "running"}
-        return {**live, "address": gp.address(live["ip"])}
+        return {**live, "address": guest_params.address(live["ip"])}
 
     def update_live(self, pve: Pve, id_: str, olds: Props, news: Props) -> Props:
-        vmid, news = int(id_), gp.normalise(news)
+        vmid, news = int(id_), guest_params.normalise(news)
         entry = locate(pve, vmid)
         if entry is None:
             raise UserError(f"guest {news['hostname']}: vmid {vmid} no longer exists "
@@ -199,7 +203,7 @@ class GuestProvider(NormalisedProvider):
                 pve.call("PUT", f"/pools/{news['pool']}", vms=vmid)
         if news["start"] and entry.get("status") != "running":
             _power(pve, base, "start", "already running")
-        return {"vmid": vmid, "address": gp.address(news["ip"])}
+        return {"vmid": vmid, "address": guest_params.address(news["ip"])}
 
     def delete_live(self, pve: Pve, id_: str, props: Props) -> None:
         entry = locate(pve, int(id_))

@@ -19,7 +19,7 @@ from pulumi import automation as auto
 
 from partilha.automation import engine
 from partilha.lab.instance import LabInstance
-from partilha.proxmox.resources import guest_params as gp
+from partilha.proxmox.resources import guest_params
 from partilha.proxmox.resources.firewall import GuestFirewall
 from partilha.proxmox.resources.guest import Guest
 
@@ -49,7 +49,7 @@ PVE_CONFIGS = {  # GET .../config as PVE 8 answers it for a guest made elsewhere
 
 
 def declared(kind: str, **changes: Any) -> dict[str, Any]:
-    return gp.normalise({
+    return guest_params.normalise({
         "node": "pve1", "kind": kind, "hostname": "portal", "template": "9000", "cores": 2.0,
         "memory": 1024.0, "swap": 512 if kind == "lxc" else 0, "disk_gib": 8, "storage": "local-lvm",
         "bridge": "v101", "ip": "10.101.0.11/24", "gateway": "10.101.0.1", "firewall": True,
@@ -60,9 +60,9 @@ def declared(kind: str, **changes: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("kind", ["lxc", "qemu"])
 def test_pve_config_forms_read_back_as_the_inputs(kind: str) -> None:
     want = declared(kind)
-    assert gp.changed(kind, want, PVE_CONFIGS[kind]) == set()
-    assert gp.disk(kind, PVE_CONFIGS[kind]) == ("local-lvm", 8.0)
-    assert gp.disk_key(kind, PVE_CONFIGS[kind]) == ("rootfs" if kind == "lxc" else "scsi0")
+    assert guest_params.changed(kind, want, PVE_CONFIGS[kind]) == set()
+    assert guest_params.disk(kind, PVE_CONFIGS[kind]) == ("local-lvm", 8.0)
+    assert guest_params.disk_key(kind, PVE_CONFIGS[kind]) == ("rootfs" if kind == "lxc" else "scsi0")
 
 
 @pytest.mark.parametrize("kind", ["lxc", "qemu"])
@@ -71,10 +71,10 @@ def test_what_is_written_reads_back_as_declared(kind: str) -> None:
     want = declared(kind, hostname="portal2", cores=4, memory=2048, bridge="v102",
                     ip="10.102.0.11/24", gateway="10.102.0.1", tags=[], description="",
                     onboot=False, ssh_public_keys=KEYS.replace("op@cim", "other@cim"))
-    params = gp.config_params(kind, want, gp.changed(kind, want, live), live)
+    params = guest_params.config_params(kind, want, guest_params.changed(kind, want, live), live)
     assert sorted(k for k, v in params.items() if v is None) == ["description", "tags"]
     written = {k: v for k, v in {**live, **params}.items() if v is not None}  # as PVE applies it
-    assert gp.changed(kind, want, written) == set()
+    assert guest_params.changed(kind, want, written) == set()
     assert "BC:24:11:5E:7A:0" in written["net0"]  # the MAC kept: a NIC is not replaced
 
 

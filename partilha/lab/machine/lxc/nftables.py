@@ -232,11 +232,11 @@ def _guest_chain(vmid: int, direction: str, rules: tuple[Rule, ...], policy: Pol
             f"\t\t{last}", "\t}"]
 
 
-def render(fw: LabFirewall) -> str:
+def render(firewall: LabFirewall) -> str:
     """The table as `nft -f` input (the table's definition only)."""
-    out: list[str] = [f"table inet {fw.table} {{"]
+    out: list[str] = [f"table inet {firewall.table} {{"]
     out.append("\tset lab_ifs {\n\t\ttype ifname")
-    ifs = (*fw.bridges, *((fw.uplink.bridge,) if fw.uplink else ()))
+    ifs = (*firewall.bridges, *((firewall.uplink.bridge,) if firewall.uplink else ()))
     if ifs:
         out.append(f"\t\telements = {{ {_quoted(ifs)} }}")
     out.append("\t}")
@@ -254,24 +254,24 @@ def render(fw: LabFirewall) -> str:
         "\t\tct state established,related accept",
         "\t\tmeta nfproto ipv6 drop",
     ]
-    if fw.nodes is not None:
-        at = f'"{fw.nodes.bridge}"'
+    if firewall.nodes is not None:
+        at = f'"{firewall.nodes.bridge}"'
         out += [f'\t\tiifname {at} oifname {at} accept comment "between nodes (bridged)"',
                 f'\t\tiifname {at} counter drop comment "node network: not routed"',
                 f'\t\toifname {at} counter drop comment "node network: not routed"']
-    for i, filtered in enumerate(fw.vnet_filters):
+    for i, filtered in enumerate(firewall.vnet_filters):
         out += [f'\t\t{way} "{filtered.bridge}" jump vnet_{i}' for way in ("iifname", "oifname")]
-    out += [f"\t\tip saddr {g.ip} jump guest_{g.vmid}_out" for g in fw.guests]
-    out += [f"\t\tip daddr {g.ip} jump guest_{g.vmid}_in" for g in fw.guests]
-    out += [f'\t\tiifname "{b}" oifname "{b}" accept comment "same VNet (bridged)"' for b in fw.bridges]
-    out += [f"\t\t{rule.render('accept')}" for rule in fw.allow]
+    out += [f"\t\tip saddr {g.ip} jump guest_{g.vmid}_out" for g in firewall.guests]
+    out += [f"\t\tip daddr {g.ip} jump guest_{g.vmid}_in" for g in firewall.guests]
+    out += [f'\t\tiifname "{b}" oifname "{b}" accept comment "same VNet (bridged)"' for b in firewall.bridges]
+    out += [f"\t\t{rule.render('accept')}" for rule in firewall.allow]
     out += ['\t\tcounter drop comment "between VNets"', "\t}"]
-    for i, filtered in enumerate(fw.vnet_filters):
+    for i, filtered in enumerate(firewall.vnet_filters):
         tag = f'comment "vnet {filtered.bridge} policy_forward"'
         last = "return" if filtered.policy == "ACCEPT" else f"counter drop {tag}"
         out += [f"\tchain vnet_{i} {{", *(f"\t\t{r.render('return')}" for r in filtered.rules),
                 f"\t\t{last}", "\t}"]
-    for guest in fw.guests:
+    for guest in firewall.guests:
         out += _guest_chain(guest.vmid, "in", guest.rules_in, guest.policy_in)
         out += _guest_chain(guest.vmid, "out", guest.rules_out, guest.policy_out)
     out += [
@@ -288,9 +288,10 @@ def render(fw: LabFirewall) -> str:
         "\t\ttype filter hook input priority filter; policy accept;",
         "\t\tiifname @lab_ifs jump lab_input",
     ]
-    if fw.cache_port is not None:
+    if firewall.cache_port is not None:
         out.append(
-            f'\t\tiifname != "lo" tcp dport {fw.cache_port} counter drop comment "package cache: lab only"'
+            f'\t\tiifname != "lo" tcp dport {firewall.cache_port} counter drop '
+            'comment "package cache: lab only"'
         )
     out += [
         "\t}",
@@ -298,20 +299,20 @@ def render(fw: LabFirewall) -> str:
         "\t\tct state invalid drop",
         "\t\tct state established,related accept",
     ]
-    for vnet in fw.gateways:
+    for vnet in firewall.gateways:
         at = f'iifname "{vnet.bridge}" ip daddr {vnet.gateway.ip}'
         out.append(f"\t\t{at} icmp type echo-request accept")
-        if fw.cache_port is not None:
-            out.append(f"\t\t{at} tcp dport {fw.cache_port} accept")
+        if firewall.cache_port is not None:
+            out.append(f"\t\t{at} tcp dport {firewall.cache_port} accept")
     out += ['\t\tcounter drop comment "guests reach the host only at the gateway cache"', "\t}", "}"]
     return "\n".join(out) + "\n"
 
 
-def render_bridge(fw: LabFirewall) -> str:
+def render_bridge(firewall: LabFirewall) -> str:
     """The bridge table: `ipfilter`, on each such guest's veth port."""
-    out = [f"table bridge {fw.table} {{", "\tchain prerouting {",
+    out = [f"table bridge {firewall.table} {{", "\tchain prerouting {",
            "\t\ttype filter hook prerouting priority -300; policy accept;"]
-    for guest in fw.guests:
+    for guest in firewall.guests:
         if guest.ipfilter is not None and guest.container:
             at, tag = f'iifname "{host_veth(guest.container)}"', f'comment "guest {guest.vmid} ipfilter"'
             if not guest.ipfilter:  # an empty set: nothing may be sent
@@ -326,10 +327,11 @@ def render_bridge(fw: LabFirewall) -> str:
 FAMILIES = ("inet", "bridge")
 
 
-def apply(fw: LabFirewall) -> None:
+def apply(firewall: LabFirewall) -> None:
     """Replace both tables atomically (one `nft -f` transaction: create-if-missing, delete, define)."""
-    script = "".join(f"table {f} {fw.table} {{}}\ndelete table {f} {fw.table}\n" for f in FAMILIES)
-    run(["nft", "-f", "-"], input_text=script + render(fw) + render_bridge(fw), timeout=30)
+    script = "".join(f"table {f} {firewall.table} {{}}\ndelete table {f} {firewall.table}\n"
+                     for f in FAMILIES)
+    run(["nft", "-f", "-"], input_text=script + render(firewall) + render_bridge(firewall), timeout=30)
 
 
 def exists(table: str, family: str = "inet") -> bool:

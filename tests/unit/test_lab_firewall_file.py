@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from partilha.lab.firewall import fw_file
+from partilha.lab.firewall import firewall_file
 from partilha.lab.firewall.firewall_addresses import Book
 from partilha.lab.firewall.state import GuestFirewallConfig
 
@@ -21,18 +21,18 @@ def test_a_guest_firewall_with_its_own_ip_sets_survives_the_round_trip() -> None
         ipsets={"ipfilter-net0": [{"cidr": "10.1.0.5"}, {"cidr": "10.1.0.6", "nomatch": 1}],
                 "friends": [{"cidr": "10.2.0.0/24", "comment": "gis"}]},
         ipset_comments={"friends": "who may call"})
-    text = fw_file.render(conf)
+    text = firewall_file.render(conf)
     assert "[IPSET ipfilter-net0]" in text and "!10.1.0.6" in text
     assert "[IPSET friends] # who may call" in text
-    assert fw_file.parse(text, CLUSTER) == conf
+    assert firewall_file.parse(text, CLUSTER) == conf
 
 
 def test_a_rule_naming_a_set_neither_the_file_nor_the_cluster_has_is_refused_naming_its_line() -> None:
     text = "[OPTIONS]\n\nenable: 1\n\n[RULES]\n\nIN ACCEPT -source +nowhere -p tcp -dport 22\n"
     with pytest.raises(ValueError, match=r"line 7: .*nowhere"):
-        fw_file.parse(text, CLUSTER)
+        firewall_file.parse(text, CLUSTER)
 
 
 def test_a_line_outside_any_section_is_refused() -> None:
     with pytest.raises(ValueError, match=r"line 1: 'enable: 1' outside"):
-        fw_file.parse("enable: 1\n", CLUSTER)
+        firewall_file.parse("enable: 1\n", CLUSTER)
