@@ -119,6 +119,11 @@ def up(instance: LabInstance) -> dict[str, Any]:
 
 def down(instance: LabInstance) -> None:
     """Stop the API server, then the guests, network and cache; the state stays."""
+    _stop_server(instance)
+    lifecycle.stop(instance)
+
+
+def _stop_server(instance: LabInstance) -> None:
     pid = server_pid(instance)
     if pid is not None:
         os.kill(pid, signal.SIGTERM)
@@ -132,12 +137,12 @@ def down(instance: LabInstance) -> None:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # reap it if it was our child and has exited
     instance.pid_file.unlink(missing_ok=True)
-    lifecycle.stop(instance)
 
 
 def reset(instance: LabInstance) -> None:
-    """Remove everything the lab created: containers, bridges, nftables table, cache, state."""
-    down(instance)
+    """Remove everything the lab created: containers, bridges, nftables table, cache, state. The
+    guests are stopped hard, not shut down: nothing of them is kept."""
+    _stop_server(instance)
     errors = lifecycle.remove(instance)
     shutil.rmtree(instance.state_dir, ignore_errors=True)
     if errors:

@@ -67,8 +67,10 @@ def remove(instance: LabInstance) -> list[str]:
         except Exception as exc:  # keep cleaning
             errors.append(f"{what}: {exc}")
 
-    for name in machine.containers(instance.prefix):
-        step(name, partial(machine.destroy, name, instance.guests_root, instance.known_hosts))
+    with ThreadPoolExecutor(WORKERS) as pool:
+        list(pool.map(lambda name: step(name, partial(machine.destroy, name, instance.guests_root,
+                                                      instance.known_hosts)),
+                      machine.containers(instance.prefix)))
     step("network", lambda: sdn_apply.teardown(instance))
     step("package cache", lambda: machine.stop_apt_cache(instance.package_cache))
     return errors

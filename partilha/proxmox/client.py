@@ -18,7 +18,7 @@ from proxmoxer.core import ResourceException
 from partilha.proxmox.endpoint import Endpoint
 from partilha.proxmox.retry import Backoff, DeadlineError, transient_exitstatus, with_retries
 
-TASK_POLL = (0.2, 2.0)  # first and longest wait between task status polls, seconds
+TASK_POLL = (0.2, 1.0)  # first and longest wait between task status polls, seconds (proxmoxer: 1 s)
 
 
 class TaskFailedError(RuntimeError):

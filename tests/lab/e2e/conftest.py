@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 from pathlib import Path
@@ -29,7 +30,7 @@ from proxmoxer import ProxmoxAPI
 
 from partilha.automation import project
 from partilha.inventory import Inventory, load_inventory
-from partilha.lab import relocated
+from partilha.lab import relocated, throwaway
 from partilha.lab.instance import LabInstance
 from partilha.lab.server import access_log
 from partilha.lab.server.faults import Faults, save
@@ -124,6 +125,55 @@ def lab_cli(lab: LabInstance, folder: Path, subnet_pool: Callable[[int], list[IP
 def cli(lab: LabInstance, tmp_path_factory: pytest.TempPathFactory,
         subnet_pool: Callable[[int], list[IPv4Network]]) -> Cli:
     return lab_cli(lab, tmp_path_factory.mktemp("e2e"), subnet_pool)
+
+
+@contextmanager
+def own_lab_cli(folder: Path, subnet_pool: Callable[[int], list[IPv4Network]]) -> Iterator[Cli]:
+    """`lab_cli` on a throwaway lab of its own (in `folder`), removed at the end."""
+    with throwaway(folder / "lab", ROOT / "inventories" / "lab", "t") as (instance, _):
+        yield lab_cli(instance, folder, subnet_pool)
+
+
+@dataclass(frozen=True)
+class Up:
+    """A `partilha up` of the whole env: its run, and the API calls it made."""
+    run: subprocess.CompletedProcess[str]
+    calls: list[access_log.Entry]
+
+
+class WholeLab:
+    """The whole lab inventory made by one `partilha up` on a throwaway lab, made when a module
+    first asks for it. The modules that take the env as that `up` left it share it (test_frontdoor,
+    then test_up, which changes it, destroys it and `close`s it), instead of each making its own."""
+
+    def __init__(self, factory: pytest.TempPathFactory, subnet_pool: Callable[[int], list[IPv4Network]]):
+        self._factory, self._subnet_pool = factory, subnet_pool
+        self._made: tuple[ExitStack, Cli, Up] | None = None
+
+    def get(self) -> tuple[Cli, Up]:
+        if self._made is None:
+            with ExitStack() as stack:
+                cli = stack.enter_context(own_lab_cli(self._factory.mktemp("whole"), self._subnet_pool))
+                since = cli.mark()
+                run = cli("up", "--env", "lab")
+                self._made = stack.pop_all(), cli, Up(run, cli.calls(since))
+        return self._made[1], self._made[2]
+
+    def close(self) -> None:
+        """The lab removed, whatever the modules did to it."""
+        if self._made is not None:
+            stack, self._made = self._made[0], None
+            stack.close()
+
+
+@pytest.fixture(scope="package")
+def whole_lab(tmp_path_factory: pytest.TempPathFactory,
+              subnet_pool: Callable[[int], list[IPv4Network]]) -> Iterator[WholeLab]:
+    shared = WholeLab(tmp_path_factory, subnet_pool)
+    try:
+        yield shared
+    finally:
+        shared.close()
 
 
 def lab_vmids(api: ProxmoxAPI) -> set[int]:

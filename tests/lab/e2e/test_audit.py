@@ -132,11 +132,9 @@ def test_the_page_shows_the_counts_of_audit_json(cli: Cli, made: Path, tmp_path:
             f"--user-data-dir={tmp_path / 'profile'}"]
     ARTEFACTS.mkdir(exist_ok=True)
     shot = ARTEFACTS / "audit.png"
-    subprocess.run([*base, f"--screenshot={shot}", "--window-size=1280,2000", page], check=True,
-                   capture_output=True, timeout=120)
+    dom = subprocess.run([*base, f"--screenshot={shot}", "--window-size=1280,2000", "--dump-dom", page],
+                         check=True, capture_output=True, text=True, timeout=120).stdout  # one browser start
     assert shot.stat().st_size > 10_000
-    dom = subprocess.run([*base, "--dump-dom", page], check=True, capture_output=True, text=True,
-                         timeout=120).stdout
     shown = {(m[0], m[1]): int(m[2]) for m in re.findall(
         r"data-framework=\"([^\"]+)\" data-status=\"([^\"]+)\">(\d+)<", dom)}
     assert shown == {(f, s): n for f, counts in found["summary"].items() for s, n in counts.items()}

@@ -1,7 +1,7 @@
-"""The front door end to end, on one throwaway lab: `partilha up` and `partilha deploy services`
-of the lab env (each municipality running its portal only, Abrantes its intranet too, the CIM its
-two services and the front door; the intranet, internal, is not deployed: the probe gives it
-listeners), then a citizen in the lab's outside namespace.
+"""The front door end to end, on the whole lab env test_up checks too (one `partilha up`, shared:
+conftest.WholeLab), after `partilha deploy services` of each municipality's portal and the CIM's
+two services and front door (the other guests are not deployed: the probe gives them listeners),
+then a citizen in the lab's outside namespace.
 
 The citizen reaches each municipality's portal and each public shared service through the front
 door by name over TLS verified against the lab CA, and nothing else: `partilha probe`'s outside
@@ -16,17 +16,13 @@ import json
 import subprocess
 import time
 from collections.abc import Callable
-from ipaddress import IPv4Network
-from pathlib import Path
 
 import pytest
-import yaml
 
 from partilha.inventory import guests
 from partilha.lab import control
-from partilha.lab.instance import LabInstance
 
-from .conftest import Cli, lab_cli
+from .conftest import Cli, WholeLab
 
 pytestmark = pytest.mark.lab
 SITES = {  # the lab's, by hand
@@ -45,20 +41,10 @@ def _ok(run: subprocess.CompletedProcess[str]) -> None:
     assert run.returncode == 0, f"{run.args}: {run.stderr[-3000:]}\n{run.stdout[-3000:]}"
 
 
-def _portals_only(project: Path, inventory: Path) -> None:
-    path = inventory / "municipalities.yaml"
-    data = yaml.safe_load(path.read_text())
-    for municipality in data["municipalities"]:
-        internal = {"intranet": None} if municipality["slug"] == "abrantes" else {}
-        municipality["services"] = {"portal": None, **internal}
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
-
-
 @pytest.fixture(scope="module")
-def door(lab: LabInstance, tmp_path_factory: pytest.TempPathFactory,
-         subnet_pool: Callable[[int], list[IPv4Network]]) -> Cli:
-    cli = lab_cli(lab, tmp_path_factory.mktemp("frontdoor"), subnet_pool, shape=_portals_only)
-    _ok(cli("up", "--env", "lab"))
+def door(whole_lab: WholeLab) -> Cli:
+    cli, made = whole_lab.get()
+    _ok(made.run)
     _ok(cli("deploy", "services", "--env", "lab", "--limit", "role_portal",
             "--limit", "tenant_cim_medio_tejo"))
     return cli

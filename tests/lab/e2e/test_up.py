@@ -9,7 +9,9 @@ a guest sending from another guest's address is dropped (`ipfilter`);
 resizing services moves and re-makes no other guest, a pin migrates a guest with its data, a data
 guest dropped from the inventory (or a whole municipality) stays until unprotected, and then goes
 before its network; `destroy` asks first, then leaves the lab without a guest. One `up` serves
-every assertion after it (the tests run in order).
+every assertion after it (the tests run in order); test_frontdoor takes the env that `up` made
+first (conftest.WholeLab), and this module ends it. Bad input is tried on an env of its own, where
+nothing was made yet.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +38,41 @@ from partilha.proxmox.client import Pve
 from partilha.proxmox.token_store import TokenStore
 from partilha.workspace import Workspace
 
-from .conftest import GUEST_TYPE, ROOT, Cli, lab_vmids
+from .conftest import GUEST_TYPE, ROOT, Cli, Up, WholeLab, lab_vmids, own_lab_cli
 
 pytestmark = pytest.mark.lab
 Guests = dict[str, PlacedGuest]
+
+
+@pytest.fixture(scope="module")
+def shared(whole_lab: WholeLab) -> Iterator[tuple[Cli, Up]]:
+    try:
+        yield whole_lab.get()
+    finally:
+        whole_lab.close()  # changed and destroyed here: nobody can take it after
+
+
+@pytest.fixture(scope="module")
+def cli(shared: tuple[Cli, Up]) -> Cli:
+    return shared[0]
+
+
+@pytest.fixture(scope="module")
+def first_up(shared: tuple[Cli, Up]) -> Up:
+    return shared[1]
+
+
+@pytest.fixture(scope="module")
+def lab(cli: Cli) -> LabInstance:
+    return cli.lab
+
+
+@pytest.fixture
+def unmade(tmp_path_factory: pytest.TempPathFactory,
+           subnet_pool: Callable[[int], list[IPv4Network]]) -> Iterator[Cli]:
+    """A lab env nothing was made in yet, on a lab of its own."""
+    with own_lab_cli(tmp_path_factory.mktemp("unmade"), subnet_pool) as made:
+        yield made
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +89,8 @@ def _one_clear_error(run: subprocess.CompletedProcess[str], code: int, words: st
     assert words in run.stderr and "Traceback" not in run.stdout + run.stderr
 
 
-def test_bad_input_stops_before_any_api_call(cli: Cli, tmp_path: Path) -> None:
+def test_bad_input_stops_before_any_api_call(unmade: Cli, tmp_path: Path) -> None:
+    cli = unmade
     since = cli.mark()
     # a real copy: the case's other files are symlinks to ../valid/, which an inventory refuses
     case = shutil.copytree(ROOT / "tests" / "data" / "duplicate-slug", tmp_path / "duplicate-slug")
@@ -75,18 +109,6 @@ def test_bad_input_stops_before_any_api_call(cli: Cli, tmp_path: Path) -> None:
     tokens.remove("lab-abrantes")
     _one_clear_error(refused, 1, "refused token abrantes@pve!partilha: 401")
     assert "`partilha up --env lab --only platform` makes it anew" in refused.stderr
-
-
-@dataclass(frozen=True)
-class Up:
-    run: subprocess.CompletedProcess[str]
-    since: int  # the access log's mark before it
-
-
-@pytest.fixture(scope="module")
-def first_up(cli: Cli) -> Up:
-    since = cli.mark()
-    return Up(cli("up", "--env", "lab"), since)
 
 
 def test_up_realises_every_guest_reachable_with_its_pinned_host_key(
@@ -140,7 +162,7 @@ def test_municipality_guests_are_made_with_their_own_token(
         cli: Cli, first_up: Up, lab: LabInstance, expected: Guests) -> None:
     _ok(first_up.run)
     admin = json.loads(lab.credentials.read_text())["token_id"]
-    calls = cli.calls(first_up.since)
+    calls = first_up.calls
     for guest in (g for g in expected.values() if not g.shared):
         # its config calls name it in the path, its tasks in the UPID (which the task calls carry)
         touching = [e for e in calls if f"/lxc/{guest.vmid}" in e.path or f":{guest.vmid}:" in e.path]

@@ -8,7 +8,8 @@ so it is not a general-purpose way out of the lab.
 Everything of one instance lives under the caller's state directory (config, pid file, logs,
 control socket); the downloaded packages go to `<cache>/apt-cacher-ng` ($PARTILHA_CACHE or
 ~/.cache/partilha), shared by instances one at a time: the running process inherits an exclusive
-lock on it, and a second concurrent instance falls back to a cache directory of its own.
+lock on it, and a concurrent instance takes the first free of `apt-cacher-ng-2` ... `-16`, kept
+warm for the next instance that needs it.
 
 apt-cacher-ng makes itself a daemon (its own session, init its parent), so nothing that ends the
 process that started it reaches it: `stop` finds it by its configuration folder on its command
@@ -38,6 +39,7 @@ ANY = "0.0.0.0"  # noqa: S104 - see AptCache.bind
 MIRROR = "http://deb.debian.org/debian/"
 SECURITY = "http://deb.debian.org/debian-security/"
 OWNER = "PARTILHA_LAB_OWNER"  # in an owned cache's environment: its owner's processes.stamp
+SLOTS = 16  # cache directories: one per concurrent lab instance
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,8 @@ def _answers(cache: AptCache) -> bool:
 def _lock_cache_dir(cache: AptCache) -> tuple[Path, int]:
     """The cache directory to use and an fd holding its lock (inherited by apt-cacher-ng)."""
     base = cache.cache_dir or (cache_root() / "apt-cacher-ng")
-    candidates = [base, base.with_name(f"{base.name}-{abs(hash(str(cache.home))) % 10**8}")]
+    # numbered, not per instance: the next concurrent instance finds the packages the last one fetched
+    candidates = [base, *(base.with_name(f"{base.name}-{n}") for n in range(2, SLOTS + 1))]
     for candidate in candidates:
         candidate.mkdir(parents=True, exist_ok=True)
         fd = os.open(candidate / ".partilha.lock", os.O_RDWR | os.O_CREAT, 0o644)
