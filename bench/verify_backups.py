@@ -30,8 +30,7 @@ import yaml
 
 from partilha.automation.envs import load_env
 from partilha.deploy import stack_outputs
-from partilha.deploy.fleet import Fleet
-from partilha.deploy.hosts import build_hosts
+from partilha.deploy.sources import fleet_for
 from partilha.inventory import guests as placed
 
 
@@ -88,11 +87,9 @@ def main() -> None:
             op.partilha("up", "--env", upbench.ENV, "--lab", "--inventory", str(inventory))
             os.environ.update(op.env)
             env = load_env(upbench.ENV)
-            guests = {name: g for stack in env.stacks if stack.role != "platform"
-                      for name, g in stack_outputs.stack_guests(env, stack.name).items()}
+            guests = stack_outputs.guest_outputs(env)
             fleet = Path(tmp) / "fleet.json"
-            Fleet(env.name, tuple(build_hosts(env.inventory, guests, {}, env.name, lab=True)),
-                  env.known_hosts(os.environ), env.workspace.ssh_key(True)).save(fleet)
+            fleet_for(env).select(list(guests)).save(fleet)  # the guests, the front door's certificate
             op.partilha("deploy", "baseline", "--fleet", str(fleet))
             op.partilha("deploy", "services", "--fleet", str(fleet))
             conf = op.lab.state_dir / "etc" / "vzdump.conf"
