@@ -95,10 +95,10 @@ def main() -> None:
             conf = op.lab.state_dir / "etc" / "vzdump.conf"
             conf.parent.mkdir(exist_ok=True)
             conf.write_text(f"script: {labbench.ROOT / 'backup' / 'hooks' / 'vzdump-partilha'}\n")
-            for g in placed(env.inventory):
-                if g.spec.backup_tier:
-                    op.partilha("backup", "now", g.name, "--env", upbench.ENV)
-            print(f"\nset-up (up, baseline, services, backups of {len(guests)} guests): "
+            data = [g.name for g in placed(env.inventory) if g.spec.backup_tier]
+            for name in data:
+                op.partilha("backup", "now", name, "--env", upbench.ENV)
+            print(f"\nset-up (up, baseline, services of {len(guests)} guests, backups of {len(data)}): "
                   f"{time.monotonic() - setup:.0f} s; loadavg {loadavg()}", flush=True)
             wall = op.partilha("dr", "run", "verify-backups", "--yes", "--env", upbench.ENV, check=False)
             [run] = (op.home / ".partilha" / "state" / "partilha-dr" / "runs").glob("verify-backups-*")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -100,6 +101,8 @@ def test_good_backups_of_each_role_pass_every_check_and_leave_nothing(
     known = cli.lab.known_hosts.read_text()
     run = ok(cli("dr", "run", "verify-backups", "--tenant", "constancia", timeout=1200))
     assert "succeeded" in run.stdout and "RB-VB-02.2" in run.stdout, run.stdout
+    # its services had their start before the checks (SureBackup's "wait for the applications")
+    assert re.search(f"{APP} at \\w+: booted, systemd (running|degraded)", run.stdout), run.stdout
     run_id, found = verdicts(cli)
     report = cli.home / ".partilha" / "state" / "partilha-dr" / "runs" / run_id / "report.md"
     assert "2 of 2 backups recoverable" in report.read_text()
