@@ -39,17 +39,14 @@ def loadavg() -> str:
 
 
 def keep_municipal(inventory: Path, count: int) -> None:
-    """The inventory copy with only its first `count` municipal services (a municipality left
-    without any is dropped)."""
+    """The inventory copy with only its first `count` municipal services (every municipality
+    stays, with its VNet, some with no service)."""
     path = inventory / "municipalities.yaml"
     data = yaml.safe_load(path.read_text())
-    kept = []
     for municipality in data["municipalities"]:
-        names = list(municipality["services"])[:count]
+        names = list(municipality["services"])[:max(count, 0)]
         count -= len(names)
-        if names:
-            kept.append({**municipality, "services": {n: municipality["services"][n] for n in names}})
-    data["municipalities"] = kept
+        municipality["services"] = {n: municipality["services"][n] for n in names}
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
 
 
