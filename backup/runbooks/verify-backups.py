@@ -7,8 +7,9 @@ drill address and a vmid of the drill range, booted, logged in to against the or
 host keys, its baseline and its service's /health checked by testinfra and its data digest
 compared with the one recorded at backup time, then removed with its pin. Production guests are
 only read. Per guest: the archive's age, checksum, boot, service, data and seconds; the run exits
-non-zero naming each guest whose backup is not recoverable, and why. A killed run leaves
-throwaways behind until `dr resume` removes them (its first step and each guest's step do)."""
+non-zero naming each guest whose backup is not recoverable, and why. The throwaways join no
+pool (no municipality's token reaches them). A killed run leaves throwaways behind until `dr
+resume` removes them (its first step and each guest's step do), or `dr clean` gives it up."""
 
 from __future__ import annotations
 
@@ -58,7 +59,8 @@ def prepare(run: Run) -> None:
             if address is None or vmid is None:
                 raise UserError(f"the drill range (backup.drill) or VNet {vnet} has no room for "
                                 f"{len(chosen)} guests' copies")
-            copies.append({**guest, "site": site, "backup_storage": storage, "archive": archive,
+            # pool None: the throwaway joins no municipality's pool, so no municipality's token reaches it
+            copies.append({**guest, "pool": None, "site": site, "backup_storage": storage, "archive": archive,
                            "drill_vmid": vmid, "drill_address": str(address), "drill_vnet": vnet,
                            "drill_interface": f"{address}/{prefix.prefixlen}", "drill_gateway": gateway})
     if not copies:
@@ -73,6 +75,11 @@ def _clean_all(run: Run) -> str:
     for copy in copies:
         drill.remove(run, copy)
     return f"removed {len(left)} throwaway(s) left by an interrupted run" if left else "nothing left over"
+
+
+def clean(run: Run) -> str:
+    """`dr clean RUN-ID`: a stopped run given up; its throwaways and their pins removed."""
+    return "; ".join([_clean_all(run), *_nothing_left(run)])
 
 
 def _nothing_left(run: Run) -> list[str]:

@@ -61,5 +61,6 @@ def recoverability(g: GuestStatus, at: float) -> Evidence:
     if at - verified_at > RECOVERY_MAX_AGE:
         return Evidence(g.guest, "not proven", f"last proved {when(verified_at)}: older than "
                         f"{RECOVERY_MAX_AGE / 86400:g} days", source, verified_at)
-    return Evidence(g.guest, "passed", f"{checked['archive']} restored, booted, served and its data matched "
+    data = "its data matched" if checked.get("data") == "ok" else "no data digest was recorded to match"
+    return Evidence(g.guest, "passed", f"{checked['archive']} restored, booted, served; {data} "
                     f"({when(verified_at)})", source, verified_at)

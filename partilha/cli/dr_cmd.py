@@ -1,4 +1,4 @@
-"""`partilha dr list | plan | run | resume | report`: disaster-recovery runbooks for on-call staff."""
+"""`partilha dr list | plan | run | resume | clean | report`: disaster-recovery runbooks for on-call staff."""
 
 from __future__ import annotations
 
@@ -61,6 +61,12 @@ def resume(run_id: Annotated[str, typer.Argument(metavar="RUN-ID")], runbooks: R
            yes: YesOpt = False) -> None:
     """Continue a run that stopped (Ctrl-C, kill, a failed step) without redoing finished steps."""
     engine.resume(run_id, runbooks, yes, console)
+
+
+@app.command()
+def clean(run_id: Annotated[str, typer.Argument(metavar="RUN-ID")], runbooks: RunbooksOpt = None) -> None:
+    """Give up a stopped drill instead of resuming it: remove what it left, release its locks."""
+    engine.clean(run_id, runbooks, console)
 
 
 @app.command("report")

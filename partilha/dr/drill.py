@@ -1,9 +1,10 @@
 """What `dr run verify-backups` does to one backup: its checksum; a throwaway copy restored from it
 into the isolated drill VNet (inventory `backup.drill`: a VNet of purpose drill, which no flow
 reaches or leaves, and a vmid range of its own) at a drill address; booted; logged in to against
-the original's pinned host keys; its baseline (testinfra), its service's health (PTL-SRV-01, over
-TLS) and its data digest (its `partilha-data-digest`) against the one the vzdump hook recorded at
-backup time; then removed with its pin. The result of each check, per guest and site."""
+the original's pinned host keys; its units left to start (systemd settled); its baseline
+(testinfra), its service's health (PTL-SRV-01, over TLS) and its data digest (its
+`partilha-data-digest`) against the one the vzdump hook recorded at backup time; then removed with
+its pin. The result of each check, per guest and site."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from partilha.proxmox.client import TaskFailedError
 from partilha.verify import verify_fleet
 
 LOCK_WAIT = 600  # seconds: a bound on a restore still running
+SETTLE_WAIT = 180  # seconds: a bound on the copy's units starting (a database's crash recovery)
 DIGEST = "/usr/local/sbin/partilha-data-digest"  # deploys/services/_common.py DATA_DIGEST
 
 
@@ -67,10 +69,19 @@ def remove(run: Run, copy: dict[str, Any]) -> None:
     restore.unpin(restore.known_hosts(run), copy["drill_address"])
 
 
-def _in_guest(run: Run, copy: dict[str, Any], command: str) -> subprocess.CompletedProcess[str]:
+def _in_guest(run: Run, copy: dict[str, Any], command: str,
+              seconds: float = restore.SSH_TIMEOUT) -> subprocess.CompletedProcess[str]:
     argv = login_argv(restore.fleet(run, copy, copy["drill_address"]), copy["guest"], [command])
-    return subprocess.run(argv, capture_output=True, text=True, timeout=restore.SSH_TIMEOUT, check=False,
+    return subprocess.run(argv, capture_output=True, text=True, timeout=seconds, check=False,
                           stdin=subprocess.DEVNULL)
+
+
+def _settled(run: Run, copy: dict[str, Any]) -> str:
+    """SureBackup's "wait for the applications": until systemd has started every unit of the copy
+    or given up on one (a service still starting is not a failed backup); its state then."""
+    done = _in_guest(run, copy, f"timeout {SETTLE_WAIT} systemctl is-system-running --wait",
+                     SETTLE_WAIT + restore.SSH_TIMEOUT)
+    return done.stdout.strip().splitlines()[-1:][0] if done.stdout.strip() else "unknown"
 
 
 def _service(run: Run, copy: dict[str, Any]) -> tuple[bool, str]:
@@ -130,6 +141,7 @@ def verify_copy(run: Run, copy: dict[str, Any]) -> dict[str, Any]:
         restore.start(run, copy, int(copy["drill_vmid"]))
         restore.pin_as(restore.known_hosts(run), copy["address"], copy["drill_address"])
         restore.login(run, copy, copy["drill_address"])
+        run.log(f"{copy['guest']} at {copy['site']}: booted, systemd {_settled(run, copy)}")
         result["boot"], result["boot_s"] = True, time.monotonic() - mark
         mark = time.monotonic()
         result["service"], said = _service(run, copy)

@@ -1,6 +1,6 @@
-"""Running a runbook: `plan` (reads only), `start` (a new run: journal, locks, steps) and
-`resume` (the steps not done yet; a step cut short is verified first and not redone if its
-verification already holds)."""
+"""Running a runbook: `plan` (reads only), `start` (a new run: journal, locks, steps), `resume`
+(the steps not done yet; a step cut short is verified first and not redone if its verification
+already holds) and `clean` (a stopped run given up: what it left removed, its locks released)."""
 
 from __future__ import annotations
 
@@ -59,9 +59,7 @@ def start(runbook: Runbook, argv: list[str], env: str, disaster_at: float | None
 
 def resume(run_id: str, runbook_folder: Path | None, yes: bool, console: Console) -> Journal:
     root = dr_root(Workspace.find())
-    journal = Journal.load(root, run_id)
-    if journal.outcome == "succeeded":
-        raise UserError(f"dr run {run_id} already succeeded; `partilha dr report {run_id}`")
+    journal = _unfinished(root, run_id)
     book = load(journal.runbook, runbook_folder)
     run = Run(run_id, book.name, journal.args, journal.env, journal.facts, log=_logger(console),
               folder=journal.folder(root))
@@ -71,6 +69,38 @@ def resume(run_id: str, runbook_folder: Path | None, yes: bool, console: Console
     lock.acquire(root, run_id, book.name, journal.facts.get("guests", []))
     console.print(f"[bold]dr resume {run_id}[/]", soft_wrap=True)
     return _execute(run, steps, journal, root, yes, console)
+
+
+def clean(run_id: str, runbook_folder: Path | None, console: Console) -> Journal:
+    """Give up a stopped run instead of resuming it: its runbook's `clean` removes what the run
+    left, then its locks are released and it ends `abandoned` (it cannot be resumed)."""
+    root = dr_root(Workspace.find())
+    journal = _unfinished(root, run_id)
+    book = load(journal.runbook, runbook_folder)
+    if book.clean is None:
+        raise UserError(f"runbook {book.name} leaves nothing of its own to clean: `partilha dr resume "
+                        f"{run_id}` finishes the run")
+    run = Run(run_id, book.name, journal.args, journal.env, journal.facts, log=_logger(console),
+              folder=journal.folder(root))
+    with lock.running(journal.folder(root), run_id):
+        with console.status(f"dr clean {run_id}"):
+            said = book.clean(run)
+        journal.outcome, journal.finished = "abandoned", time.time()
+        journal.save(root)
+        lock.release(root, run_id, journal.facts.get("guests", []))
+    paths = report.write(journal, journal.folder(root))
+    console.print(f"[bold]dr run {run_id} abandoned[/]: {escape(said)}", soft_wrap=True)
+    console.print(f"report: {escape(str(paths[0]))} (also .json, .html)", soft_wrap=True)
+    return journal
+
+
+def _unfinished(root: Path, run_id: str) -> Journal:
+    journal = Journal.load(root, run_id)
+    if journal.outcome == "succeeded":
+        raise UserError(f"dr run {run_id} already succeeded; `partilha dr report {run_id}`")
+    if journal.outcome == "abandoned":
+        raise UserError(f"dr run {run_id} was abandoned (`dr clean`); start a new run")
+    return journal
 
 
 def _logger(console: Console) -> report.Log:

@@ -20,7 +20,7 @@ from partilha.errors import UserError
 from partilha.workspace import Workspace
 
 State = Literal["pending", "running", "done", "failed", "declined"]
-Outcome = Literal["running", "interrupted", "paused", "failed", "succeeded"]
+Outcome = Literal["running", "interrupted", "paused", "failed", "succeeded", "abandoned"]
 FILE = "journal.json"
 
 

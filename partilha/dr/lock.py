@@ -1,7 +1,7 @@
 """One lock per guest, a file beside the state backend (partilha-dr/locks/<guest>.json) made with
 O_EXCL: a second run on a guest is refused, naming the run that holds it, on every operator's
 machine that shares the backend. A run's locks outlive a crash on purpose: the run is resumed
-(`dr resume RUN-ID` takes its own locks back), not raced."""
+(`dr resume RUN-ID` takes its own locks back) or given up (`dr clean RUN-ID`), not raced."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ def acquire(root: Path, run_id: str, runbook: str, guests: list[str]) -> None:
             release(root, run_id, taken)
             raise UserError(f"guest {guest} is locked by dr run {other.get('run')} ({other.get('runbook')}, "
                             f"since {other.get('since')}, {other.get('user')}@{other.get('host')}): "
-                            f"`partilha dr resume {other.get('run')}` finishes it") from None
+                            f"`partilha dr resume {other.get('run')}` finishes it (a drill: "
+                            f"`partilha dr clean {other.get('run')}` gives it up)") from None
         with os.fdopen(fd, "w") as out:
             json.dump(holder, out)
         taken.append(guest)

@@ -32,6 +32,13 @@ def _yes(value: bool | None) -> str:
     return {True: "ok", False: "FAILED", None: "—"}[value]
 
 
+def _seconds(backup: dict[str, Any]) -> str:
+    """A verified backup's seconds, and how much of them the parts it reached took."""
+    parts = [f"{k.removesuffix('_s')} {backup[k]:.0f}" for k in ("restore_s", "boot_s", "checks_s")
+             if backup.get(k) is not None]
+    return f"{backup['seconds']:.0f}" + (f" ({', '.join(parts)})" if parts else "")
+
+
 def figures(journal: Journal) -> dict[str, Any]:
     done = journal.outcome == "succeeded"
     verified = journal.steps[-1].finished if done and journal.steps else None
@@ -79,7 +86,7 @@ def markdown(journal: Journal) -> str:
         lines += ["| guest | site | archive age | checksum | boot | service | data | seconds | recoverable |",
                   "|---|---|---|---|---|---|---|---|---|"]
         lines += [f"| {b['guest']} | {b['site']} | {_span(b['age_s'])} | {b['checksum'] or '—'} | "
-                  f"{_yes(b['boot'])} | {_yes(b['service'])} | {b['data'] or '—'} | {b['seconds']:.0f} | "
+                  f"{_yes(b['boot'])} | {_yes(b['service'])} | {b['data'] or '—'} | {_seconds(b)} | "
                   f"{'yes' if b['recoverable'] else 'NO: ' + '; '.join(b['why'])} |" for b in f["backups"]]
     lines += ["", "| step | title | result | time | checks |", "|---|---|---|---|---|"]
     for s in journal.steps:
@@ -105,7 +112,7 @@ def page(journal: Journal) -> str:
         f"<tr class='{'done' if b['recoverable'] else 'failed'}'><td>{e(b['guest'])}</td>"
         f"<td>{e(b['site'])}</td>"
         f"<td>{e(_span(b['age_s']))}</td><td>{e(b['checksum'] or '—')}</td><td>{_yes(b['boot'])}</td>"
-        f"<td>{_yes(b['service'])}</td><td>{e(b['data'] or '—')}</td><td>{b['seconds']:.0f}</td>"
+        f"<td>{_yes(b['service'])}</td><td>{e(b['data'] or '—')}</td><td>{_seconds(b)}</td>"
         f"<td>{e('yes' if b['recoverable'] else 'NO: ' + '; '.join(b['why']))}</td></tr>"
         for b in f["backups"])
     if backups:

@@ -210,7 +210,8 @@ def restore(run: Run, guest: dict[str, Any], vmid: int, candidates: list[dict[st
                   "storage": guest["storage"], "pool": guest["pool"], **extra}
         if exists:
             params.update(force=1)
-            params.pop("pool")  # it keeps its pool
+        if exists or params["pool"] is None:
+            params.pop("pool")  # an existing guest keeps its pool; a drill copy joins none
         try:
             run.log(f"restoring CT {vmid} on {guest['node']} from {archive['volid']}")
             run.pve.run("POST", base, **params)

@@ -1,7 +1,9 @@
 """What a runbook is: a module in backup/runbooks/<name>.py with a docstring (its title is the
 first line), `PARAMS` (its command-line arguments), `prepare(run)` (read-only: resolves the
-concrete objects into `run.facts` and names the guests it locks) and `steps(run)` (its steps, in
-order). A newcomer writes one from the others without opening the engine."""
+concrete objects into `run.facts` and names the guests it locks), `steps(run)` (its steps, in
+order) and, for a drill whose throwaways a stopped run leaves behind, `clean(run)` (removes them
+and returns what it did and proved, in one line; `dr clean RUN-ID`). A newcomer writes one from
+the others without opening the engine."""
 
 from __future__ import annotations
 
@@ -82,6 +84,11 @@ class Runbook:
 
     def prepare(self, run: Run) -> None:
         self.module.prepare(run)
+
+    @property
+    def clean(self) -> Callable[[Run], str] | None:
+        """What removes everything a stopped run of it left, if it leaves anything of its own."""
+        return getattr(self.module, "clean", None)
 
     def steps(self, run: Run) -> list[Step]:
         steps = list(self.module.steps(run))

@@ -197,13 +197,13 @@ def test_each_guests_recoverability_is_its_newest_verify_backups_result_in_the_e
                             verified)
         return backups.recoverability(guest, now)
 
-    def run(run_id: str, env_name: str, finished: float, recoverable: bool) -> None:
+    def run(run_id: str, env_name: str, finished: float, recoverable: bool, data: str = "ok") -> None:
         folder = root / "runs" / run_id
         folder.mkdir(parents=True)
         journal = {"run_id": run_id, "runbook": "verify-backups", "env": env_name, "outcome": "succeeded",
                    "started": finished - 60, "finished": finished}
         checked = {"guest": "abrantes-dms", "site": "primary", "archive": f"{run_id}.tar.zst",
-                   "recoverable": recoverable, "why": [] if recoverable else ["data: mismatch"]}
+                   "recoverable": recoverable, "why": [] if recoverable else ["data: mismatch"], "data": data}
         report = {"journal": journal, "figures": {"backups": [checked]}}
         (folder / "report.json").write_text(json.dumps(report))
 
@@ -212,6 +212,9 @@ def test_each_guests_recoverability_is_its_newest_verify_backups_result_in_the_e
     run("verify-backups-2", "other", now - 1800, False)  # another env's run says nothing of this one
     found = proved()
     assert (found.status, found.at) == ("passed", now - 3600) and "verify-backups-1" in found.source
+    assert "its data matched" in found.detail
+    run("verify-backups-2b", "audit", now - 1200, True, data="not recorded")  # a static site: no records
+    assert proved().status == "passed" and "no data digest was recorded to match" in proved().detail
     run("verify-backups-3", "audit", now - 60, False)
     assert proved().status == "failed" and "data: mismatch" in proved().detail
 

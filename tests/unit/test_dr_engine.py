@@ -1,7 +1,8 @@
 """The runbook engine through the real `partilha dr` command, with a runbook of test data
 (tests/unit/runbooks/files.py) that writes files: a run killed with SIGKILL mid-step is refused a
 second time on the same objects (the lock names the run), then resumed to success without redoing
-its finished step; the report has the figures; bad input is one line, nothing changed."""
+its finished step, or given up with `dr clean` (what it wrote removed, its locks released); the
+report has the figures; bad input is one line, nothing changed."""
 
 from __future__ import annotations
 
@@ -42,9 +43,8 @@ def one_line(run: subprocess.CompletedProcess[str], words: str) -> None:
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
 
 
-def test_killed_run_is_locked_then_resumed_without_redoing_finished_steps(
-        dr: tuple[Path, dict[str, str]]) -> None:
-    folder, env = dr
+def killed_in_the_slow_step(folder: Path, env: dict[str, str]) -> Path:
+    """A run of `files` killed (SIGKILL) in its slow second step; its folder."""
     argv = [str(ROOT / ".venv" / "bin" / "partilha"), "dr", "run", "files", str(folder), "--yes",
             "--runbooks", RUNBOOKS]
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -55,6 +55,13 @@ def test_killed_run_is_locked_then_resumed_without_redoing_finished_steps(
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     [run_dir] = runs(env)
+    return run_dir
+
+
+def test_killed_run_is_locked_then_resumed_without_redoing_finished_steps(
+        dr: tuple[Path, dict[str, str]]) -> None:
+    folder, env = dr
+    run_dir = killed_in_the_slow_step(folder, env)
     journal = json.loads((run_dir / "journal.json").read_text())
     assert [s["state"] for s in journal["steps"]] == ["done", "running", "pending"]
 
@@ -79,6 +86,23 @@ def test_killed_run_is_locked_then_resumed_without_redoing_finished_steps(
     page = (run_dir / "report.html").read_text()
     assert "RB-FT-02" in page and "<script" not in page and "http" not in page
     one_line(partilha(env, "dr", "resume", run_dir.name, "--runbooks", RUNBOOKS), "already succeeded")
+
+
+def test_a_killed_run_given_up_is_cleaned_its_locks_released_and_it_cannot_be_resumed(
+        dr: tuple[Path, dict[str, str]]) -> None:
+    folder, env = dr
+    run_dir = killed_in_the_slow_step(folder, env)
+    cleaned = partilha(env, "dr", "clean", run_dir.name, "--runbooks", RUNBOOKS)
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert f"dr run {run_dir.name} abandoned: removed actions.log, file1" in cleaned.stdout
+    assert not list(folder.iterdir())
+    assert json.loads((run_dir / "journal.json").read_text())["outcome"] == "abandoned"
+    assert not list((run_dir.parent.parent / "locks").iterdir())
+    assert "abandoned" in (run_dir / "report.md").read_text()
+    for again in ("resume", "clean"):
+        one_line(partilha(env, "dr", again, run_dir.name, "--runbooks", RUNBOOKS), "was abandoned")
+    (folder / "release").touch()
+    assert partilha(env, "dr", "run", "files", str(folder), "--yes", "--runbooks", RUNBOOKS).returncode == 0
 
 
 def test_a_destructive_step_asks_and_a_non_terminal_is_refused_before_anything(
@@ -106,6 +130,7 @@ def test_disaster_at_is_the_one_the_report_measures_from(dr: tuple[Path, dict[st
                                                       "are required: folder"),
     (["dr", "resume", "files-20000101-000000-abcd"], "no dr run 'files-20000101-000000-abcd'"),
     (["dr", "report", "../x"], "no dr run '../x'"),
+    (["dr", "clean", "files-20000101-000000-abcd"], "no dr run 'files-20000101-000000-abcd'"),
     (["dr", "run", "files", "x", "--runbooks", RUNBOOKS, "--disaster-at", "yesterday"],
      "--disaster-at 'yesterday': not an ISO 8601 time"),
 ])

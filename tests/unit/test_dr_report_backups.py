@@ -27,6 +27,14 @@ def test_each_backup_is_a_row_and_its_json_fields(tmp_path: Path) -> None:
     assert json.loads(js.read_text())["figures"]["backups"] == [BAD]
 
 
+def test_a_restored_backups_seconds_say_how_much_was_restore_boot_and_checks() -> None:
+    good = {**BAD, "checksum": "ok", "boot": True, "service": True, "data": "ok", "seconds": 41.4,
+            "restore_s": 12.2, "boot_s": 8.6, "checks_s": 19.9, "recoverable": True, "why": []}
+    made = journal("verify-backups", {"backups": [good]})
+    assert "| ok | ok | ok | 41 (restore 12, boot 9, checks 20) | yes |" in report.markdown(made)
+    assert "<td>41 (restore 12, boot 9, checks 20)</td>" in report.page(made)
+
+
 def test_a_restore_report_has_no_backups_table() -> None:
     made = journal("restore-guest", {})
     assert "<th>checksum</th>" not in report.page(made) and "| guest | site |" not in report.markdown(made)

@@ -7,13 +7,15 @@ Good backups pass every check; an archive re-packed with one file changed (a val
 truncated one fail their checksum before anything is restored; data changed inside an archive
 whose checksum holds fails the data check, a broken service the service check; each named, and
 the run exits non-zero. The drill VNet reaches no production guest and none reaches it. A run
-killed mid-drill leaves its throwaway until `dr resume` removes it; a second run meanwhile is
+killed mid-drill leaves its throwaway, in no municipality's pool (Constância's token cannot see
+it), until `dr clean` gives the run up or `dr resume` finishes it; a second run meanwhile is
 refused."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -24,6 +26,9 @@ from typing import Any
 
 import pytest
 from proxmoxer import ProxmoxAPI
+from proxmoxer.core import ResourceException
+
+from partilha.proxmox.token_store import TokenStore
 
 from .conftest import ROOT, Cli
 from .test_dr import constancia_baselined, ok, one_line, task
@@ -96,6 +101,8 @@ def test_good_backups_of_each_role_pass_every_check_and_leave_nothing(
     known = cli.lab.known_hosts.read_text()
     run = ok(cli("dr", "run", "verify-backups", "--tenant", "constancia", timeout=1200))
     assert "succeeded" in run.stdout and "RB-VB-02.2" in run.stdout, run.stdout
+    # its services had their start before the checks (SureBackup's "wait for the applications")
+    assert re.search(f"{APP} at \\w+: booted, systemd (running|degraded)", run.stdout), run.stdout
     run_id, found = verdicts(cli)
     report = cli.home / ".partilha" / "state" / "partilha-dr" / "runs" / run_id / "report.md"
     assert "2 of 2 backups recoverable" in report.read_text()
@@ -168,7 +175,33 @@ def test_altered_truncated_and_bad_data_backups_are_named_and_the_run_fails(
     assert drill_vmids(admin) == []
 
 
-def test_a_killed_drill_is_cleaned_by_resume_and_a_second_run_meanwhile_is_refused(
+def tenant_api(cli: Cli, slug: str) -> ProxmoxAPI:
+    """The API as municipality `slug`'s own token (from the token store `up` wrote)."""
+    full, secret = (TokenStore(cli.home / ".partilha" / "tokens").read(f"lab-{slug}") or "=").split("=", 1)
+    user, name = full.split("!")
+    return ProxmoxAPI("127.0.0.1", port=cli.lab.port, user=user, token_name=name, token_value=secret,
+                      verify_ssl=str(cli.lab.cert))
+
+
+def killed_mid_drill(cli: Cli, admin: ProxmoxAPI) -> tuple[str, dict[str, Any]]:
+    """A verify-backups run of Constância killed (SIGKILL) once its first throwaway is restored;
+    the run's id and that throwaway (its /cluster/resources entry)."""
+    first = subprocess.Popen([str(ROOT / ".venv" / "bin" / "partilha"), "dr", "run", "verify-backups",
+                              "--tenant", "constancia"], cwd=cli.project, env={**cli.env},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not (left := [r for r in admin.cluster.resources.get(type="vm")
+                            if int(r["vmid"]) in DRILL and not r.get("lock")]):
+            assert time.monotonic() < deadline and first.poll() is None, "no throwaway was restored"
+            time.sleep(0.5)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(30)
+    return verdicts_or_journal(cli)[0], left[0]
+
+
+def test_a_killed_drill_joins_no_pool_and_is_given_up_by_clean_or_finished_by_resume(
         cli: Cli, admin: ProxmoxAPI, made: dict[str, Any]) -> None:
     backup(cli, APP, STATIC)
     repack(newest(cli, admin, made[APP]), "./opt/partilha/records_app.py",
@@ -176,22 +209,25 @@ def test_a_killed_drill_is_cleaned_by_resume_and_a_second_run_meanwhile_is_refus
     archive = newest(cli, admin, made[STATIC])
     archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
     known = cli.lab.known_hosts.read_text()
-    first = subprocess.Popen([str(ROOT / ".venv" / "bin" / "partilha"), "dr", "run", "verify-backups",
-                              "--tenant", "constancia"], cwd=cli.project, env={**cli.env},
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 300
-        while not drill_vmids(admin):
-            assert time.monotonic() < deadline and first.poll() is None, "no throwaway showed"
-            time.sleep(0.5)
-        time.sleep(3)
-    finally:
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait(30)
-    run_id, _ = verdicts_or_journal(cli)
+    run_id, throwaway = killed_mid_drill(cli, admin)
+    # no municipality's pool holds it, so Constância's own token neither lists nor reads it
+    assert "pool" not in throwaway, throwaway
+    constancia = tenant_api(cli, "constancia")
+    assert made[APP]["vmid"] in {int(r["vmid"]) for r in constancia.cluster.resources.get(type="vm")}
+    assert int(throwaway["vmid"]) not in {int(r["vmid"]) for r in constancia.cluster.resources.get(type="vm")}
+    with pytest.raises(ResourceException, match="403"):
+        constancia.nodes(throwaway["node"]).lxc(throwaway["vmid"]).config.get()
     second = cli("dr", "run", "verify-backups", "--tenant", "constancia")
     assert second.returncode == 1 and f"locked by dr run {run_id}" in second.stderr, second.stderr
 
+    # given up: what it left is removed, and it cannot be resumed
+    cleaned = ok(cli("dr", "clean", run_id))
+    assert f"dr run {run_id} abandoned: removed 1 throwaway(s)" in cleaned.stdout, cleaned.stdout
+    assert drill_vmids(admin) == [] and cli.lab.known_hosts.read_text() == known
+    one_line(cli("dr", "resume", run_id), "was abandoned")
+
+    # killed again, then resumed to its end
+    run_id, _ = killed_mid_drill(cli, admin)
     resumed = cli("dr", "resume", run_id, timeout=1200)
     assert resumed.returncode == 1, resumed.stdout + resumed.stderr
     assert f"not recoverable: {APP} at " in resumed.stderr and "service" in resumed.stderr

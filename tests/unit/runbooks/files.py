@@ -1,4 +1,4 @@
-"""Write three files into a folder, the second slowly (the engine's tests: kill, resume, lock)."""
+"""Write three files into a folder, the second slowly (the engine's tests: kill, resume, clean, lock)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,13 @@ def _write(name: str, wait: bool = False) -> Step:
 
     return Step(f"RB-FT-0{name[-1]}", f"Write {name}", action, verification,
                 touches=lambda run: [str(_folder(run) / name)])
+
+
+def clean(run: Run) -> str:
+    made = sorted(p for p in _folder(run).iterdir() if p.name == "actions.log" or p.name.startswith("file"))
+    for path in made:
+        path.unlink()
+    return f"removed {', '.join(p.name for p in made) or 'nothing'}"
 
 
 def steps(run: Run) -> list[Step]:
