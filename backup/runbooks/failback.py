@@ -5,8 +5,10 @@ recorded as running at the recovery site (`partilha:recoveredOn`). Then, per gue
 recovery site and backed up there now (the service is down from here), its config given back to
 its inventory node (in /etc/pve), restored there from that fresh backup onto the home site's
 storage (which retires the copy at the recovery site), started and logged into against its pinned
-host key; the record is cleared, the stacks converged to the inventory, and `partilha verify
-baseline` proves them all."""
+host key; the record is cleared, the stacks converged to the inventory (HA guests back in their
+home site's HA group: they are taken out of HA first, so the HA manager restarts none while it
+moves), and each is proven: `partilha verify baseline`, and its data against the digest recorded
+by the fresh backup."""
 
 from __future__ import annotations
 
@@ -82,7 +84,9 @@ def steps(run: Run) -> list[Step]:
     members, away = run.facts["members"], run.facts["away"]
     # An up with the home node declared outright, before the record goes: the stack keeps an
     # existing guest's node by reusing its last declared one, which was the recovery site's.
-    tenants = sorted({m["tenant"] for m in members})
+    tenants = placement.tenants(run, members)
+    ha = [m for m in members if m.get("ha")]
+    home = run.args["to"]
 
     def retired(run: Run) -> list[str]:
         there = set(fo.site_nodes(run, away, None))
@@ -90,7 +94,7 @@ def steps(run: Run) -> list[Step]:
                 if e["node"] in there and any(int(e["vmid"]) == m["vmid"] for m in members)]
         if left:
             raise StepError(f"still at {away}: {', '.join(left)}")
-        return [f"no copy left at {away}"] + [c for m in members for c in r.verified(run, m, run.folder)]
+        return [f"no copy left at {away}"] + [c for m in members for c in fo.proven(run, m)]
 
     def backed_up(run: Run) -> list[str]:
         missing = [m["guest"] for m in members if not m["candidates"]]
@@ -99,6 +103,11 @@ def steps(run: Run) -> list[Step]:
         return [f"{m['guest']}: {m['candidates'][0]['volid']}" for m in members]
 
     return [
+        *([Step("RB-FB-07", "HA: the guests out of HA while they move (their stacks put them back)",
+                lambda run: fo.ha_place(run, ha, None), lambda run: fo.ha_placed(run, ha, None),
+                destructive=True,
+                touches=lambda run: [f"{sid}: out of HA" for sid in fo.ha_wanted(run, ha, None)])]
+          if ha else []),
         Step("RB-FB-01", f"Stop the guests at {away} and back each up there now (their service stops)",
              lambda run: "; ".join(_backed_up(run, m) for m in members), backed_up, destructive=True,
              touches=lambda run: [f"CT {m['vmid']} on {m['away_on']} -> {m['backup_storage']}"
@@ -113,7 +122,7 @@ def steps(run: Run) -> list[Step]:
         Step("RB-FB-05", "Converge their stacks to their home nodes, then clear the record of where they ran",
              lambda run: "; ".join([placement.record(run, members)] + [r.converge(run, t) for t in tenants]
                                    + [placement.clear(run, members)]),
-             lambda run: [c for t in tenants for c in r.converged(run, t)],
+             lambda run: [c for t in tenants for c in r.converged(run, t)] + fo.ha_placed(run, ha, home),
              touches=lambda run: [run.env.tenant_stack(t).name for t in tenants]),
         Step("RB-FB-06", f"Verify every guest and that none is left at {away}", lambda run: "verified",
              retired, touches=lambda run: [m["guest"] for m in members]),

@@ -1,0 +1,31 @@
+"""A restored guest's data against the digest the vzdump hook recorded at backup time: the guest's
+own `partilha-data-digest` (the service deploy installs it: the digest of the records its service
+keeps, as its service reads them), run over SSH against the pinned host key."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any, Literal
+
+from partilha.deploy.login import login_argv
+from partilha.dr import restore as r
+from partilha.dr.context import Run
+
+DIGEST = "/usr/local/sbin/partilha-data-digest"  # deploys/services/_web_service.py DATA_DIGEST
+Verdict = Literal["ok", "mismatch", "not recorded"]
+
+
+def compare(run: Run, guest: dict[str, Any], recorded: str | None,
+            address: str | None = None) -> tuple[Verdict, str]:
+    """The guest's data digest now (reached at `address` for a drill copy) against `recorded`:
+    the verdict and one line saying it."""
+    if recorded is None:
+        return "not recorded", "no data digest was recorded at backup time"
+    argv = login_argv(r.fleet(run, guest, address), guest["guest"], [f"sudo -n {DIGEST}"])
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=r.SSH_TIMEOUT, check=False,
+                          stdin=subprocess.DEVNULL)
+    now = done.stdout.strip().splitlines()[-1:] or [""]
+    if done.returncode or now[0] != recorded:
+        seen = now[0][:12] or done.stderr.strip()[:60]
+        return "mismatch", f"data digest {seen}… differs from {recorded[:12]}… recorded at backup time"
+    return "ok", f"data digest {recorded[:12]}… as recorded at backup time"
