@@ -286,7 +286,9 @@ def records_digest(cli: Cli, guest: str) -> None:
 def edited(path: Path, change: Callable[[str], str]) -> Iterator[None]:
     """`path` changed by `change` for the block, as it was after."""
     before = path.read_text()
-    path.write_text(change(before))
+    after = change(before)
+    assert after != before, path
+    path.write_text(after)
     try:
         yield
     finally:
