@@ -75,6 +75,9 @@ def constancia_baselined(cli: Cli, *services: str, ha: tuple[str, ...] = ()) -> 
     for municipality in data["municipalities"]:
         if municipality["slug"] == "constancia":
             municipality["services"] = {s: {"ha": True} if s in ha else None for s in services}
+        elif ha:  # their stacks are not made: the shared stack must not declare HA for their guests
+            municipality["services"] = {k: {**(v or {}), "ha": False}
+                                        for k, v in municipality["services"].items()}
     if ha:
         data["shared"]["services"] = {}
     (folder / "municipalities.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
