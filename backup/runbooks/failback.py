@@ -7,14 +7,14 @@ its inventory node (in /etc/pve), restored there from that fresh backup onto the
 storage (which retires the copy at the recovery site), started and logged into against its pinned
 host key; the record is cleared, the stacks converged to the inventory (HA guests back in their
 home site's HA group: they are taken out of HA first, so the HA manager restarts none while it
-moves), and each is proven: `partilha verify baseline`, and its data against the digest recorded
-by the fresh backup."""
+moves), and each is proven: `partilha verify baseline`, and its data against the digest taken as
+its service stopped for the fresh backup."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from partilha.dr import Param, Run, Step, StepError, placement
+from partilha.dr import Param, Run, Step, StepError, digest, placement
 from partilha.dr import failover as fo
 from partilha.dr import restore as r
 from partilha.dr.times import when
@@ -53,7 +53,11 @@ def prepare(run: Run) -> None:
 
 
 def _backed_up(run: Run, m: dict[str, Any]) -> str:
-    """Stopped where it runs and backed up there now: the archive it comes home from."""
+    """Stopped where it runs and backed up there now: the archive it comes home from (its data
+    digest taken just before it stops: the hook cannot ask a stopped guest)."""
+    if any(int(e["vmid"]) == m["vmid"] and e.get("status") == "running"
+           for e in run.pve.get("/cluster/resources", type="vm")):
+        m["data_digest"] = digest.taken(run, m)
     r.stop(run, m)
     base = f"/nodes/{m['away_on']}"
     run.pve.run("POST", f"{base}/vzdump", vmid=m["vmid"], storage=m["backup_storage"], mode="stop",

@@ -10,9 +10,27 @@ from typing import Any, Literal
 from partilha.deploy.login import login_argv
 from partilha.dr import restore as r
 from partilha.dr.context import Run
+from partilha.dr.runbook import StepError
 
 DIGEST = "/usr/local/sbin/partilha-data-digest"  # deploys/services/_web_service.py DATA_DIGEST
 Verdict = Literal["ok", "mismatch", "not recorded"]
+
+
+def _in_guest(run: Run, guest: dict[str, Any], command: str,
+              address: str | None) -> subprocess.CompletedProcess[str]:
+    argv = login_argv(r.fleet(run, guest, address), guest["guest"], [command])
+    return subprocess.run(argv, capture_output=True, text=True, timeout=r.SSH_TIMEOUT, check=False,
+                          stdin=subprocess.DEVNULL)
+
+
+def taken(run: Run, guest: dict[str, Any]) -> str | None:
+    """The running guest's data digest now (None: its service keeps no records), for a backup made
+    once it is stopped, when the vzdump hook can no longer ask it."""
+    done = _in_guest(run, guest, f"if [ -x {DIGEST} ]; then sudo -n {DIGEST}; fi", None)
+    if done.returncode:
+        raise StepError(f"{guest['guest']}: its data digest: {done.stderr.strip()[:200] or 'refused'}")
+    lines = done.stdout.strip().splitlines()
+    return lines[-1] if lines else None
 
 
 def compare(run: Run, guest: dict[str, Any], recorded: str | None,
@@ -21,9 +39,7 @@ def compare(run: Run, guest: dict[str, Any], recorded: str | None,
     the verdict and one line saying it."""
     if recorded is None:
         return "not recorded", "no data digest was recorded at backup time"
-    argv = login_argv(r.fleet(run, guest, address), guest["guest"], [f"sudo -n {DIGEST}"])
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=r.SSH_TIMEOUT, check=False,
-                          stdin=subprocess.DEVNULL)
+    done = _in_guest(run, guest, f"sudo -n {DIGEST}", address)
     now = done.stdout.strip().splitlines()[-1:] or [""]
     if done.returncode or now[0] != recorded:
         seen = now[0][:12] or done.stderr.strip()[:60]

@@ -155,7 +155,8 @@ def proven(run: Run, member: dict[str, Any]) -> list[str]:
     if done is None:
         raise StepError(f"{member['guest']}: not restored yet")
     checks = r.verified(run, member, run.folder)
-    verdict, line = digest.compare(run, member, done.get("data_digest"))
+    # the hook's record beside the archive, else the one taken as the service stopped (a failback)
+    verdict, line = digest.compare(run, member, done.get("data_digest") or member.get("data_digest"))
     if verdict == "mismatch":
         raise StepError(f"{member['guest']}: {line}")
     done.update(data=verdict, verified_at=time.time())
