@@ -3,7 +3,11 @@ written in a guest, two backups, the newest archive truncated, the guest destroy
 skips the broken archive (saying so), restores the one before byte for byte with the guest's own
 host keys, verifies its baseline, and reports the RPO that archive achieved; `refresh` finds no
 drift and `up` changes nothing. A drill beside the original leaves neither a guest nor a pin.
-`dr plan` writes nothing; bad input is one clear line that changes nothing."""
+`dr plan` writes nothing; bad input is one clear line that changes nothing. A guest a recovery
+moved goes back to its node. The gold tier (an HA guest) fails over to the DR site with every
+primary node down, the run killed mid-restore and resumed: refusals first (primary answering, no
+--fenced, unknown tier, not the memory), then out of HA, its data digest as recorded, RTO and RPO
+per guest and tier, the stacks agreeing; then failback brings it home, into its HA group again."""
 
 from __future__ import annotations
 
