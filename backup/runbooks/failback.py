@@ -5,14 +5,16 @@ recorded as running at the recovery site (`partilha:recoveredOn`). Then, per gue
 recovery site and backed up there now (the service is down from here), its config given back to
 its inventory node (in /etc/pve), restored there from that fresh backup onto the home site's
 storage (which retires the copy at the recovery site), started and logged into against its pinned
-host key; the record is cleared, the stacks converged to the inventory, and `partilha verify
-baseline` proves them all."""
+host key; the record is cleared, the stacks converged to the inventory (HA guests back in their
+home site's HA group: they are taken out of HA first, so the HA manager restarts none while it
+moves), and each is proven: `partilha verify baseline`, and its data against the digest taken as
+its service stopped for the fresh backup."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from partilha.dr import Param, Run, Step, StepError, failover, placement, restore
+from partilha.dr import Param, Run, Step, StepError, digest, failover, placement, restore
 from partilha.dr.times import when
 from partilha.errors import UserError
 
@@ -49,7 +51,11 @@ def prepare(run: Run) -> None:
 
 
 def _backed_up(run: Run, m: dict[str, Any]) -> str:
-    """Stopped where it runs and backed up there now: the archive it comes home from."""
+    """Stopped where it runs and backed up there now: the archive it comes home from (its data
+    digest taken just before it stops: the hook cannot ask a stopped guest)."""
+    if any(int(e["vmid"]) == m["vmid"] and e.get("status") == "running"
+           for e in run.pve.get("/cluster/resources", type="vm")):
+        m["data_digest"] = digest.taken(run, m)
     restore.stop(run, m)
     base = f"/nodes/{m['away_on']}"
     run.pve.run("POST", f"{base}/vzdump", vmid=m["vmid"], storage=m["backup_storage"], mode="stop",
@@ -81,7 +87,9 @@ def steps(run: Run) -> list[Step]:
     members, away = run.facts["members"], run.facts["away"]
     # An up with the home node declared outright, before the record goes: the stack keeps an
     # existing guest's node by reusing its last declared one, which was the recovery site's.
-    tenants = sorted({m["tenant"] for m in members})
+    tenants = placement.tenants(run, members)
+    ha = [m for m in members if m.get("ha")]
+    home = run.args["to"]
 
     def retired(run: Run) -> list[str]:
         there = set(failover.site_nodes(run, away, None))
@@ -89,8 +97,7 @@ def steps(run: Run) -> list[Step]:
                 if e["node"] in there and any(int(e["vmid"]) == m["vmid"] for m in members)]
         if left:
             raise StepError(f"still at {away}: {', '.join(left)}")
-        return [f"no copy left at {away}"] + [c for m in members
-                                              for c in restore.verified(run, m, run.folder)]
+        return [f"no copy left at {away}"] + [c for m in members for c in failover.proven(run, m)]
 
     def backed_up(run: Run) -> list[str]:
         missing = [m["guest"] for m in members if not m["candidates"]]
@@ -99,6 +106,11 @@ def steps(run: Run) -> list[Step]:
         return [f"{m['guest']}: {m['candidates'][0]['volid']}" for m in members]
 
     return [
+        *([Step("RB-FB-07", "HA: the guests out of HA while they move (their stacks put them back)",
+                lambda run: failover.ha_place(run, ha, None), lambda run: failover.ha_placed(run, ha, None),
+                destructive=True,
+                touches=lambda run: [f"{sid}: out of HA" for sid in failover.ha_wanted(run, ha, None)])]
+          if ha else []),
         Step("RB-FB-01", f"Stop the guests at {away} and back each up there now (their service stops)",
              lambda run: "; ".join(_backed_up(run, m) for m in members), backed_up, destructive=True,
              touches=lambda run: [f"CT {m['vmid']} on {m['away_on']} -> {m['backup_storage']}"
@@ -114,7 +126,8 @@ def steps(run: Run) -> list[Step]:
              lambda run: "; ".join([placement.record(run, members)]
                                    + [restore.converge(run, t) for t in tenants]
                                    + [placement.clear(run, members)]),
-             lambda run: [c for t in tenants for c in restore.converged(run, t)],
+             lambda run: [c for t in tenants for c in restore.converged(run, t)]
+             + failover.ha_placed(run, ha, home),
              touches=lambda run: [run.env.tenant_stack(t).name for t in tenants]),
         Step("RB-FB-06", f"Verify every guest and that none is left at {away}", lambda run: "verified",
              retired, touches=lambda run: [m["guest"] for m in members]),

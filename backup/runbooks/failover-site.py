@@ -9,7 +9,10 @@ restored from the newest sound copy on the recovery site's backup storage onto i
 priority order (the strictest tier first, back-ends before front-ends), started and logged into
 against its pinned host key; where each one now runs is written in its stack's config
 (`partilha:recoveredOn`), the stacks are converged (firewall, tags, pool as declared; no replace,
-no duplicate), and `partilha verify baseline` proves them all."""
+no duplicate), and each is proven: `partilha verify baseline`, and its data against the digest
+recorded at backup time. HA guests go into the recovery site's HA group before their configs move,
+or out of HA where it cannot run HA (one compute node, or storage its nodes do not share); the
+shared stack, which declares HA membership, then declares the same."""
 
 from __future__ import annotations
 
@@ -86,7 +89,8 @@ def steps(run: Run) -> list[Step]:
     members, lost, to = run.facts["members"], run.facts["lost"], run.facts["to"]
     survivor = run.facts["survivor"]
     orphans = [m for m in members if m.get("offline_owner")]
-    tenants = sorted({m["tenant"] for m in members})
+    tenants = placement.tenants(run, members)
+    ha = [m for m in members if m.get("ha")]
 
     def fenced(run: Run) -> str:
         failover.require_site_down(run, lost)
@@ -103,6 +107,12 @@ def steps(run: Run) -> list[Step]:
         Step("RB-FO-02", f"Quorum: lower the expected votes on {survivor} (pvecm expected)",
              lambda run: failover.quorum(run, survivor), failover.quorate, destructive=True,
              touches=lambda run: [f"{survivor}: pvecm expected <online nodes>"]),
+        *([Step("RB-FO-08", f"HA: the guests in {to}'s HA group, or out of HA where {to} cannot run it",
+                lambda run: failover.ha_place(run, ha, to), lambda run: failover.ha_placed(run, ha, to),
+                destructive=True,
+                touches=lambda run: [f"{sid}: {group or 'out of HA'}"
+                                     for sid, group in failover.ha_wanted(run, ha, to).items()])]
+          if ha else []),
         *([Step("RB-FO-03", f"Give the lost site's guests to {to}'s nodes (their configs moved in /etc/pve)",
                 lambda run: "; ".join(restore.give_to_live_node(run, m) for m in orphans),
                 lambda run: [restore.owned_by(run, m) for m in orphans], destructive=True,
@@ -113,7 +123,8 @@ def steps(run: Run) -> list[Step]:
         Step("RB-FO-06", "Record where they run (stack config) and converge their stacks", converge,
              lambda run: [c for t in tenants for c in restore.converged(run, t)],
              touches=lambda run: [run.env.tenant_stack(t).name for t in tenants]),
-        Step("RB-FO-07", "Verify every guest (partilha verify baseline)", lambda run: "verified",
-             lambda run: [c for m in members for c in restore.verified(run, m, run.folder)],
+        Step("RB-FO-07", "Verify every guest (partilha verify baseline, its data digest)",
+             lambda run: "verified",
+             lambda run: [c for m in members for c in failover.proven(run, m)],
              touches=lambda run: [m["guest"] for m in members]),
     ]

@@ -8,24 +8,20 @@ its pin. The result of each check, per guest and site."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from ipaddress import IPv4Network
 from typing import Any
 
 from proxmoxer.core import ResourceException
 
-from partilha.deploy.login import login_argv
-from partilha.dr import checksum, restore
+from partilha.dr import checksum, digest, restore
 from partilha.dr.context import Run
 from partilha.dr.runbook import StepError
 from partilha.errors import UserError
 from partilha.proxmox.client import TaskFailedError
 from partilha.verify import verify_fleet
 
-LOCK_WAIT = 600  # seconds: a bound on a restore still running
 SETTLE_WAIT = 180  # seconds: a bound on the copy's units starting (a database's crash recovery)
-DIGEST = "/usr/local/sbin/partilha-data-digest"  # deploys/services/_common.py DATA_DIGEST
 
 
 def drill_network(run: Run) -> tuple[str, IPv4Network, str]:
@@ -58,29 +54,18 @@ def remove(run: Run, copy: dict[str, Any]) -> None:
     """The copy's throwaway and its pin, whatever of them exists (a restore a killed run left
     going is waited for: a locked guest cannot be destroyed)."""
     vmid = int(copy["drill_vmid"])
-    deadline = time.monotonic() + LOCK_WAIT
-    while vmid in leftovers(run, [copy]) and restore.config(run, copy["node"], vmid).get("lock"):
-        if time.monotonic() > deadline:
-            lock = restore.config(run, copy["node"], vmid)["lock"]
-            raise StepError(f"throwaway CT {vmid} stays locked ({lock})")
-        time.sleep(1)
+    if vmid in leftovers(run, [copy]):
+        restore.unlocked(run, copy["node"], vmid)
     if vmid in leftovers(run, [copy]):
         restore.destroy(run, copy["node"], vmid)
     restore.unpin(restore.known_hosts(run), copy["drill_address"])
 
 
-def _in_guest(run: Run, copy: dict[str, Any], command: str,
-              seconds: float = restore.SSH_TIMEOUT) -> subprocess.CompletedProcess[str]:
-    argv = login_argv(restore.fleet(run, copy, copy["drill_address"]), copy["guest"], [command])
-    return subprocess.run(argv, capture_output=True, text=True, timeout=seconds, check=False,
-                          stdin=subprocess.DEVNULL)
-
-
 def _settled(run: Run, copy: dict[str, Any]) -> str:
     """SureBackup's "wait for the applications": until systemd has started every unit of the copy
     or given up on one (a service still starting is not a failed backup); its state then."""
-    done = _in_guest(run, copy, f"timeout {SETTLE_WAIT} systemctl is-system-running --wait",
-                     SETTLE_WAIT + restore.SSH_TIMEOUT)
+    done = restore.in_guest(run, copy, f"timeout {SETTLE_WAIT} systemctl is-system-running --wait",
+                            copy["drill_address"], SETTLE_WAIT + restore.SSH_TIMEOUT)
     return done.stdout.strip().splitlines()[-1:][0] if done.stdout.strip() else "unknown"
 
 
@@ -99,17 +84,6 @@ def _service(run: Run, copy: dict[str, Any]) -> tuple[bool, str]:
     if failed:
         return False, "; ".join(failed)
     return True, f"{outcomes.count('passed')} controls passed (health PTL-SRV-01 included)"
-
-
-def _data(run: Run, copy: dict[str, Any], recorded: str | None) -> tuple[str, str]:
-    if recorded is None:
-        return "not recorded", "no data digest was recorded at backup time"
-    done = _in_guest(run, copy, f"sudo -n {DIGEST}")
-    now = done.stdout.strip().splitlines()[-1:] or [""]
-    if done.returncode or now[0] != recorded:
-        seen = now[0][:12] or done.stderr.strip()[:60]
-        return "mismatch", f"data digest {seen}… differs from {recorded[:12]}… recorded at backup time"
-    return "ok", f"data digest {recorded[:12]}… as recorded at backup time"
 
 
 def verify_copy(run: Run, copy: dict[str, Any]) -> dict[str, Any]:
@@ -147,7 +121,7 @@ def verify_copy(run: Run, copy: dict[str, Any]) -> dict[str, Any]:
         result["service"], said = _service(run, copy)
         if not result["service"]:
             result["why"].append(f"service: {said}")
-        result["data"], said = _data(run, copy, checked.data_digest)
+        result["data"], said = digest.compare(run, copy, checked.data_digest, copy["drill_address"])
         if result["data"] == "mismatch":
             result["why"].append(said)
         result["checks_s"] = time.monotonic() - mark

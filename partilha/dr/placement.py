@@ -1,7 +1,9 @@
 """Where a recovery brought a guest up when that is not its inventory node (its node was down, or
 its site lost): recorded in its stack's config, `partilha:recoveredOn` (guest -> node), which the
 stack then declares as the guest's node and storage (that node's site's), so `up` neither moves,
-replaces nor duplicates the recovered guest."""
+replaces nor duplicates the recovered guest. An HA guest is recorded in the shared stack's config
+too, which declares every tenant's HA membership: in the HA group of the site it runs at, or in
+none (partilha.inventory.placement.ha_group)."""
 
 from __future__ import annotations
 
@@ -30,6 +32,9 @@ def _change(run: Run, members: list[dict[str, Any]], keep: bool) -> str:
     stacks: dict[str, list[dict[str, Any]]] = {}
     for m in members:
         stacks.setdefault(m["tenant"], []).append(m)
+    for m in members:
+        if m.get("ha") and m["tenant"] != run.env.inventory.shared.slug:
+            stacks.setdefault(run.env.inventory.shared.slug, []).append(m)
     said = []
     for tenant, mine in sorted(stacks.items()):
         spec = run.env.tenant_stack(tenant)
@@ -45,3 +50,11 @@ def recorded(run: Run, spec: StackSpec) -> dict[str, str]:
     path = run.env.config_file(spec)
     config = ((yaml.safe_load(path.read_text()) or {}).get("config") or {}) if path.is_file() else {}
     return dict(json.loads(config.get(RECOVERED_ON) or "{}"))
+
+
+def tenants(run: Run, members: list[dict[str, Any]]) -> list[str]:
+    """The stacks that declare something of `members`, in the order to converge them: their
+    tenants', then the shared stack's when it declares the HA membership of one of them."""
+    shared = run.env.inventory.shared.slug
+    mine = sorted({m["tenant"] for m in members} - {shared})
+    return mine + ([shared] if any(m["tenant"] == shared or m.get("ha") for m in members) else [])

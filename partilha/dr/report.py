@@ -3,7 +3,11 @@
 disaster) against the tier's targets. Markdown, JSON and one static HTML page (no script, no CDN).
 
 The runbook records what the figures need in its facts: `targets` ({"tier", "rto_s", "rpo_s"})
-and `restored` (per guest: "guest", "archive", "backup_at" (epoch), "skipped" archives and why)."""
+and `restored` (per guest: "guest", "archive", "backup_at" (epoch), "skipped" archives and why;
+a many-guest runbook adds its "tier", "rto_target_s" and "rpo_target_s", "verified_at" (epoch:
+that guest's service verified) and "data" (its data digest's verdict)). Per guest, the RTO
+achieved runs from the disaster to that guest verified (the run's end when the runbook does not
+say); per tier, the worst of its guests."""
 
 from __future__ import annotations
 
@@ -39,23 +43,56 @@ def _seconds(backup: dict[str, Any]) -> str:
     return f"{backup['seconds']:.0f}" + (f" ({', '.join(parts)})" if parts else "")
 
 
+def _met(achieved: float | None, target: float | None) -> bool | None:
+    return None if achieved is None or target is None else achieved <= target
+
+
+def _worst(values: list[float | None]) -> float | None:
+    return None if not values or None in values else max(v for v in values if v is not None)
+
+
+def _tiers(restored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per tier (the strictest first): its guests, and the worst RTO and RPO achieved among them."""
+    tiers: dict[str, list[dict[str, Any]]] = {}
+    for r in restored:
+        if r.get("tier"):
+            tiers.setdefault(str(r["tier"]), []).append(r)
+    out = []
+    for tier, mine in sorted(tiers.items(), key=lambda t: t[1][0].get("rto_target_s") or 0):
+        rto, rpo = _worst([r["rto_s"] for r in mine]), _worst([r["rpo_s"] for r in mine])
+        out.append({"tier": tier, "guests": [r["guest"] for r in mine], "rto_s": rto, "rpo_s": rpo,
+                    "rto_target_s": mine[0].get("rto_target_s"), "rpo_target_s": mine[0].get("rpo_target_s"),
+                    "rto_met": _met(rto, mine[0].get("rto_target_s")),
+                    "rpo_met": _met(rpo, mine[0].get("rpo_target_s"))})
+    return out
+
+
+def _against(achieved: float | None, target: float | None, met: bool | None) -> str:
+    """'12.3 s (target 2.00 h: met)', or the figure alone without a target."""
+    if not target:
+        return _span(achieved)
+    verdict = {True: "met", False: "MISSED", None: "no target"}[met]
+    return f"{_span(achieved)} (target {_span(target)}: {verdict})"
+
+
 def figures(journal: Journal) -> dict[str, Any]:
     done = journal.outcome == "succeeded"
     verified = journal.steps[-1].finished if done and journal.steps else None
     targets = dict(journal.facts.get("targets") or {})
     rto = None if verified is None else verified - journal.disaster_at
-    restored = [{**r, "rpo_s": journal.disaster_at - float(r["backup_at"])}
-                for r in journal.facts.get("restored") or []]
+    restored = []
+    for r in journal.facts.get("restored") or []:
+        at = r.get("verified_at") or verified
+        entry = {**r, "rpo_s": journal.disaster_at - float(r["backup_at"]),
+                 "rto_s": None if at is None else at - journal.disaster_at}
+        restored.append(entry | {"rto_met": _met(entry["rto_s"], r.get("rto_target_s")),
+                                 "rpo_met": _met(entry["rpo_s"], r.get("rpo_target_s"))})
     rpo = max((r["rpo_s"] for r in restored), default=None)
-
-    def met(achieved: float | None, target: float | None) -> bool | None:
-        return None if achieved is None or target is None else achieved <= target
-
     return {"disaster_at": journal.disaster_at, "disaster_source": journal.disaster_source,
             "verified_at": verified, "rto_s": rto, "rto_target_s": targets.get("rto_s"),
-            "rto_met": met(rto, targets.get("rto_s")), "rpo_s": rpo,
-            "rpo_target_s": targets.get("rpo_s"), "rpo_met": met(rpo, targets.get("rpo_s")),
-            "tier": targets.get("tier"), "restored": restored,
+            "rto_met": _met(rto, targets.get("rto_s")), "rpo_s": rpo,
+            "rpo_target_s": targets.get("rpo_s"), "rpo_met": _met(rpo, targets.get("rpo_s")),
+            "tier": targets.get("tier"), "restored": restored, "tiers": _tiers(restored),
             "backups": list(journal.facts.get("backups") or [])}  # verify-backups: per guest and site
 
 
@@ -63,11 +100,24 @@ def summary(journal: Journal) -> str:
     f = figures(journal)
 
     def part(name: str, key: str) -> str:
-        verdict = {True: "met", False: "MISSED", None: "no target"}[f[f"{key}_met"]]
-        target = f" (target {_span(f[f'{key}_target_s'])}: {verdict})" if f[f"{key}_target_s"] else ""
-        return f"{name} {_span(f[f'{key}_s'])}{target}"
+        return f"{name} {_against(f[f'{key}_s'], f[f'{key}_target_s'], f[f'{key}_met'])}"
 
     return f"{part('RTO', 'rto')}, {part('RPO', 'rpo')}"
+
+
+def _guest_line(r: dict[str, Any], quote: str) -> str:
+    line = (f"{r['guest']}" + (f" ({r['tier']})" if r.get("tier") else "")
+            + f": restored from {quote}{r['archive']}{quote} made {when(float(r['backup_at']))}, "
+            f"RPO achieved {_against(r['rpo_s'], r.get('rpo_target_s'), r['rpo_met'])}")
+    if r.get("verified_at"):
+        line += f", RTO achieved {_against(r['rto_s'], r.get('rto_target_s'), r['rto_met'])}"
+    return line + (f", data {r['data']}" if r.get("data") else "")
+
+
+def _tier_line(t: dict[str, Any]) -> str:
+    return (f"tier {t['tier']} ({', '.join(t['guests'])}): RTO achieved "
+            f"{_against(t['rto_s'], t['rto_target_s'], t['rto_met'])}, RPO achieved "
+            f"{_against(t['rpo_s'], t['rpo_target_s'], t['rpo_met'])}")
 
 
 def markdown(journal: Journal) -> str:
@@ -79,9 +129,9 @@ def markdown(journal: Journal) -> str:
              f"- Service verified: {when(f['verified_at'])}",
              f"- {summary(journal)}" + (f"; tier {f['tier']}" if f["tier"] else ""), ""]
     for r in f["restored"]:
-        lines.append(f"- {r['guest']}: restored from `{r['archive']}` made {when(float(r['backup_at']))}, "
-                     f"RPO achieved {_span(r['rpo_s'])}")
+        lines.append(f"- {_guest_line(r, '`')}")
         lines += [f"  - skipped `{s['archive']}`: {s['why']}" for s in r.get("skipped", [])]
+    lines += [f"- {_tier_line(t)}" for t in f["tiers"]]
     if f["backups"]:
         lines += ["| guest | site | archive age | checksum | boot | service | data | seconds | recoverable |",
                   "|---|---|---|---|---|---|---|---|---|"]
@@ -104,10 +154,9 @@ def page(journal: Journal) -> str:
         f"{e(s.error if s.state == 'failed' else s.result)}</td><td>{e(_span(s.seconds))}</td>"
         f"<td><ul>{''.join(f'<li>{e(c)}</li>' for c in s.checks)}</ul></td></tr>" for s in journal.steps)
     restored = "".join(
-        f"<li>{e(r['guest'])}: <code>{e(r['archive'])}</code> made {e(when(float(r['backup_at'])))}, "
-        f"RPO {e(_span(r['rpo_s']))}"
+        f"<li>{e(_guest_line(r, ''))}"
         + "".join(f"<br>skipped <code>{e(s['archive'])}</code>: {e(s['why'])}" for s in r.get("skipped", []))
-        + "</li>" for r in f["restored"])
+        + "</li>" for r in f["restored"]) + "".join(f"<li>{e(_tier_line(t))}</li>" for t in f["tiers"])
     backups = "".join(
         f"<tr class='{'done' if b['recoverable'] else 'failed'}'><td>{e(b['guest'])}</td>"
         f"<td>{e(b['site'])}</td>"

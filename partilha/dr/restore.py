@@ -35,6 +35,7 @@ from partilha.proxmox.client import Pve, TaskFailedError
 from partilha.verify import verify_fleet
 
 SSH_TIMEOUT = 60
+LOCK_WAIT = 600  # seconds: a bound on a restore still running
 
 
 def online_nodes(run: Run) -> list[str]:
@@ -107,7 +108,7 @@ def guest_facts(run: Run, g: PlacedGuest, live: dict[str, Any] | None, online: l
             "running": bool(live and live.get("status") == "running"),
             "storage": site.guest_storage, "backup_storage": inv.backup.storages[site_name],
             "address": str(g.address.ip), "interface": str(g.address), "vnet": g.vnet.id,
-            "gateway": str(g.vnet.gateway), "pool": g.tenant, "tier": g.spec.backup_tier,
+            "gateway": str(g.vnet.gateway), "pool": g.tenant, "tier": g.spec.backup_tier, "ha": g.spec.ha,
             "rto_s": tier.rto_hours * 3600, "rpo_s": tier.rpo_hours * 3600}
 
 
@@ -206,6 +207,8 @@ def restore(run: Run, guest: dict[str, Any], vmid: int, candidates: list[dict[st
         if checked.verdict == "missing":
             run.log(f"{archive['volid']}: {checked.why}; restoring it unverified")
         exists = any(int(r["vmid"]) == vmid for r in run.pve.get("/cluster/resources", type="vm"))
+        if exists:
+            unlocked(run, guest["node"], vmid)
         params = {"vmid": vmid, "ostemplate": archive["volid"], "restore": 1,
                   "storage": guest["storage"], "pool": guest["pool"], **extra}
         if exists:
@@ -223,14 +226,17 @@ def restore(run: Run, guest: dict[str, Any], vmid: int, candidates: list[dict[st
             skipped.append({"archive": archive["volid"], "why": why})
             continue
         return {"guest": guest["guest"], "vmid": vmid, "archive": archive["volid"],
-                "backup_at": archive["ctime"], "skipped": skipped, "checksum": checked.verdict}
+                "backup_at": archive["ctime"], "skipped": skipped, "checksum": checked.verdict,
+                "data_digest": checked.data_digest}
     tried = "; ".join(f"{s['archive']}: {s['why']}" for s in skipped)
     raise StepError(f"guest {guest['guest']}: no archive restored ({tried})")
 
 
 def restore_member(run: Run, guest: dict[str, Any]) -> dict[str, Any]:
-    """A member of a many-guest runbook restored in place; the run's `restored` facts hold it."""
+    """A member of a many-guest runbook restored in place; the run's `restored` facts hold it, with
+    its tier's targets."""
     done = restore(run, guest, guest["vmid"], guest["candidates"], {})
+    done.update(tier=guest["tier"], rto_target_s=guest["rto_s"], rpo_target_s=guest["rpo_s"])
     run.facts["restored"] = [x for x in run.facts["restored"] if x["guest"] != guest["guest"]] + [done]
     return done
 
@@ -243,6 +249,22 @@ def member_config(run: Run, guest: dict[str, Any]) -> dict[str, Any]:
     if conf.get("lock"):
         raise StepError(f"CT {guest['vmid']} is still locked ({conf['lock']})")
     return conf
+
+
+def unlocked(run: Run, node: str, vmid: int) -> None:
+    """Back once the guest's config holds no lock (a restore a killed run left going finishes
+    first), or it is gone; bounded."""
+    deadline = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            held = config(run, node, vmid).get("lock")
+        except ResourceException:
+            return  # gone
+        if not held:
+            return
+        if time.monotonic() > deadline:
+            raise StepError(f"CT {vmid} stays locked ({held})")
+        time.sleep(1)
 
 
 def start(run: Run, guest: dict[str, Any], vmid: int) -> None:
@@ -364,6 +386,14 @@ def fleet(run: Run, guest: dict[str, Any], address: str | None = None) -> Fleet:
     (host,) = build_hosts(env.inventory, {guest["guest"]: out}, {}, env.name, lab=env.lab)
     host = dataclasses.replace(host, address=address) if address else host
     return Fleet(env.name, (host,), known_hosts(run), env.workspace.ssh_key(env.lab))
+
+
+def in_guest(run: Run, guest: dict[str, Any], command: str, address: str | None = None,
+             seconds: float = SSH_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    """`command` run in the guest (at `address` for a drill copy) over SSH, its host key pinned."""
+    argv = login_argv(fleet(run, guest, address), guest["guest"], [command])
+    return subprocess.run(argv, capture_output=True, text=True, timeout=seconds, check=False,
+                          stdin=subprocess.DEVNULL)
 
 
 def login(run: Run, guest: dict[str, Any], address: str | None = None) -> str:

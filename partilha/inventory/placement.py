@@ -19,6 +19,11 @@ guest's node back from PVE, so a guest moved by hand or by HA stays where it wen
 
 A node change is a migration, never a destroy and re-create (partilha.proxmox.resources.guest).
 
+An HA guest is in its site's HA group (one per site with two compute nodes or more, each
+restricted to its site: a guest is never recovered where its disk is not). One a recovery brought
+up at a site that cannot run HA (one compute node, or guest storage its nodes do not share) is out
+of HA while there (`ha_group`); it comes back into its group when it comes home.
+
 A guest whose service holds personal or internal data is declared with Pulumi's `protect`: no
 `up` can delete or replace it (dropping it from the inventory, or a change PVE can only make by
 re-creating it, is refused, naming the guest) until the operator unprotects it in the state:
@@ -31,7 +36,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from partilha.inventory.models import Service
+from partilha.inventory.models import Inventory, Service
 
 REBALANCE = "PARTILHA_REBALANCE"
 DATA_CLASSES = frozenset({"personal", "internal"})
@@ -45,3 +50,25 @@ def holds_data(service: Service) -> bool:
 def rebalancing(environ: Mapping[str, str] | None = None) -> bool:
     """Whether the operator asked this run to move unpinned guests to their inventory placement."""
     return (os.environ if environ is None else environ).get(REBALANCE, "") not in ("", "0", "false")
+
+
+def ha_group_name(site: str) -> str:
+    return f"partilha-{site}"
+
+
+def ha_sites(inv: Inventory) -> dict[str, list[str]]:
+    """The sites with an HA group (two compute nodes or more) -> those nodes."""
+    nodes: dict[str, list[str]] = {}
+    for n in inv.datacentre.nodes:
+        if "compute" in n.roles:
+            nodes.setdefault(n.site, []).append(n.name)
+    return {site: names for site, names in nodes.items() if len(names) >= 2}
+
+
+def ha_group(inv: Inventory, site: str) -> str | None:
+    """The HA group of an HA guest running at `site`: the site's, when it has one and its guest
+    storage is shared (HA restarts a guest on another node of the group, which must see its
+    disk); None: out of HA while it runs there."""
+    storage = next((s.guest_storage for s in inv.datacentre.sites if s.name == site), None)
+    shared = any(s.id == storage and s.shared for s in inv.storage)
+    return ha_group_name(site) if site in ha_sites(inv) and shared else None

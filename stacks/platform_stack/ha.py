@@ -13,11 +13,8 @@ import pulumi
 
 from keyed_outputs import by_key
 from partilha.inventory import Inventory
+from partilha.inventory.placement import ha_group_name, ha_sites
 from partilha.proxmox.resources.ha import HaGroup
-
-
-def ha_group_name(site: str) -> str:
-    return f"partilha-{site}"
 
 
 class HighAvailability(pulumi.ComponentResource):
@@ -26,14 +23,9 @@ class HighAvailability(pulumi.ComponentResource):
     def __init__(self, name: str, inventory: Inventory, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("partilha:platform:HighAvailability", name, None, opts)
         groups = {}
-        for site in inventory.datacentre.sites:
-            nodes = [n.name for n in inventory.datacentre.nodes
-                     if n.site == site.name and "compute" in n.roles]
-            if len(nodes) < 2:
-                continue
-            group = HaGroup(f"ha-{site.name}", group=ha_group_name(site.name),
-                            nodes=dict.fromkeys(nodes, 1), restricted=True,
-                            opts=pulumi.ResourceOptions(parent=self))
-            groups[site.name] = group.group
+        for site, nodes in ha_sites(inventory).items():
+            group = HaGroup(f"ha-{site}", group=ha_group_name(site), nodes=dict.fromkeys(nodes, 1),
+                            restricted=True, opts=pulumi.ResourceOptions(parent=self))
+            groups[site] = group.group
         self.groups = by_key(groups)
         self.register_outputs({"groups": self.groups})

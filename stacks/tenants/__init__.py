@@ -1,7 +1,8 @@
 """A tenant stack: `<env>-<slug>` for a municipality, acting only with its own scoped token, or
 `<env>-shared` for the CIM's shared services (administrator's token). Each makes its tenant's
 pool and one guest per service; the shared stack also declares the HA membership of every
-tenant's HA guests (tenants/ha.py says why there).
+tenant's HA guests (tenants/ha.py says why there), each in the HA group of the site it runs at,
+or in none while a recovery has it at a site that cannot run HA (partilha.inventory.placement).
 
 Backup: a tenant declares no backup job. The platform's job of each tier lists the derived vmids
 of that tier's guests (a municipality's token cannot edit cluster backup jobs); `guests` exports
@@ -16,7 +17,7 @@ import pulumi
 
 from keyed_outputs import by_key
 from partilha.inventory import Inventory, guests
-from partilha.inventory.placement import rebalancing
+from partilha.inventory.placement import ha_group, rebalancing
 from partilha.proxmox.resources.pool import Pool
 from partilha.proxmox.template import LXC_TEMPLATE
 from partilha.workspace import Workspace
@@ -54,8 +55,10 @@ def declare(settings: Settings, inventory: Inventory) -> None:
     pulumi.export("pool", pool.poolid)
     pulumi.export("guests", by_key(described))
     if settings.role == "shared":
-        ha_guests = [g for g in placed if g.spec.ha]
-        groups = {site: platform.pick(platform.ha_groups, "ha_groups", site)
-                  for site in {g.site for g in ha_guests}}
-        membership = HaMembership("ha", ha_guests, groups, after=dict(made))
+        # where each HA guest runs: its site, or the one a recovery brought it up at (the shared
+        # stack's `partilha:recoveredOn` holds every tenant's HA guests for this)
+        at = {g.name: site_of.get(settings.recovered_on.get(g.name, ""), g.site) for g in placed if g.spec.ha}
+        groups = {name: platform.pick(platform.ha_groups, "ha_groups", site) for name, site in at.items()
+                  if ha_group(inventory, site)}
+        membership = HaMembership("ha", [g for g in placed if g.name in groups], groups, after=dict(made))
         pulumi.export("ha_resources", membership.resources)

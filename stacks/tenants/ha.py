@@ -4,8 +4,8 @@ PVE lets only holders of Sys.Console on `/` change HA resources, and that privil
 whole cluster's HA config (whoever has it can stop or move any guest through HA), so a
 municipality's scoped token never gets it. PVE also refuses an HA resource for a guest that does
 not exist. So the CIM's shared stack, which runs with the administrator's token after the
-municipality stacks made their guests, puts each guest the inventory marks `ha` into its site's
-HA group, by the guest's derived vmid.
+municipality stacks made their guests, puts each guest the inventory marks `ha` into the HA group
+of the site it runs at, by the guest's derived vmid.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ class HaMembership(pulumi.ComponentResource):
 
     def __init__(self, name: str, guests: list[PlacedGuest], groups: dict[str, pulumi.Output[str]],
                  after: dict[str, pulumi.Resource], opts: pulumi.ResourceOptions | None = None) -> None:
-        """`groups`: site -> HA group; `after`: guests made in this stack, by name."""
+        """`groups`: guest name -> its HA group; `after`: guests made in this stack, by name."""
         super().__init__("partilha:tenant:HaMembership", name, None, opts)
         made = {}
         for guest in guests:
             depends = [after[guest.name]] if guest.name in after else []
-            resource = HaResource(f"ha-{guest.name}", sid=sid(guest), group=groups[guest.site],
+            resource = HaResource(f"ha-{guest.name}", sid=sid(guest), group=groups[guest.name],
                                   state="started", comment=f"partilha: {guest.name}",
                                   opts=pulumi.ResourceOptions(parent=self, depends_on=depends))
             made[guest.name] = resource.sid

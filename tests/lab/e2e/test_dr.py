@@ -3,13 +3,21 @@ written in a guest, two backups, the newest archive truncated, the guest destroy
 skips the broken archive (saying so), restores the one before byte for byte with the guest's own
 host keys, verifies its baseline, and reports the RPO that archive achieved; `refresh` finds no
 drift and `up` changes nothing. A drill beside the original leaves neither a guest nor a pin.
-`dr plan` writes nothing; bad input is one clear line that changes nothing."""
+`dr plan` writes nothing; bad input is one clear line that changes nothing. A guest a recovery
+moved goes back to its node. The gold tier (an HA guest) fails over to the DR site with every
+primary node down, the run killed mid-restore and resumed: refusals first (primary answering, no
+--fenced, unknown tier, not the memory), then out of HA, its data digest as recorded, RTO and RPO
+per guest and tier, the stacks agreeing; then failback brings it home, into its HA group again."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +27,11 @@ from proxmoxer import ProxmoxAPI
 
 from partilha.deploy.fleet import Fleet
 from partilha.deploy.hosts import build_hosts
+from partilha.dr.digest import DIGEST
 from partilha.inventory import guests, load_inventory
 from partilha.lab import control
 
-from .conftest import Cli
+from .conftest import ROOT, Cli
 
 pytestmark = pytest.mark.lab
 GUEST, OTHER = "constancia-intranet", "constancia-dms"
@@ -55,18 +64,29 @@ def listing(cli: Cli) -> str:
     return ok(cli("ssh", GUEST, "--", LISTING)).stdout
 
 
-def constancia_baselined(cli: Cli, *services: str) -> tuple[dict[str, Any], Path]:
-    """Constância with only `services` (keeps a module quick) made with the platform and its guests
-    baselined: the guests' outputs and the fleet file that reaches them."""
+def inventory_folder(cli: Cli) -> Path:
     config = yaml.safe_load((cli.project / "Pulumi.lab-platform.yaml").read_text())["config"]
-    folder = Path(config["partilha:inventory"])
+    return Path(config["partilha:inventory"])
+
+
+def constancia_baselined(cli: Cli, *services: str, ha: tuple[str, ...] = ()) -> tuple[dict[str, Any], Path]:
+    """Constância with only `services` (keeps a module quick) made with the platform and its guests
+    baselined: the guests' outputs and the fleet file that reaches them. Services in `ha` are
+    HA-managed: the shared stack, which declares HA membership, is made too, without services of its
+    own."""
+    folder = inventory_folder(cli)
     data = yaml.safe_load((folder / "municipalities.yaml").read_text())
     for municipality in data["municipalities"]:
         if municipality["slug"] == "constancia":
-            municipality["services"] = dict.fromkeys(services)
+            municipality["services"] = {s: {"ha": True} if s in ha else None for s in services}
+        elif ha:  # their stacks are not made: the shared stack must not declare HA for their guests
+            municipality["services"] = {k: {**(v or {}), "ha": False}
+                                        for k, v in municipality["services"].items()}
+    if ha:
+        data["shared"]["services"] = {}
     (folder / "municipalities.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
     cli.inventory = load_inventory(folder)
-    ok(cli("up", "--only", "platform", "--only", "constancia"))
+    ok(cli("up", "--only", "platform", "--only", "constancia", *(("--only", "shared") if ha else ())))
     guests = cli.outputs("lab-constancia")["guests"]
     fleet_file = cli.project / "fleet.json"
     hosts = build_hosts(cli.inventory, guests, {}, "lab", lab=True)
@@ -86,7 +106,8 @@ def backup(cli: Cli, guest: str) -> None:
 def made(cli: Cli, admin: ProxmoxAPI) -> dict[str, Any]:
     """The platform and one municipality made; its guests baselined; one guest holding data,
     backed up twice (the data changed in between), the other once."""
-    guests, _ = constancia_baselined(cli, "dms", "intranet")  # a gold back end and a bronze one
+    # a gold back end (HA-managed) and a bronze one
+    guests, _ = constancia_baselined(cli, "dms", "intranet", ha=("dms",))
     vmid, node = guests[GUEST]["vmid"], guests[GUEST]["node"]
     backups = []
     for version in ("first", "second"):
@@ -245,13 +266,103 @@ def test_with_a_node_down_the_stacks_say_so_at_once_and_restore_municipality_mov
     finally:
         control.set_node_online(cli.lab, node, True)
     assert "— 0 changes" in ok(cli("up", "--only", "constancia")).stdout  # it stays where it came back
+    forget_recovery(cli, OTHER)  # and goes back to its node when asked: a migration, not a replace
+    assert "— 0 changes" in ok(cli("up", "--only", "constancia")).stdout
+    moved = ok(cli("up", "--only", "constancia", "--rebalance"))
+    assert "replace" not in moved.stdout and "delete" not in moved.stdout, moved.stdout
+    [now] = [r for r in admin.cluster.resources.get(type="vm") if r["vmid"] == vmid]
+    assert (now["node"], now["status"]) == (node, "running")
+    for stack in ("constancia", "shared"):
+        assert "— 0 changes" in ok(cli("up", "--only", stack)).stdout, stack
+
+
+def records_digest(cli: Cli, guest: str) -> None:
+    """partilha's vzdump hook for the lab's nodes (as `partilha deploy hypervisor` installs it), and
+    in `guest` a data digest of its records (as a service deploy installs one), so each backup
+    records the guest's data digest beside its archive."""
+    conf = cli.lab.state_dir / "etc" / "vzdump.conf"
+    conf.parent.mkdir(exist_ok=True)
+    conf.write_text(f"script: {ROOT / 'backup' / 'hooks' / 'vzdump-partilha'}\n")
+    script = "#!/bin/sh\ncat /srv/records/* | sha256sum | cut -d' ' -f1\n"
+    ok(cli("ssh", guest, "--", "sudo mkdir -p /srv/records && echo 'doc 1' | sudo tee /srv/records/1 "
+                               f">/dev/null && printf \"{script}\" | sudo tee {DIGEST} >/dev/null "
+                               f"&& sudo chmod 755 {DIGEST}"))
+
+
+@contextmanager
+def edited(path: Path, change: Callable[[str], str]) -> Iterator[None]:
+    """`path` changed by `change` for the block, as it was after."""
+    before = path.read_text()
+    after = change(before)
+    assert after != before, path
+    path.write_text(after)
+    try:
+        yield
+    finally:
+        path.write_text(before)
+
+
+def sized(text: str, slug: str, service: str, memory_mib: int) -> str:
+    """municipalities.yaml (`text`) with `slug`'s `service` given `memory_mib`."""
+    data = yaml.safe_load(text)
+    for municipality in data["municipalities"]:
+        if municipality["slug"] == slug:
+            municipality["services"][service] = {**(municipality["services"][service] or {}),
+                                                 "memory_mib": memory_mib}
+    return yaml.safe_dump(data, allow_unicode=True)
+
+
+def forget_recovery(cli: Cli, guest: str) -> None:
+    """The way back for a guest a recovery left on another node: its entry removed from
+    `partilha:recoveredOn` in its stack's config and the shared stack's (README, *Back to its
+    node*)."""
+    for path in cli.project.glob("Pulumi.lab-*.yaml"):
+        settings = yaml.safe_load(path.read_text())
+        recorded = json.loads(settings["config"].get("partilha:recoveredOn") or "{}")
+        if recorded.pop(guest, None) is not None:
+            settings["config"]["partilha:recoveredOn"] = json.dumps(recorded) if recorded else None
+            if not recorded:
+                del settings["config"]["partilha:recoveredOn"]
+            path.write_text(yaml.safe_dump(settings, sort_keys=False, allow_unicode=True))
+
+
+def runs(cli: Cli) -> Path:
+    return cli.home / ".partilha" / "state" / "partilha-dr" / "runs"
+
+
+def journal(cli: Cli, runbook: str) -> tuple[str, dict[str, Any]]:
+    """The newest run of `runbook`: its id and its journal."""
+    found = max(runs(cli).glob(f"{runbook}-*/journal.json"), key=lambda p: p.stat().st_mtime)
+    return found.parent.name, json.loads(found.read_text())
+
+
+def killed_in(cli: Cli, argv: tuple[str, ...], runbook: str, step: str) -> str:
+    """`partilha *argv` killed (SIGKILL) once `step` of its run has started: the run's id."""
+    started = subprocess.Popen([str(ROOT / ".venv" / "bin" / "partilha"), *argv], cwd=cli.project,
+                               env={**cli.env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            assert time.monotonic() < deadline and started.poll() is None, f"{step} never started"
+            if list(runs(cli).glob(f"{runbook}-*/journal.json")) and any(
+                    s["id"] == step and s["state"] == "running" for s in journal(cli, runbook)[1]["steps"]):
+                break
+            time.sleep(0.2)
+        time.sleep(1.5)  # in the middle of it
+    finally:
+        os.killpg(started.pid, signal.SIGKILL)
+        started.wait(30)
+    return journal(cli, runbook)[0]
 
 
 def test_failover_of_the_gold_tier_to_the_dr_site_with_every_primary_node_down(
         cli: Cli, admin: ProxmoxAPI, made: dict[str, Any]) -> None:
-    vmid = made["other"]["vmid"]  # constancia-dms, gold: its offsite copy at the DR site
+    vmid = made["other"]["vmid"]  # constancia-dms, gold, HA: its offsite copy at the DR site
     [where] = [r for r in admin.cluster.resources.get(type="vm") if r["vmid"] == vmid]
+    records_digest(cli, OTHER)
     task(admin, admin.nodes(where["node"]).vzdump.post(vmid=vmid, storage="lab-backup-dr", compress="zstd"))
+    assert admin.cluster.ha.resources(f"ct:{vmid}").get()["group"] == "partilha-primary"
     failover = ("dr", "run", "failover-site", "--from", "primary", "--to", "dr", "--tier", "gold")
     since = cli.mark()
     one_line(cli(*failover, "--fenced", "--yes"),
@@ -262,18 +373,39 @@ def test_failover_of_the_gold_tier_to_the_dr_site_with_every_primary_node_down(
     try:
         one_line(cli(*failover, "--yes"), "the nodes of site primary must be powered off (fenced)")
         one_line(cli(*failover, "--tier", "platinum", "--fenced", "--yes"), "--tier platinum: no such tier")
+        folder = inventory_folder(cli)
+        with edited(folder / "datacentre.yaml", lambda t: t.replace("site: dr, cpus: 2, memory_gib: 4",
+                                                                    "site: dr, cpus: 2, memory_gib: 1")), \
+                edited(folder / "municipalities.yaml", lambda t: sized(t, "constancia", "dms", 1100)):
+            one_line(cli(*failover, "--fenced", "--yes"),
+                     f"site dr has not the memory for {OTHER} (1100 MiB) (free: pve-dr1 1024 MiB); "
+                     "nothing was changed")
         assert [f"{e.method} {e.path}" for e in cli.calls(since) if e.write] == []
-        run = ok(cli(*failover, "--fenced", "--yes", timeout=900))
+        run_id = killed_in(cli, (*failover, "--fenced", "--yes"), "failover-site", "RB-FO-04.1")
+        run = ok(cli("dr", "resume", run_id, "--yes", timeout=900))
         flat = " ".join(run.stdout.split())
-        assert "pvecm expected 1 on pve-dr1" in flat and "RB-FO-07 Verify every guest" in flat, run.stdout
+        assert "RB-FO-02 Quorum" in flat and "RB-FO-07 Verify every guest" in flat, run.stdout
+        steps = {s["id"]: s for s in journal(cli, "failover-site")[1]["steps"]}
+        assert "pvecm expected 1 on pve-dr1" in steps["RB-FO-02"]["result"]
+        assert f"ct:{vmid} out of HA (was in partilha-primary)" in steps["RB-FO-08"]["result"]
         [now] = [r for r in admin.cluster.resources.get(type="vm") if r["vmid"] == vmid]
         assert (now["node"], now["status"]) == ("pve-dr1", "running")
         assert admin.nodes("pve-dr1").lxc(vmid).config.get()["rootfs"].startswith("lab-guests-dr:")
-        [folder] = (cli.home / ".partilha" / "state" / "partilha-dr" / "runs").glob("failover-site-*")
-        figures = json.loads((folder / "report.json").read_text())["figures"]
-        assert [r["guest"] for r in figures["restored"]] == [OTHER] and figures["rto_met"] is True
-        for op in ("preview", "up"):  # the stack agrees: no replace, no duplicate
-            assert "— 0 changes" in ok(cli(op, "--only", "constancia")).stdout
+        # pve-dr1 alone at its site: no HA there
+        assert f"ct:{vmid}" not in [r["sid"] for r in admin.cluster.ha.resources.get()]
+        report = runs(cli) / run_id
+        figures = json.loads((report / "report.json").read_text())["figures"]
+        [restored] = figures["restored"]
+        assert (restored["guest"], restored["data"], restored["rto_met"], restored["rpo_met"]) == (
+            OTHER, "ok", True, True)
+        assert 0 < restored["rto_s"] <= figures["rto_s"] and restored["rto_target_s"] == 2 * 3600
+        [tier] = figures["tiers"]
+        assert (tier["tier"], tier["guests"], tier["rto_s"]) == ("gold", [OTHER], restored["rto_s"])
+        assert f"{OTHER} (gold): restored from" in (report / "report.md").read_text()
+        assert "tier gold (constancia-dms): RTO achieved" in (report / "report.html").read_text()
+        for op in ("preview", "up"):  # the stacks agree: no replace, no duplicate, HA as it is
+            for stack in ("constancia", "shared"):
+                assert "— 0 changes" in ok(cli(op, "--only", stack)).stdout, (op, stack)
     finally:
         for node in primary:
             control.set_node_online(cli.lab, node, True)
@@ -294,6 +426,11 @@ def test_failback_brings_the_gold_tier_home_and_the_stack_to_the_inventory(
     [now] = [r for r in admin.cluster.resources.get(type="vm") if r["vmid"] == vmid]
     assert (now["node"], now["status"]) == (home, "running")
     assert admin.nodes(home).lxc(vmid).config.get()["rootfs"].startswith("lab-guests:")
-    config = yaml.safe_load((cli.project / "Pulumi.lab-constancia.yaml").read_text())["config"]
-    assert OTHER not in json.loads(config.get("partilha:recoveredOn") or "{}")
-    assert "— 0 changes" in ok(cli("up", "--only", "constancia")).stdout
+    assert admin.cluster.ha.resources(f"ct:{vmid}").get()["group"] == "partilha-primary"
+    for stack in ("constancia", "shared"):
+        config = yaml.safe_load((cli.project / f"Pulumi.lab-{stack}.yaml").read_text())["config"]
+        assert OTHER not in json.loads(config.get("partilha:recoveredOn") or "{}")
+        assert "— 0 changes" in ok(cli("up", "--only", stack)).stdout
+    report = runs(cli) / journal(cli, "failback")[0] / "report.json"
+    [restored] = json.loads(report.read_text())["figures"]["restored"]
+    assert restored["data"] == "ok"
