@@ -26,8 +26,9 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/mypy policies/rules
 
-unit: setup
-	$(BIN)/pytest
+unit: setup  ## the unit and policy tests on two workers (they share nothing), then the lab's in order
+	$(BIN)/pytest -n 2 tests/unit tests/policy
+	$(BIN)/pytest tests/lab
 
 test: lint unit  ## lint, type checks and the whole test suite
 
