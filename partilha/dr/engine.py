@@ -58,11 +58,7 @@ def start(runbook: Runbook, argv: list[str], env: str, disaster_at: float | None
 
 
 def resume(run_id: str, runbook_folder: Path | None, yes: bool, console: Console) -> Journal:
-    root = dr_root(Workspace.find())
-    journal = _unfinished(root, run_id)
-    book = load(journal.runbook, runbook_folder)
-    run = Run(run_id, book.name, journal.args, journal.env, journal.facts, log=_logger(console),
-              folder=journal.folder(root))
+    root, journal, book, run = _reopened(run_id, runbook_folder, console)
     steps = book.steps(run)
     if [s.id for s in steps] != [r.id for r in journal.steps]:
         raise UserError(f"runbook {book.name} changed since run {run_id} started: its steps differ")
@@ -74,14 +70,10 @@ def resume(run_id: str, runbook_folder: Path | None, yes: bool, console: Console
 def clean(run_id: str, runbook_folder: Path | None, console: Console) -> Journal:
     """Give up a stopped run instead of resuming it: its runbook's `clean` removes what the run
     left, then its locks are released and it ends `abandoned` (it cannot be resumed)."""
-    root = dr_root(Workspace.find())
-    journal = _unfinished(root, run_id)
-    book = load(journal.runbook, runbook_folder)
+    root, journal, book, run = _reopened(run_id, runbook_folder, console)
     if book.clean is None:
         raise UserError(f"runbook {book.name} leaves nothing of its own to clean: `partilha dr resume "
                         f"{run_id}` finishes the run")
-    run = Run(run_id, book.name, journal.args, journal.env, journal.facts, log=_logger(console),
-              folder=journal.folder(root))
     with lock.running(journal.folder(root), run_id):
         with console.status(f"dr clean {run_id}"):
             said = book.clean(run)
@@ -94,13 +86,19 @@ def clean(run_id: str, runbook_folder: Path | None, console: Console) -> Journal
     return journal
 
 
-def _unfinished(root: Path, run_id: str) -> Journal:
+def _reopened(run_id: str, runbook_folder: Path | None,
+              console: Console) -> tuple[Path, Journal, Runbook, Run]:
+    """A stopped run taken up again (to resume or to clean): its journal, runbook and Run."""
+    root = dr_root(Workspace.find())
     journal = Journal.load(root, run_id)
     if journal.outcome == "succeeded":
         raise UserError(f"dr run {run_id} already succeeded; `partilha dr report {run_id}`")
     if journal.outcome == "abandoned":
         raise UserError(f"dr run {run_id} was abandoned (`dr clean`); start a new run")
-    return journal
+    book = load(journal.runbook, runbook_folder)
+    run = Run(run_id, book.name, journal.args, journal.env, journal.facts, log=_logger(console),
+              folder=journal.folder(root))
+    return root, journal, book, run
 
 
 def _logger(console: Console) -> report.Log:
