@@ -6,7 +6,8 @@ the report's RPO is that of the archive really restored. It comes back with its 
 already gone whose node is down goes to another of its site's), pool, tags and its own SSH host
 keys, which must match the pin (nothing is learnt); its stack is then refreshed and applied, so the
 firewall, tags and pool are as the stack declares. Beside (--beside): a copy on a free vmid and a
-drill address on net0, its host keys pinned for that address, verified, then removed with its pin."""
+drill address on net0, in no pool, its host keys pinned for that address, verified, then removed
+with its pin."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def _address(run: Run) -> str:
 
 def _restore(run: Run) -> str:
     g = run.facts["target"]
-    extra = {"net0": restore.net0(g, g["drill_interface"]), "unique": 1} if run.args["beside"] else {}
+    extra = restore.drill_copy(g["vnet"], g["drill_interface"], g["gateway"]) if run.args["beside"] else {}
     done = restore.restore(run, g, _vmid(run), g["candidates"], extra)
     run.facts["restored"] = [done]
     skipped = f" ({len(done['skipped'])} newer skipped)" if done["skipped"] else ""

@@ -59,8 +59,7 @@ def prepare(run: Run) -> None:
             if address is None or vmid is None:
                 raise UserError(f"the drill range (backup.drill) or VNet {vnet} has no room for "
                                 f"{len(chosen)} guests' copies")
-            # pool None: the throwaway joins no municipality's pool, so no municipality's token reaches it
-            copies.append({**guest, "pool": None, "site": site, "backup_storage": storage, "archive": archive,
+            copies.append({**guest, "site": site, "backup_storage": storage, "archive": archive,
                            "drill_vmid": vmid, "drill_address": str(address), "drill_vnet": vnet,
                            "drill_interface": f"{address}/{prefix.prefixlen}", "drill_gateway": gateway})
     if not copies:

@@ -27,8 +27,8 @@ POLL = 0.1  # seconds between looks at the event log
 
 
 # What `up` and `preview` do to the stack of a municipality the inventory no longer has: destroy
-# it and remove the stack and its config file, or show that destroy.
-RETIRE: dict[Op, list[str]] = {"up": [*ARGS["destroy"], "--remove"], "preview": ["destroy", "--preview-only"]}
+# it (then remove_stack), or show that destroy.
+RETIRE: dict[Op, list[str]] = {"up": ARGS["destroy"], "preview": ["destroy", "--preview-only"]}
 
 
 def run(stack: auto.Stack, op: Op, on_event: Callable[[auto.EngineEvent], None],
@@ -61,6 +61,17 @@ def unprotect_all(stack: auto.Stack) -> None:
     workspace = stack.workspace
     assert isinstance(workspace, auto.LocalWorkspace)
     workspace.pulumi_command.run(["state", "unprotect", "--all", "--yes", "--stack", stack.name],
+                                 workspace.work_dir, dict(workspace.env_vars))
+
+
+def remove_stack(workspace: auto.Workspace, name: str, force: bool = False,
+                 keep_config: bool = False) -> None:
+    """`pulumi stack rm` (with its resources still in the state when `force`; its config file kept
+    when `keep_config`), with `--remove-backups`: without it, the file backend keeps the removed
+    stack's state as `<stack>.json.bak` and its backups folder."""
+    assert isinstance(workspace, auto.LocalWorkspace)
+    workspace.pulumi_command.run(["stack", "rm", "--yes", "--remove-backups", *(["--force"] if force else []),
+                                  *(["--preserve-config"] if keep_config else []), name],
                                  workspace.work_dir, dict(workspace.env_vars))
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 from pulumi import automation as auto
 
-from partilha.automation import project
+from partilha.automation import engine, project
 from partilha.automation.envs import ENV, Env
 from partilha.errors import UserError
 from partilha.proxmox.credentials import LAB, TOKEN_STORE, is_lab
@@ -59,7 +59,7 @@ def forget(name: str, folder: Path, workspace: Workspace) -> list[str]:
     try:
         held = [s.name for s in listed.list_stacks() if s.name in configs]
         for stack in held:
-            listed.remove_stack(stack, force=True, preserve_config=True)
+            engine.remove_stack(listed, stack, force=True, keep_config=True)
     except auto.CommandError as exc:
         said = [line.strip() for line in str(exc).splitlines() if "error:" in line] or ["Pulumi failed"]
         raise UserError(f"env {name}: its stacks could not be removed from the state backend "

@@ -186,6 +186,8 @@ def _operate(stack: auto.Stack, spec: StackSpec, op: Op, steps: StackSteps,
                             f"let them go: `pulumi state unprotect --stack {spec.name} --all`, then "
                             "`partilha up`")
         engine.run(stack, op, on_event, retire=True)
+        if op == "up":  # destroyed: the stack and its config file go, no copy of its state stays
+            engine.remove_stack(stack.workspace, stack.name)
         return
     if op == "destroy":
         engine.unprotect_all(stack)  # data guests are protected; destroy was asked for and confirmed

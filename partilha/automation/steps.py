@@ -31,7 +31,7 @@ class ResourceStep:
     type: str  # the resource type's last part: Guest, SdnVnet, ...
     name: str  # the resource's name in the program
     seconds: float
-    # property -> (recorded, new) for what differs: the update's inputs, or refresh's drift
+    # property -> (recorded, new) for what differs: the update's declared ones, or refresh's drift
     changes: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     failed: bool = False
 
@@ -45,12 +45,17 @@ def _outputs(state: Any) -> Mapping[str, Any]:
     return dict(state.outputs or {}) if state is not None else {}
 
 
-def _changes(metadata: StepEventMetadata) -> dict[str, tuple[Any, Any]]:
+def _changes(metadata: StepEventMetadata, declared: bool) -> dict[str, tuple[Any, Any]]:
+    """The outputs that differ; only those the program declares (its inputs) when `declared`: an
+    output the provider computes (a guest's address) is not known yet in a preview, and follows
+    from the inputs in an up, so neither names it."""
     old, new = _outputs(metadata.old), _outputs(metadata.new)
     if metadata.new is None:  # gone
         return {}
-    return {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new))
-            if k != PROVIDER_KEY and old.get(k) != new.get(k)}
+    keys = set(old) | set(new)
+    if declared:
+        keys = {k for state in (metadata.old, metadata.new) if state is not None for k in state.inputs or {}}
+    return {k: (old.get(k), new.get(k)) for k in sorted(keys - {PROVIDER_KEY}) if old.get(k) != new.get(k)}
 
 
 class StackSteps:
@@ -99,7 +104,7 @@ class StackSteps:
 
     def _finish(self, metadata: StepEventMetadata, op: str, failed: bool) -> ResourceStep:
         began_as, began = self.started.pop(metadata.urn, (op, self.clock()))
-        changes = _changes(metadata) if op in ("update", "replace", "refresh") else {}
+        changes = _changes(metadata, op != "refresh") if op in ("update", "replace", "refresh") else {}
         tally = self.counts
         if began_as == "refresh":  # read back: the object is gone, has drifted, or is as recorded
             op = "gone" if metadata.new is None else "drift" if changes else "same"

@@ -107,8 +107,7 @@ def verify_copy(run: Run, copy: dict[str, Any]) -> dict[str, Any]:
         return _done(result, started)
     try:
         mark = time.monotonic()
-        extra = {"net0": f"name=eth0,bridge={copy['drill_vnet']},ip={copy['drill_interface']},"
-                         f"gw={copy['drill_gateway']},firewall=1", "unique": 1}
+        extra = restore.drill_copy(copy["drill_vnet"], copy["drill_interface"], copy["drill_gateway"])
         restore.restore(run, copy, int(copy["drill_vmid"]), [archive], extra, {archive["volid"]: checked})
         result["restore_s"] = time.monotonic() - mark
         mark = time.monotonic()

@@ -7,7 +7,8 @@ and `restored` (per guest: "guest", "archive", "backup_at" (epoch), "skipped" ar
 a many-guest runbook adds its "tier", "rto_target_s" and "rpo_target_s", "verified_at" (epoch:
 that guest's service verified) and "data" (its data digest's verdict)). Per guest, the RTO
 achieved runs from the disaster to that guest verified (the run's end when the runbook does not
-say); per tier, the worst of its guests."""
+say); per tier, the worst of its guests. verify-backups records `backups` instead (per guest and
+site: its archive's "backup_at", "recoverable" ...): its RPO is the oldest of them at the run's start."""
 
 from __future__ import annotations
 
@@ -83,17 +84,25 @@ def figures(journal: Journal) -> dict[str, Any]:
     restored = []
     for r in journal.facts.get("restored") or []:
         at = r.get("verified_at") or verified
-        entry = {**r, "rpo_s": journal.disaster_at - float(r["backup_at"]),
+        entry = {**r, "rpo_s": _age(journal, r["backup_at"]),
                  "rto_s": None if at is None else at - journal.disaster_at}
         restored.append(entry | {"rto_met": _met(entry["rto_s"], r.get("rto_target_s")),
                                  "rpo_met": _met(entry["rpo_s"], r.get("rpo_target_s"))})
-    rpo = max((r["rpo_s"] for r in restored), default=None)
+    backups = list(journal.facts.get("backups") or [])  # verify-backups: per guest and site
+    # a drill's RPO: what restoring its backups at the run's start would have lost (a backup that
+    # does not restore achieves none)
+    rpo = _worst([r["rpo_s"] for r in restored]
+                 + [_age(journal, b["backup_at"]) if b["recoverable"] else None for b in backups])
     return {"disaster_at": journal.disaster_at, "disaster_source": journal.disaster_source,
             "verified_at": verified, "rto_s": rto, "rto_target_s": targets.get("rto_s"),
             "rto_met": _met(rto, targets.get("rto_s")), "rpo_s": rpo,
             "rpo_target_s": targets.get("rpo_s"), "rpo_met": _met(rpo, targets.get("rpo_s")),
-            "tier": targets.get("tier"), "restored": restored, "tiers": _tiers(restored),
-            "backups": list(journal.facts.get("backups") or [])}  # verify-backups: per guest and site
+            "tier": targets.get("tier"), "restored": restored, "tiers": _tiers(restored), "backups": backups}
+
+
+def _age(journal: Journal, backup_at: float) -> float:
+    """The RPO a backup achieves: its age at the disaster (a drill's: at the run's start)."""
+    return journal.disaster_at - float(backup_at)
 
 
 def summary(journal: Journal) -> str:

@@ -185,8 +185,12 @@ def drill_address(run: Run, guest: dict[str, Any]) -> str:
     raise UserError(f"VNet {guest['vnet']}: no free address for a drill copy")
 
 
-def net0(guest: dict[str, Any], interface: str) -> str:
-    return f"name=eth0,bridge={guest['vnet']},ip={interface},gw={guest['gateway']},firewall=1"
+def drill_copy(vnet: str, interface: str, gateway: str) -> dict[str, Any]:
+    """The restore parameters of a drill copy beside the original: on `vnet` at `interface`, MAC
+    addresses of its own, and in no pool (a pool member its stack does not declare is drift, and
+    the pool's ACL would give the municipality's token rights on it)."""
+    return {"net0": f"name=eth0,bridge={vnet},ip={interface},gw={gateway},firewall=1", "unique": 1,
+            "pool": None}
 
 
 def restore(run: Run, guest: dict[str, Any], vmid: int, candidates: list[dict[str, Any]],

@@ -153,9 +153,7 @@ def set_node_online(instance: LabInstance, node: str, online: bool) -> list[str]
     """`node-down` / `node-up` (partilha.lab.cluster.node_power); what failed to start, in words."""
     store = Store(instance.db)
     try:
-        if cluster.node(store, node) is None:
-            known = ", ".join(n.name for n in cluster.nodes(store))
-            raise UserError(f"unknown node {node!r} (the lab has {known})")
+        _known(store, node)
         if not online:
             node_power.power_off(store, instance, node)
             return []
@@ -164,10 +162,18 @@ def set_node_online(instance: LabInstance, node: str, online: bool) -> list[str]
         store.close()
 
 
+def _known(store: Store, node: str) -> None:
+    """`node` is one of the lab's, or one line naming them."""
+    if cluster.node(store, node) is None:
+        known = ", ".join(n.name for n in cluster.nodes(store))
+        raise UserError(f"unknown node {node!r} (the lab has {known})")
+
+
 def run_on_node(instance: LabInstance, node: str, argv: list[str]) -> str:
     """A command on a node's shell as the lab's nodes answer it (partilha.lab.cluster.node_shell);
     a failure is one line, what the node printed."""
     with Store(instance.db) as store:
+        _known(store, node)  # a name of no node is no node that is down
         try:
             return node_shell.run(store, node, argv)
         except node_shell.ShellError as exc:

@@ -76,6 +76,9 @@ def test_reset_forgets_the_state_and_tokens_of_the_labs_envs_alone(tmp_path: Pat
         if (home.private / "lab" / "instance.json").is_file():
             control.reset(LabInstance.load(home.private / "lab"))
     assert stacks(production) == {"demo-prod-platform", "demo-prod-abrantes"}
+    state = home.private / "state"  # and nothing of the removed stacks' state is kept (no .json.bak)
+    kept = [str(p.relative_to(state)) for p in state.rglob("*") if p.is_file()]
+    assert [p for p in kept if "demo-platform" in p or "demo-abrantes" in p] == [], kept
     assert tokens.read("demo-abrantes") is None
     assert tokens.read("demo-prod-abrantes") == "abrantes@pve!prod=kept"
     assert (lab_env / "Pulumi.demo-platform.yaml").is_file()  # the env itself stays, for the next `lab up`

@@ -22,11 +22,14 @@ def _urn(name: str, kind: str = GUEST) -> str:
 
 
 def _event(kind: str, op: str, name: str, old: dict[str, Any] | None = None,
-           new: dict[str, Any] | None = None, kind_type: str = GUEST, custom: bool = True) -> EngineEvent:
+           new: dict[str, Any] | None = None, kind_type: str = GUEST, custom: bool = True,
+           computed: tuple[str, ...] = ()) -> EngineEvent:
+    """`computed`: outputs that are no input (the program declares them None: no value)."""
     metadata: dict[str, Any] = {"op": op, "urn": _urn(name, kind_type), "type": kind_type, "provider": ""}
     for key, outputs in (("old", old), ("new", new)):
         if outputs is not None:  # the engine leaves `custom` out when false
             metadata[key] = {"type": kind_type, "urn": metadata["urn"], "outputs": outputs,
+                             "inputs": {k: v for k, v in outputs.items() if k not in computed},
                              **({"custom": True} if custom else {})}
     return EngineEvent.from_json({"sequence": 1, "timestamp": 0, kind: {"metadata": metadata}})
 
@@ -66,6 +69,19 @@ def test_steps_finish_with_their_duration_and_changed_properties() -> None:
     steps.feed(_event("resOutputsEvent", "same", "partilha-lab-abrantes", new={"guests": {"a": {}}},
                       kind_type="pulumi:pulumi:Stack", custom=False))
     assert steps.outputs == {"guests": {"a": {}}}  # the stack's outputs, from its root resource
+
+
+def test_an_update_names_what_the_program_declares_not_what_the_provider_computes() -> None:
+    """A preview's new state has no value yet for an output the provider computes (a guest's
+    address): it is not a change, as it is not one in the up that follows."""
+    steps = StackSteps("lab-abrantes")
+    recorded = {"memory": 512, "ip": "10.101.0.11/24", "address": "10.101.0.11"}
+    previewed = steps.feed(_event("resOutputsEvent", "update", "abrantes-dms", old=recorded,
+                                  new={"memory": 1024, "ip": "10.101.0.11/24"}, computed=("address",)))
+    made = steps.feed(_event("resOutputsEvent", "update", "abrantes-dms", old=recorded,
+                             new={**recorded, "memory": 1024}, computed=("address",)))
+    assert previewed is not None and made is not None
+    assert dict(previewed.changes) == dict(made.changes) == {"memory": (512, 1024)}
 
 
 def test_reading_back_finds_drift_apart_from_the_steps_taken() -> None:

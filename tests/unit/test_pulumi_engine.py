@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pulumi import automation as auto
 
+from partilha.automation import engine
 from partilha.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -176,3 +178,33 @@ def test_real_engine_runs_a_python_policy_pack_in_updates_and_on_state(
     assert run("up", "--yes")[0] == 0
     code, output = run("policy", "analyze", *with_pack)
     assert code != 0 and "label must not be 'forbidden'" in output
+
+
+@pytest.mark.engine
+def test_a_removed_stack_leaves_no_file_in_the_file_backend(
+        pulumi_env: dict[str, str], tmp_path: Path) -> None:
+    """`pulumi stack rm` alone keeps the state of the stack it removes as `<stack>.json.bak` and its
+    backups folder; engine.remove_stack leaves nothing of it, destroyed first or removed by force."""
+    program = tmp_path / "program"
+    program.mkdir()
+    (program / "__main__.py").write_text(LABELLED_PROGRAM)
+    (program / "Pulumi.yaml").write_text(yaml.safe_dump({"name": "labelled", "runtime": {
+        "name": "python", "options": {"virtualenv": str(ROOT / ".venv")}}}))
+    workspace = auto.LocalWorkspace(work_dir=str(program), env_vars=pulumi_env,
+                                    pulumi_command=auto.PulumiCommand(str(PULUMI.parent.parent),
+                                                                      skip_version_check=True))
+    state = tmp_path / "state"
+
+    def files(stack: str) -> list[str]:
+        return [str(p.relative_to(state)) for p in state.rglob("*") if p.is_file() and stack in str(p)]
+
+    for name in ("retired", "forgotten"):
+        stack = auto.Stack.create(name, workspace)
+        stack.set_config("label", auto.ConfigValue("fine"))
+        stack.up(on_output=lambda _: None)
+        assert f".pulumi/stacks/labelled/{name}.json.bak" in files(name)
+    auto.Stack.select("retired", workspace).destroy(on_output=lambda _: None)
+    engine.remove_stack(workspace, "retired")
+    engine.remove_stack(workspace, "forgotten", force=True, keep_config=True)  # its resource still in it
+    assert files("retired") == files("forgotten") == []
+    assert not (program / "Pulumi.retired.yaml").exists() and (program / "Pulumi.forgotten.yaml").is_file()

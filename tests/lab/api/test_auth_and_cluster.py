@@ -136,7 +136,9 @@ def test_a_lost_site_leaves_a_minority_that_pvecm_expected_makes_quorate(
                 ("pve-dr1", ["pvecm", "expected", "4"], "Unable to set expected votes: CS_ERR_INVALID_PARAM"),
                 ("pve-dr1", ["mv", "/etc/pve/nodes/pve2/lxc/777.conf", "/etc/pve/nodes/pve-dr1/lxc/"],
                  "mv: cannot stat '/etc/pve/nodes/pve2/lxc/777.conf': No such file or directory"),
-                ("pve-dr1", ["rm", "-rf", "/"], "the lab's nodes run `pvecm expected VOTES`")):
+                ("pve-dr1", ["rm", "-rf", "/"], "the lab's nodes run `pvecm expected VOTES`"),
+                ("pve9", ["pvecm", "expected", "1"],
+                 "unknown node 'pve9' (the lab has pve1, pve2, pve3, pve-dr1)")):
             with pytest.raises(UserError, match=re.escape(said)):
                 control.run_on_node(lab, node, argv)
         assert admin.cluster.status.get()[0]["quorate"] == 0

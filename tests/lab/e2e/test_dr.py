@@ -2,9 +2,9 @@
 written in a guest, two backups, the newest archive truncated, the guest destroyed; the restore
 skips the broken archive (saying so), restores the one before byte for byte with the guest's own
 host keys, verifies its baseline, and reports the RPO that archive achieved; `refresh` finds no
-drift and `up` changes nothing. A drill beside the original leaves neither a guest nor a pin.
-`dr plan` writes nothing; bad input is one clear line that changes nothing. A guest a recovery
-moved goes back to its node. The gold tier (an HA guest) fails over to the DR site with every
+drift and `up` changes nothing. A drill beside the original joins no pool and leaves neither a
+guest nor a pin. `dr plan` writes nothing; bad input is one clear line that changes nothing. A
+guest a recovery moved goes back to its node. The gold tier (an HA guest) fails over to the DR site with every
 primary node down, the run killed mid-restore and resumed: refusals first (primary answering, no
 --fenced, unknown tier, not the memory), then out of HA, its data digest as recorded, RTO and RPO
 per guest and tier, the stacks agreeing; then failback brings it home, into its HA group again."""
@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -197,11 +198,36 @@ def test_restore_skips_a_truncated_archive_and_brings_back_the_data_and_host_key
     assert "— 0 changes" in ok(cli("up", "--only", "constancia")).stdout
 
 
-def test_a_drill_beside_the_original_leaves_no_guest_and_no_pin(
+@contextmanager
+def watched_guests(admin: ProxmoxAPI, seen: dict[int, dict[str, Any]]) -> Iterator[None]:
+    """While the block runs, each guest /cluster/resources lists that was not there before goes
+    into `seen` (vmid -> its last entry)."""
+    before = {int(r["vmid"]) for r in admin.cluster.resources.get(type="vm")}
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.3):
+            seen.update({int(r["vmid"]): r for r in admin.cluster.resources.get(type="vm")
+                         if int(r["vmid"]) not in before})
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join(30)
+
+
+def test_a_drill_beside_the_original_joins_no_pool_and_leaves_no_guest_and_no_pin(
         cli: Cli, admin: ProxmoxAPI, made: dict[str, Any]) -> None:
     before = {int(r["vmid"]) for r in admin.cluster.resources.get(type="vm")}
     known = cli.lab.known_hosts.read_text()
-    run = ok(cli("dr", "run", "restore-guest", GUEST, "--beside", "--yes", timeout=900))
+    copies: dict[int, dict[str, Any]] = {}
+    with watched_guests(admin, copies):
+        run = ok(cli("dr", "run", "restore-guest", GUEST, "--beside", "--yes", timeout=900))
+    # the copy joined no municipality's pool: no drift in its stack, no rights for its token
+    assert copies and all("pool" not in entry for entry in copies.values()), copies
     flat = " ".join(run.stdout.split())
     assert "RB-RG-04 Remove the drill copy and its pin" in flat and "succeeded" in flat
     assert {int(r["vmid"]) for r in admin.cluster.resources.get(type="vm")} == before

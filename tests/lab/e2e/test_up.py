@@ -482,6 +482,9 @@ def test_a_municipality_removed_from_the_inventory_goes_guests_first_and_nobody_
     assert deletes.index("/cluster/sdn/vnets/vcnt") > last_guest  # guests first, then the VNet
     assert not (cli.project / "Pulumi.lab-constancia.yaml").exists()
     assert not (cli.home / ".partilha" / "tokens" / "lab-constancia.token").exists()
+    state = cli.home / ".partilha" / "state"  # nor a copy of its state (a .json.bak, its backups)
+    kept = [str(f.relative_to(state)) for f in state.rglob("*") if f.is_file()]
+    assert [f for f in kept if "lab-constancia" in f] == []
 
 
 def test_destroy_asks_first_then_leaves_no_guest(

@@ -101,6 +101,9 @@ def test_good_backups_of_each_role_pass_every_check_and_leave_nothing(
     known = cli.lab.known_hosts.read_text()
     run = ok(cli("dr", "run", "verify-backups", "--tenant", "constancia", timeout=1200))
     assert "succeeded" in run.stdout and "RB-VB-02.2" in run.stdout, run.stdout
+    # the RPO achieved: the age of the older backup verified, at the run's start
+    flat = " ".join(run.stdout.split())
+    assert re.search(r"succeeded — RTO [^,]+, RPO \d+(\.\d)? (s|min)\b", flat), run.stdout
     # its services had their start before the checks (SureBackup's "wait for the applications")
     assert re.search(f"{APP} at \\w+: booted, systemd (running|degraded)", run.stdout), run.stdout
     run_id, found = verdicts(cli)

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
+from partilha.automation.steps import StackSteps
 from partilha.lab.instance import LabInstance
 from partilha.lab.server import access_log
 from partilha.proxmox.endpoint import lab_env
@@ -44,22 +45,27 @@ class LabStack:
                     name="partilha-providers", runtime=auto.ProjectRuntimeInfo(
                         name="python", options={"virtualenv": str(ROOT / ".venv")}))))
         self.mark = access_log.mark(lab.state_dir)
+        self.changed: dict[str, list[str]] = {}  # the last up's or preview's: resource -> properties
 
     def _marked(self) -> None:
         self.mark = access_log.mark(self.lab.state_dir)
 
     def up(self, program: Program | None = None) -> dict[str, int]:
-        """What happened to the program's resources (the stack and providers left out)."""
+        """What happened to the program's resources (the stack and providers left out); `changed`
+        says which properties."""
         self.program = program or self.program
         self._marked()
         steps: Counter[str] = Counter()
-        self.stack.up(color="never", on_output=lambda _: None, on_event=_count_into(steps))
+        told = _changes_into(self.changed)
+        self.stack.up(color="never", on_output=lambda _: None,
+                      on_event=lambda event: (_count_into(steps)(event), told(event)))
         return dict(steps)
 
     def preview(self, program: Program | None = None) -> dict[str, int]:
+        """What a preview shows (`changed`: which properties), as partilha's preview reads it."""
         self.program = program or self.program
         self._marked()
-        return dict(self.stack.preview(color="never").change_summary)
+        return dict(self.stack.preview(color="never", on_event=_changes_into(self.changed)).change_summary)
 
     def refresh(self) -> dict[str, list[str]]:
         """The drift `pulumi refresh` found: resource name -> the properties that differ."""
@@ -110,6 +116,19 @@ def _count_into(steps: Counter[str]) -> Callable[[auto.EngineEvent], None]:
         if op in ("same", "create", "update", "delete", "replace", "refresh"):
             steps[op] += 1
     return count
+
+
+def _changes_into(changed: dict[str, list[str]]) -> Callable[[auto.EngineEvent], None]:
+    """Fills `changed` (emptied first) with the properties partilha reports for each resource
+    updated or replaced (partilha.automation.steps)."""
+    changed.clear()
+    steps = StackSteps("test")
+
+    def collect(event: auto.EngineEvent) -> None:
+        step = steps.feed(event)
+        if step is not None and step.op in ("update", "replace"):
+            changed[step.name] = sorted(step.changes)
+    return collect
 
 
 @pytest.fixture(scope="module")

@@ -144,7 +144,11 @@ def test_lxc_lifecycle(stack: LabStack, admin_token: ProxmoxAPI, lab: LabInstanc
     # in place: hostname, memory and tags (one config PUT), a bigger disk, another pool
     grown = {**first, "hostname": "g10b", "memory": 384, "tags": ["test", "gis"], "disk_gib": 5,
              "pool": "tgp2"}
+    # the preview names what up then changes, no more (not the address, computed at create)
+    assert stack.preview(guests(grown)) == {"update": 1, "same": 1}
+    assert stack.changed == {"g0": ["disk_gib", "hostname", "memory", "pool", "tags"]}
     assert stack.up(guests(grown)) == {"update": 1}
+    assert stack.changed == {"g0": ["disk_gib", "hostname", "memory", "pool", "tags"]}
     assert stack.writes() == [f"PUT /nodes/pve1/lxc/{vmid}/config", f"PUT /nodes/pve1/lxc/{vmid}/resize",
                               "PUT /pools/tgp1", "PUT /pools/tgp2"]
     live = config(admin_token, "lxc", vmid)
