@@ -49,6 +49,14 @@ def throwaway_lab(state_dir: Path, inventory: Path = ROOT / "inventories" / "lab
     print(f"lab reset: {time.monotonic() - started:.1f} s")
 
 
+def record_with_hook(lab: LabInstance) -> None:
+    """partilha's vzdump hook in the lab nodes' vzdump.conf (what `partilha deploy hypervisor`
+    writes on real nodes): each backup records its archive's sha256 and the guest's data digest."""
+    conf = lab.state_dir / "etc" / "vzdump.conf"
+    conf.parent.mkdir(exist_ok=True)
+    conf.write_text(f"script: {ROOT / 'backup' / 'hooks' / 'vzdump-partilha'}\n")
+
+
 def finished(api: ProxmoxAPI, upid: str, timeout: float = 600.0, poll: float = 0.05) -> dict[str, Any]:
     """The task's final status once it ended OK; the run stops with its log otherwise."""
     node = upid.split(":")[1]

@@ -89,9 +89,7 @@ def main() -> None:
             fleet_for(env).select(list(guests)).save(fleet)  # the guests, the front door's certificate
             op.partilha("deploy", "baseline", "--fleet", str(fleet))
             op.partilha("deploy", "services", "--fleet", str(fleet))
-            conf = op.lab.state_dir / "etc" / "vzdump.conf"
-            conf.parent.mkdir(exist_ok=True)
-            conf.write_text(f"script: {labbench.ROOT / 'backup' / 'hooks' / 'vzdump-partilha'}\n")
+            labbench.record_with_hook(op.lab)
             data = [g.name for g in placed(env.inventory) if g.spec.backup_tier]
             for name in data:
                 op.partilha("backup", "now", name, "--env", upbench.ENV)
