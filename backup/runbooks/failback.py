@@ -123,10 +123,9 @@ def steps(run: Run) -> list[Step]:
         *(_restore(m, i) for i, m in enumerate(members, 1)),
         *(_start(m, i) for i, m in enumerate(members, 1)),
         Step("RB-FB-05", "Converge their stacks to their home nodes, then clear the record of where they ran",
-             lambda run: "; ".join([placement.record(run, members)]
-                                   + [restore.converge(run, t) for t in tenants]
-                                   + [placement.clear(run, members)]),
-             lambda run: [c for t in tenants for c in restore.converged(run, t)]
+             lambda run: "; ".join([placement.record(run, members), restore.converge(run, tenants),
+                                    placement.clear(run, members)]),
+             lambda run: restore.converged(run, tenants)
              + failover.ha_placed(run, ha, home),
              touches=lambda run: [run.env.tenant_stack(t).name for t in tenants]),
         Step("RB-FB-06", f"Verify every guest and that none is left at {away}", lambda run: "verified",

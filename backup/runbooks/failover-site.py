@@ -97,7 +97,7 @@ def steps(run: Run) -> list[Step]:
         return f"every node of {lost} offline; powered off, as the operator confirmed (--fenced)"
 
     def converge(run: Run) -> str:
-        return "; ".join([placement.record(run, members)] + [restore.converge(run, t) for t in tenants])
+        return "; ".join([placement.record(run, members), restore.converge(run, tenants)])
 
     return [
         Step("RB-FO-01", f"Confirm site {lost} is lost and fenced (its nodes powered off)", fenced,
@@ -121,7 +121,7 @@ def steps(run: Run) -> list[Step]:
         *(_restore(m, i) for i, m in enumerate(members, 1)),
         *(_start(m, i) for i, m in enumerate(members, 1)),
         Step("RB-FO-06", "Record where they run (stack config) and converge their stacks", converge,
-             lambda run: [c for t in tenants for c in restore.converged(run, t)],
+             lambda run: restore.converged(run, tenants),
              touches=lambda run: [run.env.tenant_stack(t).name for t in tenants]),
         Step("RB-FO-07", "Verify every guest (partilha verify baseline, its data digest)",
              lambda run: "verified",

@@ -119,7 +119,7 @@ def steps(run: Run) -> list[Step]:
         Step("RB-RG-03", "Start it and log in against its pinned host key", _start, _login,
              touches=lambda run: [where, str(restore.known_hosts(run))]),
         Step("RB-RG-04", "Put back what its stack declares (refresh, up: firewall, tags, pool)",
-             lambda run: restore.converge(run, g["tenant"]), lambda run: restore.converged(run, g["tenant"]),
+             lambda run: restore.converge(run, [g["tenant"]]), lambda run: restore.converged(run, [g["tenant"]]),
              touches=lambda run: [f"stack {run.env.tenant_stack(g['tenant']).name}"]),
         Step("RB-RG-05", "Verify the guest (partilha verify baseline)", lambda run: "verified", _verify,
              touches=lambda run: [where]),

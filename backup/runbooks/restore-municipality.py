@@ -93,8 +93,8 @@ def steps(run: Run) -> list[Step]:
         *(_start(g) for g in members),
         Step("RB-RM-04", "Put back what its stack declares (refresh, up: firewall, tags, pool)",
              lambda run: "; ".join(([placement.record(run, orphans)] if orphans else [])
-                                   + [restore.converge(run, run.args["slug"])]),
-             lambda run: restore.converged(run, run.args["slug"]),
+                                   + [restore.converge(run, [run.args["slug"]])]),
+             lambda run: restore.converged(run, [run.args["slug"]]),
              touches=lambda run: [f"stack {run.env.tenant_stack(run.args['slug']).name}"]),
         Step("RB-RM-05", "Verify every guest (partilha verify baseline)", lambda run: "verified", verify,
              touches=lambda run: [g["guest"] for g in members]),

@@ -326,28 +326,30 @@ class _Lines:
         return None
 
 
-def converge(run: Run, tenant: str) -> str:
-    """The tenant's stack read back from PVE (`refresh`), then `up`: what the restore brought back
-    differently from what the stack declares (the firewall, tags, pool) is put back."""
-    stack = run.env.tenant_stack(tenant)
+def converge(run: Run, tenants: list[str]) -> str:
+    """The tenants' stacks read back from PVE (`refresh`), then `up`, side by side as `partilha up`
+    runs them: what the restore brought back differently from what a stack declares (the firewall,
+    tags, pool) is put back."""
+    stacks = [run.env.tenant_stack(t) for t in tenants]
     said = []
     for op in ("refresh", "up"):
-        [result] = operation.run(run.env, op, [stack], _Lines(run, op), 1)
-        if result.error:
-            raise StepError(f"{op} {stack.name}: {result.error}")
-        changed = sum(n for o, n in result.counts.items() if o != "same")
-        said.append(f"{op} {stack.name}: {changed} changed")
+        results = operation.run(run.env, op, stacks, _Lines(run, op))
+        if failed := [r for r in results if r.error]:
+            raise StepError("; ".join(f"{op} {r.stack.name}: {r.error}" for r in failed))
+        said += [f"{op} {r.stack.name}: {sum(n for o, n in r.counts.items() if o != 'same')} changed"
+                 for r in results]
     return "; ".join(said)
 
 
-def converged(run: Run, tenant: str) -> list[str]:
-    """A preview of the tenant's stack changes nothing."""
-    stack = run.env.tenant_stack(tenant)
-    [result] = operation.run(run.env, "preview", [stack], _Lines(run, "preview"), 1)
-    changes = {o: n for o, n in result.counts.items() if o != "same"}
-    if result.error or changes:
-        raise StepError(f"preview {stack.name}: {result.error or changes}")
-    return [f"preview {stack.name}: no change (firewall, tags, pool as the stack declares)"]
+def converged(run: Run, tenants: list[str]) -> list[str]:
+    """A preview of each tenant's stack changes nothing."""
+    results = operation.run(run.env, "preview", [run.env.tenant_stack(t) for t in tenants],
+                            _Lines(run, "preview"))
+    wrong = {r.stack.name: r.error or {o: n for o, n in r.counts.items() if o != "same"} for r in results}
+    if failed := {name: why for name, why in wrong.items() if why}:
+        raise StepError("; ".join(f"preview {name}: {why}" for name, why in failed.items()))
+    return [f"preview {r.stack.name}: no change (firewall, tags, pool as the stack declares)"
+            for r in results]
 
 
 def known_hosts(run: Run) -> Path:
