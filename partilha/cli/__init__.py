@@ -1,6 +1,6 @@
 """The `partilha` command. Its command modules import their engines (Pulumi, pyinfra, the lab,
-DR, audit ...) inside the commands, so starting any one command, its help or a completion loads
-none of the others' (tests/unit/test_cli_imports.py; bench/cli_start.py measures it)."""
+DR, audit ...) inside the commands, so a help loads none of them and a command only its own
+(tests/unit/test_cli_imports.py; bench/cli_start.py measures the start)."""
 
 from __future__ import annotations
 
