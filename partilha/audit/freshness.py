@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+MAX_AGE_HOURS = 24.0  # verify's and probe's results older than this prove nothing
+
 
 @dataclass(frozen=True)
 class Read:

@@ -13,14 +13,13 @@ from typing import Any
 from pulumi import automation as auto
 
 from partilha.audit import access, backups, credentials, hosts, network, state_policy
+from partilha.audit.freshness import MAX_AGE_HOURS
 from partilha.audit.model import Item
 from partilha.automation import preflight, project
 from partilha.automation.envs import Env, StackSpec
 from partilha.automation.policy_gate import check_inputs, load_rules
 from partilha.errors import UserError
 from partilha.policy.rule import Rule
-
-MAX_AGE_HOURS = 24.0  # verify's and probe's results older than this prove nothing
 
 
 @dataclass

@@ -1,4 +1,6 @@
-"""The `partilha` command."""
+"""The `partilha` command. Its command modules import their engines (Pulumi, pyinfra, the lab,
+DR, audit ...) inside the commands, so a help loads none of them and a command only its own
+(tests/unit/test_cli_imports.py; bench/cli_start.py measures the start)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,6 @@ from partilha.cli import (
     workspace_cmd,
 )
 from partilha.errors import UserError
-from partilha.inventory import InventoryError
 
 app = typer.Typer(
     name="partilha",
@@ -56,10 +57,15 @@ def main() -> None:
     err = Console(stderr=True, highlight=False)
     try:
         app()  # click itself reports usage errors and exits
-    except InventoryError as exc:
-        for problem in exc.problems:
-            err.print(Text.assemble(("invalid inventory", "bold red"), f": {problem}"), soft_wrap=True)
-        sys.exit(EXIT_INVALID)
     except UserError as exc:
         err.print(Text.assemble(("error", "bold red"), f": {exc}"), soft_wrap=True)
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        # only a command that loaded the inventory raises its error: importing it here is free
+        from partilha.inventory import InventoryError
+
+        if not isinstance(exc, InventoryError):
+            raise
+        for problem in exc.problems:
+            err.print(Text.assemble(("invalid inventory", "bold red"), f": {problem}"), soft_wrap=True)
+        sys.exit(EXIT_INVALID)

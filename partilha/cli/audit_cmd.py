@@ -12,10 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from partilha.audit import report
-from partilha.audit.model import STATUSES
-from partilha.audit.run import MAX_AGE_HOURS, audit_env
-from partilha.automation import envs
+from partilha.audit.freshness import MAX_AGE_HOURS
 
 EXIT_NOT_PROVEN = 3
 STYLE = {"passed": "green", "failed": "red", "not proven": "yellow", "not applicable": "dim"}
@@ -31,6 +28,11 @@ def audit(env: Annotated[str, typer.Option("--env", help="the environment audite
     each municipality's token against every other's objects, the probe matrix, backups against
     their RPO and the last verify-backups run, the root@pam preflight, the waivers) and write
     audit.json, audit.md and audit.html to .partilha/reports/<env>/."""
+    from partilha.audit import report
+    from partilha.audit.model import STATUSES
+    from partilha.audit.run import audit_env
+    from partilha.automation import envs
+
     console = Console(highlight=False)
     loaded = envs.load_env(env, inventory)
     with console.status("audit") as status:

@@ -10,14 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from partilha.automation import envs
-from partilha.dr import evidence
-from partilha.dr.context import admin_api
-from partilha.dr.journal import dr_root
-from partilha.dr.restore import backup_now
-from partilha.dr.status import backup_status
-from partilha.dr.times import when
-
 app = typer.Typer(help="Backups: what exists against the tiers' RPO, retention and offsite copy.",
                   no_args_is_help=True)
 
@@ -38,6 +30,11 @@ def _proved(verified: dict[str, Any] | None) -> str:
 def now(guest: Annotated[str, typer.Argument(help="the guest's name, e.g. abrantes-dms")],
         env: Annotated[str, typer.Option("--env", help="the environment")] = "lab") -> None:
     """Back a guest up now (vzdump, snapshot mode) to its site's backup storage."""
+    from partilha.automation import envs
+    from partilha.dr.context import admin_api
+    from partilha.dr.restore import backup_now
+    from partilha.dr.times import when
+
     made = envs.load_env(env)
     archive = backup_now(made, admin_api(made), guest)
     typer.echo(f"{guest}: {archive['volid']} made {when(archive['ctime'])} on {archive['node']}")
@@ -48,6 +45,12 @@ def status(env: Annotated[str, typer.Option("--env", help="the environment")] = 
            as_json: Annotated[bool, typer.Option("--json", help="JSON instead of tables")] = False) -> None:
     """Per guest: newest backup and its age against the tier's RPO, archives kept against the
     retention, offsite copy present; the guests no backup job covers. Exit 1 if any is short."""
+    from partilha.automation import envs
+    from partilha.dr import evidence
+    from partilha.dr.context import admin_api
+    from partilha.dr.journal import dr_root
+    from partilha.dr.status import backup_status
+
     made = envs.load_env(env)
     verified = evidence.newest(dr_root(made.workspace), made.name)
     found = backup_status(made, admin_api(made, read_only=True), verified)

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.status import Status
 from rich.table import Table
 
-from partilha.automation import envs
-from partilha.deploy import Fleet, Result, run
-from partilha.deploy.catalogue import catalogues, markdown_table
-from partilha.deploy.fleet import FLEET_FILE
-from partilha.deploy.plan import WHATS, What, plan
-from partilha.deploy.sources import fleet_for
 from partilha.errors import UserError
-from partilha.verify import Verification, verify_fleet
 from partilha.workspace import Workspace
+
+if TYPE_CHECKING:
+    from rich.status import Status
+
+    from partilha.deploy import Fleet, Result
+    from partilha.deploy.plan import What
+    from partilha.verify import Verification
 
 console = Console(highlight=False, emoji=False)
 EnvOpt = Annotated[str, typer.Option("--env", help="environment: its inventory, stacks and hosts")]
@@ -36,6 +35,11 @@ NodesOpt = Annotated[Path | None, typer.Option("--nodes", help="JSON of node nam
 def _fleet(env: str, fleet_file: Path | None, inventory: Path | None,
            nodes: Path | None) -> tuple[Fleet, Path]:
     """The fleet and the folder its runs keep their files in."""
+    from partilha.automation import envs
+    from partilha.deploy import Fleet
+    from partilha.deploy.fleet import FLEET_FILE
+    from partilha.deploy.sources import fleet_for
+
     if fleet_file is not None:
         return Fleet.load(fleet_file), fleet_file.resolve().parent
     made = envs.load_env(env, inventory)
@@ -55,6 +59,9 @@ def deploy(
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="list what changed on each host")] = False,
 ) -> None:
     """Apply the deploys with pyinfra (strict host keys, all hosts in parallel); show what changed."""
+    from partilha.deploy import run
+    from partilha.deploy.plan import WHATS, plan
+
     if what == "controls":
         _controls(markdown)
         return
@@ -76,6 +83,8 @@ def deploy(
 
 
 def _what(what: str) -> What:
+    from partilha.deploy.plan import WHATS
+
     for known in WHATS:
         if known == what:
             return known
@@ -107,6 +116,8 @@ def _show(result: Result, fleet: Fleet, verbose: bool) -> None:
 
 
 def _controls(markdown: bool) -> None:
+    from partilha.deploy.catalogue import catalogues, markdown_table
+
     modules = catalogues()
     if markdown:
         typer.echo(markdown_table(modules), nl=False)
@@ -130,6 +141,9 @@ def verify(
         "--reports", help="folder for the JUnit XML and Markdown (default .partilha/reports/<env>)")] = None,
 ) -> None:
     """Prove every control on every host with testinfra (tests/infra); JUnit XML + Markdown report."""
+    from partilha.deploy.fleet import FLEET_FILE
+    from partilha.verify import verify_fleet
+
     fleet, workdir = _fleet(env, fleet_file, inventory, nodes)
     out_dir = reports or Workspace.find().reports(fleet.env)
     fleet_path = fleet_file or workdir / FLEET_FILE

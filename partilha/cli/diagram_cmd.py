@@ -7,9 +7,6 @@ from typing import Annotated
 
 import typer
 
-from partilha.automation import envs
-from partilha.diagram import graph, render
-
 
 def diagram(env: Annotated[str, typer.Option(help="the environment whose inventory is drawn")] = "lab",
             inventory: Annotated[Path | None, typer.Option(
@@ -19,6 +16,9 @@ def diagram(env: Annotated[str, typer.Option(help="the environment whose invento
             ) -> None:
     """Sites, nodes, VNets with their prefixes, each tenant's guests, the front door and the
     declared flows, laid out by Graphviz."""
+    from partilha.automation import envs
+    from partilha.diagram import graph, render
+
     loaded = envs.load_env(env, inventory)
     target = output or loaded.workspace.reports(env) / "diagram.svg"
     drawn = render.svg(graph.dot(loaded.inventory))

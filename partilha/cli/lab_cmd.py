@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from partilha.automation import envs, lab_envs
 from partilha.errors import UserError
-from partilha.lab import TARGETS, Faults, LabInstance, Target, control
+from partilha.lab import TARGETS, Faults, Target
 from partilha.workspace import Workspace
+
+if TYPE_CHECKING:
+    from partilha.lab import LabInstance
 
 app = typer.Typer(help="The lab: a local Proxmox VE on this machine.", no_args_is_help=True)
 InventoryOpt = Annotated[Path | None, typer.Option(help="inventory the lab realises "
@@ -28,6 +30,8 @@ console = Console(highlight=False, emoji=False)
 
 def _instance() -> LabInstance:
     """The lab `lab up` saved in this workspace (none: one line naming the folder)."""
+    from partilha.lab import control
+
     return control.saved_instance(Workspace.find().root)
 
 
@@ -36,6 +40,9 @@ def up(inventory: InventoryOpt = None, port: PortOpt = None, prefix: PrefixOpt =
        env: EnvOpt = None) -> None:
     """Start the lab (idempotent): state, certificate, credentials, the API server; and the env
     that provisions it, marked as a lab env."""
+    from partilha.automation import envs, lab_envs
+    from partilha.lab import control
+
     instance = control.default_instance(Workspace.find().root, inventory, port, prefix)
     lab_env = envs.load_env(env or instance.inventory.name, instance.inventory, lab=True)
     creds = control.up(instance)
@@ -51,6 +58,8 @@ def up(inventory: InventoryOpt = None, port: PortOpt = None, prefix: PrefixOpt =
 @app.command()
 def down() -> None:
     """Stop the lab; its state stays, so `lab up` brings back the same cluster."""
+    from partilha.lab import control
+
     control.down(_instance())
     console.print("lab down")
 
@@ -58,6 +67,8 @@ def down() -> None:
 @app.command()
 def status() -> None:
     """Is the API up, and the nodes (with their hosts' addresses) and guests it has."""
+    from partilha.lab import control
+
     info = control.status(_instance())
     state = "[green]answers[/]" if info["answers"] else "[red]not answering[/]"
     console.print(f"lab API {info['url']}: {state} (pid {info['pid'] or '-'}), state in "
@@ -75,6 +86,9 @@ def status() -> None:
 def reset() -> None:
     """Remove everything the lab created, and the stacks' state and tokens of the envs `lab up`
     made for it (their stack config stays)."""
+    from partilha.automation import lab_envs
+    from partilha.lab import control
+
     instance = _instance()
     workspace = Workspace.find()
     forgotten = [f"env {name} ({', '.join(lab_envs.forget(name, folder, workspace)) or 'no stacks'})"
@@ -87,6 +101,8 @@ def reset() -> None:
 @app.command("node-down")
 def node_down(node: str) -> None:
     """Power a node off, for failure drills: its guests and its host stop, calls to it fail."""
+    from partilha.lab import control
+
     control.set_node_online(_instance(), node, False)
     console.print(f"node {node} is down")
 
@@ -94,6 +110,8 @@ def node_down(node: str) -> None:
 @app.command("node-up")
 def node_up(node: str) -> None:
     """Bring a node back; its host and its guests marked onboot start."""
+    from partilha.lab import control
+
     problems = control.set_node_online(_instance(), node, True)
     if problems:
         raise UserError(f"node {node} is up, but " + "; ".join(problems))
@@ -106,6 +124,8 @@ def node_shell(node: str, command: Annotated[list[str], typer.Argument(
         help="`pvecm expected VOTES`, or `mv` of a guest config between /etc/pve/nodes/<node>/lxc")],
                ) -> None:
     """Run on a node's shell what recovering from a lost site needs (as over SSH on PVE)."""
+    from partilha.lab import control
+
     printed = control.run_on_node(_instance(), node, command)
     console.print(printed or f"{node}: {' '.join(command)}: done", soft_wrap=True)
 
@@ -117,6 +137,8 @@ def faults(rate: Annotated[float, typer.Option(help="fraction of API calls and t
            ) -> None:
     """Make a fraction of API calls fail as PVE's do (500, lock timeouts) and of tasks end in
     error or run late, for reliability tests."""
+    from partilha.lab import control
+
     instance = _instance()
     try:
         setting = Faults(rate, seed, (only,) if only else TARGETS)

@@ -8,9 +8,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from partilha.automation.policy_gate import load_rules
-from partilha.policy.catalogue import markdown, where
-
 app = typer.Typer(help="The policy pack (policies/).", no_args_is_help=True)
 
 
@@ -18,6 +15,9 @@ app = typer.Typer(help="The policy pack (policies/).", no_args_is_help=True)
 def rules(markdown_: Annotated[bool, typer.Option("--markdown", help="the rules section of "
                                                   "policies/README.md")] = False) -> None:
     """Every rule: ID, title, level, severity, where it is checked and the controls it implements."""
+    from partilha.automation.policy_gate import load_rules
+    from partilha.policy.catalogue import markdown, where
+
     found = load_rules()
     if markdown_:
         typer.echo(markdown(found), nl=False)

@@ -8,9 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from partilha.automation import envs
 from partilha.errors import UserError
-from partilha.probe import remote, report
 
 
 def probe(env: Annotated[str, typer.Option(help="the environment whose guests are probed")] = "lab",
@@ -23,6 +21,9 @@ def probe(env: Annotated[str, typer.Option(help="the environment whose guests ar
     every declared port, SSH and a few undeclared ones: open, refused or filtered, against what
     the declared flows expect (outside rows with nowhere to try them from: not applicable). Also
     written to .partilha/reports/<env>/probe.json and probe.md. Exits non-zero naming each unexpected pair."""
+    from partilha.automation import envs
+    from partilha.probe import remote, report
+
     loaded = envs.load_env(env)
     result = remote.probe(loaded, outside_host)
     report.write(result, loaded.workspace.reports(env))

@@ -8,17 +8,18 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from partilha.automation import drift, envs, operation, policy_gate, progress, summary
-from partilha.automation.engine import Op
-from partilha.automation.operation import StackResult, run
 from partilha.errors import UserError
-from partilha.inventory.placement import REBALANCE
+
+if TYPE_CHECKING:
+    from partilha.automation import envs
+    from partilha.automation.engine import Op
+    from partilha.automation.operation import StackResult
 
 EnvOpt = Annotated[str, typer.Option(help="the environment: stacks <env>-platform, <env>-shared and "
                                           "<env>-<municipality>")]
@@ -40,6 +41,8 @@ RebalanceOpt = Annotated[bool, typer.Option(
 def _rebalance(asked: bool) -> None:
     """The stacks' programs read the operator's ask from their environment (as plain
     `PARTILHA_REBALANCE=1 pulumi up` gives it)."""
+    from partilha.inventory.placement import REBALANCE
+
     if asked:
         os.environ[REBALANCE] = "1"
 
@@ -53,6 +56,9 @@ def _console() -> Console:
 
 def _run(console: Console, op: Op, env_name: str, only: list[str] | None, inventory: Path | None,
          lab: bool, parallel: int) -> tuple[envs.Env, list[StackResult]]:
+    from partilha.automation import envs, policy_gate, progress
+    from partilha.automation.operation import run
+
     env = envs.load_env(env_name, inventory, lab)
     stacks = env.select(only or [])
     for path in env.write_missing_config():
@@ -96,6 +102,8 @@ def _not_run(stacks: list[envs.StackSpec], results: list[StackResult]) -> str:
 def up(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
        lab: LabOpt = False, parallel: ParallelOpt = 4, rebalance: RebalanceOpt = False) -> None:
     """Create or update the env's stacks (platform, municipalities, shared), then show their guests."""
+    from partilha.automation import summary
+
     _rebalance(rebalance)
     console = _console()
     ran, results = _run(console, "up", env, only, inventory, lab, parallel)
@@ -114,6 +122,8 @@ def preview(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt =
 def refresh(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = None,
             lab: LabOpt = False, parallel: ParallelOpt = 4) -> None:
     """Read every resource back from Proxmox VE into the state and report the drift."""
+    from partilha.automation import drift
+
     console = _console()
     _, results = _run(console, "refresh", env, only, inventory, lab, parallel)
     found = drift.drift(results)
@@ -128,6 +138,8 @@ def destroy(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt =
             lab: LabOpt = False, parallel: ParallelOpt = 4, yes: YesOpt = False) -> None:
     """Delete the env's resources, municipalities first and the platform last, protected data guests
     included (their protection is lifted first); asks first."""
+    from partilha.automation import envs
+
     if not yes:
         names = ", ".join(s.name for s in envs.load_env(env, inventory, lab).select(only or []))
         if not sys.stdin.isatty():
@@ -141,6 +153,8 @@ def cancel(env: EnvOpt = "lab", only: OnlyOpt = None, inventory: InventoryOpt = 
            lab: LabOpt = False) -> None:
     """Lift the lock a killed Pulumi run left on the env's stacks (a killed partilha run's are
     lifted by the next run on its own); refused while a partilha run works on them."""
+    from partilha.automation import envs, operation
+
     chosen = envs.load_env(env, inventory, lab)
     stacks = chosen.select(only or [])
     operation.cancel(chosen, stacks)

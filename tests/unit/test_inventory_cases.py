@@ -9,7 +9,7 @@ Files that are not what they seem (FIFOs, devices, symlinks out of the folder, h
 committed as data: the tests after the table make them in temporary folders.
 
 Every case runs the CLI's entry point (`partilha.cli:main`, what the console script calls) in this
-process: as a subprocess each run costs the CLI's imports, well over half a second, ninety times.
+process: as a subprocess each run costs a fresh interpreter and the inventory's imports, ninety times.
 The console script itself runs as a subprocess for the valid inventories and a few cases, and must
 print what the entry point printed here.
 """
