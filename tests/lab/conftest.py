@@ -5,6 +5,10 @@
 SSH key for root in the guests, an apt-cacher-ng on a free port, one vlan zone and two VNets on
 subnets no route of the host uses. Its finalizer removes all of it, whatever the tests did.
 `guest` (per test) creates and starts guests and destroys them when the test ends.
+
+`make test` runs these modules on two pytest-xdist workers (`--dist loadgroup`): each module is a
+group of its own unless it names one (`xdist_group`), a worker runs a group whole, and each worker
+picks free subnets and ports from its own share (partilha.lab.machine.pick).
 """
 
 from __future__ import annotations
@@ -28,11 +32,30 @@ from partilha.inventory.guests import PlacedGuest
 from partilha.lab import free_subnets, make_guests, throwaway
 from partilha.lab.backup import scheduler
 from partilha.lab.instance import LabInstance
-from partilha.lab.machine.lxc import aptcache, containers, network, nftables
+from partilha.lab.machine.lxc import aptcache, containers, network, nftables, picks
 from partilha.lab.machine.lxc.template import ensure_template
 from partilha.lab.server.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+# The groups whose setup and calls take longest, longest first: the workers take groups in this
+# order, so the long ones start at once and the short ones even out the end.
+SLOWEST_FIRST = (
+    "e2e/test_dr.py",
+    "molecule/test_drills.py",
+    "whole_lab",
+    "e2e/test_verify_backups.py",
+    "deploy_services/test_deploy_services.py",
+    "e2e/test_audit.py",
+    "e2e/test_faults.py",
+    "deploy/test_deploy_baseline.py",
+    "e2e/test_policy_gate.py",
+    "e2e/test_killed_up.py",
+    "api/test_node_hosts.py",
+    "api/test_outside_client.py",
+    "providers/test_firewall.py",
+    "api/test_backup.py",
+)
 
 LISTENER = (
     "import socket,sys\n"
@@ -55,6 +78,32 @@ CONNECT = (
 )
 
 
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A pytest-xdist worker (gw<k> of n) picks free subnets and ports from the k-th of n shares,
+    it and what it starts: two workers never take the same one between looking and taking."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if worker and count:
+        os.environ[picks.SHARE] = f"{worker.removeprefix('gw')}/{count}"
+
+
+def _group(item: pytest.Item) -> str:
+    mark = item.get_closest_marker("xdist_group")
+    return str(mark.args[0]) if mark else item.path.relative_to(HERE).as_posix()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each lab module a group of its own unless it names one; the slowest groups first, each
+    group's tests together, in their own order (other tests keep their places)."""
+    places = [n for n, item in enumerate(items) if item.path.is_relative_to(HERE)]
+    for n in places:
+        if items[n].get_closest_marker("xdist_group") is None:
+            items[n].add_marker(pytest.mark.xdist_group(_group(items[n])))
+    rank = {group: n for n, group in enumerate(SLOWEST_FIRST)}
+    ordered = sorted((items[n] for n in places), key=lambda item: rank.get(_group(item), len(rank)))
+    for n, item in zip(places, ordered, strict=True):
+        items[n] = item
 
 
 @dataclasses.dataclass
