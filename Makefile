@@ -28,7 +28,7 @@ lint: setup
 
 unit: setup  ## the unit and policy tests, then the lab's, on two workers; then the few lab tests that run alone
 	$(BIN)/pytest -n 2 tests/unit tests/policy
-	$(BIN)/pytest -n 2 --dist loadgroup -m "not alone" tests/lab
+	$(BIN)/pytest -n 2 --dist loadfile -m "not alone" tests/lab
 	$(BIN)/pytest -m alone tests/lab
 
 test: lint unit  ## lint, type checks and the whole test suite

@@ -6,9 +6,9 @@ SSH key for root in the guests, an apt-cacher-ng on a free port, one vlan zone a
 subnets no route of the host uses. Its finalizer removes all of it, whatever the tests did.
 `guest` (per test) creates and starts guests and destroys them when the test ends.
 
-`make test` runs these modules on two pytest-xdist workers (`--dist loadgroup`): each module is a
-group of its own unless it names one (`xdist_group`), a worker runs a group whole, and each worker
-picks free subnets and ports from its own share (partilha.lab.machine.pick).
+`make test` runs these modules on two pytest-xdist workers (`--dist loadfile`): a worker runs a
+module whole (the modules that share one lab, `SHARE_A_LAB`, one after the other), the slowest
+first, and each worker picks free subnets and ports from its own share (partilha.lab.machine.pick).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 from proxmoxer import ProxmoxAPI
+from xdist.scheduler import LoadFileScheduling
 
 from partilha.inventory import Inventory, load_inventory
 from partilha.inventory.guests import PlacedGuest
@@ -38,12 +39,15 @@ from partilha.lab.server.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-# The groups whose setup and calls take longest, longest first: the workers take groups in this
-# order, so the long ones start at once and the short ones even out the end.
+# Modules that share one lab: e2e/conftest.py's whole_lab (package scope) is made for
+# test_frontdoor and left to test_up, which ends it. One worker runs them, in this order.
+SHARE_A_LAB = {"e2e/test_frontdoor.py": "e2e/whole_lab", "e2e/test_up.py": "e2e/whole_lab"}
+# The units of work whose setup and calls take longest, longest first: the workers take them in
+# this order, so the long ones start at once and the short ones even out the end.
 SLOWEST_FIRST = (
     "e2e/test_dr.py",
     "molecule/test_drills.py",
-    "whole_lab",
+    "e2e/whole_lab",
     "e2e/test_verify_backups.py",
     "deploy_services/test_deploy_services.py",
     "e2e/test_audit.py",
@@ -88,20 +92,31 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[picks.SHARE] = f"{worker.removeprefix('gw')}/{count}"
 
 
-def _group(item: pytest.Item) -> str:
-    mark = item.get_closest_marker("xdist_group")
-    return str(mark.args[0]) if mark else item.path.relative_to(HERE).as_posix()
+def _unit(nodeid: str) -> str:
+    """The unit of work a test belongs to: its module (relative to tests/lab/), or the lab it shares."""
+    module = nodeid.split("::", 1)[0].removeprefix("tests/lab/")
+    return SHARE_A_LAB.get(module, module)
+
+
+class LabScheduling(LoadFileScheduling):
+    """pytest-xdist's loadfile, the modules that share one lab one unit (its loadgroup cannot
+    group on pytest 9.2: pytest-dev/pytest-xdist#1386)."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return _unit(nodeid)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadFileScheduling | None:
+    return LabScheduling(config, log) if config.getvalue("dist") == "loadfile" else None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each lab module a group of its own unless it names one; the slowest groups first, each
-    group's tests together, in their own order (other tests keep their places)."""
+    """The lab's units of work slowest first, each unit's tests together in their own order (the
+    others keep their places): pytest-xdist hands the workers units in this order."""
     places = [n for n, item in enumerate(items) if item.path.is_relative_to(HERE)]
-    for n in places:
-        if items[n].get_closest_marker("xdist_group") is None:
-            items[n].add_marker(pytest.mark.xdist_group(_group(items[n])))
-    rank = {group: n for n, group in enumerate(SLOWEST_FIRST)}
-    ordered = sorted((items[n] for n in places), key=lambda item: rank.get(_group(item), len(rank)))
+    rank = {unit: n for n, unit in enumerate(SLOWEST_FIRST)}
+    ordered = sorted((items[n] for n in places), key=lambda item: rank.get(_unit(item.nodeid), len(rank)))
     for n, item in zip(places, ordered, strict=True):
         items[n] = item
 

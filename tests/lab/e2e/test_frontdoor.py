@@ -24,7 +24,7 @@ from partilha.lab import control
 
 from .conftest import Cli, WholeLab
 
-pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("whole_lab")]  # one worker, one whole lab
+pytestmark = pytest.mark.lab
 SITES = {  # the lab's, by hand
     "portal.abrantes.lab.partilha.test": "Portal do munícipe",
     "portal.constancia.lab.partilha.test": "Portal do munícipe",

@@ -40,7 +40,7 @@ from partilha.workspace import Workspace
 
 from .conftest import GUEST_TYPE, ROOT, Cli, Up, WholeLab, lab_vmids, own_lab_cli
 
-pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("whole_lab")]  # one worker, one whole lab
+pytestmark = pytest.mark.lab
 Guests = dict[str, PlacedGuest]
 
 
