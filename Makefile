@@ -26,9 +26,10 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/mypy policies/rules
 
-unit: setup  ## the unit and policy tests on two workers (they share nothing), then the lab's in order
+unit: setup  ## the unit and policy tests, then the lab's, on two workers; then the few lab tests that run alone
 	$(BIN)/pytest -n 2 tests/unit tests/policy
-	$(BIN)/pytest tests/lab
+	$(BIN)/pytest -n 2 --dist loadfile -m "not alone" tests/lab
+	$(BIN)/pytest -m alone tests/lab
 
 test: lint unit  ## lint, type checks and the whole test suite
 

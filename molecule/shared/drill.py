@@ -51,7 +51,7 @@ def prepare(home: Path, services: dict[str, list[str]]) -> dict[str, object]:
     home.mkdir(parents=True, exist_ok=True)
     source = CHECKOUT / "inventories" / "lab"
     vnets = load_inventory(source).networks.vnets
-    inventory = relocated(source, home / "inventory", free_subnets(len(vnets), base="10.216"))
+    inventory = relocated(source, home / "inventory", free_subnets(len(vnets), base="10.218"))
     if services:
         trim(inventory, services)
     drill = {"env": ENV, "prefix": f"m{secrets.token_hex(2)}-", "port": free_port(),

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,15 +23,18 @@ from partilha.inventory import Inventory
 from partilha.inventory.guests import PlacedGuest
 from partilha.lab import control
 from partilha.lab.instance import LabInstance
-from partilha.lab.machine import machine
+from partilha.lab.machine import machine, pick, unused_port
 from partilha.proxmox.template import LXC_TEMPLATE
+
+# Above Linux's default range of ephemeral ports (32768..60999): no outgoing connection takes the
+# port between the pick and the server's listen.
+PORTS = (61000, 65535)
 
 
 def free_port() -> int:
-    """A TCP port nothing on 127.0.0.1 listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port (of this process's share, partilha.lab.machine.pick) nothing on 127.0.0.1 listens
+    on now."""
+    return unused_port(*PORTS, "127.0.0.1")
 
 
 @contextmanager
@@ -51,7 +53,8 @@ def throwaway(state_dir: Path, inventory: Path, letter: str, *,
 
 def free_subnets(count: int, base: str = "10.213",
                  avoid: tuple[IPv4Network, ...] = ()) -> list[IPv4Network]:
-    """`count` /24s in <base>.0.0/16 that no route or address of the host overlaps, nor `avoid`."""
+    """`count` /24s in <base>.0.0/16 (of this process's share) that no route or address of the host
+    overlaps, nor `avoid`."""
     used = list(avoid)
     out = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True,
                          check=False).stdout
@@ -65,7 +68,7 @@ def free_subnets(count: int, base: str = "10.213",
             continue
     picked: list[IPv4Network] = []
     for _ in range(400):
-        net = IPv4Network(f"{base}.{secrets.randbelow(250) + 1}.0/24")
+        net = IPv4Network(f"{base}.{pick(1, 250)}.0/24")
         if net not in picked and not any(net.overlaps(u) for u in used if u.prefixlen > 0):
             picked.append(net)
         if len(picked) == count:

@@ -5,6 +5,10 @@
 SSH key for root in the guests, an apt-cacher-ng on a free port, one vlan zone and two VNets on
 subnets no route of the host uses. Its finalizer removes all of it, whatever the tests did.
 `guest` (per test) creates and starts guests and destroys them when the test ends.
+
+`make test` runs these modules on two pytest-xdist workers (`--dist loadfile`): a worker runs a
+module whole (the modules that share one lab, `SHARE_A_LAB`, one after the other), the slowest
+first, and each worker picks free subnets and ports from its own share (partilha.lab.machine.pick).
 """
 
 from __future__ import annotations
@@ -22,17 +26,40 @@ from typing import Any
 
 import pytest
 from proxmoxer import ProxmoxAPI
+from xdist.scheduler import LoadFileScheduling
 
 from partilha.inventory import Inventory, load_inventory
 from partilha.inventory.guests import PlacedGuest
 from partilha.lab import free_subnets, make_guests, throwaway
 from partilha.lab.backup import scheduler
 from partilha.lab.instance import LabInstance
-from partilha.lab.machine.lxc import aptcache, containers, network, nftables
+from partilha.lab.machine.lxc import aptcache, containers, network, nftables, picks
 from partilha.lab.machine.lxc.template import ensure_template
 from partilha.lab.server.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+# Modules that share one lab: e2e/conftest.py's whole_lab (package scope) is made for
+# test_frontdoor and left to test_up, which ends it. One worker runs them, in this order.
+SHARE_A_LAB = {"e2e/test_frontdoor.py": "e2e/whole_lab", "e2e/test_up.py": "e2e/whole_lab"}
+# The units of work whose setup and calls take longest, longest first: the workers take them in
+# this order, so the long ones start at once and the short ones even out the end.
+SLOWEST_FIRST = (
+    "e2e/test_dr.py",
+    "molecule/test_drills.py",
+    "e2e/whole_lab",
+    "e2e/test_verify_backups.py",
+    "deploy_services/test_deploy_services.py",
+    "e2e/test_audit.py",
+    "e2e/test_faults.py",
+    "deploy/test_deploy_baseline.py",
+    "e2e/test_policy_gate.py",
+    "e2e/test_killed_up.py",
+    "api/test_node_hosts.py",
+    "api/test_outside_client.py",
+    "providers/test_firewall.py",
+    "api/test_backup.py",
+)
 
 LISTENER = (
     "import socket,sys\n"
@@ -55,6 +82,46 @@ CONNECT = (
 )
 
 
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A pytest-xdist worker (gw<k> of n) picks free subnets and ports from the k-th of n shares,
+    it and what it starts: two workers never take the same one between looking and taking."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if worker and count:
+        os.environ[picks.SHARE] = f"{worker.removeprefix('gw')}/{count}"
+
+
+def _unit(nodeid: str) -> str:
+    """The unit of work a test belongs to: its module (relative to tests/lab/), or the lab it shares."""
+    module = nodeid.split("::", 1)[0].removeprefix("tests/lab/")
+    return SHARE_A_LAB.get(module, module)
+
+
+class LabScheduling(LoadFileScheduling):
+    """pytest-xdist's loadfile, the modules that share one lab one unit (its loadgroup cannot
+    group on pytest 9.2: pytest-dev/pytest-xdist#1386)."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return _unit(nodeid)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadFileScheduling | None:
+    if config.getvalue("dist") != "loadfile":
+        return None
+    config.option.loadscopereorder = False  # the units in collection order (slowest first), not by size
+    return LabScheduling(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The lab's units of work slowest first, each unit's tests together in their own order (the
+    others keep their places): pytest-xdist hands the workers units in this order."""
+    places = [n for n, item in enumerate(items) if item.path.is_relative_to(HERE)]
+    rank = {unit: n for n, unit in enumerate(SLOWEST_FIRST)}
+    ordered = sorted((items[n] for n in places), key=lambda item: rank.get(_unit(item.nodeid), len(rank)))
+    for n, item in zip(places, ordered, strict=True):
+        items[n] = item
 
 
 @dataclasses.dataclass

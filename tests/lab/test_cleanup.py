@@ -115,6 +115,7 @@ def _gone(pid: int, seconds: float = 15.0) -> bool:
     return False
 
 
+@pytest.mark.alone  # any cache started or stopped on the machine ends the orphan before its time
 def test_a_killed_owners_package_cache_ends_at_the_next_start(tmp_path: Path) -> None:
     """apt-cacher-ng makes itself a daemon (its own session, init its parent): SIGKILL of the
     test run that owns it cannot reach it, and the run's reset never comes. The next cache started

@@ -30,7 +30,7 @@ from partilha.lab.machine import GuestSpec, MachineError, VNetNet, free_subnet, 
 from partilha.lab.server.store import Store
 
 SUBNET_META = "node_subnet"
-SUBNET_BASE = "10.216"  # tests' VNets use 10.213/10.214, the benchmarks' 10.215
+SUBNET_BASE = "10.216"  # tests' VNets use 10.213/10.214, the benchmarks' 10.215, the drills' 10.218
 FIRST_HOST = 10
 WORKERS = 4
 MEMORY_MIB = 512  # room for apt runs and what the deploys add

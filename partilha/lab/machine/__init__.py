@@ -6,7 +6,6 @@ each with a one-line contract. The only backend is LXC (partilha.lab.machine.lxc
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterable, Sequence
 from ipaddress import IPv4Interface, IPv4Network, IPv6Network
 from pathlib import Path
@@ -29,6 +28,7 @@ from partilha.lab.machine.lxc.nftables import (
     VNetFilter,
     VNetNet,
 )
+from partilha.lab.machine.lxc.picks import pick, unused_port
 
 __all__ = [
     "ARCHIVE_CONFIG",
@@ -49,6 +49,8 @@ __all__ = [
     "VNetNet",
     "free_subnet",
     "machine",
+    "pick",
+    "unused_port",
 ]
 
 
@@ -205,10 +207,11 @@ machine: Machine = Lxc()
 
 
 def free_subnet(base: str, what: str) -> IPv4Network:
-    """A random /24 of `<base>.0.0/16` that no route of the host overlaps, for `what`."""
+    """A random /24 of `<base>.0.0/16` (of this process's share, partilha.lab.machine.lxc.picks) that
+    no route of the host overlaps, for `what`."""
     used = machine.routed_networks()
     for _ in range(200):
-        net = IPv4Network(f"{base}.{secrets.randbelow(250) + 1}.0/24")
+        net = IPv4Network(f"{base}.{pick(1, 250)}.0/24")
         if not any(net.overlaps(u) for u in used if u.prefixlen > 0):
             return net
     raise MachineError(f"no free /24 in {base}.0.0/16 for {what}")

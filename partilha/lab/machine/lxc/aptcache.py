@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import secrets
 import socket
 import subprocess
 import time
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from partilha import processes
+from partilha.lab.machine.lxc import picks
 from partilha.lab.machine.lxc.commands import MachineError
 from partilha.lab.machine.lxc.template import cache_root
 
@@ -199,13 +199,5 @@ def stop(cache: AptCache, *, timeout: float = 10.0) -> None:
 
 
 def free_port(low: int = 20000) -> int:
-    """A port in low..MAX_PORT that nothing listens on now, for a new cache."""
-    for _ in range(100):
-        port = low + secrets.randbelow(MAX_PORT - low)
-        with socket.socket() as s:
-            try:
-                s.bind(("0.0.0.0", port))  # noqa: S104 - where apt-cacher-ng will bind
-            except OSError:
-                continue
-            return port
-    raise MachineError("no free port for apt-cacher-ng")
+    """A port of this process's share of low..MAX_PORT that nothing listens on now, for a new cache."""
+    return picks.unused_port(low, MAX_PORT, ANY)
