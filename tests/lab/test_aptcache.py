@@ -62,3 +62,11 @@ def test_start_stop_are_idempotent(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="32767"):
         aptcache.AptCache(tmp_path, port=40000)
 
+
+
+def test_a_cache_that_cannot_start_says_why_in_apt_cacher_ngs_words(tmp_path: Path) -> None:
+    cache = aptcache.AptCache(tmp_path, port=aptcache.free_port())
+    (cache.home / "log" / "apt-cacher.err").mkdir(parents=True)  # its error log cannot be opened
+    with pytest.raises(aptcache.MachineError, match=r"failed to start \(exit 1: Problem creating log files"):
+        aptcache.start(cache)
+    assert not aptcache.is_running(cache)

@@ -180,7 +180,9 @@ def start(cache: AptCache, *, timeout: float = 15.0) -> None:
     finally:
         os.close(lock_fd)  # the daemon keeps its inherited copy of the lock
     if proc.returncode != 0:
-        raise MachineError(f"apt-cacher-ng failed to start: see {cache.home / 'log'}")
+        said = (cache.home / "log" / "start.log").read_text(errors="replace").strip().splitlines()
+        raise MachineError(f"apt-cacher-ng failed to start (exit {proc.returncode}"
+                           + (f": {said[-1]}" if said else "") + f"): see {cache.home / 'log'}")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if is_running(cache) and _answers(cache):
