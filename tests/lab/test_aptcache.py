@@ -70,3 +70,14 @@ def test_a_cache_that_cannot_start_says_why_in_apt_cacher_ngs_words(tmp_path: Pa
     with pytest.raises(aptcache.MachineError, match=r"failed to start \(exit 1: Problem creating log files"):
         aptcache.start(cache)
     assert not aptcache.is_running(cache)
+
+
+def test_a_cache_in_a_deep_state_folder_starts(tmp_path: Path) -> None:
+    """A unix socket's path has room for 107 bytes: a deep home must not stop the cache."""
+    cache = aptcache.AptCache(tmp_path / ("deep" * 25), port=aptcache.free_port())
+    try:
+        aptcache.start(cache)
+        assert aptcache.is_running(cache)
+    finally:
+        aptcache.stop(cache)
+    assert not aptcache.is_running(cache)
