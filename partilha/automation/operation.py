@@ -38,6 +38,11 @@ class StackResult:
     policy: list[policy_gate.PolicyResult] = field(default_factory=list)  # the pack's results
     offline: list[str] = field(default_factory=list)  # its guests on offline nodes, left as they are
 
+    @property
+    def changes(self) -> dict[str, int]:
+        """Its finished resource steps by op, but those that left their resource the same."""
+        return {o: n for o, n in self.counts.items() if o != "same"}
+
 
 class Reporter(Protocol):
     """Shows a run as it happens (partilha.automation.progress)."""

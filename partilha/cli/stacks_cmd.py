@@ -74,7 +74,7 @@ def _run(console: Console, op: Op, env_name: str, only: list[str] | None, invent
     counts: Counter[str] = Counter()
     for r in results:
         counts.update(r.counts)
-    changed = sum(n for o, n in counts.items() if o != "same")
+    changed = sum(n for r in results for n in r.changes.values())
     ran = sum(1 for r in results if not r.absent)
     console.print(f"[bold]{op} {escape(env.name)}[/]: {ran} stacks in {time.monotonic() - started:.0f} s — "
                   f"{changed} changes ({progress.tally(op, counts)})", soft_wrap=True)

@@ -336,8 +336,7 @@ def converge(run: Run, tenants: list[str]) -> str:
         results = operation.run(run.env, op, stacks, _Lines(run, op))
         if failed := [r for r in results if r.error]:
             raise StepError("; ".join(f"{op} {r.stack.name}: {r.error}" for r in failed))
-        said += [f"{op} {r.stack.name}: {sum(n for o, n in r.counts.items() if o != 'same')} changed"
-                 for r in results]
+        said += [f"{op} {r.stack.name}: {sum(r.changes.values())} changed" for r in results]
     return "; ".join(said)
 
 
@@ -345,9 +344,8 @@ def converged(run: Run, tenants: list[str]) -> list[str]:
     """A preview of each tenant's stack changes nothing."""
     results = operation.run(run.env, "preview", [run.env.tenant_stack(t) for t in tenants],
                             _Lines(run, "preview"))
-    wrong = {r.stack.name: r.error or {o: n for o, n in r.counts.items() if o != "same"} for r in results}
-    if failed := {name: why for name, why in wrong.items() if why}:
-        raise StepError("; ".join(f"preview {name}: {why}" for name, why in failed.items()))
+    if failed := [f"preview {r.stack.name}: {r.error or r.changes}" for r in results if r.error or r.changes]:
+        raise StepError("; ".join(failed))
     return [f"preview {r.stack.name}: no change (firewall, tags, pool as the stack declares)"
             for r in results]
 
